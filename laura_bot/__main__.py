@@ -1,0 +1,107 @@
+"""The `laura` command: run, dev, generate-registration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from .errors import ConfigError
+
+EXIT_CONFIG = 2
+EXIT_STARTUP = 3
+
+
+def _load_config(path: str):  # type: ignore[no-untyped-def]
+    from .config import Config
+
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"config file {path} does not exist: copy config.example.yaml to "
+                          f"{path} and edit it")
+    config = Config(p)
+    try:
+        config.load_and_update()
+    except Exception as e:
+        raise ConfigError(f"cannot read {path}: {e}") from e
+    config.validate()
+    return config
+
+
+def _setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("mau.as", "laura.as", "aiohttp.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def _run(config) -> None:  # type: ignore[no-untyped-def]
+    from .app import Laura
+
+    laura = Laura(config)
+    await laura.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await laura.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="laura", description="Live-chat triage on Matrix")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run Laura as a Synapse application service")
+    run.add_argument("-c", "--config", default="config.yaml")
+    reg = sub.add_parser("generate-registration",
+                         help="write the appservice registration file for Synapse")
+    reg.add_argument("-c", "--config", default="config.yaml")
+    reg.add_argument("-o", "--output", default="registration.yaml")
+    dev = sub.add_parser("dev", help="the embedded demo: throwaway Synapse, SQLite, widget")
+    dev.add_argument("--data-dir", default=".laura-dev")
+    dev.add_argument("--dispatch-timeout", default=None,
+                     help="override dispatch_timeout for the demo, like 30s")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.command == "generate-registration":
+            config = _load_config(args.config)
+            Path(args.output).write_text(json.dumps(config.generate_registration(), indent=2))
+            print(f"Wrote {args.output}. Add it to app_service_config_files in Synapse's "
+                  "homeserver.yaml and restart Synapse.")
+            return 0
+        if args.command == "run":
+            config = _load_config(args.config)
+            _setup_logging(config["logging.level"])
+            asyncio.run(_run(config))
+            return 0
+        if args.command == "dev":
+            _setup_logging("WARNING")
+            from .dev.demo import run_demo
+
+            asyncio.run(run_demo(Path(args.data_dir), args.dispatch_timeout))
+            return 0
+    except ConfigError as e:
+        print(f"laura: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 0
+    except Exception as e:
+        from .app import StartupError
+        from .dev.synapse import SynapseError
+
+        if isinstance(e, StartupError | SynapseError):
+            print(f"laura: cannot start: {e}", file=sys.stderr)
+            return EXIT_STARTUP
+        raise
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

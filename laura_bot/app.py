@@ -1,0 +1,121 @@
+"""The composition root: wires config, database, appservice, bridge, web and clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import ClientError, web
+from mautrix.appservice.state_store.asyncpg import PgASStateStore
+from mautrix.errors import MatrixError
+
+from .commands import Registry, registry
+from .config import Config
+from .conversation import Conversations
+from .db import Store, create_database
+from .matrix.appservice import InboxAppService
+from .matrix.bridge import MatrixBridge
+from .matrix.router import Router
+from .notifier import Notifier
+from .scheduler import Clock
+from .settings import Settings
+from .tasks import KeyedRunner
+from .web.server import build_app
+
+log = logging.getLogger("laura")
+
+
+class StartupError(Exception):
+    """Laura cannot start; the message says why and what to do."""
+
+
+class Laura:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.db = create_database(config["database.url"], config["database.args"])
+        self.store = Store(self.db)
+        self.state_store = PgASStateStore(self.db)
+        self.notifier = Notifier()
+        self.clock = Clock()
+        self.settings = Settings(config, self.store.settings)
+        self.commands: Registry = registry
+        self.router = Router(self)
+        self._ready = False
+        self._web_runner: web.AppRunner | None = None
+        self.web_port: int = config["web.port"]
+        self.az = InboxAppService(
+            server=config["homeserver.address"], domain=config["homeserver.domain"],
+            as_token=config["appservice.as_token"], hs_token=config["appservice.hs_token"],
+            bot_localpart=config["appservice.bot_localpart"], id=config["appservice.id"],
+            state_store=self.state_store, ephemeral_events=True, log="laura.as",
+            aiohttp_params={"client_max_size": 32 * 1024 * 1024},
+            persist=self.store.inbox.add_many, is_own_user=config.is_own_user,
+            on_stored=self._on_inbox)
+        self.bridge = MatrixBridge(config, self.store, self.az)
+        self.matrix_runner = KeyedRunner("matrix", self.bridge.sync_conversation)
+        self.contact_runner = KeyedRunner("contacts", self.bridge.post_contact_requests)
+        self.inbox_runner = KeyedRunner("inbox", self.router.process_inbox)
+        self.conversations = Conversations(
+            config, self.store, self.settings, self.notifier, self.clock,
+            kick_matrix=self.matrix_runner.kick,
+            kick_contacts=lambda: self.contact_runner.kick("contacts"))
+
+    def _on_inbox(self) -> None:
+        if self._ready:
+            self.inbox_runner.kick("inbox")
+
+    async def start(self) -> None:
+        await self.db.start()
+        await self.state_store.upgrade_table.upgrade(self.db)
+        await self.az.start(self.config["appservice.hostname"], self.config["appservice.port"])
+        await self._wait_for_homeserver()
+        bot = self.az.intent
+        await bot.set_displayname(self.config["appservice.bot_displayname"])
+        await self.bridge.ensure_rooms()
+        self._web_runner = web.AppRunner(build_app(self), access_log=None)
+        await self._web_runner.setup()
+        site = web.TCPSite(self._web_runner, self.config["web.hostname"], self.config["web.port"])
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        if sockets:
+            self.web_port = sockets[0].getsockname()[1]
+        self.clock.start()
+        await self.conversations.restore()
+        self._ready = True
+        self.inbox_runner.kick("inbox")
+        try:
+            await self.az.ping_self()  # proves both directions and flushes Synapse's backoff
+        except Exception as e:
+            log.warning("The homeserver could not reach Laura's appservice listener (%s). "
+                        "Check appservice.address in the config and the registration file.", e)
+        self.az.ready = True
+        log.info("Laura is running: widget API on port %s", self.web_port)
+
+    async def _wait_for_homeserver(self, attempts: int = 30) -> None:
+        for attempt in range(attempts):
+            try:
+                await self.az.intent.ensure_registered()
+                return
+            except (ClientError, OSError, MatrixError) as e:
+                if isinstance(e, MatrixError) and getattr(e, "errcode", "") in (
+                        "M_UNKNOWN_TOKEN", "M_FORBIDDEN"):
+                    raise StartupError(
+                        "The homeserver refused Laura's as_token. Is the registration file "
+                        "(laura generate-registration) listed in app_service_config_files, "
+                        "and was Synapse restarted after that?") from e
+                if attempt == attempts - 1:
+                    raise StartupError(f"Cannot reach the homeserver at "
+                                       f"{self.config['homeserver.address']}: {e}") from e
+                await asyncio.sleep(1)
+
+    async def stop(self) -> None:
+        self._ready = False
+        if self._web_runner:
+            await self._web_runner.cleanup()
+        for runner in (self.inbox_runner, self.matrix_runner, self.contact_runner):
+            await runner.idle(timeout=5)
+            await runner.close()
+        self.clock.stop()
+        await self.az.stop()
+        await self.db.stop()
+        log.info("Laura stopped")

@@ -1,0 +1,80 @@
+"""Bot commands: `!name args` in a room with Laura. Each reply says what happened or why not."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..app import Laura
+
+CONTROL, DISPATCH, CONSULT, OTHER = "control", "dispatch", "consult", "other"
+
+
+@dataclass
+class Context:
+    laura: Laura
+    room_id: str
+    room_kind: str
+    sender: str
+    event_id: str
+    args: list[str]
+    raw_args: str
+
+
+Handler = Callable[[Context], Awaitable[str]]
+
+
+@dataclass
+class Command:
+    name: str
+    usage: str
+    help: str
+    rooms: tuple[str, ...]
+    handler: Handler
+    admin: bool = False
+
+
+@dataclass
+class Registry:
+    commands: dict[str, Command] = field(default_factory=dict)
+
+    def register(self, name: str, usage: str, help: str, rooms: tuple[str, ...],
+                 admin: bool = False) -> Callable[[Handler], Handler]:
+        def deco(fn: Handler) -> Handler:
+            self.commands[name] = Command(name, usage, help, rooms, fn, admin)
+            return fn
+        return deco
+
+    def for_room(self, kind: str) -> list[Command]:
+        return [c for c in self.commands.values() if kind in c.rooms]
+
+
+registry = Registry()
+
+
+def split(text: str) -> tuple[str, list[str], str]:
+    """'!staff add @a:b x' → ('staff', ['add', '@a:b', 'x'], 'add @a:b x')."""
+    head, _, rest = text[1:].strip().partition(" ")
+    try:
+        args = shlex.split(rest)
+    except ValueError:
+        args = rest.split()
+    return head.lower(), args, rest.strip()
+
+
+@registry.register("help", "!help", "lists the commands you can use here",
+                   (CONTROL, DISPATCH, CONSULT, OTHER))
+async def cmd_help(ctx: Context) -> str:
+    is_admin = ctx.sender in ctx.laura.config["laura.admins"]
+    lines = ["Commando's hier:" if ctx.laura.bridge.lang == "nl" else "Commands here:"]
+    for cmd in ctx.laura.commands.for_room(ctx.room_kind):
+        if cmd.admin and not is_admin:
+            continue
+        lines.append(f"{cmd.usage} — {cmd.help}")
+    return "\n".join(lines)
+
+
+from . import consult, control  # noqa: E402,F401  (register themselves)

@@ -1,0 +1,149 @@
+"""Typed access to Laura's YAML config; example-config.yaml is the commented source of truth."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+from mautrix.util.config import BaseFileConfig, ConfigUpdateHelper
+
+from .errors import ConfigError
+from .util import parse_duration
+
+EXAMPLE = Path(__file__).parent / "example-config.yaml"
+SETTING_KEYS = ("dispatch_timeout", "queue_update_interval")
+_LOCALPART = re.compile(r"^[a-z0-9._=/+-]+$")
+_DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+class Config(BaseFileConfig):
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(str(path), str(EXAMPLE))
+
+    def do_update(self, helper: ConfigUpdateHelper) -> None:
+        copy = helper.copy
+        for key in (
+            "homeserver.address", "homeserver.domain",
+            "appservice.id", "appservice.hostname", "appservice.port", "appservice.address",
+            "appservice.bot_localpart", "appservice.bot_displayname", "appservice.ghost_prefix",
+            "appservice.as_token", "appservice.hs_token",
+            "database.url", "database.args",
+            "web.hostname", "web.port", "web.public_url", "web.allowed_origins",
+            "web.max_body_size", "web.max_message_length", "web.max_poll_timeout",
+            "web.widget_dir",
+            "laura.organization", "laura.admins", "laura.departments",
+            "laura.settings.dispatch_timeout", "laura.settings.queue_update_interval",
+            "laura.staff_language", "laura.languages",
+            "logging.level",
+        ):
+            copy(key)
+        for lang in ("nl", "en"):
+            if f"texts.{lang}" in helper.source:
+                for name in helper.base[f"texts.{lang}"]:
+                    copy(f"texts.{lang}.{name}")
+        for key in ("appservice.as_token", "appservice.hs_token"):
+            if helper.base[key] in ("generate", "", None):
+                helper.base[key] = secrets.token_urlsafe(48)
+
+    # Validation -------------------------------------------------------------------------------
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first bad key and how to fix it."""
+
+        def need(key: str, ok: bool, fix: str) -> None:
+            if not ok:
+                raise ConfigError(f"config key '{key}' is invalid ({self[key]!r}): {fix}")
+
+        need("homeserver.address", str(self["homeserver.address"]).startswith(("http://", "https://")),
+             "use the homeserver's URL, like http://127.0.0.1:8008")
+        need("homeserver.domain", bool(self["homeserver.domain"]) and " " not in
+             str(self["homeserver.domain"]), "use the server_name, like example.org")
+        need("appservice.id", bool(self["appservice.id"]) and "|" not in str(self["appservice.id"]),
+             "use a short name without '|', like laura")
+        for key in ("appservice.port", "web.port"):
+            need(key, isinstance(self[key], int) and 0 < self[key] < 65536,
+                 "use a port number between 1 and 65535")
+        for key in ("appservice.bot_localpart", "appservice.ghost_prefix"):
+            need(key, bool(_LOCALPART.match(str(self[key] or ""))),
+                 "use lowercase letters, digits and . _ = - / + only")
+        for key in ("appservice.as_token", "appservice.hs_token"):
+            need(key, isinstance(self[key], str) and len(self[key]) >= 16,
+                 "set it to 'generate' to have Laura make a random token")
+        url = str(self["database.url"] or "")
+        need("database.url", url.startswith(("sqlite:", "postgres://", "postgresql://")),
+             "use sqlite:laura.db or postgres://user:password@host/dbname")
+        need("database.args", isinstance(self["database.args"], dict), "use a mapping, like {}")
+        need("web.allowed_origins", isinstance(self["web.allowed_origins"], list),
+             "use a list of origins, like [https://www.example.org]")
+        for key in ("web.max_body_size", "web.max_message_length", "web.max_poll_timeout"):
+            need(key, isinstance(self[key], int) and self[key] > 0, "use a positive whole number")
+        admins = self["laura.admins"]
+        need("laura.admins", isinstance(admins, list) and all(
+            isinstance(a, str) and a.startswith("@") and ":" in a for a in admins),
+            "use a list of Matrix user IDs, like ['@admin:example.org']")
+        departments = self["laura.departments"]
+        need("laura.departments", isinstance(departments, list),
+             "use a list of {id, label, staff} entries")
+        for i, dept in enumerate(departments):
+            key = f"laura.departments[{i}]"
+            if not isinstance(dept, dict) or not _DEPT_ID.match(str(dept.get("id", ""))):
+                raise ConfigError(f"config key '{key}.id' is invalid: use lowercase letters, "
+                                  "digits, - and _ (at most 32), like huisarts")
+            if not isinstance(dept.get("label"), str) or not dept["label"].strip():
+                raise ConfigError(f"config key '{key}.label' is missing: give the topic's label")
+            staff = dept.get("staff") or []
+            if not isinstance(staff, list) or not all(
+                    isinstance(s, str) and s.startswith("@") for s in staff):
+                raise ConfigError(f"config key '{key}.staff' is invalid: use a list of Matrix "
+                                  "user IDs")
+        for name in SETTING_KEYS:
+            key = f"laura.settings.{name}"
+            try:
+                parse_duration(self[key])
+            except ValueError:
+                raise ConfigError(f"config key '{key}' is invalid ({self[key]!r}): write a "
+                                  "duration like 30s, 5m or 2h") from None
+        need("laura.staff_language", self["laura.staff_language"] in ("nl", "en"), "use nl or en")
+        langs = self["laura.languages"]
+        need("laura.languages", isinstance(langs, list) and bool(langs) and all(
+            lang in ("nl", "en") for lang in langs), "use a list of nl and/or en, like [nl, en]")
+
+    # Typed helpers ----------------------------------------------------------------------------
+
+    @property
+    def bot_mxid(self) -> str:
+        return f"@{self['appservice.bot_localpart']}:{self['homeserver.domain']}"
+
+    def ghost_mxid(self, localpart_id: str) -> str:
+        return f"@{self['appservice.ghost_prefix']}_{localpart_id}:{self['homeserver.domain']}"
+
+    def is_own_user(self, mxid: str) -> bool:
+        return mxid == self.bot_mxid or mxid.startswith(f"@{self['appservice.ghost_prefix']}_")
+
+    def text(self, lang: str, name: str) -> str:
+        texts = self["texts"] or {}
+        value = (texts.get(lang) or {}).get(name)
+        if value is None:
+            value = (texts.get("nl") or {}).get(name, name)
+        return str(value)
+
+    def generate_registration(self) -> dict[str, Any]:
+        domain = re.escape(self["homeserver.domain"])
+        prefix = re.escape(self["appservice.ghost_prefix"])
+        return {
+            "id": self["appservice.id"],
+            "url": self["appservice.address"],
+            "as_token": self["appservice.as_token"],
+            "hs_token": self["appservice.hs_token"],
+            "sender_localpart": self["appservice.bot_localpart"],
+            "rate_limited": False,
+            "receive_ephemeral": True,
+            "de.sorunome.msc2409.push_ephemeral": True,
+            "namespaces": {
+                "users": [{"exclusive": True, "regex": f"@{prefix}_[a-z0-9]+:{domain}"}],
+                "aliases": [],
+                "rooms": [],
+            },
+        }

@@ -1,0 +1,34 @@
+"""Storage: one module per table, SQL lives only here. Works on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from mautrix.util.async_db import Database
+
+from .conversations import ConversationStore
+from .departments import DepartmentStore
+from .events import EventStore
+from .inbox import InboxStore
+from .sessions import SessionStore
+from .settings import SettingStore
+from .upgrade import upgrade_table
+
+
+class Store:
+    """All table stores over one database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.sessions = SessionStore(db)
+        self.conversations = ConversationStore(db)
+        self.events = EventStore(db)
+        self.departments = DepartmentStore(db)
+        self.settings = SettingStore(db)
+        self.inbox = InboxStore(db)
+
+
+def create_database(url: str, args: dict | None = None) -> Database:
+    return Database.create(url, upgrade_table=upgrade_table, db_args=dict(args or {}),
+                           owner_name="laura")
+
+
+__all__ = ["Store", "create_database", "upgrade_table"]

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from mautrix.util.async_db import Database
+
+
+class SettingStore:
+    """Key/value settings changed at run time (!set) and Laura's own bookkeeping (room ids)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, key: str) -> str | None:
+        return await self.db.fetchval("SELECT value FROM setting WHERE key=$1", key)
+
+    async def set(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO setting (key, value) VALUES ($1,$2) "
+            "ON CONFLICT (key) DO UPDATE SET value=excluded.value", key, value)
+
+    async def all(self) -> dict[str, str]:
+        rows = await self.db.fetch("SELECT key, value FROM setting")
+        return {r["key"]: r["value"] for r in rows}

@@ -1,0 +1,7 @@
+"""Append-only schema migrations; never edit a released one."""
+
+from mautrix.util.async_db import UpgradeTable
+
+upgrade_table = UpgradeTable(version_table_name="laura_version", database_name="Laura")
+
+from . import v01_initial  # noqa: E402,F401  (registers itself)

@@ -1,0 +1,1 @@
+"""The embedded demo and the throwaway Synapse it (and the tests) run."""

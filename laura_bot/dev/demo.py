@@ -1,0 +1,180 @@
+"""`laura dev`: Synapse + Laura (SQLite) + the widget on a demo page, on one machine.
+
+Everything lives in the data directory; running again with the same directory keeps all state
+(sessions, conversations and pending deadlines included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+import signal
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from ..app import Laura
+from ..config import Config
+from .synapse import Synapse, free_port, port_is_free
+
+log = logging.getLogger("laura.dev")
+
+DEPARTMENTS = [
+    {"id": "huisarts", "label": "Huisartsenpraktijk", "staff": ["anna", "bram"]},
+    {"id": "thuiszorg", "label": "Thuiszorg", "staff": ["carla", "daan"]},
+]
+ADMIN = "admin"
+
+
+def _ports(state: dict[str, Any]) -> dict[str, int]:
+    """Reuse the previous ports when they are free, so bookmarks keep working."""
+    ports = {}
+    for name in ("synapse", "appservice", "web"):
+        old = state.get("ports", {}).get(name)
+        ports[name] = old if old and port_is_free(old) else free_port()
+    return ports
+
+
+def write_laura_config(path: Path, overrides: dict[str, Any]) -> Config:
+    yaml = YAML()
+    if path.exists():
+        data = yaml.load(path.read_text())
+    else:
+        data = {}
+    for dotted, value in overrides.items():
+        node = data
+        *parents, last = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+    with path.open("w") as f:
+        yaml.dump(data, f)
+    config = Config(path)
+    config.load_and_update()
+    config.validate()
+    return config
+
+
+async def run_demo(data_dir: Path, dispatch_timeout: str | None = None) -> None:
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    state_path = data_dir / "dev-state.json"
+    state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {}
+    ports = _ports(state)
+    passwords = state.get("passwords") or {}
+    users = [ADMIN] + [u for d in DEPARTMENTS for u in d["staff"]]
+    for user in users:
+        passwords.setdefault(user, secrets.token_urlsafe(9))
+    state.update(ports=ports, passwords=passwords)
+    state_path.write_text(json.dumps(state, indent=2))
+    state_path.chmod(0o600)
+
+    domain = "localhost"
+    first_run = not (data_dir / "config.yaml").exists()
+    overrides: dict[str, Any] = {
+        "homeserver.address": f"http://127.0.0.1:{ports['synapse']}",
+        "homeserver.domain": domain,
+        "appservice.port": ports["appservice"],
+        "appservice.address": f"http://127.0.0.1:{ports['appservice']}",
+        "web.port": ports["web"],
+        "web.public_url": f"http://127.0.0.1:{ports['web']}",
+        "database.url": f"sqlite:{data_dir / 'laura.db'}",
+    }
+    if first_run:
+        overrides.update({
+            "laura.organization": "Zorggroep Demo",
+            "laura.admins": [f"@{ADMIN}:{domain}"],
+            "laura.departments": [{"id": d["id"], "label": d["label"],
+                                   "staff": [f"@{u}:{domain}" for u in d["staff"]]}
+                                  for d in DEPARTMENTS],
+            "laura.settings.dispatch_timeout": "2m",
+            "laura.settings.queue_update_interval": "30s",
+        })
+    if dispatch_timeout:
+        overrides["laura.settings.dispatch_timeout"] = dispatch_timeout
+    config = write_laura_config(data_dir / "config.yaml", overrides)
+    registration = data_dir / "registration.yaml"
+    registration.write_text(json.dumps(config.generate_registration(), indent=2))
+
+    synapse = Synapse(data_dir / "synapse", ports["synapse"], domain, [registration])
+    print(f"Starting Synapse on {synapse.url} …", flush=True)
+    await synapse.start()
+    laura: Laura | None = None
+    try:
+        for user in users:
+            await synapse.register(user, passwords[user], admin=(user == ADMIN))
+        laura = Laura(config)
+        await laura.start()
+        departments = await laura.store.departments.all_active()
+        tokens = {u: await synapse.login(u, passwords[u]) for u in users}
+        rooms_of: dict[str, list[str]] = {ADMIN: [laura.bridge.control_room or ""]}
+        staff_depts: dict[str, list[str]] = {}
+        for dept in DEPARTMENTS:
+            room = next((d.room_id for d in departments if d.id == dept["id"]), None)
+            for user in dept["staff"]:
+                if room:
+                    rooms_of.setdefault(user, []).append(room)
+                staff_depts.setdefault(user, []).append(dept["id"])
+        for user in users:
+            for room in rooms_of.get(user, []) + [laura.bridge.contact_room or ""]:
+                if room:
+                    await synapse.join(tokens[user], room)
+        web = f"http://127.0.0.1:{laura.web_port}"
+        dev = {
+            "homeserver": synapse.url,
+            "widget_url": f"{web}/",
+            "api": f"{web}/api/v1",
+            "control_room": laura.bridge.control_room,
+            "contact_room": laura.bridge.contact_room,
+            "departments": [{"id": d.id, "label": d.label, "room_id": d.room_id}
+                            for d in departments],
+            "users": [{"user_id": f"@{u}:{domain}", "password": passwords[u],
+                       "role": "admin" if u == ADMIN else "staff",
+                       "departments": staff_depts.get(u, [])} for u in users],
+        }
+        (data_dir / "dev.json").write_text(json.dumps(dev, indent=2))
+        (data_dir / "dev.json").chmod(0o600)
+        _summary(dev, data_dir)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        print("\nStopping Laura and Synapse …", flush=True)
+    finally:
+        if laura is not None:
+            await laura.stop()
+        synapse.stop()
+    print("Stopped. Run the same command again to continue where you left off.")
+
+
+def _summary(dev: dict[str, Any], data_dir: Path) -> None:
+    lines = [
+        "",
+        "Laura is running (embedded demo).",
+        "",
+        f"  Visitor widget:  {dev['widget_url']}",
+        f"  Widget API:      {dev['api']}   (OpenAPI: {dev['api']}/openapi.json)",
+        f"  Homeserver:      {dev['homeserver']}   (server name: localhost)",
+        "",
+        "  Log in with Element (Desktop, or app.element.io in the same browser): choose",
+        f"  'Edit' next to the homeserver, enter {dev['homeserver']}, then one of:",
+    ]
+    for u in dev["users"]:
+        role = "admin, control room" if u["role"] == "admin" else \
+            "staff: " + ", ".join(u["departments"])
+        lines.append(f"    {u['user_id']:<20} password {u['password']:<14} ({role})")
+    lines += [
+        "",
+        "  Try it: open the widget, pick a topic, type a question; as a staff member react",
+        "  “Ik!” on the request in the department's room, then chat in the consult room.",
+        "  As admin, type !help in the “Laura – beheer” room.",
+        "",
+        f"  Everything is kept in {data_dir} (dev.json lists the rooms and logins).",
+        "  Press Ctrl-C to stop.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

@@ -1,0 +1,263 @@
+"""Laura's Matrix side: rooms, the consult-room pump and posting to staff rooms.
+
+Every step here is idempotent and driven by the database: a step that fails is retried by the
+KeyedRunner with the same stored txn id, and a restart resumes from what the database says.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime
+from typing import Any
+
+from mautrix.appservice import AppService, IntentAPI
+from mautrix.errors import MatrixRequestError
+from mautrix.types import EventType, RoomCreatePreset, RoomID, UserID
+
+from ..config import Config
+from ..db import Store
+from ..db.conversations import ENDED, WAITING, Conversation
+from ..db.sessions import Session
+from ..dispatch.logic import DECLINE_KEY, TAKE_KEY
+from ..texts import staff_text
+from .rooms import power_levels, private_state
+
+log = logging.getLogger("laura.matrix")
+
+
+def pill(user_id: str) -> str:
+    return f'<a href="https://matrix.to/#/{html.escape(user_id)}">{html.escape(user_id)}</a>'
+
+
+class MatrixBridge:
+    def __init__(self, config: Config, store: Store, az: AppService) -> None:
+        self.config = config
+        self.store = store
+        self.az = az
+        self.lang = config["laura.staff_language"]
+        self.control_room: str | None = None
+        self.contact_room: str | None = None
+
+    @property
+    def bot(self) -> IntentAPI:
+        return self.az.intent
+
+    def t(self, name: str, **values: Any) -> str:
+        return staff_text(self.lang, name, **values)
+
+    def ghost(self, session: Session) -> IntentAPI:
+        return self.bot.user(UserID(self.config.ghost_mxid(session.ghost_id)))
+
+    # Sending ----------------------------------------------------------------------------------
+
+    async def send(self, room_id: str, content: dict[str, Any], txn_id: str | None = None,
+                   intent: IntentAPI | None = None,
+                   event_type: EventType = EventType.ROOM_MESSAGE) -> str:
+        return await (intent or self.bot).send_message_event(RoomID(room_id), event_type,
+                                                             content, txn_id=txn_id)
+
+    async def notice(self, room_id: str, text: str, txn_id: str | None = None,
+                     reply_to: str | None = None) -> str:
+        content: dict[str, Any] = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
+        if reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        return await self.send(room_id, content, txn_id)
+
+    async def members(self, room_id: str) -> set[str]:
+        """Joined members of a room who are people (not Laura or a visitor ghost)."""
+        joined = await self.bot.get_joined_members(RoomID(room_id))
+        return {u for u in joined if not self.config.is_own_user(u)}
+
+    async def display_name(self, room_id: str, user_id: str) -> str:
+        try:
+            member = await self.bot.get_room_member_info(RoomID(room_id), UserID(user_id))
+            if member and member.displayname:
+                return member.displayname
+        except MatrixRequestError:
+            pass
+        return user_id.split(":")[0].lstrip("@")
+
+    # Fixed rooms ------------------------------------------------------------------------------
+
+    async def _room(self, key: str, name: str, topic: str, invitees: list[str]) -> str:
+        room_id = await self.store.settings.get(key)
+        if room_id:
+            return room_id
+        room_id = await self.bot.create_room(
+            name=name, topic=topic, preset=RoomCreatePreset.PRIVATE,
+            invitees=[UserID(u) for u in invitees], creation_content={"m.federate": False},
+            initial_state=private_state(), power_level_override=power_levels())
+        await self.store.settings.set(key, room_id)
+        log.info("Created %s %s", key, room_id)
+        return room_id
+
+    async def ensure_rooms(self) -> None:
+        """Create (once) the control room, the contact-requests room and the dispatch rooms."""
+        admins = list(self.config["laura.admins"])
+        self.control_room = await self._room("room.control", self.t("control_name"),
+                                             self.t("control_topic"), admins)
+        staff = sorted({s for d in self.config["laura.departments"] for s in d.get("staff") or []})
+        self.contact_room = await self._room("room.contact", self.t("contact_name"),
+                                             self.t("contact_topic"), sorted(set(admins + staff)))
+        if await self.store.departments.count() == 0:
+            for dept in self.config["laura.departments"]:
+                await self.store.departments.add(dept["id"], dept["label"])
+        config_staff = {d["id"]: d.get("staff") or [] for d in self.config["laura.departments"]}
+        for dept in await self.store.departments.all_active():
+            if not dept.room_id:
+                await self.create_dispatch_room(dept.id, dept.label, config_staff.get(dept.id, []))
+
+    async def create_dispatch_room(self, dept_id: str, label: str, staff: list[str]) -> str:
+        room_id = await self.bot.create_room(
+            name=self.t("dispatch_name", label=label), topic=self.t("dispatch_topic", label=label),
+            preset=RoomCreatePreset.PRIVATE, invitees=[UserID(u) for u in staff],
+            creation_content={"m.federate": False}, initial_state=private_state(),
+            power_level_override=power_levels())
+        await self.store.departments.set_room(dept_id, room_id)
+        log.info("Created dispatch room %s for %s", room_id, dept_id)
+        return room_id
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        try:
+            await self.bot.invite_user(RoomID(room_id), UserID(user_id))
+        except MatrixRequestError as e:
+            if "already in the room" not in str(e.message or ""):
+                raise
+
+    # The consult-room pump ------------------------------------------------------------------
+
+    async def sync_conversation(self, conv_id: str) -> None:
+        conv = await self.store.conversations.get_by_id(conv_id)
+        if conv is None or conv.status == "choosing":
+            return
+        session = await self.store.sessions.get_by_id(conv.session_id)
+        assert session is not None
+        dept = await self.store.departments.get_by_id(conv.department_id or "")
+        topic = dept.label if dept else (conv.department_id or "?")
+        nickname = session.name or f"Bezoeker {session.ghost_id[:4]}"
+        if conv.room_id is None:
+            if conv.status == ENDED:
+                await self.store.events.skip_pending(conv.id)
+            else:
+                conv.room_id = await self._create_consult_room(conv, session, topic, nickname)
+        if conv.room_id:
+            await self._deliver(conv, session)
+        if conv.status == WAITING and conv.dispatch_event_id is None and conv.dispatch_room_id:
+            await self._post_dispatch(conv, topic, nickname)
+        await self._show_outcome(conv, topic, nickname)
+        if conv.room_id:
+            for user_id in await self.store.conversations.to_invite(conv.id):
+                await self.invite(conv.room_id, user_id)
+                await self.store.conversations.mark_invited(conv.id, user_id)
+            if conv.status == ENDED and not conv.ghost_left:
+                if conv.ended_by == "visitor":
+                    await self.notice(conv.room_id, self.t("visitor_ended"),
+                                      txn_id=f"laura.end.{conv.id}")
+                try:
+                    await self.ghost(session).leave_room(RoomID(conv.room_id))
+                except MatrixRequestError as e:
+                    log.info("Ghost of %s could not leave its room: %s", conv.id, e.errcode)
+                await self.store.conversations.set_fields(conv.id, ghost_left=True)
+
+    async def _create_consult_room(self, conv: Conversation, session: Session, topic: str,
+                                   nickname: str) -> str:
+        ghost = self.ghost(session)
+        await ghost.ensure_registered()
+        await ghost.set_displayname(nickname)
+        room_id = await self.bot.create_room(
+            name=self.t("room_name", short=conv.id[:6], topic=topic),
+            topic=self.t("room_topic", topic=topic), preset=RoomCreatePreset.PRIVATE,
+            invitees=[ghost.mxid], creation_content={"m.federate": False},
+            initial_state=private_state("shared"), power_level_override=power_levels())
+        await self.store.conversations.set_fields(conv.id, room_id=room_id)
+        await ghost.ensure_joined(room_id)
+        await self.notice(room_id, self.t("consult_intro", nickname=nickname, topic=topic),
+                          txn_id=f"laura.intro.{conv.id}")
+        log.info("Conversation %s has consult room %s", conv.id, room_id)
+        return room_id
+
+    async def _deliver(self, conv: Conversation, session: Session) -> None:
+        assert conv.room_id
+        for ev in await self.store.events.pending_for(conv.id):
+            if ev.sender == "visitor":
+                intent = self.ghost(session)
+                content = {"msgtype": "m.text", "body": ev.body or "", "m.mentions": {}}
+            else:
+                intent = self.bot
+                content = {"msgtype": "m.notice", "body": ev.body or "", "m.mentions": {}}
+            event_id = await self.send(conv.room_id, content, ev.mx_txn_id, intent)
+            await self.store.events.mark_sent(ev.session_id, ev.seq, event_id)
+
+    async def _post_dispatch(self, conv: Conversation, topic: str, nickname: str) -> None:
+        assert conv.dispatch_room_id and conv.dispatch_txn_id
+        members = sorted(await self.members(conv.dispatch_room_id))
+        since = datetime.fromtimestamp((conv.queued_at or 0) / 1000).strftime("%H:%M")
+        text = self.t("dispatch", topic=topic, nickname=nickname, since=since)
+        html_text = html.escape(text)
+        if members:
+            text += "\n" + ", ".join(members)
+            html_text += "<br>" + ", ".join(pill(m) for m in members)
+        content = {"msgtype": "m.text", "body": text, "format": "org.matrix.custom.html",
+                   "formatted_body": html_text, "m.mentions": {"user_ids": members}}
+        event_id = await self.send(conv.dispatch_room_id, content, conv.dispatch_txn_id)
+        await self.store.conversations.set_fields(conv.id, dispatch_event_id=event_id)
+        conv.dispatch_event_id = event_id
+        for suffix, key in (("take", TAKE_KEY), ("decline", DECLINE_KEY)):
+            rel = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
+            try:
+                await self.send(conv.dispatch_room_id, rel, f"{conv.dispatch_txn_id}.{suffix}",
+                                event_type=EventType.REACTION)
+            except MatrixRequestError as e:
+                if e.errcode != "M_DUPLICATE_ANNOTATION":
+                    raise
+        log.info("Conversation %s dispatched as %s", conv.id, event_id)
+
+    async def _show_outcome(self, conv: Conversation, topic: str, nickname: str) -> None:
+        if conv.taker:
+            outcome, text = "taken", self.t("taken", name=conv.taker_name or conv.taker,
+                                             topic=topic, nickname=nickname)
+        elif conv.status == "contact" or conv.ended_by == "contact":
+            outcome, text = "contact", self.t("contact", topic=topic, nickname=nickname)
+        elif conv.status == ENDED:
+            outcome, text = "ended", self.t("ended", topic=topic, nickname=nickname)
+        else:
+            return
+        if not conv.dispatch_event_id or conv.dispatch_outcome_sent == outcome:
+            return
+        assert conv.dispatch_room_id
+        new = {"msgtype": "m.text", "body": text, "m.mentions": {}}
+        content = {"msgtype": "m.text", "body": f"* {text}", "m.new_content": new,
+                   "m.mentions": {},
+                   "m.relates_to": {"rel_type": "m.replace", "event_id": conv.dispatch_event_id}}
+        await self.send(conv.dispatch_room_id, content, f"{conv.dispatch_txn_id}.{outcome}")
+        await self.store.conversations.set_fields(conv.id, dispatch_outcome_sent=outcome)
+
+    # Contact requests -------------------------------------------------------------------------
+
+    async def post_contact_requests(self, _key: str = "") -> None:
+        if not self.contact_room:
+            return
+        for req in await self.store.conversations.unposted_contact_requests():
+            conv = await self.store.conversations.get_by_id(req["conversation_id"])
+            assert conv is not None
+            session = await self.store.sessions.get_by_id(conv.session_id)
+            assert session is not None
+            dept = await self.store.departments.get_by_id(conv.department_id or "")
+            topic = dept.label if dept else "?"
+            nickname = req["name"] or session.name or f"Bezoeker {session.ghost_id[:4]}"
+            question = await self.store.events.first_visitor_message(conv.id)
+            rows = [("Naam" if self.lang == "nl" else "Name", nickname),
+                    ("Telefoon" if self.lang == "nl" else "Phone", req["phone"]),
+                    ("E-mail", req["email"]),
+                    ("Bericht" if self.lang == "nl" else "Message", req["message"]),
+                    ("Vraag" if self.lang == "nl" else "Question", question)]
+            title = self.t("contact_request", topic=topic, nickname=nickname)
+            body = title + "".join(f"\n{k}: {v}" for k, v in rows if v)
+            formatted = f"<b>{html.escape(title)}</b>" + "".join(
+                f"<br>{html.escape(k)}: {html.escape(v)}" for k, v in rows if v)
+            content = {"msgtype": "m.text", "body": body, "format": "org.matrix.custom.html",
+                       "formatted_body": formatted, "m.mentions": {}}
+            event_id = await self.send(self.contact_room, content, req["mx_txn_id"])
+            await self.store.conversations.mark_contact_posted(req["id"], event_id)
+            log.info("Contact request %s posted", req["id"])

@@ -1,0 +1,40 @@
+"""Small helpers without I/O: durations, ids, time."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(value: str | int | float) -> float:
+    """``"30s"``, ``"5m"``, ``"2h"``, ``"30d"`` (or a bare number of seconds) → seconds."""
+    if isinstance(value, bool):
+        raise ValueError("not a duration")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration; write it like 30s, 5m, 2h or 30d")
+    return float(match.group(1)) * _UNIT[match.group(2)]
+
+
+def format_duration(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def random_id(nbytes: int = 10) -> str:
+    """A lowercase opaque id, safe for Matrix localparts and URLs."""
+    return secrets.token_hex(nbytes)

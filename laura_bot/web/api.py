@@ -1,0 +1,149 @@
+"""Widget API v1: thin routes that parse, authorise, call one domain method and format."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from ..errors import BadRequest, TooLarge
+from .openapi import openapi_document
+
+if TYPE_CHECKING:
+    from ..app import Laura
+
+LAURA_KEY = web.AppKey("laura", object)
+
+
+def _laura(request: web.Request) -> Laura:
+    return request.app[LAURA_KEY]  # type: ignore[return-value]
+
+
+async def read_json(request: web.Request, required: bool = True) -> dict[str, Any]:
+    if request.content_length is not None and \
+            request.content_length > request.app["max_body_size"]:
+        raise TooLarge("The request body is too large.")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise TooLarge("The request body is too large.") from None
+    if not raw.strip():
+        if required:
+            raise BadRequest("Send a JSON object as the request body.", code="missing_body")
+        return {}
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise BadRequest("The request body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("The request body must be a JSON object.", code="invalid_json")
+    return data
+
+
+def _opt_str(data: dict[str, Any], key: str, limit: int) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRequest(f"{key} must be a string.", code=f"bad_{key}")
+    value = value.strip()
+    if len(value) > limit:
+        raise BadRequest(f"{key} is too long: at most {limit} characters.", code=f"bad_{key}")
+    return value or None
+
+
+async def get_widget(request: web.Request) -> web.Response:
+    laura = _laura(request)
+    topics = [{"id": d.id, "label": d.label, "available": True}
+              for d in await laura.store.departments.all_active() if d.room_id]
+    return web.json_response({"organization": laura.config["laura.organization"],
+                              "available": bool(topics),
+                              "languages": list(laura.config["laura.languages"]),
+                              "topics": topics})
+
+
+async def create_session(request: web.Request) -> web.Response:
+    laura = _laura(request)
+    data = await read_json(request, required=False)
+    name = _opt_str(data, "name", 60)
+    email = _opt_str(data, "email", 254)
+    language = _opt_str(data, "language", 10)
+    if email and ("@" not in email or " " in email):
+        raise BadRequest("That e-mail address does not look right.", code="bad_email")
+    session, token = await laura.conversations.create_session(name, email, language)
+    return web.json_response({"session_id": session.id, "token": token}, status=201)
+
+
+async def _auth(request: web.Request):  # type: ignore[no-untyped-def]
+    laura = _laura(request)
+    session = await laura.conversations.authenticate(request.match_info["id"],
+                                                     request.headers.get("Authorization"))
+    return laura, session
+
+
+async def get_session(request: web.Request) -> web.Response:
+    laura, session = await _auth(request)
+    return web.json_response(await laura.conversations.view(session))
+
+
+async def post_topic(request: web.Request) -> web.Response:
+    laura, session = await _auth(request)
+    data = await read_json(request)
+    await laura.conversations.choose_topic(session, data.get("topic_id"))
+    return web.json_response(await laura.conversations.view(session))
+
+
+async def post_message(request: web.Request) -> web.Response:
+    laura, session = await _auth(request)
+    data = await read_json(request)
+    seq = await laura.conversations.visitor_message(session, data.get("body"),
+                                                    data.get("client_txn_id"))
+    return web.json_response({"seq": seq}, status=201)
+
+
+async def get_events(request: web.Request) -> web.Response:
+    laura, session = await _auth(request)
+    try:
+        after = int(request.query.get("after", "0"))
+        timeout = float(request.query.get("timeout", "0"))
+    except ValueError:
+        raise BadRequest("after must be a whole number and timeout a number of seconds.",
+                         code="bad_query") from None
+    if after < 0 or timeout < 0 or timeout != timeout:
+        raise BadRequest("after and timeout cannot be negative.", code="bad_query")
+    timeout = min(timeout, float(laura.config["web.max_poll_timeout"]))
+    events, nxt = await laura.conversations.events(session, after, timeout)
+    return web.json_response({"events": events, "next": nxt})
+
+
+async def post_contact(request: web.Request) -> web.Response:
+    laura, session = await _auth(request)
+    data = await read_json(request)
+    await laura.conversations.contact_request(session, data)
+    return web.json_response(await laura.conversations.view(session), status=201)
+
+
+async def post_end(request: web.Request) -> web.Response:
+    laura, session = await _auth(request)
+    data = await read_json(request, required=False)
+    reason = _opt_str(data, "reason", 40)
+    await laura.conversations.end_by_visitor(session, reason)
+    return web.json_response(await laura.conversations.view(session))
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document(_laura(request).config["web.public_url"]))
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/v1/widget", get_widget)
+    r.add_get("/api/v1/openapi.json", get_openapi)
+    r.add_post("/api/v1/sessions", create_session)
+    r.add_get("/api/v1/sessions/{id}", get_session)
+    r.add_post("/api/v1/sessions/{id}/topic", post_topic)
+    r.add_post("/api/v1/sessions/{id}/messages", post_message)
+    r.add_get("/api/v1/sessions/{id}/events", get_events)
+    r.add_post("/api/v1/sessions/{id}/contact-request", post_contact)
+    r.add_post("/api/v1/sessions/{id}/end", post_end)

@@ -1,0 +1,62 @@
+"""The public web listener: widget API, the widget's static files and the demo page."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from .api import LAURA_KEY, add_routes
+from .errors import error_middleware
+
+if TYPE_CHECKING:
+    from ..app import Laura
+
+SOURCE_WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget"
+
+
+def _cors(allowed: set[str]) -> Callable:  # type: ignore[type-arg]
+    @web.middleware
+    async def cors(request: web.Request,
+                   handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                   ) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        allow = origin if origin and origin in allowed else None
+        if request.method == "OPTIONS" and request.path.startswith("/api/"):
+            resp: web.StreamResponse = web.Response(status=204)
+        else:
+            resp = await handler(request)
+        if allow:
+            resp.headers["Access-Control-Allow-Origin"] = allow
+            resp.headers["Vary"] = "Origin"
+            resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
+            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            resp.headers["Access-Control-Max-Age"] = "600"
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.path.startswith("/api/"):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    return cors
+
+
+def build_app(laura: Laura) -> web.Application:
+    config = laura.config
+    allowed = {o.rstrip("/") for o in config["web.allowed_origins"]}
+    app = web.Application(middlewares=[_cors(allowed), error_middleware],
+                          client_max_size=int(config["web.max_body_size"]))
+    app[LAURA_KEY] = laura
+    app["max_body_size"] = int(config["web.max_body_size"])
+    add_routes(app)
+    widget_dir = Path(config["web.widget_dir"] or SOURCE_WIDGET_DIR)
+    if widget_dir.is_dir():
+        app.router.add_static("/widget/", widget_dir, show_index=False)
+
+        async def demo_page(_: web.Request) -> web.StreamResponse:
+            return web.FileResponse(widget_dir / "demo.html")
+
+        app.router.add_get("/", demo_page)
+    return app
