@@ -21,8 +21,9 @@ def _load_config(path: str):  # type: ignore[no-untyped-def]
 
     p = Path(path)
     if not p.exists():
-        raise ConfigError(f"config file {path} does not exist: copy config.example.yaml to "
-                          f"{path} and edit it")
+        raise ConfigError(
+            f"config file {path} does not exist: copy config.example.yaml to {path} and edit it"
+        )
     config = Config(p)
     try:
         config.load_and_update()
@@ -33,8 +34,10 @@ def _load_config(path: str):  # type: ignore[no-untyped-def]
 
 
 def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     for noisy in ("mau.as", "laura.as", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -59,22 +62,26 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run Laura as a Synapse application service")
     run.add_argument("-c", "--config", default="config.yaml")
-    reg = sub.add_parser("generate-registration",
-                         help="write the appservice registration file for Synapse")
+    reg = sub.add_parser(
+        "generate-registration", help="write the appservice registration file for Synapse"
+    )
     reg.add_argument("-c", "--config", default="config.yaml")
     reg.add_argument("-o", "--output", default="registration.yaml")
     dev = sub.add_parser("dev", help="the embedded demo: throwaway Synapse, SQLite, widget")
     dev.add_argument("--data-dir", default=".laura-dev")
-    dev.add_argument("--dispatch-timeout", default=None,
-                     help="override dispatch_timeout for the demo, like 30s")
+    dev.add_argument(
+        "--dispatch-timeout", default=None, help="override dispatch_timeout for the demo, like 30s"
+    )
     args = parser.parse_args(argv)
 
     try:
         if args.command == "generate-registration":
             config = _load_config(args.config)
             Path(args.output).write_text(json.dumps(config.generate_registration(), indent=2))
-            print(f"Wrote {args.output}. Add it to app_service_config_files in Synapse's "
-                  "homeserver.yaml and restart Synapse.")
+            print(
+                f"Wrote {args.output}. Add it to app_service_config_files in Synapse's "
+                "homeserver.yaml and restart Synapse."
+            )
             return 0
         if args.command == "run":
             config = _load_config(args.config)

@@ -44,21 +44,33 @@ class Laura:
         self._web_runner: web.AppRunner | None = None
         self.web_port: int = config["web.port"]
         self.az = InboxAppService(
-            server=config["homeserver.address"], domain=config["homeserver.domain"],
-            as_token=config["appservice.as_token"], hs_token=config["appservice.hs_token"],
-            bot_localpart=config["appservice.bot_localpart"], id=config["appservice.id"],
-            state_store=self.state_store, ephemeral_events=True, log="laura.as",
+            server=config["homeserver.address"],
+            domain=config["homeserver.domain"],
+            as_token=config["appservice.as_token"],
+            hs_token=config["appservice.hs_token"],
+            bot_localpart=config["appservice.bot_localpart"],
+            id=config["appservice.id"],
+            state_store=self.state_store,
+            ephemeral_events=True,
+            log="laura.as",
             aiohttp_params={"client_max_size": 32 * 1024 * 1024},
-            persist=self.store.inbox.add_many, is_own_user=config.is_own_user,
-            on_stored=self._on_inbox)
+            persist=self.store.inbox.add_many,
+            is_own_user=config.is_own_user,
+            on_stored=self._on_inbox,
+        )
         self.bridge = MatrixBridge(config, self.store, self.az)
         self.matrix_runner = KeyedRunner("matrix", self.bridge.sync_conversation)
         self.contact_runner = KeyedRunner("contacts", self.bridge.post_contact_requests)
         self.inbox_runner = KeyedRunner("inbox", self.router.process_inbox)
         self.conversations = Conversations(
-            config, self.store, self.settings, self.notifier, self.clock,
+            config,
+            self.store,
+            self.settings,
+            self.notifier,
+            self.clock,
             kick_matrix=self.matrix_runner.kick,
-            kick_contacts=lambda: self.contact_runner.kick("contacts"))
+            kick_contacts=lambda: self.contact_runner.kick("contacts"),
+        )
 
     def _on_inbox(self) -> None:
         if self._ready:
@@ -86,8 +98,11 @@ class Laura:
         try:
             await self.az.ping_self()  # proves both directions and flushes Synapse's backoff
         except Exception as e:
-            log.warning("The homeserver could not reach Laura's appservice listener (%s). "
-                        "Check appservice.address in the config and the registration file.", e)
+            log.warning(
+                "The homeserver could not reach Laura's appservice listener (%s). "
+                "Check appservice.address in the config and the registration file.",
+                e,
+            )
         self.az.ready = True
         log.info("Laura is running: widget API on port %s", self.web_port)
 
@@ -98,14 +113,18 @@ class Laura:
                 return
             except (ClientError, OSError, MatrixError) as e:
                 if isinstance(e, MatrixError) and getattr(e, "errcode", "") in (
-                        "M_UNKNOWN_TOKEN", "M_FORBIDDEN"):
+                    "M_UNKNOWN_TOKEN",
+                    "M_FORBIDDEN",
+                ):
                     raise StartupError(
                         "The homeserver refused Laura's as_token. Is the registration file "
                         "(laura generate-registration) listed in app_service_config_files, "
-                        "and was Synapse restarted after that?") from e
+                        "and was Synapse restarted after that?"
+                    ) from e
                 if attempt == attempts - 1:
-                    raise StartupError(f"Cannot reach the homeserver at "
-                                       f"{self.config['homeserver.address']}: {e}") from e
+                    raise StartupError(
+                        f"Cannot reach the homeserver at {self.config['homeserver.address']}: {e}"
+                    ) from e
                 await asyncio.sleep(1)
 
     async def stop(self) -> None:

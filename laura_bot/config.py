@@ -25,17 +25,34 @@ class Config(BaseFileConfig):
     def do_update(self, helper: ConfigUpdateHelper) -> None:
         copy = helper.copy
         for key in (
-            "homeserver.address", "homeserver.domain",
-            "appservice.id", "appservice.hostname", "appservice.port", "appservice.address",
-            "appservice.bot_localpart", "appservice.bot_displayname", "appservice.ghost_prefix",
-            "appservice.as_token", "appservice.hs_token",
-            "database.url", "database.args",
-            "web.hostname", "web.port", "web.public_url", "web.allowed_origins",
-            "web.max_body_size", "web.max_message_length", "web.max_poll_timeout",
+            "homeserver.address",
+            "homeserver.domain",
+            "appservice.id",
+            "appservice.hostname",
+            "appservice.port",
+            "appservice.address",
+            "appservice.bot_localpart",
+            "appservice.bot_displayname",
+            "appservice.ghost_prefix",
+            "appservice.as_token",
+            "appservice.hs_token",
+            "database.url",
+            "database.args",
+            "web.hostname",
+            "web.port",
+            "web.public_url",
+            "web.allowed_origins",
+            "web.max_body_size",
+            "web.max_message_length",
+            "web.max_poll_timeout",
             "web.widget_dir",
-            "laura.organization", "laura.admins", "laura.departments",
-            "laura.settings.dispatch_timeout", "laura.settings.queue_update_interval",
-            "laura.staff_language", "laura.languages",
+            "laura.organization",
+            "laura.admins",
+            "laura.departments",
+            "laura.settings.dispatch_timeout",
+            "laura.settings.queue_update_interval",
+            "laura.staff_language",
+            "laura.languages",
             "logging.level",
         ):
             copy(key)
@@ -56,59 +73,100 @@ class Config(BaseFileConfig):
             if not ok:
                 raise ConfigError(f"config key '{key}' is invalid ({self[key]!r}): {fix}")
 
-        need("homeserver.address", str(self["homeserver.address"]).startswith(("http://", "https://")),
-             "use the homeserver's URL, like http://127.0.0.1:8008")
-        need("homeserver.domain", bool(self["homeserver.domain"]) and " " not in
-             str(self["homeserver.domain"]), "use the server_name, like example.org")
-        need("appservice.id", bool(self["appservice.id"]) and "|" not in str(self["appservice.id"]),
-             "use a short name without '|', like laura")
+        need(
+            "homeserver.address",
+            str(self["homeserver.address"]).startswith(("http://", "https://")),
+            "use the homeserver's URL, like http://127.0.0.1:8008",
+        )
+        need(
+            "homeserver.domain",
+            bool(self["homeserver.domain"]) and " " not in str(self["homeserver.domain"]),
+            "use the server_name, like example.org",
+        )
+        need(
+            "appservice.id",
+            bool(self["appservice.id"]) and "|" not in str(self["appservice.id"]),
+            "use a short name without '|', like laura",
+        )
         for key in ("appservice.port", "web.port"):
-            need(key, isinstance(self[key], int) and 0 < self[key] < 65536,
-                 "use a port number between 1 and 65535")
+            need(
+                key,
+                isinstance(self[key], int) and 0 < self[key] < 65536,
+                "use a port number between 1 and 65535",
+            )
         for key in ("appservice.bot_localpart", "appservice.ghost_prefix"):
-            need(key, bool(_LOCALPART.match(str(self[key] or ""))),
-                 "use lowercase letters, digits and . _ = - / + only")
+            need(
+                key,
+                bool(_LOCALPART.match(str(self[key] or ""))),
+                "use lowercase letters, digits and . _ = - / + only",
+            )
         for key in ("appservice.as_token", "appservice.hs_token"):
-            need(key, isinstance(self[key], str) and len(self[key]) >= 16,
-                 "set it to 'generate' to have Laura make a random token")
+            need(
+                key,
+                isinstance(self[key], str) and len(self[key]) >= 16,
+                "set it to 'generate' to have Laura make a random token",
+            )
         url = str(self["database.url"] or "")
-        need("database.url", url.startswith(("sqlite:", "postgres://", "postgresql://")),
-             "use sqlite:laura.db or postgres://user:password@host/dbname")
+        need(
+            "database.url",
+            url.startswith(("sqlite:", "postgres://", "postgresql://")),
+            "use sqlite:laura.db or postgres://user:password@host/dbname",
+        )
         need("database.args", isinstance(self["database.args"], dict), "use a mapping, like {}")
-        need("web.allowed_origins", isinstance(self["web.allowed_origins"], list),
-             "use a list of origins, like [https://www.example.org]")
+        need(
+            "web.allowed_origins",
+            isinstance(self["web.allowed_origins"], list),
+            "use a list of origins, like [https://www.example.org]",
+        )
         for key in ("web.max_body_size", "web.max_message_length", "web.max_poll_timeout"):
             need(key, isinstance(self[key], int) and self[key] > 0, "use a positive whole number")
         admins = self["laura.admins"]
-        need("laura.admins", isinstance(admins, list) and all(
-            isinstance(a, str) and a.startswith("@") and ":" in a for a in admins),
-            "use a list of Matrix user IDs, like ['@admin:example.org']")
+        need(
+            "laura.admins",
+            isinstance(admins, list)
+            and all(isinstance(a, str) and a.startswith("@") and ":" in a for a in admins),
+            "use a list of Matrix user IDs, like ['@admin:example.org']",
+        )
         departments = self["laura.departments"]
-        need("laura.departments", isinstance(departments, list),
-             "use a list of {id, label, staff} entries")
+        need(
+            "laura.departments",
+            isinstance(departments, list),
+            "use a list of {id, label, staff} entries",
+        )
         for i, dept in enumerate(departments):
             key = f"laura.departments[{i}]"
             if not isinstance(dept, dict) or not _DEPT_ID.match(str(dept.get("id", ""))):
-                raise ConfigError(f"config key '{key}.id' is invalid: use lowercase letters, "
-                                  "digits, - and _ (at most 32), like huisarts")
+                raise ConfigError(
+                    f"config key '{key}.id' is invalid: use lowercase letters, "
+                    "digits, - and _ (at most 32), like huisarts"
+                )
             if not isinstance(dept.get("label"), str) or not dept["label"].strip():
                 raise ConfigError(f"config key '{key}.label' is missing: give the topic's label")
             staff = dept.get("staff") or []
             if not isinstance(staff, list) or not all(
-                    isinstance(s, str) and s.startswith("@") for s in staff):
-                raise ConfigError(f"config key '{key}.staff' is invalid: use a list of Matrix "
-                                  "user IDs")
+                isinstance(s, str) and s.startswith("@") for s in staff
+            ):
+                raise ConfigError(
+                    f"config key '{key}.staff' is invalid: use a list of Matrix user IDs"
+                )
         for name in SETTING_KEYS:
             key = f"laura.settings.{name}"
             try:
                 parse_duration(self[key])
             except ValueError:
-                raise ConfigError(f"config key '{key}' is invalid ({self[key]!r}): write a "
-                                  "duration like 30s, 5m or 2h") from None
+                raise ConfigError(
+                    f"config key '{key}' is invalid ({self[key]!r}): write a "
+                    "duration like 30s, 5m or 2h"
+                ) from None
         need("laura.staff_language", self["laura.staff_language"] in ("nl", "en"), "use nl or en")
         langs = self["laura.languages"]
-        need("laura.languages", isinstance(langs, list) and bool(langs) and all(
-            lang in ("nl", "en") for lang in langs), "use a list of nl and/or en, like [nl, en]")
+        need(
+            "laura.languages",
+            isinstance(langs, list)
+            and bool(langs)
+            and all(lang in ("nl", "en") for lang in langs),
+            "use a list of nl and/or en, like [nl, en]",
+        )
 
     # Typed helpers ----------------------------------------------------------------------------
 

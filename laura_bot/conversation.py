@@ -46,9 +46,16 @@ def hash_token(token: str) -> str:
 
 
 class Conversations:
-    def __init__(self, config: Config, store: Store, settings: Settings, notifier: Notifier,
-                 clock: Clock, kick_matrix: Callable[[str], None],
-                 kick_contacts: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        settings: Settings,
+        notifier: Notifier,
+        clock: Clock,
+        kick_matrix: Callable[[str], None],
+        kick_contacts: Callable[[], None],
+    ) -> None:
         self.config = config
         self.store = store
         self.db = store.db
@@ -70,25 +77,36 @@ class Conversations:
 
     # Visitor side -----------------------------------------------------------------------------
 
-    async def create_session(self, name: str | None, email: str | None,
-                             language: str | None) -> tuple[Session, str]:
+    async def create_session(
+        self, name: str | None, email: str | None, language: str | None
+    ) -> tuple[Session, str]:
         languages = self.config["laura.languages"]
         lang = language or languages[0]
         if lang not in languages:
-            raise BadRequest(f"Language must be one of: {', '.join(languages)}.",
-                             code="bad_language")
+            raise BadRequest(
+                f"Language must be one of: {', '.join(languages)}.", code="bad_language"
+            )
         session_id = random_id(12)
         token = f"{session_id}.{secrets.token_urlsafe(32)}"
         session = await self.store.sessions.create(
-            session_id, hash_token(token), name, email, lang, random_id(10))
+            session_id, hash_token(token), name, email, lang, random_id(10)
+        )
         conv_id = random_id(12)
         async with self.db.acquire() as conn, conn.transaction():
             await self.store.conversations.create(conn, conv_id, session_id)
-            await self.store.events.append(conn, session_id, conv_id, "status",
-                                           data={"status": CHOOSING})
-            await self.store.events.append(conn, session_id, conv_id, "message", sender="bot",
-                                           name="Laura", body=self.text(session, "welcome"),
-                                           to_matrix=True)
+            await self.store.events.append(
+                conn, session_id, conv_id, "status", data={"status": CHOOSING}
+            )
+            await self.store.events.append(
+                conn,
+                session_id,
+                conv_id,
+                "message",
+                sender="bot",
+                name="Laura",
+                body=self.text(session, "welcome"),
+                to_matrix=True,
+            )
         session.conversation_id = conv_id
         log.info("Session %s created", session_id)
         return session, token
@@ -98,7 +116,7 @@ class Conversations:
         an unknown) session → 404, the same answer in both cases."""
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("Missing bearer token.", code="missing_token")
-        token = authorization[len("Bearer "):].strip()
+        token = authorization[len("Bearer ") :].strip()
         own_id, _, secret = token.partition(".")
         session = await self.store.sessions.get_by_id(own_id) if own_id and secret else None
         expected = session.token_hash if session else hash_token("x" * 16)
@@ -120,37 +138,60 @@ class Conversations:
         if conv.status == WAITING and conv.department_id:
             waiting = await self.store.conversations.waiting_in(conv.department_id)
             position = queue_positions(
-                (c.id, c.queued_at or 0, conv.department_id) for c in waiting).get(conv.id)
+                (c.id, c.queued_at or 0, conv.department_id) for c in waiting
+            ).get(conv.id)
         staff = await self.store.conversations.joined_staff(conv.id)
-        return {"session_id": session.id, "status": conv.status, "topic": conv.department_id,
-                "queue_position": position, "staff": [{"name": name} for _, name in staff]}
+        return {
+            "session_id": session.id,
+            "status": conv.status,
+            "topic": conv.department_id,
+            "queue_position": position,
+            "staff": [{"name": name} for _, name in staff],
+        }
 
     async def choose_topic(self, session: Session, topic_id: Any) -> None:
         if not isinstance(topic_id, str) or not topic_id:
             raise BadRequest("topic_id must be a non-empty string.", code="bad_topic")
         dept = await self.store.departments.get_by_id(topic_id)
         if dept is None or not dept.active or not dept.room_id:
-            raise BadRequest(f"Unknown topic {topic_id[:40]!r}; GET /api/v1/widget lists them.",
-                             code="unknown_topic")
+            raise BadRequest(
+                f"Unknown topic {topic_id[:40]!r}; GET /api/v1/widget lists them.",
+                code="unknown_topic",
+            )
         conv = await self.current(session)
         now = now_ms()
         timeout = await self.settings.seconds("dispatch_timeout")
         interval = await self.settings.seconds("queue_update_interval")
         async with self.db.acquire() as conn, conn.transaction():
             moved = await self.store.conversations.transition(
-                conn, conv.id, (CHOOSING,), WAITING, department_id=dept.id, queued_at=now,
+                conn,
+                conv.id,
+                (CHOOSING,),
+                WAITING,
+                department_id=dept.id,
+                queued_at=now,
                 dispatch_deadline=now + int(timeout * 1000),
-                next_queue_update=now + int(interval * 1000), dispatch_room_id=dept.room_id,
-                dispatch_txn_id=f"laura.{random_id(12)}")
+                next_queue_update=now + int(interval * 1000),
+                dispatch_room_id=dept.room_id,
+                dispatch_txn_id=f"laura.{random_id(12)}",
+            )
             if not moved:
-                raise Conflict("A topic was already chosen for this chat.",
-                               code="topic_already_chosen")
-            await self.store.events.append(conn, session.id, conv.id, "message", sender="bot",
-                                           name="Laura", to_matrix=True,
-                                           body=self.text(session, "topic_chosen",
-                                                          topic=dept.label))
-            await self.store.events.append(conn, session.id, conv.id, "status",
-                                           data={"status": WAITING})
+                raise Conflict(
+                    "A topic was already chosen for this chat.", code="topic_already_chosen"
+                )
+            await self.store.events.append(
+                conn,
+                session.id,
+                conv.id,
+                "message",
+                sender="bot",
+                name="Laura",
+                to_matrix=True,
+                body=self.text(session, "topic_chosen", topic=dept.label),
+            )
+            await self.store.events.append(
+                conn, session.id, conv.id, "status", data={"status": WAITING}
+            )
         log.info("Conversation %s waiting in %s", conv.id, dept.id)
         self.kick_matrix(conv.id)
         await self.schedule(conv.id)
@@ -161,25 +202,35 @@ class Conversations:
         if not isinstance(body, str) or not body.strip():
             raise BadRequest("body must be a non-empty string.", code="bad_body")
         if not isinstance(client_txn_id, str) or not 1 <= len(client_txn_id) <= 64:
-            raise BadRequest("client_txn_id must be a string of 1 to 64 characters.",
-                             code="bad_client_txn_id")
+            raise BadRequest(
+                "client_txn_id must be a string of 1 to 64 characters.", code="bad_client_txn_id"
+            )
         limit = self.config["web.max_message_length"]
         if len(body) > limit:
-            raise TooLarge(f"The message is too long: at most {limit} characters.",
-                           code="message_too_long")
+            raise TooLarge(
+                f"The message is too long: at most {limit} characters.", code="message_too_long"
+            )
         existing = await self.store.events.seq_for_client_txn(session.id, client_txn_id)
         if existing is not None:
             return existing
         conv = await self.current(session)
         if conv.status == ENDED:
-            raise Conflict("This chat has ended; start a new chat to ask something else.",
-                           code="chat_ended")
+            raise Conflict(
+                "This chat has ended; start a new chat to ask something else.", code="chat_ended"
+            )
         try:
             async with self.db.acquire() as conn, conn.transaction():
                 seq = await self.store.events.append(
-                    conn, session.id, conv.id, "message", sender="visitor",
-                    name=session.name or self._nickname(session), body=body,
-                    client_txn_id=client_txn_id, to_matrix=True)
+                    conn,
+                    session.id,
+                    conv.id,
+                    "message",
+                    sender="visitor",
+                    name=session.name or self._nickname(session),
+                    body=body,
+                    client_txn_id=client_txn_id,
+                    to_matrix=True,
+                )
         except Exception:
             # A concurrent retry with the same client_txn_id won the unique index.
             existing = await self.store.events.seq_for_client_txn(session.id, client_txn_id)
@@ -213,32 +264,55 @@ class Conversations:
                 raise BadRequest(f"{key} must be a string.", code=f"bad_{key}")
             value = value.strip() if value else None
             if value and len(value) > limit:
-                raise BadRequest(f"{key} is too long: at most {limit} characters.",
-                                 code=f"bad_{key}")
+                raise BadRequest(
+                    f"{key} is too long: at most {limit} characters.", code=f"bad_{key}"
+                )
             fields[key] = value or None
         if not fields["phone"] and not fields["email"]:
-            raise BadRequest("Give a phone number or an e-mail address so we can reach you.",
-                             code="contact_required")
-        if fields["phone"] and (not _PHONE.match(fields["phone"]) or
-                                sum(c.isdigit() for c in fields["phone"]) < 6):
-            raise BadRequest("That phone number does not look right; use digits, spaces and +.",
-                             code="bad_phone")
+            raise BadRequest(
+                "Give a phone number or an e-mail address so we can reach you.",
+                code="contact_required",
+            )
+        if fields["phone"] and (
+            not _PHONE.match(fields["phone"]) or sum(c.isdigit() for c in fields["phone"]) < 6
+        ):
+            raise BadRequest(
+                "That phone number does not look right; use digits, spaces and +.",
+                code="bad_phone",
+            )
         if fields["email"] and not _EMAIL.match(fields["email"]):
             raise BadRequest("That e-mail address does not look right.", code="bad_email")
         conv = await self.current(session)
         async with self.db.acquire() as conn, conn.transaction():
             moved = await self.store.conversations.transition(
-                conn, conv.id, (WAITING, CONTACT), ENDED, ended_at=now_ms(), ended_by="contact",
-                dispatch_deadline=None, next_queue_update=None)
+                conn,
+                conv.id,
+                (WAITING, CONTACT),
+                ENDED,
+                ended_at=now_ms(),
+                ended_by="contact",
+                dispatch_deadline=None,
+                next_queue_update=None,
+            )
             if not moved:
-                raise Conflict("Contact details can be left only while waiting or when Laura "
-                               "asks for them.", code="contact_not_possible")
+                raise Conflict(
+                    "Contact details can be left only while waiting or when Laura asks for them.",
+                    code="contact_not_possible",
+                )
             await self.store.conversations.add_contact_request(
-                conn, random_id(12), conv.id, fields["name"] or session.name, fields["phone"],
-                fields["email"], fields["message"], f"laura.{random_id(12)}")
+                conn,
+                random_id(12),
+                conv.id,
+                fields["name"] or session.name,
+                fields["phone"],
+                fields["email"],
+                fields["message"],
+                f"laura.{random_id(12)}",
+            )
             await self._say(conn, session, conv, "contact_thanks")
-            await self.store.events.append(conn, session.id, conv.id, "status",
-                                           data={"status": ENDED})
+            await self.store.events.append(
+                conn, session.id, conv.id, "status", data={"status": ENDED}
+            )
         log.info("Conversation %s: contact request stored", conv.id)
         await self._after_leaving_queue(conv)
         self.kick_contacts()
@@ -249,22 +323,44 @@ class Conversations:
         text = "contact_declined" if reason == "declined_contact" else "ended_by_visitor"
         async with self.db.acquire() as conn, conn.transaction():
             moved = await self.store.conversations.transition(
-                conn, conv.id, OPEN_STATES, ENDED, ended_at=now_ms(), ended_by="visitor",
-                dispatch_deadline=None, next_queue_update=None)
+                conn,
+                conv.id,
+                OPEN_STATES,
+                ENDED,
+                ended_at=now_ms(),
+                ended_by="visitor",
+                dispatch_deadline=None,
+                next_queue_update=None,
+            )
             if not moved:
                 return  # ending twice is fine: the session already says "ended"
             await self._say(conn, session, conv, text)
-            await self.store.events.append(conn, session.id, conv.id, "status",
-                                           data={"status": ENDED})
+            await self.store.events.append(
+                conn, session.id, conv.id, "status", data={"status": ENDED}
+            )
         log.info("Conversation %s ended by the visitor", conv.id)
         await self._after_leaving_queue(conv)
         self.notifier.notify(session.id)
 
-    async def _say(self, conn: Any, session: Session, conv: Conversation, name: str,
-                   to_matrix: bool = False, **values: Any) -> None:
-        await self.store.events.append(conn, session.id, conv.id, "message", sender="bot",
-                                       name="Laura", body=self.text(session, name, **values),
-                                       to_matrix=to_matrix)
+    async def _say(
+        self,
+        conn: Any,
+        session: Session,
+        conv: Conversation,
+        name: str,
+        to_matrix: bool = False,
+        **values: Any,
+    ) -> None:
+        await self.store.events.append(
+            conn,
+            session.id,
+            conv.id,
+            "message",
+            sender="bot",
+            name="Laura",
+            body=self.text(session, name, **values),
+            to_matrix=to_matrix,
+        )
 
     async def _after_leaving_queue(self, conv: Conversation) -> None:
         self.clock.cancel(f"dispatch:{conv.id}")
@@ -281,8 +377,9 @@ class Conversations:
         if conv is None or conv.status != WAITING:
             return
         if conv.dispatch_deadline:
-            self.clock.at(f"dispatch:{conv.id}", conv.dispatch_deadline, self.dispatch_timeout,
-                          conv.id)
+            self.clock.at(
+                f"dispatch:{conv.id}", conv.dispatch_deadline, self.dispatch_timeout, conv.id
+            )
         if conv.next_queue_update:
             self.clock.at(f"queue:{conv.id}", conv.next_queue_update, self.queue_tick, conv.id)
 
@@ -297,8 +394,9 @@ class Conversations:
     async def _tell_position(self, conv: Conversation, position: int) -> None:
         async with self.db.acquire() as conn, conn.transaction():
             await self.store.conversations.set_fields(conv.id, conn, last_position=position)
-            await self.store.events.append(conn, conv.session_id, conv.id, "queue",
-                                           data={"position": position})
+            await self.store.events.append(
+                conn, conv.session_id, conv.id, "queue", data={"position": position}
+            )
         self.notifier.notify(conv.session_id)
 
     async def queue_tick(self, conv_id: str) -> None:
@@ -307,7 +405,8 @@ class Conversations:
             return
         waiting = await self.store.conversations.waiting_in(conv.department_id)
         position = queue_positions(
-            (c.id, c.queued_at or 0, conv.department_id) for c in waiting).get(conv.id)
+            (c.id, c.queued_at or 0, conv.department_id) for c in waiting
+        ).get(conv.id)
         if position is not None:
             await self._tell_position(conv, position)
         interval = await self.settings.seconds("queue_update_interval")
@@ -328,13 +427,14 @@ class Conversations:
         session = await self._session_of(conv)
         async with self.db.acquire() as conn, conn.transaction():
             moved = await self.store.conversations.transition(
-                conn, conv.id, (WAITING,), CONTACT, dispatch_deadline=None,
-                next_queue_update=None)
+                conn, conv.id, (WAITING,), CONTACT, dispatch_deadline=None, next_queue_update=None
+            )
             if not moved:
                 return False
             await self._say(conn, session, conv, "ask_contact", to_matrix=True)
-            await self.store.events.append(conn, session.id, conv.id, "status",
-                                           data={"status": CONTACT})
+            await self.store.events.append(
+                conn, session.id, conv.id, "status", data={"status": CONTACT}
+            )
         log.info("Conversation %s: asking for contact details (%s)", conv.id, reason)
         await self._after_leaving_queue(conv)
         self.notifier.notify(session.id)
@@ -350,9 +450,13 @@ class Conversations:
                 "INSERT INTO conversation_staff (conversation_id, user_id, name, membership) "
                 "VALUES ($1,$2,$3,'to_invite') ON CONFLICT (conversation_id, user_id) DO UPDATE "
                 "SET membership='to_invite' WHERE conversation_staff.membership <> 'join'",
-                conv.id, user_id, name)
-            await self.store.events.append(conn, conv.session_id, conv.id, "status",
-                                           data={"status": CONNECTED})
+                conv.id,
+                user_id,
+                name,
+            )
+            await self.store.events.append(
+                conn, conv.session_id, conv.id, "status", data={"status": CONNECTED}
+            )
         log.info("Conversation %s taken by %s", conv.id, user_id)
         await self._after_leaving_queue(conv)
         self.notifier.notify(conv.session_id)
@@ -369,33 +473,48 @@ class Conversations:
         session = await self._session_of(conv)
         async with self.db.acquire() as conn, conn.transaction():
             moved = await self.store.conversations.transition(
-                conn, conv.id, OPEN_STATES, ENDED, ended_at=now_ms(), ended_by="staff",
-                dispatch_deadline=None, next_queue_update=None)
+                conn,
+                conv.id,
+                OPEN_STATES,
+                ENDED,
+                ended_at=now_ms(),
+                ended_by="staff",
+                dispatch_deadline=None,
+                next_queue_update=None,
+            )
             if not moved:
                 return False
             await self._say(conn, session, conv, "ended_by_staff")
-            await self.store.events.append(conn, session.id, conv.id, "status",
-                                           data={"status": ENDED})
+            await self.store.events.append(
+                conn, session.id, conv.id, "status", data={"status": ENDED}
+            )
         log.info("Conversation %s closed by %s", conv.id, user_id)
         await self._after_leaving_queue(conv)
         self.notifier.notify(session.id)
         return True
 
-    async def staff_message(self, conv: Conversation, event_id: str, name: str,
-                            body: str) -> bool:
+    async def staff_message(self, conv: Conversation, event_id: str, name: str, body: str) -> bool:
         if conv.status == ENDED:
             return False
         if await self.store.events.has_mx_event(event_id):
             return True  # handled before a crash; the inbox replays it
         async with self.db.acquire() as conn, conn.transaction():
-            await self.store.events.append(conn, conv.session_id, conv.id, "message",
-                                           sender="staff", name=name, body=body,
-                                           mx_event_id=event_id)
+            await self.store.events.append(
+                conn,
+                conv.session_id,
+                conv.id,
+                "message",
+                sender="staff",
+                name=name,
+                body=body,
+                mx_event_id=event_id,
+            )
         self.notifier.notify(conv.session_id)
         return True
 
-    async def staff_membership(self, conv: Conversation, user_id: str, name: str,
-                               membership: str) -> None:
+    async def staff_membership(
+        self, conv: Conversation, user_id: str, name: str, membership: str
+    ) -> None:
         prev = await self.store.conversations.set_staff(conv.id, user_id, name, membership)
         session = await self._session_of(conv)
         text = None

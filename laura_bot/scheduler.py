@@ -37,8 +37,15 @@ class Clock:
                 log.exception("Scheduled job %s failed", job_id)
 
         when = datetime.fromtimestamp(when_ms / 1000, tz=UTC)
-        self._scheduler.add_job(run, "date", run_date=when, id=job_id, replace_existing=True,
-                                misfire_grace_time=None, coalesce=True)
+        self._scheduler.add_job(
+            run,
+            "date",
+            run_date=when,
+            id=job_id,
+            replace_existing=True,
+            misfire_grace_time=None,
+            coalesce=True,
+        )
 
     def cancel(self, job_id: str) -> None:
         if self._scheduler.get_job(job_id):

@@ -1,4 +1,4 @@
-"""A keyed task runner: at most one task per key, re-run when kicked again, retried with backoff."""
+"""A keyed task runner: one task per key, re-run when kicked again, retried with backoff."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ log = logging.getLogger("laura.tasks")
 
 
 class KeyedRunner:
-    def __init__(self, name: str, fn: Callable[[str], Awaitable[None]],
-                 max_delay: float = 30.0) -> None:
+    def __init__(
+        self, name: str, fn: Callable[[str], Awaitable[None]], max_delay: float = 30.0
+    ) -> None:
         self.name = name
         self.fn = fn
         self.max_delay = max_delay
@@ -37,8 +38,9 @@ class KeyedRunner:
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.warning("%s for %s failed; retrying in %.1fs", self.name, key, delay,
-                                exc_info=True)
+                    log.warning(
+                        "%s for %s failed; retrying in %.1fs", self.name, key, delay, exc_info=True
+                    )
                     self._dirty.add(key)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.max_delay)
@@ -47,10 +49,9 @@ class KeyedRunner:
 
     async def idle(self, timeout: float = 10.0) -> None:
         """Wait until no task is running (used by graceful shutdown and tests)."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + timeout
-        while self._tasks and loop.time() < end:
-            await asyncio.sleep(0.05)
+        tasks = list(self._tasks.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
 
     async def close(self) -> None:
         self._closed = True

@@ -26,28 +26,28 @@ def render(source: str, **values: Any) -> str:
 STAFF: dict[str, dict[str, str]] = {
     "nl": {
         "dispatch": "Nieuwe vraag over {{ topic }} van {{ nickname }} (wacht sinds {{ since }})."
-                    " Reageer met “Ik!” om hem op te pakken of met “Ik kan nu niet”.",
+        " Reageer met “Ik!” om hem op te pakken of met “Ik kan nu niet”.",
         "dispatch_first": "Eerste bericht: {{ first }}",
         "taken": "✅ Opgepakt door {{ name }}: vraag over {{ topic }} van {{ nickname }}.",
         "contact": "☎️ Niemand kon deze vraag over {{ topic }} van {{ nickname }} aannemen; "
-                   "de bezoeker is gevraagd om contactgegevens.",
+        "de bezoeker is gevraagd om contactgegevens.",
         "ended": "Vraag over {{ topic }} van {{ nickname }}: de bezoeker is weggegaan.",
         "already_taken": "{{ user }}: deze vraag is al opgepakt door {{ name }}. Dank je wel!",
         "too_late": "{{ user }}: deze vraag staat niet meer open.",
         "not_member": "{{ user }}: je hoort niet bij deze afdeling, dus je kunt deze vraag niet "
-                      "oppakken.",
+        "oppakken.",
         "room_name": "Consult {{ short }} – {{ topic }}",
         "room_topic": "Gesprek met een bezoeker over {{ topic }}. Typ !help voor de commando's.",
         "consult_intro": "Nieuwe bezoeker {{ nickname }} met een vraag over {{ topic }}. "
-                         "Alles wat de bezoeker schrijft verschijnt hier; wat jij schrijft ziet "
-                         "de bezoeker. Typ !help voor de commando's.",
+        "Alles wat de bezoeker schrijft verschijnt hier; wat jij schrijft ziet "
+        "de bezoeker. Typ !help voor de commando's.",
         "closed": "Gesprek gesloten door {{ name }}. De bezoeker kan niet meer schrijven; je "
-                  "kunt de kamer nu verlaten.",
+        "kunt de kamer nu verlaten.",
         "already_closed": "Dit gesprek is al gesloten.",
         "not_delivered": "Dit gesprek is gesloten; de bezoeker ziet dit bericht niet.",
         "visitor_ended": "De bezoeker heeft het gesprek beëindigd.",
         "attachment": "Bijlagen worden nog niet naar de bezoeker gestuurd; de bezoeker ziet "
-                      "alleen de bestandsnaam.",
+        "alleen de bestandsnaam.",
         "contact_request": "Contactverzoek over {{ topic }} van {{ nickname }}",
         "control_name": "Laura – beheer",
         "control_topic": "Beheer van Laura. Typ !help voor de commando's.",
@@ -55,34 +55,34 @@ STAFF: dict[str, dict[str, str]] = {
         "contact_topic": "Contactgegevens die bezoekers achterlieten om teruggebeld te worden.",
         "dispatch_name": "{{ label }} – aanmeldingen",
         "dispatch_topic": "Nieuwe vragen over {{ label }}. Reageer met “Ik!” om er een op te "
-                          "pakken. Typ !help voor de commando's.",
+        "pakken. Typ !help voor de commando's.",
         "refused": "Alleen beheerders mogen dat commando gebruiken.",
         "unknown_command": "Onbekend commando {{ name }}. Typ !help voor wat hier kan.",
     },
     "en": {
         "dispatch": "New question about {{ topic }} from {{ nickname }} (waiting since "
-                    "{{ since }}). React with “Ik!” to take it or with “Ik kan nu niet”.",
+        "{{ since }}). React with “Ik!” to take it or with “Ik kan nu niet”.",
         "dispatch_first": "First message: {{ first }}",
         "taken": "✅ Taken by {{ name }}: question about {{ topic }} from {{ nickname }}.",
         "contact": "☎️ Nobody could take this question about {{ topic }} from {{ nickname }}; "
-                   "the visitor was asked for contact details.",
+        "the visitor was asked for contact details.",
         "ended": "Question about {{ topic }} from {{ nickname }}: the visitor left.",
         "already_taken": "{{ user }}: this question was already taken by {{ name }}. Thanks!",
         "too_late": "{{ user }}: this question is no longer open.",
         "not_member": "{{ user }}: you are not in this department, so you cannot take this "
-                      "question.",
+        "question.",
         "room_name": "Consult {{ short }} – {{ topic }}",
         "room_topic": "Conversation with a visitor about {{ topic }}. Type !help for commands.",
         "consult_intro": "New visitor {{ nickname }} with a question about {{ topic }}. "
-                         "Everything the visitor writes appears here; what you write the visitor "
-                         "sees. Type !help for commands.",
+        "Everything the visitor writes appears here; what you write the visitor "
+        "sees. Type !help for commands.",
         "closed": "Conversation closed by {{ name }}. The visitor can no longer write; you can "
-                  "leave the room now.",
+        "leave the room now.",
         "already_closed": "This conversation is already closed.",
         "not_delivered": "This conversation is closed; the visitor does not see this message.",
         "visitor_ended": "The visitor ended the conversation.",
         "attachment": "Attachments are not sent to the visitor yet; the visitor only sees the "
-                      "file name.",
+        "file name.",
         "contact_request": "Contact request about {{ topic }} from {{ nickname }}",
         "control_name": "Laura – admin",
         "control_topic": "Laura's control room. Type !help for commands.",
@@ -90,7 +90,7 @@ STAFF: dict[str, dict[str, str]] = {
         "contact_topic": "Contact details visitors left to be called back.",
         "dispatch_name": "{{ label }} – requests",
         "dispatch_topic": "New questions about {{ label }}. React with “Ik!” to take one. "
-                          "Type !help for commands.",
+        "Type !help for commands.",
         "refused": "Only admins may use that command.",
         "unknown_command": "Unknown command {{ name }}. Type !help for what you can do here.",
     },

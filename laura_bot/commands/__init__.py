@@ -41,11 +41,13 @@ class Command:
 class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
 
-    def register(self, name: str, usage: str, help: str, rooms: tuple[str, ...],
-                 admin: bool = False) -> Callable[[Handler], Handler]:
+    def register(
+        self, name: str, usage: str, help: str, rooms: tuple[str, ...], admin: bool = False
+    ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
             self.commands[name] = Command(name, usage, help, rooms, fn, admin)
             return fn
+
         return deco
 
     def for_room(self, kind: str) -> list[Command]:
@@ -65,8 +67,9 @@ def split(text: str) -> tuple[str, list[str], str]:
     return head.lower(), args, rest.strip()
 
 
-@registry.register("help", "!help", "lists the commands you can use here",
-                   (CONTROL, DISPATCH, CONSULT, OTHER))
+@registry.register(
+    "help", "!help", "lists the commands you can use here", (CONTROL, DISPATCH, CONSULT, OTHER)
+)
 async def cmd_help(ctx: Context) -> str:
     is_admin = ctx.sender in ctx.laura.config["laura.admins"]
     lines = ["Commando's hier:" if ctx.laura.bridge.lang == "nl" else "Commands here:"]

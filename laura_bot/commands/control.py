@@ -12,8 +12,9 @@ _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _MXID = re.compile(r"^@[^:\s]+:\S+$")
 
 
-@registry.register("departments", "!departments", "lists the departments (topics)", (CONTROL,),
-                   admin=True)
+@registry.register(
+    "departments", "!departments", "lists the departments (topics)", (CONTROL,), admin=True
+)
 async def cmd_departments(ctx: Context) -> str:
     depts = await ctx.laura.store.departments.all_active()
     if not depts:
@@ -25,15 +26,22 @@ async def cmd_departments(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-@registry.register("department", "!department add <id> <naam> | !department remove <id>",
-                   "adds or removes a department", (CONTROL,), admin=True)
+@registry.register(
+    "department",
+    "!department add <id> <naam> | !department remove <id>",
+    "adds or removes a department",
+    (CONTROL,),
+    admin=True,
+)
 async def cmd_department(ctx: Context) -> str:
     args = ctx.args
     if len(args) >= 3 and args[0] == "add":
         dept_id, label = args[1].lower(), " ".join(args[2:]).strip()
         if not _DEPT_ID.match(dept_id):
-            return ("Een afdelings-id bestaat uit kleine letters, cijfers, - en _ (hoogstens "
-                    "32 tekens), bijvoorbeeld: !department add huisarts Huisartsenpraktijk")
+            return (
+                "Een afdelings-id bestaat uit kleine letters, cijfers, - en _ (hoogstens "
+                "32 tekens), bijvoorbeeld: !department add huisarts Huisartsenpraktijk"
+            )
         if len(label) > 80:
             return "De naam is te lang (hoogstens 80 tekens)."
         if not await ctx.laura.store.departments.add(dept_id, label):
@@ -41,18 +49,27 @@ async def cmd_department(ctx: Context) -> str:
         dept = await ctx.laura.store.departments.get_by_id(dept_id)
         if dept and not dept.room_id:
             await ctx.laura.bridge.create_dispatch_room(dept_id, label, [])
-        return (f"Afdeling {dept_id} ({label}) is toegevoegd, met een eigen aanmeldkamer. "
-                f"Voeg medewerkers toe met !staff add <gebruiker> {dept_id}.")
+        return (
+            f"Afdeling {dept_id} ({label}) is toegevoegd, met een eigen aanmeldkamer. "
+            f"Voeg medewerkers toe met !staff add <gebruiker> {dept_id}."
+        )
     if len(args) == 2 and args[0] == "remove":
         if not await ctx.laura.store.departments.deactivate(args[1]):
             return f"Er is geen afdeling {args[1]}."
-        return (f"Afdeling {args[1]} is verwijderd: bezoekers kunnen haar niet meer kiezen. "
-                "Lopende gesprekken gaan gewoon door.")
+        return (
+            f"Afdeling {args[1]} is verwijderd: bezoekers kunnen haar niet meer kiezen. "
+            "Lopende gesprekken gaan gewoon door."
+        )
     return "Gebruik: !department add <id> <naam> of !department remove <id>"
 
 
-@registry.register("staff", "!staff add|remove <gebruiker> <afdeling>",
-                   "adds someone to a department or removes them", (CONTROL,), admin=True)
+@registry.register(
+    "staff",
+    "!staff add|remove <gebruiker> <afdeling>",
+    "adds someone to a department or removes them",
+    (CONTROL,),
+    admin=True,
+)
 async def cmd_staff(ctx: Context) -> str:
     if len(ctx.args) != 3 or ctx.args[0] not in ("add", "remove"):
         return "Gebruik: !staff add <@gebruiker:server> <afdeling> of !staff remove ..."
@@ -69,8 +86,10 @@ async def cmd_staff(ctx: Context) -> str:
         await bridge.invite(dept.room_id, user)
         if bridge.contact_room:
             await bridge.invite(bridge.contact_room, user)
-        return (f"{user} is uitgenodigd voor de aanmeldkamer van {dept.label}; zodra die "
-                "uitnodiging is aangenomen, krijgt die persoon de vragen van deze afdeling.")
+        return (
+            f"{user} is uitgenodigd voor de aanmeldkamer van {dept.label}; zodra die "
+            "uitnodiging is aangenomen, krijgt die persoon de vragen van deze afdeling."
+        )
     members = await bridge.members(dept.room_id)
     if user not in members:
         return f"{user} hoort niet bij {dept.label}."
@@ -84,13 +103,19 @@ async def cmd_settings(ctx: Context) -> str:
     return "\n".join(f"{k}: {v}" for k, v in values.items())
 
 
-@registry.register("set", "!set <instelling> <waarde>",
-                   f"changes a setting ({', '.join(SETTING_KEYS)}; durations like 30s, 5m, 2h)",
-                   (CONTROL,), admin=True)
+@registry.register(
+    "set",
+    "!set <instelling> <waarde>",
+    f"changes a setting ({', '.join(SETTING_KEYS)}; durations like 30s, 5m, 2h)",
+    (CONTROL,),
+    admin=True,
+)
 async def cmd_set(ctx: Context) -> str:
     if len(ctx.args) != 2:
-        return f"Gebruik: !set <instelling> <waarde>, bijvoorbeeld !set dispatch_timeout 5m. " \
-               f"Instellingen: {', '.join(SETTING_KEYS)}."
+        return (
+            f"Gebruik: !set <instelling> <waarde>, bijvoorbeeld !set dispatch_timeout 5m. "
+            f"Instellingen: {', '.join(SETTING_KEYS)}."
+        )
     try:
         value = await ctx.laura.settings.set(ctx.args[0], ctx.args[1])
     except LauraError as e:
@@ -98,13 +123,16 @@ async def cmd_set(ctx: Context) -> str:
     return f"{ctx.args[0]} is nu {value}. Dit geldt voor nieuwe vragen."
 
 
-@registry.register("stats", "!stats", "waiting and active chats per department", (CONTROL,),
-                   admin=True)
+@registry.register(
+    "stats", "!stats", "waiting and active chats per department", (CONTROL,), admin=True
+)
 async def cmd_stats(ctx: Context) -> str:
     counts = await ctx.laura.store.conversations.counts_by_department()
     lines = ["Per afdeling: wachtend / in gesprek / contactgegevens gevraagd"]
     for d in await ctx.laura.store.departments.all_active():
-        lines.append(f"- {d.id}: {counts.get((d.id, 'waiting'), 0)} / "
-                     f"{counts.get((d.id, 'connected'), 0)} / "
-                     f"{counts.get((d.id, 'contact'), 0)}")
+        lines.append(
+            f"- {d.id}: {counts.get((d.id, 'waiting'), 0)} / "
+            f"{counts.get((d.id, 'connected'), 0)} / "
+            f"{counts.get((d.id, 'contact'), 0)}"
+        )
     return "\n".join(lines)

@@ -27,8 +27,9 @@ class Store:
 
 
 def create_database(url: str, args: dict | None = None) -> Database:
-    return Database.create(url, upgrade_table=upgrade_table, db_args=dict(args or {}),
-                           owner_name="laura")
+    return Database.create(
+        url, upgrade_table=upgrade_table, db_args=dict(args or {}), owner_name="laura"
+    )
 
 
 __all__ = ["Store", "create_database", "upgrade_table"]

@@ -6,7 +6,13 @@ from mautrix.util.async_db import Connection, Database
 
 from ..util import now_ms
 
-WAITING, CHOOSING, CONNECTED, CONTACT, ENDED = "waiting", "choosing", "connected", "contact", "ended"
+WAITING, CHOOSING, CONNECTED, CONTACT, ENDED = (
+    "waiting",
+    "choosing",
+    "connected",
+    "contact",
+    "ended",
+)
 OPEN_STATES = (CHOOSING, WAITING, CONNECTED, CONTACT)
 
 
@@ -43,10 +49,12 @@ class Answer:
 
 
 class ConversationStore:
-    _COLS = ("id, session_id, status, department_id, room_id, created_at, queued_at, "
-             "dispatch_deadline, next_queue_update, dispatch_room_id, dispatch_txn_id, "
-             "dispatch_event_id, dispatch_outcome_sent, taker, taker_name, taken_at, ended_at, "
-             "ended_by, last_position, ghost_left")
+    _COLS = (
+        "id, session_id, status, department_id, room_id, created_at, queued_at, "
+        "dispatch_deadline, next_queue_update, dispatch_room_id, dispatch_txn_id, "
+        "dispatch_event_id, dispatch_outcome_sent, taker, taker_name, taken_at, ended_at, "
+        "ended_by, last_position, ghost_left"
+    )
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -57,7 +65,11 @@ class ConversationStore:
     async def create(self, conn: Connection, id: str, session_id: str) -> None:
         await conn.execute(
             "INSERT INTO conversation (id, session_id, status, created_at) VALUES ($1,$2,$3,$4)",
-            id, session_id, CHOOSING, now_ms())
+            id,
+            session_id,
+            CHOOSING,
+            now_ms(),
+        )
         await conn.execute("UPDATE session SET conversation_id=$2 WHERE id=$1", session_id, id)
 
     async def get_by_id(self, id: str, conn: Connection | None = None) -> Conversation | None:
@@ -76,7 +88,9 @@ class ConversationStore:
         marks = ",".join(f"${i + 1}" for i in range(len(statuses)))
         rows = await self.db.fetch(
             f"SELECT {self._COLS} FROM conversation WHERE status IN ({marks}) "
-            "ORDER BY queued_at, created_at, id", *statuses)
+            "ORDER BY queued_at, created_at, id",
+            *statuses,
+        )
         return [Conversation(**r) for r in rows]
 
     async def all_unfinished_matrix_work(self) -> list[str]:
@@ -91,23 +105,28 @@ class ConversationStore:
             "    AND dispatch_outcome_sent IS NULL) "
             "OR (status='ended' AND room_id IS NOT NULL AND NOT ghost_left) "
             "OR EXISTS (SELECT 1 FROM conversation_staff s WHERE s.conversation_id=c.id "
-            "           AND s.membership='to_invite')")
+            "           AND s.membership='to_invite')"
+        )
         return [r["id"] for r in rows]
 
     async def waiting_in(self, department_id: str) -> list[Conversation]:
         rows = await self.db.fetch(
             f"SELECT {self._COLS} FROM conversation WHERE status='waiting' AND department_id=$1 "
-            "ORDER BY queued_at, id", department_id)
+            "ORDER BY queued_at, id",
+            department_id,
+        )
         return [Conversation(**r) for r in rows]
 
     async def set_fields(self, id: str, conn: Connection | None = None, **fields: object) -> None:
         cols = list(fields)
         sets = ", ".join(f"{c}=${i + 2}" for i, c in enumerate(cols))
-        await (conn or self.db).execute(f"UPDATE conversation SET {sets} WHERE id=$1", id,
-                                        *fields.values())
+        await (conn or self.db).execute(
+            f"UPDATE conversation SET {sets} WHERE id=$1", id, *fields.values()
+        )
 
-    async def transition(self, conn: Connection, id: str, from_states: tuple[str, ...],
-                         to: str, **fields: object) -> bool:
+    async def transition(
+        self, conn: Connection, id: str, from_states: tuple[str, ...], to: str, **fields: object
+    ) -> bool:
         """Atomically move a conversation between states; False when it was not in from_states."""
         cols = list(fields)
         n = len(from_states)
@@ -115,7 +134,12 @@ class ConversationStore:
         sets = "".join(f", {c}=${i + 3 + n}" for i, c in enumerate(cols))
         row = await conn.fetchrow(
             f"UPDATE conversation SET status=$2{sets} WHERE id=$1 AND status IN ({marks}) "
-            "RETURNING id", id, to, *from_states, *fields.values())
+            "RETURNING id",
+            id,
+            to,
+            *from_states,
+            *fields.values(),
+        )
         return row is not None
 
     async def claim(self, conn: Connection, id: str, user_id: str, name: str) -> bool:
@@ -124,7 +148,11 @@ class ConversationStore:
             "UPDATE conversation SET status='connected', taker=$2, taker_name=$3, taken_at=$4, "
             "dispatch_deadline=NULL, next_queue_update=NULL "
             "WHERE id=$1 AND status='waiting' AND taker IS NULL RETURNING id",
-            id, user_id, name, now_ms())
+            id,
+            user_id,
+            name,
+            now_ms(),
+        )
         return row is not None
 
     # Dispatch answers -----------------------------------------------------------------------
@@ -134,18 +162,28 @@ class ConversationStore:
             "INSERT INTO dispatch_answer (conversation_id, user_id, answer, reaction_event_id, ts)"
             " VALUES ($1,$2,$3,$4,$5) ON CONFLICT (conversation_id, user_id, answer) DO UPDATE "
             "SET active=TRUE, reaction_event_id=excluded.reaction_event_id RETURNING user_id",
-            id, user_id, answer, reaction_event_id, now_ms())
+            id,
+            user_id,
+            answer,
+            reaction_event_id,
+            now_ms(),
+        )
         return row is not None
 
     async def withdraw_answer(self, reaction_event_id: str) -> tuple[str, str, str] | None:
         row = await self.db.fetchrow(
             "UPDATE dispatch_answer SET active=FALSE WHERE reaction_event_id=$1 AND active "
-            "RETURNING conversation_id, user_id, answer", reaction_event_id)
+            "RETURNING conversation_id, user_id, answer",
+            reaction_event_id,
+        )
         return (row["conversation_id"], row["user_id"], row["answer"]) if row else None
 
     async def decliners(self, id: str) -> set[str]:
-        rows = await self.db.fetch("SELECT user_id FROM dispatch_answer WHERE conversation_id=$1 "
-                                   "AND answer='decline' AND active", id)
+        rows = await self.db.fetch(
+            "SELECT user_id FROM dispatch_answer WHERE conversation_id=$1 "
+            "AND answer='decline' AND active",
+            id,
+        )
         return {r["user_id"] for r in rows}
 
     # Staff in the consult room --------------------------------------------------------------
@@ -153,57 +191,97 @@ class ConversationStore:
     async def set_staff(self, id: str, user_id: str, name: str, membership: str) -> str | None:
         """Record a staff membership; returns the previous membership (None when new)."""
         async with self.db.acquire() as conn, conn.transaction():
-            prev = await conn.fetchval("SELECT membership FROM conversation_staff WHERE "
-                                       "conversation_id=$1 AND user_id=$2", id, user_id)
+            prev = await conn.fetchval(
+                "SELECT membership FROM conversation_staff WHERE "
+                "conversation_id=$1 AND user_id=$2",
+                id,
+                user_id,
+            )
             await conn.execute(
                 "INSERT INTO conversation_staff (conversation_id, user_id, name, membership) "
                 "VALUES ($1,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
                 "SET name=excluded.name, membership=excluded.membership",
-                id, user_id, name, membership)
+                id,
+                user_id,
+                name,
+                membership,
+            )
             return prev
 
     async def to_invite(self, id: str) -> list[str]:
-        rows = await self.db.fetch("SELECT user_id FROM conversation_staff WHERE "
-                                   "conversation_id=$1 AND membership='to_invite'", id)
+        rows = await self.db.fetch(
+            "SELECT user_id FROM conversation_staff WHERE "
+            "conversation_id=$1 AND membership='to_invite'",
+            id,
+        )
         return [r["user_id"] for r in rows]
 
     async def mark_invited(self, id: str, user_id: str) -> None:
-        await self.db.execute("UPDATE conversation_staff SET membership='invite' WHERE "
-                              "conversation_id=$1 AND user_id=$2 AND membership='to_invite'",
-                              id, user_id)
+        await self.db.execute(
+            "UPDATE conversation_staff SET membership='invite' WHERE "
+            "conversation_id=$1 AND user_id=$2 AND membership='to_invite'",
+            id,
+            user_id,
+        )
 
     async def staff_name(self, id: str, user_id: str) -> str | None:
-        return await self.db.fetchval("SELECT name FROM conversation_staff WHERE "
-                                      "conversation_id=$1 AND user_id=$2", id, user_id)
+        return await self.db.fetchval(
+            "SELECT name FROM conversation_staff WHERE conversation_id=$1 AND user_id=$2",
+            id,
+            user_id,
+        )
 
     async def joined_staff(self, id: str) -> list[tuple[str, str]]:
-        rows = await self.db.fetch("SELECT user_id, name FROM conversation_staff WHERE "
-                                   "conversation_id=$1 AND membership='join' ORDER BY name", id)
+        rows = await self.db.fetch(
+            "SELECT user_id, name FROM conversation_staff WHERE "
+            "conversation_id=$1 AND membership='join' ORDER BY name",
+            id,
+        )
         return [(r["user_id"], r["name"]) for r in rows]
 
     # Contact requests -----------------------------------------------------------------------
 
-    async def add_contact_request(self, conn: Connection, id: str, conversation_id: str,
-                                  name: str | None, phone: str | None, email: str | None,
-                                  message: str | None, txn_id: str) -> None:
+    async def add_contact_request(
+        self,
+        conn: Connection,
+        id: str,
+        conversation_id: str,
+        name: str | None,
+        phone: str | None,
+        email: str | None,
+        message: str | None,
+        txn_id: str,
+    ) -> None:
         await conn.execute(
             "INSERT INTO contact_request (id, conversation_id, name, phone, email, message, "
             "created_at, mx_txn_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-            id, conversation_id, name, phone, email, message, now_ms(), txn_id)
+            id,
+            conversation_id,
+            name,
+            phone,
+            email,
+            message,
+            now_ms(),
+            txn_id,
+        )
 
     async def unposted_contact_requests(self) -> list[dict]:
         rows = await self.db.fetch(
             "SELECT id, conversation_id, name, phone, email, message, mx_txn_id FROM "
-            "contact_request WHERE mx_event_id IS NULL ORDER BY created_at")
+            "contact_request WHERE mx_event_id IS NULL ORDER BY created_at"
+        )
         return [dict(r) for r in rows]
 
     async def mark_contact_posted(self, id: str, event_id: str) -> None:
-        await self.db.execute("UPDATE contact_request SET mx_event_id=$2 WHERE id=$1", id, event_id)
+        await self.db.execute(
+            "UPDATE contact_request SET mx_event_id=$2 WHERE id=$1", id, event_id
+        )
 
     # Statistics -----------------------------------------------------------------------------
 
     async def counts_by_department(self) -> dict[tuple[str, str], int]:
         rows = await self.db.fetch(
             "SELECT department_id, status, COUNT(*) AS n FROM conversation "
-            "WHERE status IN ('waiting','connected','contact') GROUP BY department_id, status")
+            "WHERE status IN ('waiting','connected','contact') GROUP BY department_id, status"
+        )
         return {(r["department_id"], r["status"]): r["n"] for r in rows}

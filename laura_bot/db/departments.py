@@ -27,7 +27,11 @@ class DepartmentStore:
         row = await self.db.fetchrow(
             "INSERT INTO department (id, label, created_at) VALUES ($1,$2,$3) "
             "ON CONFLICT (id) DO UPDATE SET label=excluded.label, active=TRUE "
-            "WHERE NOT department.active RETURNING id", id, label, now_ms())
+            "WHERE NOT department.active RETURNING id",
+            id,
+            label,
+            now_ms(),
+        )
         return row is not None
 
     async def set_room(self, id: str, room_id: str) -> None:
@@ -35,7 +39,8 @@ class DepartmentStore:
 
     async def deactivate(self, id: str) -> bool:
         row = await self.db.fetchrow(
-            "UPDATE department SET active=FALSE WHERE id=$1 AND active RETURNING id", id)
+            "UPDATE department SET active=FALSE WHERE id=$1 AND active RETURNING id", id
+        )
         return row is not None
 
     async def get_by_id(self, id: str) -> Department | None:
@@ -43,13 +48,15 @@ class DepartmentStore:
         return Department(**row) if row else None
 
     async def get_by_room(self, room_id: str) -> Department | None:
-        row = await self.db.fetchrow(f"SELECT {self._COLS} FROM department WHERE room_id=$1",
-                                     room_id)
+        row = await self.db.fetchrow(
+            f"SELECT {self._COLS} FROM department WHERE room_id=$1", room_id
+        )
         return Department(**row) if row else None
 
     async def all_active(self) -> list[Department]:
         rows = await self.db.fetch(
-            f"SELECT {self._COLS} FROM department WHERE active ORDER BY created_at, id")
+            f"SELECT {self._COLS} FROM department WHERE active ORDER BY created_at, id"
+        )
         return [Department(**r) for r in rows]
 
     async def count(self) -> int:

@@ -36,70 +36,108 @@ class Event:
 class EventStore:
     """The visitor's event stream; doubles as the outbox towards the consult room."""
 
-    _COLS = ("session_id, seq, conversation_id, ts, type, sender, name, body, data, mx_state, "
-             "mx_txn_id")
+    _COLS = (
+        "session_id, seq, conversation_id, ts, type, sender, name, body, data, mx_state, mx_txn_id"
+    )
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def append(self, conn: Connection, session_id: str, conversation_id: str | None,
-                     type: str, *, sender: str | None = None, name: str | None = None,
-                     body: str | None = None, data: dict[str, Any] | None = None,
-                     client_txn_id: str | None = None, to_matrix: bool = False,
-                     mx_event_id: str | None = None) -> int:
+    async def append(
+        self,
+        conn: Connection,
+        session_id: str,
+        conversation_id: str | None,
+        type: str,
+        *,
+        sender: str | None = None,
+        name: str | None = None,
+        body: str | None = None,
+        data: dict[str, Any] | None = None,
+        client_txn_id: str | None = None,
+        to_matrix: bool = False,
+        mx_event_id: str | None = None,
+    ) -> int:
         """Append inside the caller's transaction; the seq has no gaps because the counter
         update rolls back with the insert."""
         seq = await conn.fetchval(
-            "UPDATE session SET last_seq = last_seq + 1 WHERE id=$1 RETURNING last_seq",
-            session_id)
+            "UPDATE session SET last_seq = last_seq + 1 WHERE id=$1 RETURNING last_seq", session_id
+        )
         await conn.execute(
             "INSERT INTO event (session_id, seq, conversation_id, ts, type, sender, name, body, "
             "data, client_txn_id, mx_state, mx_txn_id, mx_event_id) "
             "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
-            session_id, seq, conversation_id, now_ms(), type, sender, name, body,
-            json.dumps(data) if data else None, client_txn_id,
+            session_id,
+            seq,
+            conversation_id,
+            now_ms(),
+            type,
+            sender,
+            name,
+            body,
+            json.dumps(data) if data else None,
+            client_txn_id,
             "pending" if to_matrix else "none",
-            f"laura.{secrets.token_hex(12)}" if to_matrix else None, mx_event_id)
+            f"laura.{secrets.token_hex(12)}" if to_matrix else None,
+            mx_event_id,
+        )
         return int(seq)
 
     async def seq_for_client_txn(self, session_id: str, client_txn_id: str) -> int | None:
         return await self.db.fetchval(
             "SELECT seq FROM event WHERE session_id=$1 AND client_txn_id=$2",
-            session_id, client_txn_id)
+            session_id,
+            client_txn_id,
+        )
 
     async def has_mx_event(self, mx_event_id: str) -> bool:
-        return await self.db.fetchval("SELECT 1 FROM event WHERE mx_event_id=$1",
-                                      mx_event_id) is not None
+        return (
+            await self.db.fetchval("SELECT 1 FROM event WHERE mx_event_id=$1", mx_event_id)
+            is not None
+        )
 
     async def after(self, session_id: str, after: int, limit: int = 200) -> list[Event]:
         rows = await self.db.fetch(
             f"SELECT {self._COLS} FROM event WHERE session_id=$1 AND seq>$2 ORDER BY seq "
-            f"LIMIT {int(limit)}", session_id, after)
+            f"LIMIT {int(limit)}",
+            session_id,
+            after,
+        )
         return [Event(**r) for r in rows]
 
     async def pending_for(self, conversation_id: str) -> list[Event]:
         rows = await self.db.fetch(
             f"SELECT {self._COLS} FROM event WHERE conversation_id=$1 AND mx_state='pending' "
-            "ORDER BY seq", conversation_id)
+            "ORDER BY seq",
+            conversation_id,
+        )
         return [Event(**r) for r in rows]
 
     async def conversations_with_pending(self) -> list[str]:
         rows = await self.db.fetch(
             "SELECT DISTINCT e.conversation_id FROM event e JOIN conversation c "
-            "ON c.id=e.conversation_id WHERE e.mx_state='pending' AND c.status<>'choosing'")
+            "ON c.id=e.conversation_id WHERE e.mx_state='pending' AND c.status<>'choosing'"
+        )
         return [r["conversation_id"] for r in rows]
 
     async def skip_pending(self, conversation_id: str) -> None:
         """The chat ended before it had a room: nothing to deliver to (kept in the DB)."""
-        await self.db.execute("UPDATE event SET mx_state='skipped' WHERE conversation_id=$1 "
-                              "AND mx_state='pending'", conversation_id)
+        await self.db.execute(
+            "UPDATE event SET mx_state='skipped' WHERE conversation_id=$1 AND mx_state='pending'",
+            conversation_id,
+        )
 
     async def mark_sent(self, session_id: str, seq: int, mx_event_id: str) -> None:
         await self.db.execute(
             "UPDATE event SET mx_state='sent', mx_event_id=$3 WHERE session_id=$1 AND seq=$2",
-            session_id, seq, mx_event_id)
+            session_id,
+            seq,
+            mx_event_id,
+        )
 
     async def first_visitor_message(self, conversation_id: str) -> str | None:
         return await self.db.fetchval(
             "SELECT body FROM event WHERE conversation_id=$1 AND type='message' AND "
-            "sender='visitor' ORDER BY seq LIMIT 1", conversation_id)
+            "sender='visitor' ORDER BY seq LIMIT 1",
+            conversation_id,
+        )

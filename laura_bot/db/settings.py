@@ -15,7 +15,10 @@ class SettingStore:
     async def set(self, key: str, value: str) -> None:
         await self.db.execute(
             "INSERT INTO setting (key, value) VALUES ($1,$2) "
-            "ON CONFLICT (key) DO UPDATE SET value=excluded.value", key, value)
+            "ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+            key,
+            value,
+        )
 
     async def all(self) -> dict[str, str]:
         rows = await self.db.fetch("SELECT key, value FROM setting")

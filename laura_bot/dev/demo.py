@@ -84,15 +84,22 @@ async def run_demo(data_dir: Path, dispatch_timeout: str | None = None) -> None:
         "database.url": f"sqlite:{data_dir / 'laura.db'}",
     }
     if first_run:
-        overrides.update({
-            "laura.organization": "Zorggroep Demo",
-            "laura.admins": [f"@{ADMIN}:{domain}"],
-            "laura.departments": [{"id": d["id"], "label": d["label"],
-                                   "staff": [f"@{u}:{domain}" for u in d["staff"]]}
-                                  for d in DEPARTMENTS],
-            "laura.settings.dispatch_timeout": "2m",
-            "laura.settings.queue_update_interval": "30s",
-        })
+        overrides.update(
+            {
+                "laura.organization": "Zorggroep Demo",
+                "laura.admins": [f"@{ADMIN}:{domain}"],
+                "laura.departments": [
+                    {
+                        "id": d["id"],
+                        "label": d["label"],
+                        "staff": [f"@{u}:{domain}" for u in d["staff"]],
+                    }
+                    for d in DEPARTMENTS
+                ],
+                "laura.settings.dispatch_timeout": "2m",
+                "laura.settings.queue_update_interval": "30s",
+            }
+        )
     if dispatch_timeout:
         overrides["laura.settings.dispatch_timeout"] = dispatch_timeout
     config = write_laura_config(data_dir / "config.yaml", overrides)
@@ -129,11 +136,18 @@ async def run_demo(data_dir: Path, dispatch_timeout: str | None = None) -> None:
             "api": f"{web}/api/v1",
             "control_room": laura.bridge.control_room,
             "contact_room": laura.bridge.contact_room,
-            "departments": [{"id": d.id, "label": d.label, "room_id": d.room_id}
-                            for d in departments],
-            "users": [{"user_id": f"@{u}:{domain}", "password": passwords[u],
-                       "role": "admin" if u == ADMIN else "staff",
-                       "departments": staff_depts.get(u, [])} for u in users],
+            "departments": [
+                {"id": d.id, "label": d.label, "room_id": d.room_id} for d in departments
+            ],
+            "users": [
+                {
+                    "user_id": f"@{u}:{domain}",
+                    "password": passwords[u],
+                    "role": "admin" if u == ADMIN else "staff",
+                    "departments": staff_depts.get(u, []),
+                }
+                for u in users
+            ],
         }
         (data_dir / "dev.json").write_text(json.dumps(dev, indent=2))
         (data_dir / "dev.json").chmod(0o600)
@@ -164,8 +178,11 @@ def _summary(dev: dict[str, Any], data_dir: Path) -> None:
         f"  'Edit' next to the homeserver, enter {dev['homeserver']}, then one of:",
     ]
     for u in dev["users"]:
-        role = "admin, control room" if u["role"] == "admin" else \
-            "staff: " + ", ".join(u["departments"])
+        role = (
+            "admin, control room"
+            if u["role"] == "admin"
+            else "staff: " + ", ".join(u["departments"])
+        )
         lines.append(f"    {u['user_id']:<20} password {u['password']:<14} ({role})")
     lines += [
         "",

@@ -46,8 +46,13 @@ class SynapseError(Exception):
 
 
 class Synapse:
-    def __init__(self, data_dir: Path, port: int, server_name: str = "localhost",
-                 registrations: list[Path] | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        server_name: str = "localhost",
+        registrations: list[Path] | None = None,
+    ) -> None:
         self.dir = Path(data_dir).resolve()
         self.port = port
         self.server_name = server_name
@@ -64,19 +69,31 @@ class Synapse:
         """Write homeserver.yaml (kept between runs, port and registrations refreshed)."""
         self.dir.mkdir(parents=True, exist_ok=True)
         if not self.secret_path.exists():
-            self.secret_path.write_text(json.dumps({
-                "registration_shared_secret": secrets.token_urlsafe(32),
-                "macaroon_secret_key": secrets.token_urlsafe(32),
-                "form_secret": secrets.token_urlsafe(32)}))
+            self.secret_path.write_text(
+                json.dumps(
+                    {
+                        "registration_shared_secret": secrets.token_urlsafe(32),
+                        "macaroon_secret_key": secrets.token_urlsafe(32),
+                        "form_secret": secrets.token_urlsafe(32),
+                    }
+                )
+            )
             os.chmod(self.secret_path, 0o600)
         secrets_ = json.loads(self.secret_path.read_text())
         d = self.dir
         config: dict[str, Any] = {
             "server_name": self.server_name,
             "pid_file": str(d / "homeserver.pid"),
-            "listeners": [{"port": self.port, "bind_addresses": ["127.0.0.1"], "type": "http",
-                           "tls": False, "x_forwarded": False,
-                           "resources": [{"names": ["client"], "compress": False}]}],
+            "listeners": [
+                {
+                    "port": self.port,
+                    "bind_addresses": ["127.0.0.1"],
+                    "type": "http",
+                    "tls": False,
+                    "x_forwarded": False,
+                    "resources": [{"names": ["client"], "compress": False}],
+                }
+            ],
             "database": {"name": "sqlite3", "args": {"database": str(d / "homeserver.db")}},
             "media_store_path": str(d / "media_store"),
             "signing_key_path": str(d / f"{self.server_name}.signing.key"),
@@ -92,33 +109,47 @@ class Synapse:
             "rc_room_creation": UNLIMITED,
             "rc_admin_redaction": UNLIMITED,
             "rc_3pid_validation": UNLIMITED,
-            "rc_login": {"address": UNLIMITED, "account": UNLIMITED,
-                         "failed_attempts": UNLIMITED},
+            "rc_login": {"address": UNLIMITED, "account": UNLIMITED, "failed_attempts": UNLIMITED},
             "rc_joins": {"local": UNLIMITED, "remote": UNLIMITED},
-            "rc_invites": {"per_room": UNLIMITED, "per_user": UNLIMITED,
-                           "per_issuer": UNLIMITED},
+            "rc_invites": {"per_room": UNLIMITED, "per_user": UNLIMITED, "per_issuer": UNLIMITED},
             **secrets_,
         }
         # JSON is valid YAML; no need for a YAML writer here.
         self.config_path.write_text(json.dumps(config, indent=2))
         if not (d / f"{self.server_name}.signing.key").exists():
-            subprocess.run([sys.executable, "-m", "synapse.app.homeserver", "-c",
-                            str(self.config_path), "--generate-keys"], check=True,
-                           capture_output=True, cwd=d)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "synapse.app.homeserver",
+                    "-c",
+                    str(self.config_path),
+                    "--generate-keys",
+                ],
+                check=True,
+                capture_output=True,
+                cwd=d,
+            )
 
     async def start(self, timeout: float = 90) -> None:
         self.prepare()
         log = open(self.dir / "homeserver.log", "ab")  # noqa: SIM115 (kept open for the child)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "synapse.app.homeserver", "-c", str(self.config_path)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=self.dir, start_new_session=True)
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.dir,
+            start_new_session=True,
+        )
         log.close()
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
-                    raise SynapseError(f"Synapse exited with {self.proc.returncode}; see "
-                                       f"{self.dir / 'homeserver.log'}")
+                    raise SynapseError(
+                        f"Synapse exited with {self.proc.returncode}; see "
+                        f"{self.dir / 'homeserver.log'}"
+                    )
                 try:
                     async with http.get(f"{self.url}/_matrix/client/versions") as resp:
                         if resp.status == 200:
@@ -156,10 +187,23 @@ class Synapse:
             async with http.get(url) as resp:
                 nonce = (await resp.json())["nonce"]
             mac = hmac.new(secret.encode(), digestmod=hashlib.sha1)
-            mac.update(b"\x00".join([nonce.encode(), localpart.encode(), password.encode(),
-                                     b"admin" if admin else b"notadmin"]))
-            body = {"nonce": nonce, "username": localpart, "password": password,
-                    "admin": admin, "mac": mac.hexdigest()}
+            mac.update(
+                b"\x00".join(
+                    [
+                        nonce.encode(),
+                        localpart.encode(),
+                        password.encode(),
+                        b"admin" if admin else b"notadmin",
+                    ]
+                )
+            )
+            body = {
+                "nonce": nonce,
+                "username": localpart,
+                "password": password,
+                "admin": admin,
+                "mac": mac.hexdigest(),
+            }
             async with http.post(url, json=body) as resp:
                 data = await resp.json()
                 if resp.status != 200 and data.get("errcode") != "M_USER_IN_USE":
@@ -168,10 +212,14 @@ class Synapse:
 
     async def login(self, localpart: str, password: str) -> str:
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"{self.url}/_matrix/client/v3/login", json={
+            async with http.post(
+                f"{self.url}/_matrix/client/v3/login",
+                json={
                     "type": "m.login.password",
                     "identifier": {"type": "m.id.user", "user": localpart},
-                    "password": password}) as resp:
+                    "password": password,
+                },
+            ) as resp:
                 data = await resp.json()
                 if resp.status != 200:
                     raise SynapseError(f"Could not log in {localpart}: {data}")
@@ -179,7 +227,10 @@ class Synapse:
 
     async def join(self, token: str, room_id: str) -> None:
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"{self.url}/_matrix/client/v3/join/{room_id}", json={},
-                                 headers={"Authorization": f"Bearer {token}"}) as resp:
+            async with http.post(
+                f"{self.url}/_matrix/client/v3/join/{room_id}",
+                json={},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as resp:
                 if resp.status != 200:
                     raise SynapseError(f"Could not join {room_id}: {await resp.text()}")

@@ -16,18 +16,21 @@ class Answer(enum.Enum):
 
 
 class Decision(enum.Enum):
-    CLAIM = "claim"                  # try to claim in the database (it still decides races)
+    CLAIM = "claim"  # try to claim in the database (it still decides races)
     ALREADY_TAKEN = "already_taken"  # polite notice, no invite
-    TOO_LATE = "too_late"            # the request is no longer open (contact asked, ended)
-    DECLINE = "decline"              # Laura stops waiting for this person
-    NOT_MEMBER = "not_member"        # not in the department: refused
-    IGNORE = "ignore"                # not an answer at all
+    TOO_LATE = "too_late"  # the request is no longer open (contact asked, ended)
+    DECLINE = "decline"  # Laura stops waiting for this person
+    NOT_MEMBER = "not_member"  # not in the department: refused
+    IGNORE = "ignore"  # not an answer at all
 
 
 def _normalise(key: str) -> str:
     # Element may add variation selectors or spaces; compare the visible text, case-folded.
-    text = "".join(c for c in unicodedata.normalize("NFC", key) if unicodedata.category(c) != "Mn"
-                   and c not in "\ufe0e\ufe0f\u200d")
+    text = "".join(
+        c
+        for c in unicodedata.normalize("NFC", key)
+        if unicodedata.category(c) != "Mn" and c not in "\ufe0e\ufe0f\u200d"
+    )
     return " ".join(text.split()).casefold()
 
 

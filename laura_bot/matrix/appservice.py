@@ -23,9 +23,14 @@ def _error(status: int, errcode: str, message: str) -> web.Response:
 
 
 class InboxAppService(AppService):
-    def __init__(self, *args: Any, persist: Callable[[list[dict[str, Any]]], Awaitable[None]],
-                 is_own_user: Callable[[str], bool], on_stored: Callable[[], None],
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        persist: Callable[[list[dict[str, Any]]], Awaitable[None]],
+        is_own_user: Callable[[str], bool],
+        on_stored: Callable[[], None],
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._persist = persist
         self._is_own_user = is_own_user
@@ -42,22 +47,30 @@ class InboxAppService(AppService):
         if not isinstance(data, dict) or not isinstance(data.get("events"), list):
             return _error(400, "M_BAD_JSON", "Missing events list in body")
         events = data.pop("events")
-        keep = [e for e in events if isinstance(e, dict) and isinstance(e.get("event_id"), str)
-                and not self._is_own_user(str(e.get("sender", "")))]
+        keep = [
+            e
+            for e in events
+            if isinstance(e, dict)
+            and isinstance(e.get("event_id"), str)
+            and not self._is_own_user(str(e.get("sender", "")))
+        ]
         try:
             if keep:
                 await self._persist(keep)
         except Exception:
-            log.exception("Could not store transaction %s; asking the homeserver to retry",
-                          txn_id)
+            log.exception("Could not store transaction %s; asking the homeserver to retry", txn_id)
             return _error(500, "M_UNKNOWN", "Could not store the events; retry later")
         log.debug("Stored transaction %s (%d of %d events)", txn_id, len(keep), len(events))
         # The state store and ephemeral handlers still run through mautrix.
-        ephemeral = self._get_with_fallback(data, "ephemeral", "de.sorunome.msc2409") \
-            if self.ephemeral_events else None
+        ephemeral = (
+            self._get_with_fallback(data, "ephemeral", "de.sorunome.msc2409")
+            if self.ephemeral_events
+            else None
+        )
         try:
-            await self.handle_transaction(txn_id, events=events, extra_data=data,
-                                          ephemeral=ephemeral)
+            await self.handle_transaction(
+                txn_id, events=events, extra_data=data, ephemeral=ephemeral
+            )
         except Exception:
             log.exception("State store update failed for transaction %s", txn_id)
         if keep:

@@ -51,14 +51,21 @@ class MatrixBridge:
 
     # Sending ----------------------------------------------------------------------------------
 
-    async def send(self, room_id: str, content: dict[str, Any], txn_id: str | None = None,
-                   intent: IntentAPI | None = None,
-                   event_type: EventType = EventType.ROOM_MESSAGE) -> str:
-        return await (intent or self.bot).send_message_event(RoomID(room_id), event_type,
-                                                             content, txn_id=txn_id)
+    async def send(
+        self,
+        room_id: str,
+        content: dict[str, Any],
+        txn_id: str | None = None,
+        intent: IntentAPI | None = None,
+        event_type: EventType = EventType.ROOM_MESSAGE,
+    ) -> str:
+        return await (intent or self.bot).send_message_event(
+            RoomID(room_id), event_type, content, txn_id=txn_id
+        )
 
-    async def notice(self, room_id: str, text: str, txn_id: str | None = None,
-                     reply_to: str | None = None) -> str:
+    async def notice(
+        self, room_id: str, text: str, txn_id: str | None = None, reply_to: str | None = None
+    ) -> str:
         content: dict[str, Any] = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
         if reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
@@ -85,9 +92,14 @@ class MatrixBridge:
         if room_id:
             return room_id
         room_id = await self.bot.create_room(
-            name=name, topic=topic, preset=RoomCreatePreset.PRIVATE,
-            invitees=[UserID(u) for u in invitees], creation_content={"m.federate": False},
-            initial_state=private_state(), power_level_override=power_levels())
+            name=name,
+            topic=topic,
+            preset=RoomCreatePreset.PRIVATE,
+            invitees=[UserID(u) for u in invitees],
+            creation_content={"m.federate": False},
+            initial_state=private_state(),
+            power_level_override=power_levels(),
+        )
         await self.store.settings.set(key, room_id)
         log.info("Created %s %s", key, room_id)
         return room_id
@@ -95,11 +107,16 @@ class MatrixBridge:
     async def ensure_rooms(self) -> None:
         """Create (once) the control room, the contact-requests room and the dispatch rooms."""
         admins = list(self.config["laura.admins"])
-        self.control_room = await self._room("room.control", self.t("control_name"),
-                                             self.t("control_topic"), admins)
+        self.control_room = await self._room(
+            "room.control", self.t("control_name"), self.t("control_topic"), admins
+        )
         staff = sorted({s for d in self.config["laura.departments"] for s in d.get("staff") or []})
-        self.contact_room = await self._room("room.contact", self.t("contact_name"),
-                                             self.t("contact_topic"), sorted(set(admins + staff)))
+        self.contact_room = await self._room(
+            "room.contact",
+            self.t("contact_name"),
+            self.t("contact_topic"),
+            sorted(set(admins + staff)),
+        )
         if await self.store.departments.count() == 0:
             for dept in self.config["laura.departments"]:
                 await self.store.departments.add(dept["id"], dept["label"])
@@ -110,10 +127,14 @@ class MatrixBridge:
 
     async def create_dispatch_room(self, dept_id: str, label: str, staff: list[str]) -> str:
         room_id = await self.bot.create_room(
-            name=self.t("dispatch_name", label=label), topic=self.t("dispatch_topic", label=label),
-            preset=RoomCreatePreset.PRIVATE, invitees=[UserID(u) for u in staff],
-            creation_content={"m.federate": False}, initial_state=private_state(),
-            power_level_override=power_levels())
+            name=self.t("dispatch_name", label=label),
+            topic=self.t("dispatch_topic", label=label),
+            preset=RoomCreatePreset.PRIVATE,
+            invitees=[UserID(u) for u in staff],
+            creation_content={"m.federate": False},
+            initial_state=private_state(),
+            power_level_override=power_levels(),
+        )
         await self.store.departments.set_room(dept_id, room_id)
         log.info("Created dispatch room %s for %s", room_id, dept_id)
         return room_id
@@ -152,28 +173,37 @@ class MatrixBridge:
                 await self.store.conversations.mark_invited(conv.id, user_id)
             if conv.status == ENDED and not conv.ghost_left:
                 if conv.ended_by == "visitor":
-                    await self.notice(conv.room_id, self.t("visitor_ended"),
-                                      txn_id=f"laura.end.{conv.id}")
+                    await self.notice(
+                        conv.room_id, self.t("visitor_ended"), txn_id=f"laura.end.{conv.id}"
+                    )
                 try:
                     await self.ghost(session).leave_room(RoomID(conv.room_id))
                 except MatrixRequestError as e:
                     log.info("Ghost of %s could not leave its room: %s", conv.id, e.errcode)
                 await self.store.conversations.set_fields(conv.id, ghost_left=True)
 
-    async def _create_consult_room(self, conv: Conversation, session: Session, topic: str,
-                                   nickname: str) -> str:
+    async def _create_consult_room(
+        self, conv: Conversation, session: Session, topic: str, nickname: str
+    ) -> str:
         ghost = self.ghost(session)
         await ghost.ensure_registered()
         await ghost.set_displayname(nickname)
         room_id = await self.bot.create_room(
             name=self.t("room_name", short=conv.id[:6], topic=topic),
-            topic=self.t("room_topic", topic=topic), preset=RoomCreatePreset.PRIVATE,
-            invitees=[ghost.mxid], creation_content={"m.federate": False},
-            initial_state=private_state("shared"), power_level_override=power_levels())
+            topic=self.t("room_topic", topic=topic),
+            preset=RoomCreatePreset.PRIVATE,
+            invitees=[ghost.mxid],
+            creation_content={"m.federate": False},
+            initial_state=private_state("shared"),
+            power_level_override=power_levels(),
+        )
         await self.store.conversations.set_fields(conv.id, room_id=room_id)
         await ghost.ensure_joined(room_id)
-        await self.notice(room_id, self.t("consult_intro", nickname=nickname, topic=topic),
-                          txn_id=f"laura.intro.{conv.id}")
+        await self.notice(
+            room_id,
+            self.t("consult_intro", nickname=nickname, topic=topic),
+            txn_id=f"laura.intro.{conv.id}",
+        )
         log.info("Conversation %s has consult room %s", conv.id, room_id)
         return room_id
 
@@ -198,16 +228,25 @@ class MatrixBridge:
         if members:
             text += "\n" + ", ".join(members)
             html_text += "<br>" + ", ".join(pill(m) for m in members)
-        content = {"msgtype": "m.text", "body": text, "format": "org.matrix.custom.html",
-                   "formatted_body": html_text, "m.mentions": {"user_ids": members}}
+        content = {
+            "msgtype": "m.text",
+            "body": text,
+            "format": "org.matrix.custom.html",
+            "formatted_body": html_text,
+            "m.mentions": {"user_ids": members},
+        }
         event_id = await self.send(conv.dispatch_room_id, content, conv.dispatch_txn_id)
         await self.store.conversations.set_fields(conv.id, dispatch_event_id=event_id)
         conv.dispatch_event_id = event_id
         for suffix, key in (("take", TAKE_KEY), ("decline", DECLINE_KEY)):
             rel = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
             try:
-                await self.send(conv.dispatch_room_id, rel, f"{conv.dispatch_txn_id}.{suffix}",
-                                event_type=EventType.REACTION)
+                await self.send(
+                    conv.dispatch_room_id,
+                    rel,
+                    f"{conv.dispatch_txn_id}.{suffix}",
+                    event_type=EventType.REACTION,
+                )
             except MatrixRequestError as e:
                 if e.errcode != "M_DUPLICATE_ANNOTATION":
                     raise
@@ -215,8 +254,12 @@ class MatrixBridge:
 
     async def _show_outcome(self, conv: Conversation, topic: str, nickname: str) -> None:
         if conv.taker:
-            outcome, text = "taken", self.t("taken", name=conv.taker_name or conv.taker,
-                                             topic=topic, nickname=nickname)
+            outcome, text = (
+                "taken",
+                self.t(
+                    "taken", name=conv.taker_name or conv.taker, topic=topic, nickname=nickname
+                ),
+            )
         elif conv.status == "contact" or conv.ended_by == "contact":
             outcome, text = "contact", self.t("contact", topic=topic, nickname=nickname)
         elif conv.status == ENDED:
@@ -227,9 +270,13 @@ class MatrixBridge:
             return
         assert conv.dispatch_room_id
         new = {"msgtype": "m.text", "body": text, "m.mentions": {}}
-        content = {"msgtype": "m.text", "body": f"* {text}", "m.new_content": new,
-                   "m.mentions": {},
-                   "m.relates_to": {"rel_type": "m.replace", "event_id": conv.dispatch_event_id}}
+        content = {
+            "msgtype": "m.text",
+            "body": f"* {text}",
+            "m.new_content": new,
+            "m.mentions": {},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": conv.dispatch_event_id},
+        }
         await self.send(conv.dispatch_room_id, content, f"{conv.dispatch_txn_id}.{outcome}")
         await self.store.conversations.set_fields(conv.id, dispatch_outcome_sent=outcome)
 
@@ -247,17 +294,25 @@ class MatrixBridge:
             topic = dept.label if dept else "?"
             nickname = req["name"] or session.name or f"Bezoeker {session.ghost_id[:4]}"
             question = await self.store.events.first_visitor_message(conv.id)
-            rows = [("Naam" if self.lang == "nl" else "Name", nickname),
-                    ("Telefoon" if self.lang == "nl" else "Phone", req["phone"]),
-                    ("E-mail", req["email"]),
-                    ("Bericht" if self.lang == "nl" else "Message", req["message"]),
-                    ("Vraag" if self.lang == "nl" else "Question", question)]
+            rows = [
+                ("Naam" if self.lang == "nl" else "Name", nickname),
+                ("Telefoon" if self.lang == "nl" else "Phone", req["phone"]),
+                ("E-mail", req["email"]),
+                ("Bericht" if self.lang == "nl" else "Message", req["message"]),
+                ("Vraag" if self.lang == "nl" else "Question", question),
+            ]
             title = self.t("contact_request", topic=topic, nickname=nickname)
             body = title + "".join(f"\n{k}: {v}" for k, v in rows if v)
             formatted = f"<b>{html.escape(title)}</b>" + "".join(
-                f"<br>{html.escape(k)}: {html.escape(v)}" for k, v in rows if v)
-            content = {"msgtype": "m.text", "body": body, "format": "org.matrix.custom.html",
-                       "formatted_body": formatted, "m.mentions": {}}
+                f"<br>{html.escape(k)}: {html.escape(v)}" for k, v in rows if v
+            )
+            content = {
+                "msgtype": "m.text",
+                "body": body,
+                "format": "org.matrix.custom.html",
+                "formatted_body": formatted,
+                "m.mentions": {},
+            }
             event_id = await self.send(self.contact_room, content, req["mx_txn_id"])
             await self.store.conversations.mark_contact_posted(req["id"], event_id)
             log.info("Contact request %s posted", req["id"])

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-LOCKED_STATE = ("m.room.name", "m.room.topic", "m.room.avatar", "m.room.power_levels",
-                "m.room.history_visibility", "m.room.encryption", "m.room.retention",
-                "m.room.join_rules", "m.room.guest_access", "im.vector.modular.widgets",
-                "io.element.widgets.layout", "m.room.tombstone", "m.room.server_acl")
+LOCKED_STATE = (
+    "m.room.name",
+    "m.room.topic",
+    "m.room.avatar",
+    "m.room.power_levels",
+    "m.room.history_visibility",
+    "m.room.encryption",
+    "m.room.retention",
+    "m.room.join_rules",
+    "m.room.guest_access",
+    "im.vector.modular.widgets",
+    "io.element.widgets.layout",
+    "m.room.tombstone",
+    "m.room.server_acl",
+)
 
 
 def power_levels(users: dict[str, int] | None = None) -> dict[str, Any]:
@@ -21,15 +32,17 @@ def power_levels(users: dict[str, int] | None = None) -> dict[str, Any]:
         "kick": 100,
         "ban": 100,
         "redact": 50,
-        "events": dict.fromkeys(LOCKED_STATE, 100) | {"m.reaction": 0,
-                                                           "m.room.redaction": 0},
+        "events": dict.fromkeys(LOCKED_STATE, 100) | {"m.reaction": 0, "m.room.redaction": 0},
         "notifications": {"room": 100},
     }
 
 
 def private_state(history: str = "shared") -> list[dict[str, Any]]:
     return [
-        {"type": "m.room.history_visibility", "state_key": "",
-         "content": {"history_visibility": history}},
+        {
+            "type": "m.room.history_visibility",
+            "state_key": "",
+            "content": {"history_visibility": history},
+        },
         {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
     ]

@@ -34,8 +34,9 @@ class Router:
                     self._failures[event_id] += 1
                     if self._failures[event_id] < MAX_ATTEMPTS:
                         raise  # the runner retries with backoff; order is kept
-                    log.exception("Giving up on event %s after %d attempts", event_id,
-                                  MAX_ATTEMPTS)
+                    log.exception(
+                        "Giving up on event %s after %d attempts", event_id, MAX_ATTEMPTS
+                    )
                 await store.inbox.mark_handled(event_id)
                 self._failures.pop(event_id, None)
 
@@ -84,8 +85,9 @@ class Router:
             return CONSULT, conv, None
         return OTHER, None, None
 
-    async def _command(self, kind: str, room_id: str, sender: str, event_id: str,
-                       body: str) -> None:
+    async def _command(
+        self, kind: str, room_id: str, sender: str, event_id: str, body: str
+    ) -> None:
         laura = self.laura
         name, args, rest = split(body)
         cmd = laura.commands.commands.get(name)
@@ -98,11 +100,13 @@ class Router:
             log.info("Command !%s from %s in %s", name, sender, kind)
             ctx = Context(laura, room_id, kind, sender, event_id, args, rest)
             reply = await cmd.handler(ctx)
-        await laura.bridge.notice(room_id, reply, txn_id=f"laura.reply.{event_id}",
-                                  reply_to=event_id)
+        await laura.bridge.notice(
+            room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id
+        )
 
-    async def _staff_message(self, conv: Any, room_id: str, sender: str, event_id: str,
-                             content: dict[str, Any]) -> None:
+    async def _staff_message(
+        self, conv: Any, room_id: str, sender: str, event_id: str, content: dict[str, Any]
+    ) -> None:
         laura = self.laura
         relates = content.get("m.relates_to") or {}
         if relates.get("rel_type") == "m.replace":
@@ -112,20 +116,30 @@ class Router:
             return
         msgtype = content.get("msgtype")
         attachment = msgtype in ("m.image", "m.file", "m.video", "m.audio")
-        name = await laura.store.conversations.staff_name(conv.id, sender) or \
-            await laura.bridge.display_name(room_id, sender)
+        name = await laura.store.conversations.staff_name(
+            conv.id, sender
+        ) or await laura.bridge.display_name(room_id, sender)
         if attachment:
             body = f"📎 {body}"
         delivered = await laura.conversations.staff_message(conv, event_id, name, body)
         if not delivered:
-            await laura.bridge.notice(room_id, laura.bridge.t("not_delivered"),
-                                      txn_id=f"laura.nd.{event_id}", reply_to=event_id)
+            await laura.bridge.notice(
+                room_id,
+                laura.bridge.t("not_delivered"),
+                txn_id=f"laura.nd.{event_id}",
+                reply_to=event_id,
+            )
         elif attachment:
-            await laura.bridge.notice(room_id, laura.bridge.t("attachment"),
-                                      txn_id=f"laura.att.{event_id}", reply_to=event_id)
+            await laura.bridge.notice(
+                room_id,
+                laura.bridge.t("attachment"),
+                txn_id=f"laura.att.{event_id}",
+                reply_to=event_id,
+            )
 
-    async def _reaction(self, room_id: str, sender: str, event_id: str,
-                        content: dict[str, Any]) -> None:
+    async def _reaction(
+        self, room_id: str, sender: str, event_id: str, content: dict[str, Any]
+    ) -> None:
         laura = self.laura
         relates = content.get("m.relates_to") or {}
         if relates.get("rel_type") != "m.annotation":
@@ -152,12 +166,14 @@ class Router:
             return
         text = None
         if decision is Decision.ALREADY_TAKEN:
-            text = laura.bridge.t("already_taken", user=user_name,
-                                  name=conv.taker_name or conv.taker)
+            text = laura.bridge.t(
+                "already_taken", user=user_name, name=conv.taker_name or conv.taker
+            )
         elif decision is Decision.TOO_LATE:
             text = laura.bridge.t("too_late", user=user_name)
         elif decision is Decision.NOT_MEMBER:
             text = laura.bridge.t("not_member", user=user_name)
         if text:
-            await laura.bridge.notice(room_id, text, txn_id=f"laura.re.{event_id}",
-                                      reply_to=conv.dispatch_event_id)
+            await laura.bridge.notice(
+                room_id, text, txn_id=f"laura.re.{event_id}", reply_to=conv.dispatch_event_id
+            )

@@ -21,8 +21,10 @@ def _laura(request: web.Request) -> Laura:
 
 
 async def read_json(request: web.Request, required: bool = True) -> dict[str, Any]:
-    if request.content_length is not None and \
-            request.content_length > request.app["max_body_size"]:
+    if (
+        request.content_length is not None
+        and request.content_length > request.app["max_body_size"]
+    ):
         raise TooLarge("The request body is too large.")
     try:
         raw = await request.read()
@@ -55,12 +57,19 @@ def _opt_str(data: dict[str, Any], key: str, limit: int) -> str | None:
 
 async def get_widget(request: web.Request) -> web.Response:
     laura = _laura(request)
-    topics = [{"id": d.id, "label": d.label, "available": True}
-              for d in await laura.store.departments.all_active() if d.room_id]
-    return web.json_response({"organization": laura.config["laura.organization"],
-                              "available": bool(topics),
-                              "languages": list(laura.config["laura.languages"]),
-                              "topics": topics})
+    topics = [
+        {"id": d.id, "label": d.label, "available": True}
+        for d in await laura.store.departments.all_active()
+        if d.room_id
+    ]
+    return web.json_response(
+        {
+            "organization": laura.config["laura.organization"],
+            "available": bool(topics),
+            "languages": list(laura.config["laura.languages"]),
+            "topics": topics,
+        }
+    )
 
 
 async def create_session(request: web.Request) -> web.Response:
@@ -77,8 +86,9 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def _auth(request: web.Request):  # type: ignore[no-untyped-def]
     laura = _laura(request)
-    session = await laura.conversations.authenticate(request.match_info["id"],
-                                                     request.headers.get("Authorization"))
+    session = await laura.conversations.authenticate(
+        request.match_info["id"], request.headers.get("Authorization")
+    )
     return laura, session
 
 
@@ -97,8 +107,9 @@ async def post_topic(request: web.Request) -> web.Response:
 async def post_message(request: web.Request) -> web.Response:
     laura, session = await _auth(request)
     data = await read_json(request)
-    seq = await laura.conversations.visitor_message(session, data.get("body"),
-                                                    data.get("client_txn_id"))
+    seq = await laura.conversations.visitor_message(
+        session, data.get("body"), data.get("client_txn_id")
+    )
     return web.json_response({"seq": seq}, status=201)
 
 
@@ -108,8 +119,9 @@ async def get_events(request: web.Request) -> web.Response:
         after = int(request.query.get("after", "0"))
         timeout = float(request.query.get("timeout", "0"))
     except ValueError:
-        raise BadRequest("after must be a whole number and timeout a number of seconds.",
-                         code="bad_query") from None
+        raise BadRequest(
+            "after must be a whole number and timeout a number of seconds.", code="bad_query"
+        ) from None
     if after < 0 or timeout < 0 or timeout != timeout:
         raise BadRequest("after and timeout cannot be negative.", code="bad_query")
     timeout = min(timeout, float(laura.config["web.max_poll_timeout"]))

@@ -6,21 +6,27 @@ from typing import Any
 
 
 def _err(desc: str) -> dict[str, Any]:
-    return {"description": desc, "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": desc,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _json(ref: str, desc: str = "OK") -> dict[str, Any]:
-    return {"description": desc, "content": {"application/json": {
-        "schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+    return {
+        "description": desc,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
 
 
 def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
     return {"required": required, "content": {"application/json": {"schema": schema}}}
 
 
-AUTH_ERRORS = {"401": _err("No, a malformed or a wrong bearer token"),
-               "404": _err("No such session (or not the caller's: the same answer)")}
+AUTH_ERRORS = {
+    "401": _err("No, a malformed or a wrong bearer token"),
+    "404": _err("No such session (or not the caller's: the same answer)"),
+}
 SESSION_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 
@@ -28,99 +34,249 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     sec = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Laura widget API", "version": "1.0.0",
-                 "description": "The visitor widget's API. Every error is "
-                                "{\"error\": {\"code\", \"message\"}} with a 4xx status for bad "
-                                "input; the code is stable, the message is for people."},
+        "info": {
+            "title": "Laura widget API",
+            "version": "1.0.0",
+            "description": "The visitor widget's API. Every error is "
+            '{"error": {"code", "message"}} with a 4xx status for bad '
+            "input; the code is stable, the message is for people.",
+        },
         "servers": [{"url": server_url}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
-                "Error": {"type": "object", "required": ["error"], "properties": {
-                    "error": {"type": "object", "required": ["code", "message"], "properties": {
-                        "code": {"type": "string"}, "message": {"type": "string"}}}}},
-                "Widget": {"type": "object", "properties": {
-                    "organization": {"type": "string"}, "available": {"type": "boolean"},
-                    "languages": {"type": "array", "items": {"type": "string"}},
-                    "topics": {"type": "array", "items": {"type": "object", "properties": {
-                        "id": {"type": "string"}, "label": {"type": "string"},
-                        "available": {"type": "boolean"}}}}}},
-                "NewSession": {"type": "object", "properties": {
-                    "session_id": {"type": "string"},
-                    "token": {"type": "string", "description": "Send as Authorization: Bearer"}}},
-                "Session": {"type": "object", "properties": {
-                    "session_id": {"type": "string"},
-                    "status": {"enum": ["choosing", "waiting", "connected", "contact", "ended"]},
-                    "topic": {"type": ["string", "null"]},
-                    "queue_position": {"type": ["integer", "null"]},
-                    "staff": {"type": "array", "items": {"type": "object", "properties": {
-                        "name": {"type": "string"}}}}}},
-                "Event": {"type": "object", "required": ["seq", "ts", "type"], "properties": {
-                    "seq": {"type": "integer"}, "ts": {"type": "integer"},
-                    "type": {"enum": ["message", "status", "queue"]},
-                    "sender": {"enum": ["visitor", "staff", "bot"]},
-                    "name": {"type": "string"}, "body": {"type": "string"},
-                    "status": {"type": "string"}, "position": {"type": "integer"}}},
-                "Events": {"type": "object", "properties": {
-                    "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}},
-                    "next": {"type": "integer"}}},
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        }
+                    },
+                },
+                "Widget": {
+                    "type": "object",
+                    "properties": {
+                        "organization": {"type": "string"},
+                        "available": {"type": "boolean"},
+                        "languages": {"type": "array", "items": {"type": "string"}},
+                        "topics": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "id": {"type": "string"},
+                                    "label": {"type": "string"},
+                                    "available": {"type": "boolean"},
+                                },
+                            },
+                        },
+                    },
+                },
+                "NewSession": {
+                    "type": "object",
+                    "properties": {
+                        "session_id": {"type": "string"},
+                        "token": {
+                            "type": "string",
+                            "description": "Send as Authorization: Bearer",
+                        },
+                    },
+                },
+                "Session": {
+                    "type": "object",
+                    "properties": {
+                        "session_id": {"type": "string"},
+                        "status": {
+                            "enum": ["choosing", "waiting", "connected", "contact", "ended"]
+                        },
+                        "topic": {"type": ["string", "null"]},
+                        "queue_position": {"type": ["integer", "null"]},
+                        "staff": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {"name": {"type": "string"}},
+                            },
+                        },
+                    },
+                },
+                "Event": {
+                    "type": "object",
+                    "required": ["seq", "ts", "type"],
+                    "properties": {
+                        "seq": {"type": "integer"},
+                        "ts": {"type": "integer"},
+                        "type": {"enum": ["message", "status", "queue"]},
+                        "sender": {"enum": ["visitor", "staff", "bot"]},
+                        "name": {"type": "string"},
+                        "body": {"type": "string"},
+                        "status": {"type": "string"},
+                        "position": {"type": "integer"},
+                    },
+                },
+                "Events": {
+                    "type": "object",
+                    "properties": {
+                        "events": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/Event"},
+                        },
+                        "next": {"type": "integer"},
+                    },
+                },
             },
         },
         "paths": {
-            "/api/v1/widget": {"get": {"summary": "Organisation, languages and topics",
-                                       "responses": {"200": _json("Widget")}}},
-            "/api/v1/sessions": {"post": {
-                "summary": "Start a chat (no account needed)",
-                "requestBody": _body({"type": "object", "properties": {
-                    "name": {"type": "string", "maxLength": 60},
-                    "email": {"type": "string", "maxLength": 254},
-                    "language": {"enum": ["nl", "en"]}}}, required=False),
-                "responses": {"201": _json("NewSession", "Created"),
-                              "400": _err("Invalid input")}}},
-            "/api/v1/sessions/{id}": {"get": {
-                "summary": "The chat's state", "security": sec, "parameters": SESSION_PARAM,
-                "responses": {"200": _json("Session"), **AUTH_ERRORS}}},
-            "/api/v1/sessions/{id}/topic": {"post": {
-                "summary": "Choose the topic (department)", "security": sec,
-                "parameters": SESSION_PARAM,
-                "requestBody": _body({"type": "object", "required": ["topic_id"],
-                                      "properties": {"topic_id": {"type": "string"}}}),
-                "responses": {"200": _json("Session"), "400": _err("Unknown topic"),
-                              "409": _err("A topic was already chosen"), **AUTH_ERRORS}}},
-            "/api/v1/sessions/{id}/messages": {"post": {
-                "summary": "Send a message; the same client_txn_id again returns the same seq",
-                "security": sec, "parameters": SESSION_PARAM,
-                "requestBody": _body({"type": "object", "required": ["body", "client_txn_id"],
-                                      "properties": {"body": {"type": "string"},
-                                                     "client_txn_id": {"type": "string",
-                                                                       "maxLength": 64}}}),
-                "responses": {"201": {"description": "Stored", "content": {"application/json": {
-                    "schema": {"type": "object", "properties": {"seq": {"type": "integer"}}}}}},
-                    "400": _err("Invalid input"), "409": _err("The chat has ended"),
-                    "413": _err("Message too long"), **AUTH_ERRORS}}},
-            "/api/v1/sessions/{id}/events": {"get": {
-                "summary": "Long poll: events after a seq; answers at once when there are any",
-                "security": sec, "parameters": SESSION_PARAM + [
-                    {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                    {"name": "timeout", "in": "query",
-                     "schema": {"type": "number", "minimum": 0, "maximum": 30}}],
-                "responses": {"200": _json("Events"), "400": _err("Bad query"),
-                              **AUTH_ERRORS}}},
-            "/api/v1/sessions/{id}/contact-request": {"post": {
-                "summary": "Leave contact details (phone or e-mail required)", "security": sec,
-                "parameters": SESSION_PARAM,
-                "requestBody": _body({"type": "object", "properties": {
-                    "name": {"type": "string"}, "phone": {"type": "string"},
-                    "email": {"type": "string"}, "message": {"type": "string"}}}),
-                "responses": {"201": _json("Session", "Stored"), "400": _err("Invalid input"),
-                              "409": _err("Not waiting and not asked for contact details"),
-                              **AUTH_ERRORS}}},
-            "/api/v1/sessions/{id}/end": {"post": {
-                "summary": "End the chat (reason 'declined_contact' when the visitor does not "
-                           "want to leave contact details)", "security": sec,
-                "parameters": SESSION_PARAM,
-                "requestBody": _body({"type": "object", "properties": {
-                    "reason": {"type": "string"}}}, required=False),
-                "responses": {"200": _json("Session"), **AUTH_ERRORS}}},
+            "/api/v1/widget": {
+                "get": {
+                    "summary": "Organisation, languages and topics",
+                    "responses": {"200": _json("Widget")},
+                }
+            },
+            "/api/v1/sessions": {
+                "post": {
+                    "summary": "Start a chat (no account needed)",
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "name": {"type": "string", "maxLength": 60},
+                                "email": {"type": "string", "maxLength": 254},
+                                "language": {"enum": ["nl", "en"]},
+                            },
+                        },
+                        required=False,
+                    ),
+                    "responses": {
+                        "201": _json("NewSession", "Created"),
+                        "400": _err("Invalid input"),
+                    },
+                }
+            },
+            "/api/v1/sessions/{id}": {
+                "get": {
+                    "summary": "The chat's state",
+                    "security": sec,
+                    "parameters": SESSION_PARAM,
+                    "responses": {"200": _json("Session"), **AUTH_ERRORS},
+                }
+            },
+            "/api/v1/sessions/{id}/topic": {
+                "post": {
+                    "summary": "Choose the topic (department)",
+                    "security": sec,
+                    "parameters": SESSION_PARAM,
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "required": ["topic_id"],
+                            "properties": {"topic_id": {"type": "string"}},
+                        }
+                    ),
+                    "responses": {
+                        "200": _json("Session"),
+                        "400": _err("Unknown topic"),
+                        "409": _err("A topic was already chosen"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/api/v1/sessions/{id}/messages": {
+                "post": {
+                    "summary": "Send a message; the same client_txn_id again returns the same seq",
+                    "security": sec,
+                    "parameters": SESSION_PARAM,
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "required": ["body", "client_txn_id"],
+                            "properties": {
+                                "body": {"type": "string"},
+                                "client_txn_id": {"type": "string", "maxLength": 64},
+                            },
+                        }
+                    ),
+                    "responses": {
+                        "201": {
+                            "description": "Stored",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {"seq": {"type": "integer"}},
+                                    }
+                                }
+                            },
+                        },
+                        "400": _err("Invalid input"),
+                        "409": _err("The chat has ended"),
+                        "413": _err("Message too long"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/api/v1/sessions/{id}/events": {
+                "get": {
+                    "summary": "Long poll: events after a seq; answers at once when there are any",
+                    "security": sec,
+                    "parameters": SESSION_PARAM
+                    + [
+                        {
+                            "name": "after",
+                            "in": "query",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
+                        {
+                            "name": "timeout",
+                            "in": "query",
+                            "schema": {"type": "number", "minimum": 0, "maximum": 30},
+                        },
+                    ],
+                    "responses": {"200": _json("Events"), "400": _err("Bad query"), **AUTH_ERRORS},
+                }
+            },
+            "/api/v1/sessions/{id}/contact-request": {
+                "post": {
+                    "summary": "Leave contact details (phone or e-mail required)",
+                    "security": sec,
+                    "parameters": SESSION_PARAM,
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "name": {"type": "string"},
+                                "phone": {"type": "string"},
+                                "email": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        }
+                    ),
+                    "responses": {
+                        "201": _json("Session", "Stored"),
+                        "400": _err("Invalid input"),
+                        "409": _err("Not waiting and not asked for contact details"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/api/v1/sessions/{id}/end": {
+                "post": {
+                    "summary": "End the chat (reason 'declined_contact' when the visitor does not "
+                    "want to leave contact details)",
+                    "security": sec,
+                    "parameters": SESSION_PARAM,
+                    "requestBody": _body(
+                        {"type": "object", "properties": {"reason": {"type": "string"}}},
+                        required=False,
+                    ),
+                    "responses": {"200": _json("Session"), **AUTH_ERRORS},
+                }
+            },
         },
     }

@@ -19,9 +19,9 @@ SOURCE_WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget"
 
 def _cors(allowed: set[str]) -> Callable:  # type: ignore[type-arg]
     @web.middleware
-    async def cors(request: web.Request,
-                   handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-                   ) -> web.StreamResponse:
+    async def cors(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         allow = origin if origin and origin in allowed else None
         if request.method == "OPTIONS" and request.path.startswith("/api/"):
@@ -46,8 +46,10 @@ def _cors(allowed: set[str]) -> Callable:  # type: ignore[type-arg]
 def build_app(laura: Laura) -> web.Application:
     config = laura.config
     allowed = {o.rstrip("/") for o in config["web.allowed_origins"]}
-    app = web.Application(middlewares=[_cors(allowed), error_middleware],
-                          client_max_size=int(config["web.max_body_size"]))
+    app = web.Application(
+        middlewares=[_cors(allowed), error_middleware],
+        client_max_size=int(config["web.max_body_size"]),
+    )
     app[LAURA_KEY] = laura
     app["max_body_size"] = int(config["web.max_body_size"])
     add_routes(app)

@@ -42,7 +42,9 @@ async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
         last_position INTEGER,
         ghost_left BOOLEAN NOT NULL DEFAULT FALSE
     )""")
-    await conn.execute("CREATE INDEX conversation_status_idx ON conversation(status, department_id)")
+    await conn.execute(
+        "CREATE INDEX conversation_status_idx ON conversation(status, department_id)"
+    )
     await conn.execute("CREATE INDEX conversation_room_idx ON conversation(room_id)")
     await conn.execute("CREATE INDEX conversation_dispatch_idx ON conversation(dispatch_event_id)")
     # Everything the visitor sees, numbered per session without gaps. Rows with mx_state
@@ -63,7 +65,9 @@ async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
         mx_event_id TEXT,
         PRIMARY KEY (session_id, seq)
     )""")
-    await conn.execute("CREATE UNIQUE INDEX event_client_txn_idx ON event(session_id, client_txn_id)")
+    await conn.execute(
+        "CREATE UNIQUE INDEX event_client_txn_idx ON event(session_id, client_txn_id)"
+    )
     await conn.execute("CREATE INDEX event_pending_idx ON event(mx_state, conversation_id)")
     # Answers of staff to a dispatch: 'take' or 'decline', keyed by the reaction event.
     await conn.execute("""CREATE TABLE dispatch_answer (
@@ -104,8 +108,9 @@ async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
     )""")
     await conn.execute("CREATE TABLE setting (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
     # Matrix events committed before the transaction is answered; handled_at marks done.
-    serial = ("INTEGER PRIMARY KEY AUTOINCREMENT" if scheme == Scheme.SQLITE
-              else "BIGSERIAL PRIMARY KEY")
+    serial = (
+        "INTEGER PRIMARY KEY AUTOINCREMENT" if scheme == Scheme.SQLITE else "BIGSERIAL PRIMARY KEY"
+    )
     await conn.execute(f"""CREATE TABLE inbox (
         seq {serial},
         event_id TEXT NOT NULL UNIQUE,
