@@ -67,8 +67,8 @@ class Conversations:
 
     # Helpers ----------------------------------------------------------------------------------
 
-    def text(self, session: Session, name: str, **values: Any) -> str:
-        return render(self.config.text(session.language, name), **values)
+    def text(self, session: Session, text_id: str, /, **values: Any) -> str:
+        return render(self.config.text(session.language, text_id), **values)
 
     async def _session_of(self, conv: Conversation) -> Session:
         session = await self.store.sessions.get_by_id(conv.session_id)
@@ -347,7 +347,8 @@ class Conversations:
         conn: Any,
         session: Session,
         conv: Conversation,
-        name: str,
+        text_id: str,
+        /,
         to_matrix: bool = False,
         **values: Any,
     ) -> None:
@@ -358,7 +359,7 @@ class Conversations:
             "message",
             sender="bot",
             name="Laura",
-            body=self.text(session, name, **values),
+            body=self.text(session, text_id, **values),
             to_matrix=to_matrix,
         )
 

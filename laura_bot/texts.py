@@ -97,5 +97,5 @@ STAFF: dict[str, dict[str, str]] = {
 }
 
 
-def staff_text(lang: str, name: str, **values: Any) -> str:
-    return render(STAFF.get(lang, STAFF["nl"])[name], **values)
+def staff_text(lang: str, text_id: str, /, **values: Any) -> str:
+    return render(STAFF.get(lang, STAFF["nl"])[text_id], **values)

@@ -43,8 +43,8 @@ class MatrixBridge:
     def bot(self) -> IntentAPI:
         return self.az.intent
 
-    def t(self, name: str, **values: Any) -> str:
-        return staff_text(self.lang, name, **values)
+    def t(self, text_id: str, /, **values: Any) -> str:
+        return staff_text(self.lang, text_id, **values)
 
     def ghost(self, session: Session) -> IntentAPI:
         return self.bot.user(UserID(self.config.ghost_mxid(session.ghost_id)))

@@ -1,0 +1,227 @@
+"""Fixtures: one real Synapse per test session, Laura on SQLite or a fresh PostgreSQL database,
+staff as matrix-nio clients, visitors over HTTP."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from laura_bot.app import Laura
+from laura_bot.dev.demo import write_laura_config
+from laura_bot.dev.synapse import Synapse, free_port
+from tests.helpers import Staff, Visitor
+
+PG_DSN = os.environ.get("LAURA_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+IN_CI = bool(os.environ.get("CI"))
+USERS = ("admin", "anna", "bram", "carla", "outsider")
+DEPARTMENTS = [
+    {"id": "huisarts", "label": "Huisartsenpraktijk", "staff": ["anna", "bram"]},
+    {"id": "thuiszorg", "label": "Thuiszorg", "staff": ["carla"]},
+]
+
+
+def password(user: str) -> str:
+    return f"pw-{user}-7391"
+
+
+async def _pg_ok() -> bool:
+    try:
+        conn = await asyncpg.connect(PG_DSN, timeout=5)
+    except Exception:
+        return False
+    await conn.close()
+    return True
+
+
+def _no_pg() -> None:
+    msg = (
+        f"PostgreSQL is not reachable at {PG_DSN}: the PostgreSQL half of the DB tests "
+        "cannot run. Start PostgreSQL or set LAURA_TEST_PG."
+    )
+    if IN_CI:
+        pytest.fail(msg)
+    pytest.skip(msg)
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgres"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:{tmp_path / 'laura.db'}"
+        return
+    if not await _pg_ok():
+        _no_pg()
+    name = f"laura_test_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(PG_DSN)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    base = PG_DSN.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin = await asyncpg.connect(PG_DSN)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@dataclass
+class SynapseEnv:
+    synapse: Synapse
+    as_port: int
+    as_token: str
+    hs_token: str
+    dir: Path
+
+    def mxid(self, user: str) -> str:
+        return f"@{user}:localhost"
+
+
+def laura_overrides(env: SynapseEnv, db_url: str, web_port: int) -> dict[str, Any]:
+    return {
+        "homeserver.address": env.synapse.url,
+        "homeserver.domain": "localhost",
+        "appservice.port": env.as_port,
+        "appservice.address": f"http://127.0.0.1:{env.as_port}",
+        "appservice.as_token": env.as_token,
+        "appservice.hs_token": env.hs_token,
+        "database.url": db_url,
+        "web.port": web_port,
+        "web.public_url": f"http://127.0.0.1:{web_port}",
+        "laura.admins": [env.mxid("admin")],
+        "laura.departments": [
+            {"id": d["id"], "label": d["label"], "staff": [env.mxid(u) for u in d["staff"]]}
+            for d in DEPARTMENTS
+        ],
+        "laura.settings.dispatch_timeout": "5m",
+        "laura.settings.queue_update_interval": "5m",
+    }
+
+
+@pytest_asyncio.fixture(scope="session")
+async def synapse_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SynapseEnv]:
+    d = tmp_path_factory.mktemp("matrix")
+    env = SynapseEnv(
+        Synapse(d / "synapse", free_port(), "localhost"),
+        free_port(),
+        secrets.token_urlsafe(32),
+        secrets.token_urlsafe(32),
+        d,
+    )
+    config = write_laura_config(
+        d / "reference.yaml", laura_overrides(env, "sqlite:unused.db", free_port())
+    )
+    registration = d / "registration.yaml"
+    import json
+
+    registration.write_text(json.dumps(config.generate_registration()))
+    env.synapse.registrations = [registration]
+    await env.synapse.start()
+    for user in USERS:
+        await env.synapse.register(user, password(user), admin=(user == "admin"))
+    yield env
+    env.synapse.stop()
+
+
+@dataclass
+class LauraHandle:
+    env: SynapseEnv
+    db_url: str
+    dir: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+    web_port: int = field(default_factory=free_port)
+    laura: Laura | None = None
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.web_port}/api/v1"
+
+    async def start(self) -> Laura:
+        overrides = laura_overrides(self.env, self.db_url, self.web_port) | self.extra
+        config = write_laura_config(self.dir / "config.yaml", overrides)
+        self.laura = Laura(config)
+        await self.laura.start()
+        return self.laura
+
+    async def stop(self) -> None:
+        if self.laura:
+            await self.laura.stop()
+            self.laura = None
+
+    async def restart(self) -> Laura:
+        await self.stop()
+        return await self.start()
+
+
+@pytest_asyncio.fixture
+async def laura_handle(
+    synapse_env: SynapseEnv, db_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[LauraHandle]:
+    marker = request.node.get_closest_marker("laura_config")
+    handle = LauraHandle(synapse_env, db_url, tmp_path, dict(marker.args[0]) if marker else {})
+    await handle.start()
+    try:
+        yield handle
+    finally:
+        await handle.stop()
+
+
+@dataclass
+class Team:
+    """The demo team, logged in and joined to Laura's rooms."""
+
+    handle: LauraHandle
+    members: dict[str, Staff]
+    rooms: dict[str, str]  # huisarts / thuiszorg / control / contact → room id
+
+    def __getitem__(self, user: str) -> Staff:
+        return self.members[user]
+
+    @property
+    def laura(self) -> Laura:
+        assert self.handle.laura
+        return self.handle.laura
+
+    async def visitor(self, topic: str | None = "huisarts", name: str | None = "Piet") -> Visitor:
+        v = Visitor(self.handle.api)
+        self._visitors.append(v)
+        return await v.start(name=name, topic=topic)
+
+    _visitors: list[Visitor] = field(default_factory=list)
+
+
+@pytest_asyncio.fixture
+async def team(laura_handle: LauraHandle) -> AsyncIterator[Team]:
+    env = laura_handle.env
+    laura = laura_handle.laura
+    assert laura
+    rooms = {d.id: d.room_id or "" for d in await laura.store.departments.all_active()}
+    rooms["control"] = laura.bridge.control_room or ""
+    rooms["contact"] = laura.bridge.contact_room or ""
+    members: dict[str, Staff] = {}
+    joins = {
+        "admin": ["control", "contact"],
+        "anna": ["huisarts", "contact"],
+        "bram": ["huisarts", "contact"],
+        "carla": ["thuiszorg", "contact"],
+        "outsider": [],
+    }
+    for user, room_keys in joins.items():
+        staff = await Staff(env.synapse.url, env.mxid(user), password(user)).start()
+        for key in room_keys:
+            await staff.join(rooms[key])
+        members[user] = staff
+    t = Team(laura_handle, members, rooms)
+    try:
+        yield t
+    finally:
+        for v in t._visitors:
+            await v.close()
+        for staff in members.values():
+            await staff.stop()

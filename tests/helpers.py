@@ -1,0 +1,225 @@
+"""Test drivers: staff through matrix-nio (an independent client), visitors through HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import nio
+
+Pred = Callable[[dict[str, Any]], bool]
+
+
+class Staff:
+    """A staff member in Element, played by matrix-nio."""
+
+    def __init__(self, homeserver: str, user_id: str, password: str) -> None:
+        self.user_id = user_id
+        self.password = password
+        self.client = nio.AsyncClient(homeserver, user_id)
+        self.events: list[dict[str, Any]] = []  # timeline events, each with "room_id"
+        self.invites: set[str] = set()
+        self.stale_invites: set[str] = set()
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> Staff:
+        resp = await self.client.login(self.password)
+        assert isinstance(resp, nio.LoginResponse), resp
+        first = await self.client.sync(timeout=0, full_state=True)
+        assert isinstance(first, nio.SyncResponse), first
+        # Invites from before this client started (earlier tests) are not this test's.
+        self.stale_invites = set(first.rooms.invite)
+        self._task = asyncio.create_task(self._sync_loop())
+        return self
+
+    async def _sync_loop(self) -> None:
+        while True:
+            resp = await self.client.sync(timeout=1000)
+            if not isinstance(resp, nio.SyncResponse):
+                await asyncio.sleep(0.2)
+                continue
+            for room_id, room in resp.rooms.join.items():
+                for evt in room.timeline.events:
+                    self.events.append({**evt.source, "room_id": room_id})
+            self.invites.update(set(resp.rooms.invite) - self.stale_invites)
+            self._changed.set()
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.client.close()
+
+    async def wait_for(
+        self, pred: Pred, timeout: float = 30, what: str = "event"
+    ) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                for evt in self.events:
+                    if pred(evt):
+                        return evt
+                self._changed.clear()
+                await self._changed.wait()
+        raise AssertionError(f"{self.user_id} never saw {what}")  # pragma: no cover
+
+    async def wait_invite(self, room_id: str | None = None, timeout: float = 30) -> str:
+        async with asyncio.timeout(timeout):
+            while True:
+                found = [r for r in self.invites if room_id in (None, r)]
+                if found:
+                    return found[0]
+                self._changed.clear()
+                await self._changed.wait()
+        raise AssertionError("no invite")  # pragma: no cover
+
+    def seen(self, pred: Pred) -> list[dict[str, Any]]:
+        return [e for e in self.events if pred(e)]
+
+    async def join(self, room_id: str) -> None:
+        resp = await self.client.join(room_id)
+        assert isinstance(resp, nio.JoinResponse), resp
+        self.invites.discard(room_id)
+
+    async def send(self, room_id: str, body: str) -> str:
+        resp = await self.client.room_send(
+            room_id, "m.room.message", {"msgtype": "m.text", "body": body}, tx_id=uuid.uuid4().hex
+        )
+        assert isinstance(resp, nio.RoomSendResponse), resp
+        return resp.event_id
+
+    async def react(self, room_id: str, event_id: str, key: str) -> str:
+        resp = await self.client.room_send(
+            room_id,
+            "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}},
+            tx_id=uuid.uuid4().hex,
+        )
+        assert isinstance(resp, nio.RoomSendResponse), resp
+        return resp.event_id
+
+    async def history(self, room_id: str) -> list[dict[str, Any]]:
+        """Everything visible in the room, oldest first, as /messages returns it."""
+        resp = await self.client.room_messages(room_id, start="", limit=200)
+        assert isinstance(resp, nio.RoomMessagesResponse), resp
+        return [e.source for e in reversed(resp.chunk)]
+
+
+def is_msg(
+    room_id: str | None = None,
+    body_has: str | None = None,
+    sender: str | None = None,
+    msgtype: str | None = None,
+) -> Pred:
+    def pred(e: dict[str, Any]) -> bool:
+        if e.get("type") != "m.room.message":
+            return False
+        c = e.get("content", {})
+        return (
+            (room_id is None or e.get("room_id") == room_id)
+            and (body_has is None or body_has in str(c.get("body", "")))
+            and (sender is None or e.get("sender") == sender)
+            and (msgtype is None or c.get("msgtype") == msgtype)
+        )
+
+    return pred
+
+
+class Visitor:
+    """A visitor's browser, speaking widget API v1."""
+
+    def __init__(self, api: str) -> None:
+        self.api = api
+        self.http = aiohttp.ClientSession()
+        self.session_id = ""
+        self.token = ""
+        self.cursor = 0
+        self.events: list[dict[str, Any]] = []
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        *,
+        headers: dict[str, str] | None = None,
+        data: Any = None,
+        expect: int | None = None,
+    ) -> tuple[int, Any]:
+        async with self.http.request(
+            method,
+            f"{self.api}{path}",
+            json=json,
+            data=data,
+            headers=headers if headers is not None else self.auth,
+        ) as resp:
+            body = await resp.json(content_type=None)
+            if expect is not None:
+                assert resp.status == expect, (resp.status, body)
+            return resp.status, body
+
+    async def start(
+        self, name: str | None = "Piet", topic: str | None = None, **extra: Any
+    ) -> Visitor:
+        payload = {k: v for k, v in {"name": name, **extra}.items() if v is not None}
+        _, body = await self.call("POST", "/sessions", payload, expect=201)
+        self.session_id, self.token = body["session_id"], body["token"]
+        if topic:
+            await self.topic(topic)
+        return self
+
+    async def topic(self, topic_id: str) -> dict[str, Any]:
+        _, body = await self.call(
+            "POST", f"/sessions/{self.session_id}/topic", {"topic_id": topic_id}, expect=200
+        )
+        return body
+
+    async def say(self, text: str, txn: str | None = None) -> int:
+        _, body = await self.call(
+            "POST",
+            f"/sessions/{self.session_id}/messages",
+            {"body": text, "client_txn_id": txn or uuid.uuid4().hex},
+            expect=201,
+        )
+        return int(body["seq"])
+
+    async def state(self) -> dict[str, Any]:
+        return (await self.call("GET", f"/sessions/{self.session_id}", expect=200))[1]
+
+    async def poll(self, timeout: float = 5) -> list[dict[str, Any]]:
+        _, body = await self.call(
+            "GET",
+            f"/sessions/{self.session_id}/events?after={self.cursor}&timeout={timeout}",
+            expect=200,
+        )
+        for evt in body["events"]:
+            assert evt["seq"] == self.cursor + 1, ("gap or duplicate in seq", evt, self.cursor)
+            self.cursor = evt["seq"]
+            self.events.append(evt)
+        return body["events"]
+
+    async def wait_for(
+        self, pred: Pred, timeout: float = 30, what: str = "event"
+    ) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                for evt in self.events:
+                    if pred(evt):
+                        return evt
+                await self.poll(timeout=2)
+        raise AssertionError(f"visitor never saw {what}")  # pragma: no cover
+
+    async def wait_status(self, status: str, timeout: float = 30) -> dict[str, Any]:
+        return await self.wait_for(
+            lambda e: e["type"] == "status" and e["status"] == status, timeout, f"status {status}"
+        )

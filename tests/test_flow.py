@@ -1,0 +1,234 @@
+"""The core loop on a real Synapse: widget → dispatch → "Ik!" → consult room → close."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.conftest import Team
+from tests.helpers import is_msg
+
+pytestmark = pytest.mark.synapse
+
+
+def dispatch_for(team: Team, nickname: str):  # type: ignore[no-untyped-def]
+    room = team.rooms["huisarts"]
+    return is_msg(room, body_has=f"van {nickname}", msgtype="m.text")
+
+
+async def test_full_loop(team: Team) -> None:
+    anna, bram = team["anna"], team["bram"]
+    visitor = await team.visitor(name="Piet")
+    await visitor.say("Ik heb al drie dagen koorts.")
+
+    # S1: the dispatch message mentions the department's staff and carries both reactions.
+    dispatch = await anna.wait_for(dispatch_for(team, "Piet"), what="dispatch message")
+    assert set(dispatch["content"]["m.mentions"]["user_ids"]) == {anna.user_id, bram.user_id}
+    assert "Huisartsenpraktijk" in dispatch["content"]["body"]
+    assert "koorts" not in dispatch["content"]["body"]  # the question stays in the consult room
+    for key in ("Ik!", "Ik kan nu niet"):
+        await anna.wait_for(
+            lambda e, k=key: (
+                e.get("type") == "m.reaction"
+                and e["content"]["m.relates_to"]["key"] == k
+                and e["content"]["m.relates_to"]["event_id"] == dispatch["event_id"]
+            ),
+            what=f"seeded reaction {key}",
+        )
+    state = await visitor.state()
+    assert state["status"] == "waiting" and state["queue_position"] == 1
+
+    # S2/S3: Anna takes it, is invited and reads everything said so far.
+    await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
+    await visitor.wait_status("connected")
+    consult = await anna.wait_invite()
+    await anna.join(consult)
+    history = await anna.history(consult)
+    bodies = [e["content"].get("body", "") for e in history if e["type"] == "m.room.message"]
+    assert any("koorts" in b for b in bodies), bodies
+    assert any("Welkom" in b for b in bodies), bodies
+    assert any("doorgezet" in b for b in bodies), bodies
+
+    # V8: the visitor sees who joined, by nickname.
+    await visitor.wait_for(
+        lambda e: (
+            e["type"] == "message"
+            and e["sender"] == "bot"
+            and "anna" in e["body"]
+            and "deel" in e["body"]
+        ),
+        what="joined",
+    )
+    assert [s["name"] for s in (await visitor.state())["staff"]] == ["anna"]
+
+    # The dispatch message now says who took it.
+    await bram.wait_for(
+        lambda e: (
+            e.get("type") == "m.room.message"
+            and e["content"].get("m.relates_to", {}).get("event_id") == dispatch["event_id"]
+            and "Opgepakt door anna" in e["content"].get("m.new_content", {}).get("body", "")
+        ),
+        what="edit",
+    )
+
+    # Messages both ways.
+    await anna.send(consult, "Hallo Piet, vertel eens.")
+    msg = await visitor.wait_for(
+        lambda e: e["type"] == "message" and e["sender"] == "staff", what="staff message"
+    )
+    assert msg["body"] == "Hallo Piet, vertel eens." and msg["name"] == "anna"
+    await visitor.say("Ik ben erg moe.")
+    await anna.wait_for(is_msg(consult, body_has="Ik ben erg moe."), what="visitor message")
+
+    # A late "Ik!" gets a polite notice and no invite.
+    await bram.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
+    await bram.wait_for(
+        is_msg(team.rooms["huisarts"], body_has="al opgepakt door anna", msgtype="m.notice"),
+        what="already taken notice",
+    )
+    await asyncio.sleep(0.5)
+    assert consult not in bram.invites
+
+    # S8: !close ends it; the visitor sees it and can no longer write.
+    await anna.send(consult, "!close")
+    await anna.wait_for(is_msg(consult, body_has="Gesprek gesloten", msgtype="m.notice"))
+    await visitor.wait_status("ended")
+    status, body = await visitor.call(
+        "POST",
+        f"/sessions/{visitor.session_id}/messages",
+        {"body": "nog iets", "client_txn_id": "late"},
+    )
+    assert status == 409 and body["error"]["code"] == "chat_ended"
+    # Staff can leave afterwards.
+    resp = await anna.client.room_leave(consult)
+    assert resp.__class__.__name__ == "RoomLeaveResponse"
+
+
+async def test_simultaneous_claim_one_winner(team: Team) -> None:
+    anna, bram = team["anna"], team["bram"]
+    await team.visitor(name="Race")
+    dispatch = await anna.wait_for(dispatch_for(team, "Race"))
+    await bram.wait_for(lambda e: e.get("event_id") == dispatch["event_id"])
+    room = team.rooms["huisarts"]
+    await asyncio.gather(
+        anna.react(room, dispatch["event_id"], "Ik!"),
+        bram.react(room, dispatch["event_id"], "Ik!"),
+    )
+    notice = await anna.wait_for(is_msg(room, body_has="al opgepakt", msgtype="m.notice"))
+    loser = (
+        anna
+        if "anna:" in notice["content"]["body"] or notice["content"]["body"].startswith("anna")
+        else bram
+    )
+    winner = bram if loser is anna else anna
+    await winner.wait_invite()
+    await asyncio.sleep(1.0)
+    assert not loser.invites, "the loser must not be invited"
+    conv = (await team.laura.store.conversations.all_by_status("connected"))[0]
+    assert conv.taker == winner.user_id
+
+
+async def test_all_declined_then_contact_request(team: Team) -> None:
+    anna, bram, admin = team["anna"], team["bram"], team["admin"]
+    visitor = await team.visitor(name="Kees")
+    await visitor.say("Kan iemand mij terugbellen over mijn medicijnen?")
+    dispatch = await anna.wait_for(dispatch_for(team, "Kees"))
+    room = team.rooms["huisarts"]
+    await anna.react(room, dispatch["event_id"], "Ik kan nu niet")
+    await asyncio.sleep(0.5)
+    assert (await visitor.state())["status"] == "waiting"  # Bram has not answered yet
+    await bram.react(room, dispatch["event_id"], "Ik kan nu niet")
+    await visitor.wait_status("contact")
+    await visitor.wait_for(lambda e: e["type"] == "message" and "telefoonnummer" in e["body"])
+    await anna.wait_for(
+        lambda e: (
+            "Niemand kon deze vraag"
+            in e.get("content", {}).get("m.new_content", {}).get("body", "")
+        )
+    )
+
+    # Phone or e-mail is required.
+    status, body = await visitor.call(
+        "POST", f"/sessions/{visitor.session_id}/contact-request", {"name": "Kees"}
+    )
+    assert status == 400 and body["error"]["code"] == "contact_required"
+    await visitor.call(
+        "POST",
+        f"/sessions/{visitor.session_id}/contact-request",
+        {"name": "Kees de Vries", "phone": "+31 6 1234 5678", "message": "Liefst na 14 uur"},
+        expect=201,
+    )
+    await visitor.wait_status("ended")
+    post = await admin.wait_for(
+        is_msg(team.rooms["contact"], body_has="+31 6 1234 5678"), what="contact request"
+    )
+    body = post["content"]["body"]
+    assert "Kees de Vries" in body and "Huisartsenpraktijk" in body
+    assert "Liefst na 14 uur" in body and "medicijnen" in body
+
+
+@pytest.mark.laura_config({"laura.settings.dispatch_timeout": "2s"})
+async def test_timeout_asks_for_contact(team: Team) -> None:
+    visitor = await team.visitor(name="Timo")
+    await visitor.wait_status("contact", timeout=20)
+    state = await visitor.state()
+    assert state["status"] == "contact" and state["queue_position"] is None
+    # The visitor declines to leave details and is asked to come back later.
+    await visitor.call(
+        "POST", f"/sessions/{visitor.session_id}/end", {"reason": "declined_contact"}, expect=200
+    )
+    await visitor.wait_for(lambda e: e["type"] == "message" and "later" in e["body"])
+    assert (await visitor.state())["status"] == "ended"
+
+
+async def test_set_dispatch_timeout_by_command(team: Team) -> None:
+    admin = team["admin"]
+    await admin.send(team.rooms["control"], "!set dispatch_timeout 2s")
+    await admin.wait_for(is_msg(team.rooms["control"], body_has="dispatch_timeout is nu 2s"))
+    visitor = await team.visitor(name="Sjaak")
+    await visitor.wait_status("contact", timeout=20)
+
+
+@pytest.mark.laura_config({"laura.settings.queue_update_interval": "1s"})
+async def test_queue_positions_three_visitors(team: Team) -> None:
+    anna = team["anna"]
+    first = await team.visitor(name="Een")
+    second = await team.visitor(name="Twee")
+    third = await team.visitor(name="Drie")
+    assert [(await v.state())["queue_position"] for v in (first, second, third)] == [1, 2, 3]
+    # Periodic updates tell each their place.
+    await third.wait_for(lambda e: e["type"] == "queue" and e["position"] == 3)
+    before = len([e for e in third.events if e["type"] == "queue"])
+    await asyncio.sleep(2.5)
+    await third.poll(timeout=0)
+    assert len([e for e in third.events if e["type"] == "queue"]) > before
+    # Taking the first moves the others up.
+    dispatch = await anna.wait_for(dispatch_for(team, "Een"))
+    await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
+    await second.wait_for(lambda e: e["type"] == "queue" and e["position"] == 1)
+    await third.wait_for(lambda e: e["type"] == "queue" and e["position"] == 2)
+    assert (await first.state())["queue_position"] is None
+    assert (await third.state())["queue_position"] == 2
+
+
+async def test_client_txn_id_is_idempotent(team: Team) -> None:
+    anna = team["anna"]
+    visitor = await team.visitor(name="Idem")
+    seq1 = await visitor.say("één keer", txn="t-1")
+    seq2 = await visitor.say("één keer", txn="t-1")
+    assert seq1 == seq2
+    dispatch = await anna.wait_for(dispatch_for(team, "Idem"))
+    await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
+    consult = await anna.wait_invite()
+    await anna.join(consult)
+    await visitor.say("tweede", txn="t-2")
+    await anna.wait_for(is_msg(consult, body_has="tweede"))
+    history = await anna.history(consult)
+    assert [
+        e["content"]["body"]
+        for e in history
+        if e["type"] == "m.room.message" and e["content"]["body"] == "één keer"
+    ] == ["één keer"]
+    await visitor.poll(timeout=0)
+    assert [e["seq"] for e in visitor.events] == list(range(1, visitor.cursor + 1))
