@@ -1,0 +1,209 @@
+"""Widget API v1: bad input gets a clear 4xx JSON error, sessions are private."""
+
+from __future__ import annotations
+
+import json
+
+import aiohttp
+import pytest
+
+from tests.conftest import LauraHandle
+from tests.helpers import Visitor
+
+pytestmark = pytest.mark.synapse
+
+
+def assert_error(status: int, body: dict, expected_status: int, code: str | None = None) -> None:
+    assert status == expected_status, (status, body)
+    assert set(body) == {"error"} and isinstance(body["error"]["message"], str), body
+    assert body["error"]["message"] and "Traceback" not in body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code, body
+
+
+async def test_widget_and_openapi(laura_handle: LauraHandle) -> None:
+    v = Visitor(laura_handle.api)
+    try:
+        _, widget = await v.call("GET", "/widget", headers={}, expect=200)
+        assert widget["available"] is True and widget["languages"] == ["nl", "en"]
+        assert [t["id"] for t in widget["topics"]] == ["huisarts", "thuiszorg"]
+        _, doc = await v.call("GET", "/openapi.json", headers={}, expect=200)
+        assert doc["openapi"].startswith("3.")
+        for path in (
+            "/api/v1/widget",
+            "/api/v1/sessions",
+            "/api/v1/sessions/{id}/events",
+            "/api/v1/sessions/{id}/contact-request",
+            "/api/v1/sessions/{id}/end",
+        ):
+            assert path in doc["paths"], path
+    finally:
+        await v.close()
+
+
+async def test_tokens_and_other_sessions(laura_handle: LauraHandle) -> None:
+    a, b = Visitor(laura_handle.api), Visitor(laura_handle.api)
+    try:
+        await a.start()
+        await b.start()
+        path = f"/sessions/{a.session_id}"
+        assert len(a.token.split(".", 1)[1]) >= 43  # ≥ 256 bits of randomness
+        for headers, code in (
+            ({}, "missing_token"),
+            ({"Authorization": "Bearer "}, None),
+            ({"Authorization": "Basic abc"}, "missing_token"),
+            ({"Authorization": f"Bearer {a.token}x"}, "invalid_token"),
+            ({"Authorization": f"Bearer {a.session_id}.wrong"}, "invalid_token"),
+        ):
+            status, body = await a.call("GET", path, headers=headers)
+            assert_error(status, body, 401, code)
+        # B's token on A's session, and an unknown session: the same 404.
+        for sid in (a.session_id, "0" * 24):
+            for method, sub, payload in (
+                ("GET", "", None),
+                ("GET", "/events", None),
+                ("POST", "/messages", {"body": "x", "client_txn_id": "1"}),
+                ("POST", "/topic", {"topic_id": "huisarts"}),
+                ("POST", "/contact-request", {"phone": "0612345678"}),
+                ("POST", "/end", None),
+            ):
+                status, body = await b.call(method, f"/sessions/{sid}{sub}", payload)
+                assert_error(status, body, 404, "session_not_found")
+        # Nothing happened to A.
+        assert (await a.state())["status"] == "choosing"
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_bad_inputs(laura_handle: LauraHandle) -> None:
+    v = Visitor(laura_handle.api)
+    try:
+        for payload, code in (
+            ({"name": 5}, "bad_name"),
+            ({"language": "fr"}, "bad_language"),
+            ({"email": "geen-adres"}, "bad_email"),
+            ({"name": "x" * 500}, "bad_name"),
+        ):
+            status, body = await v.call("POST", "/sessions", payload, headers={})
+            assert_error(status, body, 400, code)
+        for raw, code in (
+            (b"{not json", "invalid_json"),
+            (b"[1,2]", "invalid_json"),
+            (b"\xff\xfe", "invalid_json"),
+            (b"[" * 100000, "invalid_json"),
+        ):
+            status, body = await v.call("POST", "/sessions", data=raw, headers={})
+            assert_error(status, body, 400 if len(raw) < 65536 else 413)
+        await v.start(topic=None)
+        sid = v.session_id
+        cases = [
+            ("/topic", {"topic_id": "bestaat-niet"}, 400, "unknown_topic"),
+            ("/topic", {"topic_id": {"$regex": ".*"}}, 400, "bad_topic"),
+            ("/topic", {}, 400, "bad_topic"),
+            ("/messages", {"body": "hoi"}, 400, "bad_client_txn_id"),
+            ("/messages", {"body": ["hoi"], "client_txn_id": "1"}, 400, "bad_body"),
+            ("/messages", {"body": "   ", "client_txn_id": "1"}, 400, "bad_body"),
+            ("/messages", {"body": "x" * 5000, "client_txn_id": "1"}, 413, "message_too_long"),
+            ("/messages", {"body": "hoi", "client_txn_id": "x" * 65}, 400, "bad_client_txn_id"),
+            ("/messages", None, 400, "missing_body"),
+            ("/contact-request", {"phone": "0612345678"}, 409, "contact_not_possible"),
+        ]
+        for sub, payload, status_expected, code in cases:
+            status, body = await v.call("POST", f"/sessions/{sid}{sub}", payload)
+            assert_error(status, body, status_expected, code)
+        status, body = await v.call(
+            "POST",
+            f"/sessions/{sid}/messages",
+            data=json.dumps({"body": "x" * 70000, "client_txn_id": "big"}),
+            headers={**v.auth, "Content-Type": "application/json"},
+        )
+        assert_error(status, body, 413)
+        for query in ("after=-1", "after=abc", "timeout=x", "timeout=-5"):
+            status, body = await v.call("GET", f"/sessions/{sid}/events?{query}")
+            assert_error(status, body, 400, "bad_query")
+        await v.topic("huisarts")
+        status, body = await v.call("POST", f"/sessions/{sid}/topic", {"topic_id": "huisarts"})
+        assert_error(status, body, 409, "topic_already_chosen")
+        for payload, code in (
+            ({"phone": "abc"}, "bad_phone"),
+            ({"email": "a@b"}, "bad_email"),
+            ({"phone": 612345678}, "bad_phone"),
+            ({}, "contact_required"),
+        ):
+            status, body = await v.call("POST", f"/sessions/{sid}/contact-request", payload)
+            assert_error(status, body, 400, code)
+        status, body = await v.call("GET", "/nothing-here")
+        assert_error(status, body, 404)
+        status, body = await v.call("DELETE", f"/sessions/{sid}")
+        assert_error(status, body, 405)
+        # After all that, the session still works and nothing was half-stored.
+        assert await v.say("Nog steeds hier") > 0
+        await v.poll(timeout=0)
+        assert [e["body"] for e in v.events if e.get("sender") == "visitor"] == ["Nog steeds hier"]
+    finally:
+        await v.close()
+
+
+async def test_long_poll_answers_when_something_arrives(laura_handle: LauraHandle) -> None:
+    import asyncio
+    import time
+
+    v = Visitor(laura_handle.api)
+    try:
+        await v.start(topic=None)
+        await v.poll(timeout=0)
+        start = time.monotonic()
+        poll = asyncio.create_task(v.poll(timeout=20))
+        await asyncio.sleep(0.5)
+        await v.call(
+            "POST", f"/sessions/{v.session_id}/topic", {"topic_id": "huisarts"}, expect=200
+        )
+        events = await poll
+        assert time.monotonic() - start < 10
+        assert any(e["type"] == "status" and e["status"] == "waiting" for e in events)
+    finally:
+        await v.close()
+
+
+async def test_appservice_listener_auth_and_dedupe(laura_handle: LauraHandle) -> None:
+    env = laura_handle.env
+    url = f"http://127.0.0.1:{env.as_port}/_matrix/app/v1/transactions"
+    event = {
+        "event_id": "$test-dedupe",
+        "room_id": "!nowhere",
+        "type": "m.room.message",
+        "sender": "@anna:localhost",
+        "origin_server_ts": 1,
+        "content": {"body": "x"},
+    }
+    laura = laura_handle.laura
+    assert laura
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {"Authorization": "Bearer wrong"}):
+            async with http.put(f"{url}/t1", json={"events": []}, headers=headers) as resp:
+                assert resp.status in (401, 403)
+        auth = {"Authorization": f"Bearer {env.hs_token}"}
+        async with http.put(f"{url}/t1", data=b"{nope", headers=auth) as resp:
+            assert resp.status == 400
+        # The same event in two transactions (and a replayed txn id) is stored once.
+        for txn in ("t2", "t3", "t2"):
+            async with http.put(f"{url}/{txn}", json={"events": [event]}, headers=auth) as resp:
+                assert resp.status == 200
+        assert await laura.store.inbox.count("$test-dedupe") == 1
+        # When the database cannot store the events, Synapse is told to retry (not 200).
+        original = laura.store.inbox.add_many
+
+        async def broken(events: list) -> None:
+            raise RuntimeError("disk full")
+
+        laura.az._persist = broken
+        try:
+            event2 = {**event, "event_id": "$test-broken"}
+            async with http.put(f"{url}/t4", json={"events": [event2]}, headers=auth) as resp:
+                assert resp.status == 500
+        finally:
+            laura.az._persist = original
+        async with http.put(f"{url}/t4", json={"events": [event2]}, headers=auth) as resp:
+            assert resp.status == 200
+        assert await laura.store.inbox.count("$test-broken") == 1

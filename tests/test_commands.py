@@ -1,0 +1,96 @@
+"""Control-room commands: admins steer Laura, everybody else is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Team
+from tests.helpers import Visitor, is_msg
+
+pytestmark = pytest.mark.synapse
+
+
+async def command(team: Team, user: str, room: str, text: str, expect: str) -> str:
+    staff = team[user]
+    event_id = await staff.send(room, text)
+    reply = await staff.wait_for(
+        lambda e: (
+            e.get("type") == "m.room.message"
+            and e.get("room_id") == room
+            and e["content"].get("msgtype") == "m.notice"
+            and e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+            == event_id
+        ),
+        what=f"reply to {text}",
+    )
+    body = reply["content"]["body"]
+    assert expect in body, body
+    return body
+
+
+async def test_admin_commands(team: Team) -> None:
+    control = team.rooms["control"]
+    help_text = await command(team, "admin", control, "!help", "!departments")
+    for name in ("!department", "!staff", "!settings", "!set", "!stats"):
+        assert name in help_text
+    await command(team, "admin", control, "!departments", "huisarts: Huisartsenpraktijk")
+    await command(team, "admin", control, "!settings", "dispatch_timeout: 5m")
+    await command(team, "admin", control, "!set dispatch_timeout 90s", "is nu 90s")
+    await command(team, "admin", control, "!settings", "dispatch_timeout: 90s")
+    await command(team, "admin", control, "!set dispatch_timeout soon", "Niet gewijzigd")
+    await command(team, "admin", control, "!set colour blue", "Niet gewijzigd")
+    await command(team, "admin", control, "!department add geen_spaties!! X", "kleine letters")
+    await command(
+        team,
+        "admin",
+        control,
+        "!department add ggz Geestelijke zorg",
+        "ggz (Geestelijke zorg) is toegevoegd",
+    )
+    await command(team, "admin", control, "!department add ggz Nog eens", "bestaat al")
+    dept = await team.laura.store.departments.get_by_id("ggz")
+    assert dept and dept.room_id
+    await command(team, "admin", control, "!staff add @carla:localhost ggz", "uitgenodigd")
+    await team["carla"].wait_invite(dept.room_id)
+    await team["carla"].join(dept.room_id)
+    await command(team, "admin", control, "!staff add carla ggz", "geen Matrix-gebruiker")
+    await command(team, "admin", control, "!staff add @carla:localhost nergens", "geen afdeling")
+    v = Visitor(team.handle.api)
+    try:
+        _, widget = await v.call("GET", "/widget", headers={}, expect=200)
+        assert "ggz" in [t["id"] for t in widget["topics"]]
+        await v.start(name="Gijs", topic="ggz")
+        await team["carla"].wait_for(is_msg(dept.room_id, body_has="van Gijs"))
+        await command(team, "admin", control, "!stats", "ggz: 1 / 0 / 0")
+        await command(
+            team, "admin", control, "!staff remove @carla:localhost ggz", "verwijderd uit"
+        )
+        await command(team, "admin", control, "!department remove ggz", "is verwijderd")
+        _, widget = await v.call("GET", "/widget", headers={}, expect=200)
+        assert "ggz" not in [t["id"] for t in widget["topics"]]
+    finally:
+        await v.close()
+    await command(team, "admin", control, "!frobnicate", "Onbekend commando")
+
+
+async def test_non_admin_is_refused(team: Team) -> None:
+    control = team.rooms["control"]
+    await team.laura.bridge.invite(control, team["anna"].user_id)
+    await team["anna"].wait_invite(control)
+    await team["anna"].join(control)
+    for text in ("!set dispatch_timeout 1s", "!department add x X", "!stats", "!settings"):
+        await command(team, "anna", control, text, "Alleen beheerders")
+    assert await team.laura.settings.all() == {
+        "dispatch_timeout": "5m",
+        "queue_update_interval": "5m",
+    }
+    assert [d.id for d in await team.laura.store.departments.all_active()] == [
+        "huisarts",
+        "thuiszorg",
+    ]
+    # Admin commands are not available in a dispatch room either.
+    await command(
+        team, "anna", team.rooms["huisarts"], "!set dispatch_timeout 1s", "Onbekend commando"
+    )
+    help_text = await command(team, "anna", control, "!help", "!help")
+    assert "!set" not in help_text

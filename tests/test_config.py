@@ -1,0 +1,116 @@
+"""Config: the example is complete and valid; bad values name the key and the fix."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from laura_bot.config import EXAMPLE, Config
+from laura_bot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load(tmp_path: Path, **changes: object) -> Config:
+    yaml = YAML()
+    data = yaml.load(EXAMPLE.read_text())
+    for dotted, value in changes.items():
+        node = data
+        *parents, last = dotted.split("__")
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    path = tmp_path / "config.yaml"
+    with path.open("w") as f:
+        yaml.dump(data, f)
+    config = Config(path)
+    config.load_and_update()
+    return config
+
+
+def test_example_is_valid_and_secrets_are_generated(tmp_path: Path) -> None:
+    config = load(tmp_path)
+    config.validate()
+    assert len(config["appservice.as_token"]) >= 32
+    assert config["appservice.as_token"] != config["appservice.hs_token"]
+    # Saved back, so the registration and Laura keep agreeing after a restart.
+    again = Config(tmp_path / "config.yaml")
+    again.load_and_update()
+    assert again["appservice.as_token"] == config["appservice.as_token"]
+    assert (ROOT / "config.example.yaml").read_text() == EXAMPLE.read_text()
+
+
+@pytest.mark.parametrize(
+    "key,value,names",
+    [
+        ("homeserver__address", "matrix.example.org", "homeserver.address"),
+        ("database__url", "mysql://x", "database.url"),
+        ("web__port", "eighty", "web.port"),
+        ("laura__admins", ["admin"], "laura.admins"),
+        ("laura__settings__dispatch_timeout", "soon", "laura.settings.dispatch_timeout"),
+        ("laura__departments", [{"id": "Bad Id", "label": "x"}], "laura.departments[0].id"),
+        ("laura__languages", ["fr"], "laura.languages"),
+        ("appservice__bot_localpart", "Laura Bot", "appservice.bot_localpart"),
+    ],
+)
+def test_invalid_values_name_the_key(tmp_path: Path, key: str, value: object, names: str) -> None:
+    config = load(tmp_path, **{key: value})
+    with pytest.raises(ConfigError) as exc:
+        config.validate()
+    assert names in str(exc.value)
+
+
+def test_cli_reports_bad_config_and_exits_nonzero(tmp_path: Path) -> None:
+    bad = tmp_path / "config.yaml"
+    shutil.copy(EXAMPLE, bad)
+    bad.write_text(bad.read_text().replace("url: sqlite:laura.db", "url: mysql://nope"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "laura_bot", "run", "-c", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "database.url" in proc.stderr and "Traceback" not in proc.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "laura_bot", "run", "-c", str(tmp_path / "nope.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_generate_registration(tmp_path: Path) -> None:
+    config = load(tmp_path)
+    out = tmp_path / "registration.yaml"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "laura_bot",
+            "generate-registration",
+            "-c",
+            str(tmp_path / "config.yaml"),
+            "-o",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    reg = YAML().load(out.read_text())
+    assert reg["as_token"] == config["appservice.as_token"]
+    assert reg["rate_limited"] is False and reg["receive_ephemeral"] is True
+    users = reg["namespaces"]["users"][0]
+    assert users["exclusive"] is True
+    import re
+
+    assert re.match(users["regex"], "@laura_visitor_abc123:example.org")
+    assert not re.match(users["regex"], "@anna:example.org")

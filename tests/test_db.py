@@ -1,0 +1,141 @@
+"""Storage on SQLite and PostgreSQL: migrations, gap-free seq, races decided by the database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+import pytest_asyncio
+
+from laura_bot.db import Store, create_database
+from laura_bot.db.conversations import CHOOSING, WAITING
+
+
+@pytest_asyncio.fixture
+async def store(db_url: str) -> AsyncIterator[Store]:
+    db = create_database(db_url, {"min_size": 1, "max_size": 5} if "postgres" in db_url else {})
+    await db.start()
+    try:
+        yield Store(db)
+    finally:
+        await db.stop()
+
+
+async def _session_with_conversation(store: Store, sid: str = "s1") -> str:
+    await store.sessions.create(sid, "hash", "Piet", None, "nl", f"g{sid}")
+    async with store.db.acquire() as conn, conn.transaction():
+        await store.conversations.create(conn, f"c-{sid}", sid)
+    return f"c-{sid}"
+
+
+async def test_migrations_are_idempotent(db_url: str) -> None:
+    for _ in range(2):
+        db = create_database(db_url)
+        await db.start()
+        assert await db.table_exists("inbox")
+        await db.stop()
+
+
+async def test_seq_has_no_gaps_even_when_a_transaction_fails(store: Store) -> None:
+    conv = await _session_with_conversation(store)
+    for i in range(3):
+        async with store.db.acquire() as conn, conn.transaction():
+            await store.events.append(conn, "s1", conv, "message", sender="visitor", body=str(i))
+    with pytest.raises(RuntimeError):
+        async with store.db.acquire() as conn, conn.transaction():
+            await store.events.append(conn, "s1", conv, "message", body="rolled back")
+            raise RuntimeError("boom")
+    async with store.db.acquire() as conn, conn.transaction():
+        await store.events.append(conn, "s1", conv, "message", body="after")
+    events = await store.events.after("s1", 0)
+    assert [e.seq for e in events] == [1, 2, 3, 4]
+    assert [e.body for e in events] == ["0", "1", "2", "after"]
+
+
+async def test_client_txn_id_unique_per_session(store: Store) -> None:
+    conv = await _session_with_conversation(store)
+    async with store.db.acquire() as conn, conn.transaction():
+        await store.events.append(conn, "s1", conv, "message", client_txn_id="t1")
+    with pytest.raises(Exception):  # noqa: B017 - the driver's unique violation
+        async with store.db.acquire() as conn, conn.transaction():
+            await store.events.append(conn, "s1", conv, "message", client_txn_id="t1")
+    assert await store.events.seq_for_client_txn("s1", "t1") == 1
+    conv2 = await _session_with_conversation(store, "s2")
+    async with store.db.acquire() as conn, conn.transaction():
+        await store.events.append(conn, "s2", conv2, "message", client_txn_id="t1")
+    assert [e.seq for e in await store.events.after("s1", 0)] == [1]
+
+
+async def test_outbox_pending_and_sent(store: Store) -> None:
+    conv = await _session_with_conversation(store)
+    async with store.db.acquire() as conn, conn.transaction():
+        await store.events.append(conn, "s1", conv, "message", body="a", to_matrix=True)
+        await store.events.append(conn, "s1", conv, "status", data={"status": "waiting"})
+        await store.events.append(conn, "s1", conv, "message", body="b", to_matrix=True)
+    pending = await store.events.pending_for(conv)
+    assert [e.body for e in pending] == ["a", "b"]
+    assert len({e.mx_txn_id for e in pending}) == 2  # one stored txn id per message
+    await store.events.mark_sent("s1", pending[0].seq, "$a")
+    assert [e.body for e in await store.events.pending_for(conv)] == ["b"]
+    assert await store.events.has_mx_event("$a")
+
+
+async def test_concurrent_claims_one_winner(store: Store) -> None:
+    conv = await _session_with_conversation(store)
+    async with store.db.acquire() as conn, conn.transaction():
+        assert await store.conversations.transition(conn, conv, (CHOOSING,), WAITING)
+
+    async def claim(user: str) -> bool:
+        async with store.db.acquire() as conn, conn.transaction():
+            return await store.conversations.claim(conn, conv, user, user)
+
+    results = await asyncio.gather(*(claim(f"@u{i}:x") for i in range(5)))
+    assert sorted(results) == [False] * 4 + [True]
+    row = await store.conversations.get_by_id(conv)
+    assert row and row.status == "connected" and row.taker == f"@u{results.index(True)}:x"
+
+
+async def test_transition_only_from_expected_states(store: Store) -> None:
+    conv = await _session_with_conversation(store)
+    async with store.db.acquire() as conn, conn.transaction():
+        assert not await store.conversations.transition(conn, conv, (WAITING,), "contact")
+        assert await store.conversations.transition(
+            conn, conv, (CHOOSING,), WAITING, department_id="d"
+        )
+    row = await store.conversations.get_by_id(conv)
+    assert row and row.status == WAITING and row.department_id == "d"
+
+
+async def test_inbox_dedupes_on_event_id(store: Store) -> None:
+    evt = {"event_id": "$e1", "room_id": "!r", "type": "m.room.message", "content": {}}
+    await store.inbox.add_many([evt, {**evt, "event_id": "$e2"}])
+    await store.inbox.add_many([evt])
+    assert await store.inbox.count("$e1") == 1
+    assert [e["event_id"] for e in await store.inbox.pending()] == ["$e1", "$e2"]
+    await store.inbox.mark_handled("$e1")
+    assert [e["event_id"] for e in await store.inbox.pending()] == ["$e2"]
+
+
+async def test_dispatch_answers_and_withdrawal(store: Store) -> None:
+    conv = await _session_with_conversation(store)
+    assert await store.conversations.add_answer(conv, "@a:x", "decline", "$r1")
+    assert await store.conversations.add_answer(conv, "@b:x", "decline", "$r2")
+    assert await store.conversations.decliners(conv) == {"@a:x", "@b:x"}
+    assert await store.conversations.withdraw_answer("$r1") == (conv, "@a:x", "decline")
+    assert await store.conversations.withdraw_answer("$r1") is None
+    assert await store.conversations.decliners(conv) == {"@b:x"}
+    assert await store.conversations.add_answer(conv, "@a:x", "decline", "$r3")
+    assert await store.conversations.decliners(conv) == {"@a:x", "@b:x"}
+
+
+async def test_departments_and_settings(store: Store) -> None:
+    assert await store.departments.add("ggz", "GGZ")
+    assert not await store.departments.add("ggz", "Again")
+    assert await store.departments.deactivate("ggz")
+    assert await store.departments.all_active() == []
+    assert await store.departments.add("ggz", "GGZ opnieuw")
+    assert [d.label for d in await store.departments.all_active()] == ["GGZ opnieuw"]
+    await store.settings.set("k", "1")
+    await store.settings.set("k", "2")
+    assert await store.settings.get("k") == "2"
