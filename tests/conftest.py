@@ -225,3 +225,26 @@ async def team(laura_handle: LauraHandle) -> AsyncIterator[Team]:
             await v.close()
         for staff in members.values():
             await staff.stop()
+
+
+CHROMIUM = os.environ.get("LAURA_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest_asyncio.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """Real headless Chromium (Debian's package) driven by Playwright."""
+    if not Path(CHROMIUM).exists():
+        msg = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"])
+        yield b
+        await b.close()

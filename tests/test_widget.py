@@ -1,0 +1,89 @@
+"""The widget in real headless Chromium, with staff in Matrix through matrix-nio."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Team
+from tests.helpers import is_msg
+
+pytestmark = [pytest.mark.synapse,
+              pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+
+
+async def open_widget(browser: Any, team: Team, query: str = "") -> Any:
+    context = await browser.new_context(viewport={"width": 1000, "height": 760})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{query}")
+    return page
+
+
+async def test_widget_chat_with_staff(browser: Any, team: Team) -> None:
+    anna = team["anna"]
+    page = await open_widget(browser, team)
+    await page.click("button.launcher")
+    await page.fill("input[name=name]", "Els")
+    await page.click("form.start button[type=submit]")
+    await page.click("button[data-topic=huisarts]")
+    await page.wait_for_selector(".queue:not([hidden])")
+    assert "nummer 1" in await page.inner_text(".queue")
+    await page.fill("textarea[aria-label]", "Mag ik mijn recept verlengen?")
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector(".msg.visitor >> text=Mag ik mijn recept verlengen?")
+
+    dispatch = await anna.wait_for(is_msg(team.rooms["huisarts"], body_has="van Els",
+                                          msgtype="m.text"))
+    await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
+    consult = await anna.wait_invite()
+    await anna.join(consult)
+    await anna.wait_for(is_msg(consult, body_has="recept verlengen"))
+    await anna.send(consult, "Goedemiddag Els, dat kan zeker.")
+    await page.wait_for_selector(".msg.staff >> text=Goedemiddag Els, dat kan zeker.")
+    await page.wait_for_selector(".msg.bot >> text=anna neemt deel aan het gesprek.")
+    await page.wait_for_function(
+        "() => document.querySelector('#laura-chat').shadowRoot"
+        ".querySelector('.sub').textContent.includes('anna')")
+    assert await page.is_hidden(".queue")
+
+    # V6: a reload replays the same conversation from the server, nothing lost or doubled.
+    before = await page.locator(".msg").all_inner_texts()
+    await page.reload()
+    await page.wait_for_selector(".msg.staff >> text=Goedemiddag Els, dat kan zeker.")
+    await page.wait_for_timeout(500)
+    assert await page.locator(".msg").all_inner_texts() == before
+
+    # Text is text: markup from staff is shown, not executed.
+    await anna.send(consult, "<img src=x onerror=window.pwned=1> <b>vet</b>")
+    await page.wait_for_selector(".msg.staff >> text=<b>vet</b>")
+    assert await page.evaluate("() => window.pwned === undefined")
+
+    await anna.send(consult, "!close")
+    await page.wait_for_selector("button.newchat")
+    assert await page.is_hidden("form.compose")
+    await page.click("button.newchat")
+    await page.wait_for_selector("form.start")
+    assert page.errors == []
+
+
+@pytest.mark.laura_config({"laura.settings.dispatch_timeout": "2s"})
+async def test_widget_contact_form(browser: Any, team: Team) -> None:
+    page = await open_widget(browser, team, "?lang=en")
+    await page.click("button.launcher >> text=Chat with us")
+    await page.click("form.start button[type=submit]")
+    await page.click("button[data-topic=thuiszorg]")
+    await page.wait_for_selector("form.contact", timeout=20000)
+    await page.click("form.contact button[type=submit]")
+    assert "phone number or an e-mail" in await page.inner_text("form.contact .error")
+    await page.fill("form.contact input[name=email]", "jan@example.org")
+    await page.fill("form.contact textarea[name=message]", "Bel me morgen")
+    await page.click("form.contact button[type=submit]")
+    await page.wait_for_selector("button.newchat")
+    post = await team["admin"].wait_for(is_msg(team.rooms["contact"],
+                                               body_has="jan@example.org"))
+    assert "Bel me morgen" in post["content"]["body"]
+    assert page.errors == []
