@@ -9,8 +9,7 @@ import pytest
 from tests.conftest import Team
 from tests.helpers import is_msg
 
-pytestmark = [pytest.mark.synapse,
-              pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
 
 async def open_widget(browser: Any, team: Team, query: str = "") -> Any:
@@ -36,8 +35,9 @@ async def test_widget_chat_with_staff(browser: Any, team: Team) -> None:
     await page.keyboard.press("Enter")
     await page.wait_for_selector(".msg.visitor >> text=Mag ik mijn recept verlengen?")
 
-    dispatch = await anna.wait_for(is_msg(team.rooms["huisarts"], body_has="van Els",
-                                          msgtype="m.text"))
+    dispatch = await anna.wait_for(
+        is_msg(team.rooms["huisarts"], body_has="van Els", msgtype="m.text")
+    )
     await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
     consult = await anna.wait_invite()
     await anna.join(consult)
@@ -47,7 +47,8 @@ async def test_widget_chat_with_staff(browser: Any, team: Team) -> None:
     await page.wait_for_selector(".msg.bot >> text=anna neemt deel aan het gesprek.")
     await page.wait_for_function(
         "() => document.querySelector('#laura-chat').shadowRoot"
-        ".querySelector('.sub').textContent.includes('anna')")
+        ".querySelector('.sub').textContent.includes('anna')"
+    )
     assert await page.is_hidden(".queue")
 
     # V6: a reload replays the same conversation from the server, nothing lost or doubled.
@@ -83,7 +84,6 @@ async def test_widget_contact_form(browser: Any, team: Team) -> None:
     await page.fill("form.contact textarea[name=message]", "Bel me morgen")
     await page.click("form.contact button[type=submit]")
     await page.wait_for_selector("button.newchat")
-    post = await team["admin"].wait_for(is_msg(team.rooms["contact"],
-                                               body_has="jan@example.org"))
+    post = await team["admin"].wait_for(is_msg(team.rooms["contact"], body_has="jan@example.org"))
     assert "Bel me morgen" in post["content"]["body"]
     assert page.errors == []
