@@ -2,6 +2,7 @@
 
 Starts its own Synapse and Laura, then measures p50/p95 over --runs samples of:
   dispatch        topic chosen (POST /topic)      → dispatch message in a staff client's sync
+                  (one arrival at a time, on a quiet system)
   visitor→staff   widget POST /messages           → the message in the staff client's sync
   staff→visitor   staff PUT /send                 → the message in the widget's long poll
   baseline        plain Matrix send between two users → the other user's sync
@@ -102,6 +103,9 @@ async def main(runs: int, db: str | None) -> None:
             v = Visitor(f"http://127.0.0.1:{web_port}/api/v1")
             visitors.append(v)
             await v.start(name=f"Bench{i}x", topic=None)
+            # One arrival at a time: wait until the previous consult room is fully set up,
+            # so each sample is a single dispatch on a quiet system (bursts are B4's job).
+            await laura.matrix_runner.idle()
             t0 = time.perf_counter()
             await v.topic("bench")
             await anna.wait_for(is_msg(dept.room_id, body_has=f"van Bench{i}x", msgtype="m.text"))
@@ -115,6 +119,7 @@ async def main(runs: int, db: str | None) -> None:
         await anna.join(consult)
         await visitor.wait_status("connected")
 
+        await laura.matrix_runner.idle()
         to_staff = []
         for i in range(runs):
             marker = f"v2s-{i}-{uuid.uuid4().hex[:6]}"

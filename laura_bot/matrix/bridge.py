@@ -157,6 +157,10 @@ class MatrixBridge:
         dept = await self.store.departments.get_by_id(conv.department_id or "")
         topic = dept.label if dept else (conv.department_id or "?")
         nickname = session.name or f"Bezoeker {session.ghost_id[:4]}"
+        # Alert staff first: the consult room (ghost, room, history) takes several requests,
+        # and a claim only needs the room by the time the taker is invited, further down.
+        if conv.status == WAITING and conv.dispatch_event_id is None and conv.dispatch_room_id:
+            await self._post_dispatch(conv, topic, nickname)
         if conv.room_id is None:
             if conv.status == ENDED:
                 await self.store.events.skip_pending(conv.id)
@@ -164,8 +168,6 @@ class MatrixBridge:
                 conv.room_id = await self._create_consult_room(conv, session, topic, nickname)
         if conv.room_id:
             await self._deliver(conv, session)
-        if conv.status == WAITING and conv.dispatch_event_id is None and conv.dispatch_room_id:
-            await self._post_dispatch(conv, topic, nickname)
         await self._show_outcome(conv, topic, nickname)
         if conv.room_id:
             for user_id in await self.store.conversations.to_invite(conv.id):
