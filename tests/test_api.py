@@ -207,3 +207,7 @@ async def test_appservice_listener_auth_and_dedupe(laura_handle: LauraHandle) ->
         async with http.put(f"{url}/t4", json={"events": [event2]}, headers=auth) as resp:
             assert resp.status == 200
         assert await laura.store.inbox.count("$test-broken") == 1
+        # The appservice API is not on the public web listener.
+        public = f"http://127.0.0.1:{laura_handle.web_port}/_matrix/app/v1/transactions/t9"
+        async with http.put(public, json={"events": [event]}, headers=auth) as resp:
+            assert resp.status in (404, 405)
