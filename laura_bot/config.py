@@ -6,6 +6,7 @@ import re
 import secrets
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mautrix.util.config import BaseFileConfig, ConfigUpdateHelper
 
@@ -51,6 +52,7 @@ class Config(BaseFileConfig):
             "laura.departments",
             "laura.settings.dispatch_timeout",
             "laura.settings.queue_update_interval",
+            "laura.timezone",
             "laura.staff_language",
             "laura.languages",
             "logging.level",
@@ -158,6 +160,13 @@ class Config(BaseFileConfig):
                     f"config key '{key}' is invalid ({self[key]!r}): write a "
                     "duration like 30s, 5m or 2h"
                 ) from None
+        try:
+            ZoneInfo(str(self["laura.timezone"]))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(
+                f"config key 'laura.timezone' is invalid ({self['laura.timezone']!r}): use an "
+                "IANA time zone name, like Europe/Amsterdam"
+            ) from None
         need("laura.staff_language", self["laura.staff_language"] in ("nl", "en"), "use nl or en")
         langs = self["laura.languages"]
         need(

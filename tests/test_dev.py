@@ -22,8 +22,11 @@ pytestmark = pytest.mark.synapse
 async def start_dev(data_dir: Path, *args: str) -> tuple[subprocess.Popen[bytes], dict]:
     (data_dir / "dev.json").unlink(missing_ok=True)
     log = (data_dir.parent / "dev.log").open("ab")
-    proc = subprocess.Popen([sys.executable, "-m", "laura_bot", "dev", "--data-dir",
-                             str(data_dir), *args], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "laura_bot", "dev", "--data-dir", str(data_dir), *args],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     async with asyncio.timeout(180):
         while not (data_dir / "dev.json").exists():
             assert proc.poll() is None, (data_dir.parent / "dev.log").read_text()[-3000:]
@@ -41,8 +44,15 @@ async def test_laura_dev_demo(tmp_path: Path) -> None:
     data_dir.mkdir()
     proc, dev = await start_dev(data_dir, "--dispatch-timeout", "6s")
     try:
-        for key in ("homeserver", "widget_url", "api", "control_room", "contact_room",
-                    "departments", "users"):
+        for key in (
+            "homeserver",
+            "widget_url",
+            "api",
+            "control_room",
+            "contact_room",
+            "departments",
+            "users",
+        ):
             assert dev[key], key
         assert len(dev["departments"]) >= 2
         admins = [u for u in dev["users"] if u["role"] == "admin"]
@@ -54,16 +64,21 @@ async def test_laura_dev_demo(tmp_path: Path) -> None:
                 staff = [u for u in dev["users"] if dept["id"] in u["departments"]]
                 assert len(staff) >= 2, dept
                 for user in staff + admins:
-                    async with http.post(f"{dev['homeserver']}/_matrix/client/v3/login", json={
-                            "type": "m.login.password", "password": user["password"],
-                            "identifier": {"type": "m.id.user", "user": user["user_id"]}}
-                            ) as resp:
+                    async with http.post(
+                        f"{dev['homeserver']}/_matrix/client/v3/login",
+                        json={
+                            "type": "m.login.password",
+                            "password": user["password"],
+                            "identifier": {"type": "m.id.user", "user": user["user_id"]},
+                        },
+                    ) as resp:
                         token = (await resp.json())["access_token"]
-                    async with http.get(f"{dev['homeserver']}/_matrix/client/v3/joined_rooms",
-                                        headers={"Authorization": f"Bearer {token}"}) as resp:
+                    async with http.get(
+                        f"{dev['homeserver']}/_matrix/client/v3/joined_rooms",
+                        headers={"Authorization": f"Bearer {token}"},
+                    ) as resp:
                         joined = (await resp.json())["joined_rooms"]
-                    expected = dev["control_room"] if user["role"] == "admin" else \
-                        dept["room_id"]
+                    expected = dev["control_room"] if user["role"] == "admin" else dept["room_id"]
                     assert expected in joined, (user["user_id"], dept["id"])
         visitor = Visitor(dev["api"])
         await visitor.start(name="Demo", topic=dev["departments"][0]["id"])

@@ -255,14 +255,23 @@ async def test_logs_carry_no_chat_text_contact_details_or_tokens(
     await other.call("POST", f"/sessions/{other.session_id}/end", expect=200)
     # A contact request, with details that must not show up in the logs either.
     third = await team.visitor(name="Derde")
-    await third.call("POST", f"/sessions/{third.session_id}/contact-request",
-                     {"phone": "+31 6 9999 0000", "email": "geheim@example.org",
-                      "message": "GEHEIM-bericht"}, expect=201)
+    await third.call(
+        "POST",
+        f"/sessions/{third.session_id}/contact-request",
+        {"phone": "+31 6 9999 0000", "email": "geheim@example.org", "message": "GEHEIM-bericht"},
+        expect=201,
+    )
     await team["admin"].wait_for(is_msg(team.rooms["contact"], body_has="+31 6 9999 0000"))
     text = caplog.text
     assert "Conversation" in text  # the logs do say what happened
-    for secret in ("GEHEIM", "+31 6 9999 0000", "geheim@example.org", visitor.token,
-                   visitor.token.split(".")[1], "Geheimnaam"):
+    for secret in (
+        "GEHEIM",
+        "+31 6 9999 0000",
+        "geheim@example.org",
+        visitor.token,
+        visitor.token.split(".")[1],
+        "Geheimnaam",
+    ):
         assert secret not in text, secret
 
 
@@ -272,11 +281,16 @@ async def test_visitor_leaves_while_waiting(team: Team) -> None:
     dispatch = await anna.wait_for(dispatch_for(team, "Weg"))
     await visitor.call("POST", f"/sessions/{visitor.session_id}/end", expect=200)
     await visitor.wait_status("ended")
-    await bram.wait_for(lambda e: "de bezoeker is weggegaan" in
-                        e.get("content", {}).get("m.new_content", {}).get("body", ""))
+    await bram.wait_for(
+        lambda e: (
+            "de bezoeker is weggegaan"
+            in e.get("content", {}).get("m.new_content", {}).get("body", "")
+        )
+    )
     await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
-    await anna.wait_for(is_msg(team.rooms["huisarts"], body_has="staat niet meer open",
-                               msgtype="m.notice"))
+    await anna.wait_for(
+        is_msg(team.rooms["huisarts"], body_has="staat niet meer open", msgtype="m.notice")
+    )
     await asyncio.sleep(0.5)
     assert not anna.invites
     # Ending twice is harmless.
@@ -291,8 +305,12 @@ async def test_withdrawn_decline_counts_no_more(team: Team) -> None:
     decline = await anna.react(room, dispatch["event_id"], "Ik kan nu niet")
     # Un-clicking the pill in Element is a redaction of the reaction.
     await anna.client.room_redact(room, decline)
-    await anna.wait_for(lambda e: e.get("type") == "m.room.redaction"
-                        and e.get("redacts", e.get("content", {}).get("redacts")) == decline)
+    await anna.wait_for(
+        lambda e: (
+            e.get("type") == "m.room.redaction"
+            and e.get("redacts", e.get("content", {}).get("redacts")) == decline
+        )
+    )
     await bram.react(room, dispatch["event_id"], "Ik kan nu niet")
     await asyncio.sleep(1.5)
     assert (await visitor.state())["status"] == "waiting"  # anna may still take it

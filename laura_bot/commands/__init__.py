@@ -68,7 +68,7 @@ def split(text: str) -> tuple[str, list[str], str]:
 
 
 @registry.register(
-    "help", "!help", "lists the commands you can use here", (CONTROL, DISPATCH, CONSULT, OTHER)
+    "help", "!help", "toont de commando's die hier kunnen", (CONTROL, DISPATCH, CONSULT, OTHER)
 )
 async def cmd_help(ctx: Context) -> str:
     is_admin = ctx.sender in ctx.laura.config["laura.admins"]

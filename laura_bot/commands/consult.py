@@ -5,7 +5,9 @@ from __future__ import annotations
 from . import CONSULT, Context, registry
 
 
-@registry.register("close", "!close", "ends the chat: the visitor can no longer write", (CONSULT,))
+@registry.register(
+    "close", "!close", "beëindigt het gesprek: de bezoeker kan niet meer schrijven", (CONSULT,)
+)
 async def cmd_close(ctx: Context) -> str:
     laura = ctx.laura
     conv = await laura.store.conversations.get_by_room(ctx.room_id)

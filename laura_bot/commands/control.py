@@ -13,7 +13,7 @@ _MXID = re.compile(r"^@[^:\s]+:\S+$")
 
 
 @registry.register(
-    "departments", "!departments", "lists the departments (topics)", (CONTROL,), admin=True
+    "departments", "!departments", "toont de afdelingen (onderwerpen)", (CONTROL,), admin=True
 )
 async def cmd_departments(ctx: Context) -> str:
     depts = await ctx.laura.store.departments.all_active()
@@ -29,7 +29,7 @@ async def cmd_departments(ctx: Context) -> str:
 @registry.register(
     "department",
     "!department add <id> <naam> | !department remove <id>",
-    "adds or removes a department",
+    "voegt een afdeling toe of haalt haar weg",
     (CONTROL,),
     admin=True,
 )
@@ -66,7 +66,7 @@ async def cmd_department(ctx: Context) -> str:
 @registry.register(
     "staff",
     "!staff add|remove <gebruiker> <afdeling>",
-    "adds someone to a department or removes them",
+    "voegt iemand toe aan een afdeling of haalt iemand weg",
     (CONTROL,),
     admin=True,
 )
@@ -97,7 +97,7 @@ async def cmd_staff(ctx: Context) -> str:
     return f"{user} is verwijderd uit {dept.label}."
 
 
-@registry.register("settings", "!settings", "shows the settings", (CONTROL,), admin=True)
+@registry.register("settings", "!settings", "toont de instellingen", (CONTROL,), admin=True)
 async def cmd_settings(ctx: Context) -> str:
     values = await ctx.laura.settings.all()
     return "\n".join(f"{k}: {v}" for k, v in values.items())
@@ -106,7 +106,7 @@ async def cmd_settings(ctx: Context) -> str:
 @registry.register(
     "set",
     "!set <instelling> <waarde>",
-    f"changes a setting ({', '.join(SETTING_KEYS)}; durations like 30s, 5m, 2h)",
+    f"wijzigt een instelling ({', '.join(SETTING_KEYS)}; duur als 30s, 5m, 2h)",
     (CONTROL,),
     admin=True,
 )
@@ -124,7 +124,7 @@ async def cmd_set(ctx: Context) -> str:
 
 
 @registry.register(
-    "stats", "!stats", "waiting and active chats per department", (CONTROL,), admin=True
+    "stats", "!stats", "wachtende en lopende gesprekken per afdeling", (CONTROL,), admin=True
 )
 async def cmd_stats(ctx: Context) -> str:
     counts = await ctx.laura.store.conversations.counts_by_department()

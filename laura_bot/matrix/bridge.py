@@ -10,6 +10,7 @@ import html
 import logging
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from mautrix.appservice import AppService, IntentAPI
 from mautrix.errors import MatrixRequestError
@@ -224,7 +225,8 @@ class MatrixBridge:
     async def _post_dispatch(self, conv: Conversation, topic: str, nickname: str) -> None:
         assert conv.dispatch_room_id and conv.dispatch_txn_id
         members = sorted(await self.members(conv.dispatch_room_id))
-        since = datetime.fromtimestamp((conv.queued_at or 0) / 1000).strftime("%H:%M")
+        zone = ZoneInfo(self.config["laura.timezone"])
+        since = datetime.fromtimestamp((conv.queued_at or 0) / 1000, zone).strftime("%H:%M")
         text = self.t("dispatch", topic=topic, nickname=nickname, since=since)
         html_text = html.escape(text)
         if members:
