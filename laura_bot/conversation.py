@@ -12,7 +12,7 @@ import hmac
 import logging
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .config import Config
@@ -283,22 +283,8 @@ class Conversations:
         if fields["email"] and not _EMAIL.match(fields["email"]):
             raise BadRequest("That e-mail address does not look right.", code="bad_email")
         conv = await self.current(session)
-        async with self.db.acquire() as conn, conn.transaction():
-            moved = await self.store.conversations.transition(
-                conn,
-                conv.id,
-                (WAITING, CONTACT),
-                ENDED,
-                ended_at=now_ms(),
-                ended_by="contact",
-                dispatch_deadline=None,
-                next_queue_update=None,
-            )
-            if not moved:
-                raise Conflict(
-                    "Contact details can be left only while waiting or when Laura asks for them.",
-                    code="contact_not_possible",
-                )
+
+        async def store_request(conn: Any) -> None:
             await self.store.conversations.add_contact_request(
                 conn,
                 random_id(12),
@@ -309,38 +295,55 @@ class Conversations:
                 fields["message"],
                 f"laura.{random_id(12)}",
             )
-            await self._say(conn, session, conv, "contact_thanks")
-            await self.store.events.append(
-                conn, session.id, conv.id, "status", data={"status": ENDED}
+
+        if not await self._end(
+            session, conv, "contact", "contact_thanks", (WAITING, CONTACT), store_request
+        ):
+            raise Conflict(
+                "Contact details can be left only while waiting or when Laura asks for them.",
+                code="contact_not_possible",
             )
-        log.info("Conversation %s: contact request stored", conv.id)
-        await self._after_leaving_queue(conv)
         self.kick_contacts()
-        self.notifier.notify(session.id)
 
     async def end_by_visitor(self, session: Session, reason: str | None) -> None:
+        """Ending twice is fine: the session already says "ended"."""
         conv = await self.current(session)
         text = "contact_declined" if reason == "declined_contact" else "ended_by_visitor"
+        await self._end(session, conv, "visitor", text)
+
+    async def _end(
+        self,
+        session: Session,
+        conv: Conversation,
+        ended_by: str,
+        text_id: str,
+        from_states: tuple[str, ...] = OPEN_STATES,
+        also: Callable[[Any], Awaitable[None]] | None = None,
+    ) -> bool:
+        """End a conversation in one transaction (with `also` in it); False if not open."""
         async with self.db.acquire() as conn, conn.transaction():
             moved = await self.store.conversations.transition(
                 conn,
                 conv.id,
-                OPEN_STATES,
+                from_states,
                 ENDED,
                 ended_at=now_ms(),
-                ended_by="visitor",
+                ended_by=ended_by,
                 dispatch_deadline=None,
                 next_queue_update=None,
             )
             if not moved:
-                return  # ending twice is fine: the session already says "ended"
-            await self._say(conn, session, conv, text)
+                return False
+            if also:
+                await also(conn)
+            await self._say(conn, session, conv, text_id)
             await self.store.events.append(
                 conn, session.id, conv.id, "status", data={"status": ENDED}
             )
-        log.info("Conversation %s ended by the visitor", conv.id)
+        log.info("Conversation %s ended (%s)", conv.id, ended_by)
         await self._after_leaving_queue(conv)
         self.notifier.notify(session.id)
+        return True
 
     async def _say(
         self,
@@ -471,28 +474,8 @@ class Conversations:
         return False
 
     async def close_by_staff(self, conv: Conversation, user_id: str) -> bool:
-        session = await self._session_of(conv)
-        async with self.db.acquire() as conn, conn.transaction():
-            moved = await self.store.conversations.transition(
-                conn,
-                conv.id,
-                OPEN_STATES,
-                ENDED,
-                ended_at=now_ms(),
-                ended_by="staff",
-                dispatch_deadline=None,
-                next_queue_update=None,
-            )
-            if not moved:
-                return False
-            await self._say(conn, session, conv, "ended_by_staff")
-            await self.store.events.append(
-                conn, session.id, conv.id, "status", data={"status": ENDED}
-            )
-        log.info("Conversation %s closed by %s", conv.id, user_id)
-        await self._after_leaving_queue(conv)
-        self.notifier.notify(session.id)
-        return True
+        log.info("Conversation %s: %s closes it", conv.id, user_id)
+        return await self._end(await self._session_of(conv), conv, "staff", "ended_by_staff")
 
     async def staff_message(self, conv: Conversation, event_id: str, name: str, body: str) -> bool:
         if conv.status == ENDED:

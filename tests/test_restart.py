@@ -20,12 +20,12 @@ async def _connected(team: Team, name: str):  # type: ignore[no-untyped-def]
     )
     await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
     await visitor.wait_status("connected")
-    conv = await team.laura.store.conversations.get_by_id(
-        (await team.laura.store.sessions.get_by_id(visitor.session_id)).conversation_id
-    )
-    await anna.wait_invite(conv.room_id)
-    await anna.join(conv.room_id)
-    return visitor, conv.room_id
+    consult = await anna.wait_invite()
+    session = await team.laura.store.sessions.get_by_id(visitor.session_id)
+    conv = await team.laura.store.conversations.get_by_id(session.conversation_id)
+    assert conv.room_id == consult
+    await anna.join(consult)
+    return visitor, consult
 
 
 @pytest.mark.laura_config({"laura.settings.dispatch_timeout": "8s"})

@@ -92,7 +92,15 @@ class MatrixBridge:
         room_id = await self.store.settings.get(key)
         if room_id:
             return room_id
-        room_id = await self.bot.create_room(
+        room_id = await self.create_private_room(name, topic, invitees)
+        await self.store.settings.set(key, room_id)
+        log.info("Created %s %s", key, room_id)
+        return room_id
+
+    async def create_private_room(self, name: str, topic: str, invitees: list[str]) -> str:
+        """Invite-only, not federated, history shared with members; only Laura changes state,
+        invites or kicks."""
+        return await self.bot.create_room(
             name=name,
             topic=topic,
             preset=RoomCreatePreset.PRIVATE,
@@ -101,9 +109,6 @@ class MatrixBridge:
             initial_state=private_state(),
             power_level_override=power_levels(),
         )
-        await self.store.settings.set(key, room_id)
-        log.info("Created %s %s", key, room_id)
-        return room_id
 
     async def ensure_rooms(self) -> None:
         """Create (once) the control room, the contact-requests room and the dispatch rooms."""
@@ -127,14 +132,8 @@ class MatrixBridge:
                 await self.create_dispatch_room(dept.id, dept.label, config_staff.get(dept.id, []))
 
     async def create_dispatch_room(self, dept_id: str, label: str, staff: list[str]) -> str:
-        room_id = await self.bot.create_room(
-            name=self.t("dispatch_name", label=label),
-            topic=self.t("dispatch_topic", label=label),
-            preset=RoomCreatePreset.PRIVATE,
-            invitees=[UserID(u) for u in staff],
-            creation_content={"m.federate": False},
-            initial_state=private_state(),
-            power_level_override=power_levels(),
+        room_id = await self.create_private_room(
+            self.t("dispatch_name", label=label), self.t("dispatch_topic", label=label), staff
         )
         await self.store.departments.set_room(dept_id, room_id)
         log.info("Created dispatch room %s for %s", room_id, dept_id)
@@ -191,14 +190,10 @@ class MatrixBridge:
         ghost = self.ghost(session)
         await ghost.ensure_registered()
         await ghost.set_displayname(nickname)
-        room_id = await self.bot.create_room(
-            name=self.t("room_name", short=conv.id[:6], topic=topic),
-            topic=self.t("room_topic", topic=topic),
-            preset=RoomCreatePreset.PRIVATE,
-            invitees=[ghost.mxid],
-            creation_content={"m.federate": False},
-            initial_state=private_state("shared"),
-            power_level_override=power_levels(),
+        room_id = await self.create_private_room(
+            self.t("room_name", short=conv.id[:6], topic=topic),
+            self.t("room_topic", topic=topic),
+            [ghost.mxid],
         )
         await self.store.conversations.set_fields(conv.id, room_id=room_id)
         await ghost.ensure_joined(room_id)

@@ -37,12 +37,13 @@ def power_levels(users: dict[str, int] | None = None) -> dict[str, Any]:
     }
 
 
-def private_state(history: str = "shared") -> list[dict[str, Any]]:
+def private_state() -> list[dict[str, Any]]:
+    """History is shared with members, so a taker or colleague reads what came before."""
     return [
         {
             "type": "m.room.history_visibility",
             "state_key": "",
-            "content": {"history_visibility": history},
+            "content": {"history_visibility": "shared"},
         },
         {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
     ]
