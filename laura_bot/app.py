@@ -88,9 +88,6 @@ class Laura:
         await self._web_runner.setup()
         site = web.TCPSite(self._web_runner, self.config["web.hostname"], self.config["web.port"])
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        if sockets:
-            self.web_port = sockets[0].getsockname()[1]
         self.clock.start()
         await self.conversations.restore()
         self._ready = True

@@ -17,6 +17,7 @@ from typing import Any
 
 from .config import Config
 from .db import Store
+from .db.base import transaction
 from .db.conversations import (
     CHOOSING,
     CONNECTED,
@@ -92,7 +93,7 @@ class Conversations:
             session_id, hash_token(token), name, email, lang, random_id(10)
         )
         conv_id = random_id(12)
-        async with self.db.acquire() as conn, conn.transaction():
+        async with transaction(self.db) as conn:
             await self.store.conversations.create(conn, conv_id, session_id)
             await self.store.events.append(
                 conn, session_id, conv_id, "status", data={"status": CHOOSING}
@@ -162,7 +163,7 @@ class Conversations:
         now = now_ms()
         timeout = await self.settings.seconds("dispatch_timeout")
         interval = await self.settings.seconds("queue_update_interval")
-        async with self.db.acquire() as conn, conn.transaction():
+        async with transaction(self.db) as conn:
             moved = await self.store.conversations.transition(
                 conn,
                 conv.id,
@@ -219,7 +220,7 @@ class Conversations:
                 "This chat has ended; start a new chat to ask something else.", code="chat_ended"
             )
         try:
-            async with self.db.acquire() as conn, conn.transaction():
+            async with transaction(self.db) as conn:
                 seq = await self.store.events.append(
                     conn,
                     session.id,
@@ -321,7 +322,7 @@ class Conversations:
         also: Callable[[Any], Awaitable[None]] | None = None,
     ) -> bool:
         """End a conversation in one transaction (with `also` in it); False if not open."""
-        async with self.db.acquire() as conn, conn.transaction():
+        async with transaction(self.db) as conn:
             moved = await self.store.conversations.transition(
                 conn,
                 conv.id,
@@ -396,7 +397,7 @@ class Conversations:
                 await self._tell_position(conv, positions[conv.id])
 
     async def _tell_position(self, conv: Conversation, position: int) -> None:
-        async with self.db.acquire() as conn, conn.transaction():
+        async with transaction(self.db) as conn:
             await self.store.conversations.set_fields(conv.id, conn, last_position=position)
             await self.store.events.append(
                 conn, conv.session_id, conv.id, "queue", data={"position": position}
@@ -427,9 +428,46 @@ class Conversations:
             return
         await self.ask_contact(conv, reason="timeout")
 
+    async def keep_waiting(self, session: Session) -> None:
+        """The visitor would rather wait than leave contact details: a new dispatch round,
+        keeping their original place in the queue (first come, first served)."""
+        conv = await self.current(session)
+        now = now_ms()
+        timeout = await self.settings.seconds("dispatch_timeout")
+        interval = await self.settings.seconds("queue_update_interval")
+        async with transaction(self.db) as conn:
+            moved = await self.store.conversations.transition(
+                conn,
+                conv.id,
+                (CONTACT,),
+                WAITING,
+                dispatch_deadline=now + int(timeout * 1000),
+                next_queue_update=now + int(interval * 1000),
+                dispatch_txn_id=f"laura.{random_id(12)}",
+                dispatch_event_id=None,
+                dispatch_outcome_sent=None,
+                last_position=None,
+            )
+            if not moved:
+                raise Conflict(
+                    "You can choose to wait again only when Laura asked for contact details.",
+                    code="wait_not_possible",
+                )
+            await self.store.conversations.reset_answers(conn, conv.id)
+            await self._say(conn, session, conv, "keep_waiting", to_matrix=True)
+            await self.store.events.append(
+                conn, session.id, conv.id, "status", data={"status": WAITING}
+            )
+        log.info("Conversation %s waiting again", conv.id)
+        self.kick_matrix(conv.id)
+        await self.schedule(conv.id)
+        if conv.department_id:
+            await self.refresh_queue(conv.department_id)
+        self.notifier.notify(session.id)
+
     async def ask_contact(self, conv: Conversation, reason: str) -> bool:
         session = await self._session_of(conv)
-        async with self.db.acquire() as conn, conn.transaction():
+        async with transaction(self.db) as conn:
             moved = await self.store.conversations.transition(
                 conn, conv.id, (WAITING,), CONTACT, dispatch_deadline=None, next_queue_update=None
             )
@@ -447,7 +485,7 @@ class Conversations:
     # Staff side -------------------------------------------------------------------------------
 
     async def claim(self, conv: Conversation, user_id: str, name: str) -> bool:
-        async with self.db.acquire() as conn, conn.transaction():
+        async with transaction(self.db) as conn:
             if not await self.store.conversations.claim(conn, conv.id, user_id, name):
                 return False
             await conn.execute(
@@ -482,7 +520,7 @@ class Conversations:
             return False
         if await self.store.events.has_mx_event(event_id):
             return True  # handled before a crash; the inbox replays it
-        async with self.db.acquire() as conn, conn.transaction():
+        async with transaction(self.db) as conn:
             await self.store.events.append(
                 conn,
                 conv.session_id,
@@ -507,7 +545,7 @@ class Conversations:
         elif membership in ("leave", "ban") and prev == "join":
             text = "staff_left"
         if text and conv.status != ENDED:
-            async with self.db.acquire() as conn, conn.transaction():
+            async with transaction(self.db) as conn:
                 await self._say(conn, session, conv, text, name=name)
             self.notifier.notify(session.id)
 

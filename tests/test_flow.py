@@ -13,8 +13,9 @@ pytestmark = pytest.mark.synapse
 
 
 def dispatch_for(team: Team, nickname: str):  # type: ignore[no-untyped-def]
-    room = team.rooms["huisarts"]
-    return is_msg(room, body_has=f"van {nickname}", msgtype="m.text")
+    """The dispatch message itself (not Laura's later edits of it)."""
+    msg = is_msg(team.rooms["huisarts"], body_has=f"van {nickname}", msgtype="m.text")
+    return lambda e: msg(e) and "m.relates_to" not in e["content"]
 
 
 async def test_full_loop(team: Team) -> None:
@@ -316,3 +317,27 @@ async def test_withdrawn_decline_counts_no_more(team: Team) -> None:
     assert (await visitor.state())["status"] == "waiting"  # anna may still take it
     await anna.react(room, dispatch["event_id"], "Ik!")
     await visitor.wait_status("connected")
+
+
+@pytest.mark.laura_config({"laura.settings.dispatch_timeout": "2s"})
+async def test_keep_waiting_after_timeout(team: Team) -> None:
+    anna = team["anna"]
+    first = await team.visitor(name="Eerst")
+    round_one = await anna.wait_for(dispatch_for(team, "Eerst"))
+    await first.wait_status("contact", timeout=20)
+    await team.laura.settings.set("dispatch_timeout", "5m")
+    later = await team.visitor(name="Later")
+    status, body = await later.call("POST", f"/sessions/{later.session_id}/wait")
+    assert status == 409 and body["error"]["code"] == "wait_not_possible"
+    _, state = await first.call("POST", f"/sessions/{first.session_id}/wait", expect=200)
+    # Back in the queue at the original place, ahead of the later visitor.
+    assert state["status"] == "waiting" and state["queue_position"] == 1
+    assert (await later.state())["queue_position"] == 2
+    await first.wait_for(lambda e: e.get("body", "").startswith("Goed, we zoeken opnieuw"))
+    # A fresh dispatch round: staff get a new message and can take it.
+    second = await anna.wait_for(
+        lambda e: dispatch_for(team, "Eerst")(e) and e["event_id"] != round_one["event_id"],
+        what="second dispatch",
+    )
+    await anna.react(team.rooms["huisarts"], second["event_id"], "Ik!")
+    await first.wait_status("connected")

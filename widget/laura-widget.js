@@ -29,7 +29,7 @@
       waiting: "Even geduld, er komt zo iemand bij je.", connected: "In gesprek met {names}",
       contactTitle: "Laat je gegevens achter", phone: "Telefoonnummer",
       message: "Waar gaat het over? (niet verplicht)", sendContact: "Verstuur",
-      noContact: "Nee, liever niet", contactNeed: "Vul een telefoonnummer of e-mailadres in.",
+      noContact: "Nee, liever niet", keepWaiting: "Ik wacht nog even", contactNeed: "Vul een telefoonnummer of e-mailadres in.",
       ended: "Het gesprek is beëindigd.", newChat: "Nieuw gesprek",
       confirmEnd: "Weet je zeker dat je het gesprek wilt beëindigen?",
       offline: "Op dit moment is de chat niet beschikbaar. Probeer het later nog eens.",
@@ -45,7 +45,7 @@
       waiting: "Please wait, someone will be with you shortly.", connected: "Talking with {names}",
       contactTitle: "Leave your details", phone: "Phone number",
       message: "What is it about? (optional)", sendContact: "Send",
-      noContact: "No, thanks", contactNeed: "Enter a phone number or an e-mail address.",
+      noContact: "No, thanks", keepWaiting: "I'll keep waiting", contactNeed: "Enter a phone number or an e-mail address.",
       ended: "The conversation has ended.", newChat: "New chat",
       confirmEnd: "Are you sure you want to end the conversation?",
       offline: "The chat is not available right now. Please try again later.",
@@ -187,11 +187,12 @@
     var message = el("textarea", { name: "message", maxlength: "2000", rows: "2" });
     var err = el("div", { class: "error", role: "alert" });
     var no = el("button", { type: "button", class: "secondary", text: T.noContact });
+    var wait = el("button", { type: "button", class: "secondary wait", text: T.keepWaiting });
     var form = el("form", { class: "card contact" }, [
       el("strong", { text: T.contactTitle }), el("label", { text: T.name }, [name]),
       el("label", { text: T.phone }, [phone]), el("label", { text: T.email.replace(/ \(.*\)/, "") }, [email]),
       el("label", { text: T.message }, [message]), err,
-      el("div", { class: "row" }, [el("button", { class: "primary", type: "submit", text: T.sendContact }), no])]);
+      el("div", { class: "row" }, [el("button", { class: "primary", type: "submit", text: T.sendContact }), no, wait])]);
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       if (!phone.value.trim() && !email.value.trim()) { err.textContent = T.contactNeed; return; }
@@ -200,6 +201,10 @@
         if (p[1].value.trim()) payload[p[0]] = p[1].value.trim();
       });
       try { await api("POST", "/sessions/" + state.session.session_id + "/contact-request", payload); form.remove(); }
+      catch (e) { err.textContent = e.message; }
+    });
+    wait.addEventListener("click", async function () {
+      try { await api("POST", "/sessions/" + state.session.session_id + "/wait"); form.remove(); }
       catch (e) { err.textContent = e.message; }
     });
     no.addEventListener("click", async function () {
@@ -261,6 +266,7 @@
     if (state.status === "choosing") topicButtons();
     else { var tb = root.querySelector(".topics"); if (tb) tb.remove(); }
     if (state.status === "contact") contactForm();
+    else { var cf = root.querySelector("form.contact"); if (cf) cf.remove(); }
     if (state.status === "ended") endedScreen();
     refreshSub();
   }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from mautrix.types import RoomID, UserID
+
 from ..config import SETTING_KEYS
 from ..errors import LauraError
 from . import CONTROL, Context, registry
@@ -93,7 +95,9 @@ async def cmd_staff(ctx: Context) -> str:
     members = await bridge.members(dept.room_id)
     if user not in members:
         return f"{user} hoort niet bij {dept.label}."
-    await bridge.bot.kick_user(dept.room_id, user, reason="Verwijderd uit de afdeling")
+    await bridge.bot.kick_user(
+        RoomID(dept.room_id), UserID(user), reason="Verwijderd uit de afdeling"
+    )
     return f"{user} is verwijderd uit {dept.label}."
 
 

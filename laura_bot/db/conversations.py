@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from mautrix.util.async_db import Connection, Database
 
 from ..util import now_ms
+from .base import transaction
 
 WAITING, CHOOSING, CONNECTED, CONTACT, ENDED = (
     "waiting",
@@ -170,6 +171,10 @@ class ConversationStore:
         )
         return row is not None
 
+    async def reset_answers(self, conn: Connection, id: str) -> None:
+        """A new dispatch round: earlier answers no longer count."""
+        await conn.execute("UPDATE dispatch_answer SET active=FALSE WHERE conversation_id=$1", id)
+
     async def withdraw_answer(self, reaction_event_id: str) -> tuple[str, str, str] | None:
         row = await self.db.fetchrow(
             "UPDATE dispatch_answer SET active=FALSE WHERE reaction_event_id=$1 AND active "
@@ -190,7 +195,7 @@ class ConversationStore:
 
     async def set_staff(self, id: str, user_id: str, name: str, membership: str) -> str | None:
         """Record a staff membership; returns the previous membership (None when new)."""
-        async with self.db.acquire() as conn, conn.transaction():
+        async with transaction(self.db) as conn:
             prev = await conn.fetchval(
                 "SELECT membership FROM conversation_staff WHERE "
                 "conversation_id=$1 AND user_id=$2",

@@ -6,6 +6,7 @@ from typing import Any
 from mautrix.util.async_db import Database
 
 from ..util import now_ms
+from .base import transaction
 
 
 class InboxStore:
@@ -17,7 +18,7 @@ class InboxStore:
     async def add_many(self, events: list[dict[str, Any]]) -> None:
         """One transaction for the whole batch; raises if the database cannot store it."""
         ts = now_ms()
-        async with self.db.acquire() as conn, conn.transaction():
+        async with transaction(self.db) as conn:
             for evt in events:
                 await conn.execute(
                     "INSERT INTO inbox (event_id, room_id, raw, received_at) VALUES ($1,$2,$3,$4)"

@@ -124,7 +124,7 @@ async def run_demo(data_dir: Path, dispatch_timeout: str | None = None) -> None:
             for user in dept["staff"]:
                 if room:
                     rooms_of.setdefault(user, []).append(room)
-                staff_depts.setdefault(user, []).append(dept["id"])
+                staff_depts.setdefault(user, []).append(str(dept["id"]))
         for user in users:
             for room in rooms_of.get(user, []) + [laura.bridge.contact_room or ""]:
                 if room:

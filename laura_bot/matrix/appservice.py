@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from aiohttp import web
 from mautrix.appservice import AppService
@@ -69,7 +69,7 @@ class InboxAppService(AppService):
         )
         try:
             await self.handle_transaction(
-                txn_id, events=events, extra_data=data, ephemeral=ephemeral
+                txn_id, events=events, extra_data=cast(Any, data), ephemeral=ephemeral
             )
         except Exception:
             log.exception("State store update failed for transaction %s", txn_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from mautrix.appservice import AppService, IntentAPI
@@ -60,8 +60,9 @@ class MatrixBridge:
         intent: IntentAPI | None = None,
         event_type: EventType = EventType.ROOM_MESSAGE,
     ) -> str:
+        # Laura sends plain JSON content (m.mentions, m.new_content, ...), not mautrix objects.
         return await (intent or self.bot).send_message_event(
-            RoomID(room_id), event_type, content, txn_id=txn_id
+            RoomID(room_id), event_type, cast(Any, content), txn_id=txn_id
         )
 
     async def notice(
@@ -196,7 +197,7 @@ class MatrixBridge:
             [ghost.mxid],
         )
         await self.store.conversations.set_fields(conv.id, room_id=room_id)
-        await ghost.ensure_joined(room_id)
+        await ghost.ensure_joined(RoomID(room_id))
         await self.notice(
             room_id,
             self.t("consult_intro", nickname=nickname, topic=topic),

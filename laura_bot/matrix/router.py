@@ -158,7 +158,9 @@ class Router:
             await store.add_answer(conv.id, sender, Answer.TAKE.value, event_id)
             if await laura.conversations.claim(conv, sender, user_name):
                 return
-            conv = await store.get_by_id(conv.id)
+            reloaded = await store.get_by_id(conv.id)
+            assert reloaded is not None
+            conv = reloaded
             decision = decide(answer, conv.status, is_member=True)
         if decision is Decision.DECLINE:
             await store.add_answer(conv.id, sender, Answer.DECLINE.value, event_id)

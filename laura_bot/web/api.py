@@ -134,6 +134,12 @@ async def post_contact(request: web.Request) -> web.Response:
     return web.json_response(await laura.conversations.view(session), status=201)
 
 
+async def post_wait(request: web.Request) -> web.Response:
+    laura, session = await _auth(request)
+    await laura.conversations.keep_waiting(session)
+    return web.json_response(await laura.conversations.view(session))
+
+
 async def post_end(request: web.Request) -> web.Response:
     laura, session = await _auth(request)
     data = await read_json(request, required=False)
@@ -156,4 +162,5 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/v1/sessions/{id}/messages", post_message)
     r.add_get("/api/v1/sessions/{id}/events", get_events)
     r.add_post("/api/v1/sessions/{id}/contact-request", post_contact)
+    r.add_post("/api/v1/sessions/{id}/wait", post_wait)
     r.add_post("/api/v1/sessions/{id}/end", post_end)

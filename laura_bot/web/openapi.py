@@ -31,7 +31,7 @@ SESSION_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
-    sec = [{"bearer": []}]
+    sec: list[dict[str, list[str]]] = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -261,6 +261,19 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         "201": _json("Session", "Stored"),
                         "400": _err("Invalid input"),
                         "409": _err("Not waiting and not asked for contact details"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
+            "/api/v1/sessions/{id}/wait": {
+                "post": {
+                    "summary": "Keep waiting after Laura asked for contact details (a new "
+                    "dispatch round; the visitor keeps their place in the queue)",
+                    "security": sec,
+                    "parameters": SESSION_PARAM,
+                    "responses": {
+                        "200": _json("Session"),
+                        "409": _err("Laura did not ask for contact details"),
                         **AUTH_ERRORS,
                     },
                 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 SOURCE_WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget"
 
 
-def _cors(allowed: set[str]) -> Callable:  # type: ignore[type-arg]
+def _cors(allowed: set[str]) -> Callable[..., Any]:
     @web.middleware
     async def cors(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]

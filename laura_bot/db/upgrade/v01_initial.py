@@ -5,7 +5,7 @@ from mautrix.util.async_db import Connection, Scheme
 from . import upgrade_table
 
 
-@upgrade_table.register(description="Initial schema")
+@upgrade_table.register(description="Initial schema")  # type: ignore[call-arg,arg-type]
 async def upgrade_v1(conn: Connection, scheme: Scheme) -> None:
     # A visitor's chat session. The token is stored only as a SHA-256 hash.
     await conn.execute("""CREATE TABLE session (
