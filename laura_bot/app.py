@@ -84,7 +84,7 @@ class Laura:
         bot = self.az.intent
         await bot.set_displayname(self.config["appservice.bot_displayname"])
         await self.bridge.ensure_rooms()
-        self._web_runner = web.AppRunner(build_app(self), access_log=None)
+        self._web_runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=5)
         await self._web_runner.setup()
         site = web.TCPSite(self._web_runner, self.config["web.hostname"], self.config["web.port"])
         await site.start()
@@ -126,6 +126,7 @@ class Laura:
 
     async def stop(self) -> None:
         self._ready = False
+        self.notifier.wake_all()
         if self._web_runner:
             await self._web_runner.cleanup()
         for runner in (self.inbox_runner, self.matrix_runner, self.contact_runner):

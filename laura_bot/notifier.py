@@ -15,6 +15,11 @@ class Notifier:
             if not fut.done():
                 fut.set_result(None)
 
+    def wake_all(self) -> None:
+        """At shutdown: answer every open long poll now instead of at its timeout."""
+        for session_id in list(self._waiters):
+            self.notify(session_id)
+
     async def wait(self, session_id: str, timeout: float) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters[session_id].add(fut)
