@@ -89,14 +89,17 @@ async def main(runs: int, db: str | None) -> None:
         room = resp.room_id
         await bob.wait_invite(room)
         await bob.join(room)
-        baseline = []
-        for i in range(runs):
-            marker = f"base-{i}-{uuid.uuid4().hex[:6]}"
+        baseline: list[float] = []
+
+        async def baseline_sample() -> None:
+            marker = f"base-{uuid.uuid4().hex[:10]}"
             t0 = time.perf_counter()
             await alice.send(room, marker)
             await bob.wait_for(is_msg(room, body_has=marker))
             baseline.append(time.perf_counter() - t0)
 
+        # Each Laura sample is paired with a baseline sample taken just before it, so drift
+        # on this shared machine (Synapse's database growing, other load) hits both alike.
         # Dispatch: topic chosen → dispatch message in the staff client's sync.
         dispatch = []
         for i in range(runs):
@@ -106,28 +109,21 @@ async def main(runs: int, db: str | None) -> None:
             # One arrival at a time: wait until the previous consult room is fully set up,
             # so each sample is a single dispatch on a quiet system (bursts are B4's job).
             await laura.matrix_runner.idle()
+            await baseline_sample()
             t0 = time.perf_counter()
             await v.topic("bench")
             await anna.wait_for(is_msg(dept.room_id, body_has=f"van Bench{i}x", msgtype="m.text"))
             dispatch.append(time.perf_counter() - t0)
 
-        # One connected conversation for the message paths.
+        # One connected conversation for the message paths, with the widget long-polling
+        # all the time as it does in a browser.
         visitor = visitors[0]
         first = await anna.wait_for(is_msg(dept.room_id, body_has="van Bench0x"))
         await anna.react(dept.room_id, first["event_id"], "Ik!")
         consult = await anna.wait_invite()
         await anna.join(consult)
         await visitor.wait_status("connected")
-
         await laura.matrix_runner.idle()
-        to_staff = []
-        for i in range(runs):
-            marker = f"v2s-{i}-{uuid.uuid4().hex[:6]}"
-            t0 = time.perf_counter()
-            await visitor.say(marker)
-            await anna.wait_for(is_msg(consult, body_has=marker))
-            to_staff.append(time.perf_counter() - t0)
-
         arrivals: dict[str, float] = {}
 
         async def long_poll() -> None:
@@ -138,8 +134,16 @@ async def main(runs: int, db: str | None) -> None:
 
         poller = asyncio.create_task(long_poll())
         await asyncio.sleep(0.5)
-        to_visitor = []
+        to_staff, to_visitor = [], []
         for i in range(runs):
+            await baseline_sample()
+            marker = f"v2s-{i}-{uuid.uuid4().hex[:6]}"
+            t0 = time.perf_counter()
+            await visitor.say(marker)
+            await anna.wait_for(is_msg(consult, body_has=marker))
+            to_staff.append(time.perf_counter() - t0)
+
+            await baseline_sample()
             marker = f"s2v-{i}-{uuid.uuid4().hex[:6]}"
             t0 = time.perf_counter()
             await anna.send(consult, marker)
@@ -150,7 +154,8 @@ async def main(runs: int, db: str | None) -> None:
         poller.cancel()
 
         print(
-            f"\nLaura latency benchmark — {runs} runs each; {platform.machine()}, "
+            f"\nLaura latency benchmark — {runs} runs each ({len(baseline)} baseline samples, "
+            f"interleaved); {platform.machine()}, "
             f"{platform.python_implementation()} {platform.python_version()}; Synapse "
             f"(SQLite, single process) and Laura ({'PostgreSQL' if db else 'SQLite'}) on "
             "one machine\n"
