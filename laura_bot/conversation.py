@@ -89,11 +89,11 @@ class Conversations:
             )
         session_id = random_id(12)
         token = f"{session_id}.{secrets.token_urlsafe(32)}"
-        session = await self.store.sessions.create(
-            session_id, hash_token(token), name, email, lang, random_id(10)
-        )
         conv_id = random_id(12)
         async with transaction(self.db) as conn:
+            session = await self.store.sessions.create(
+                conn, session_id, hash_token(token), name, email, lang, random_id(10)
+            )
             await self.store.conversations.create(conn, conv_id, session_id)
             await self.store.events.append(
                 conn, session_id, conv_id, "status", data={"status": CHOOSING}
@@ -227,7 +227,7 @@ class Conversations:
                     conv.id,
                     "message",
                     sender="visitor",
-                    name=session.name or self._nickname(session),
+                    name=session.nickname,
                     body=body,
                     client_txn_id=client_txn_id,
                     to_matrix=True,
@@ -250,12 +250,6 @@ class Conversations:
             events = await self.store.events.after(session.id, after)
         nxt = events[-1].seq if events else after
         return [e.to_api() for e in events], nxt
-
-    def _nickname(self, session: Session) -> str:
-        return session.name or f"Bezoeker {session.ghost_id[:4]}"
-
-    def nickname(self, session: Session) -> str:
-        return self._nickname(session)
 
     async def contact_request(self, session: Session, data: dict[str, Any]) -> None:
         fields: dict[str, str | None] = {}

@@ -23,8 +23,8 @@ async def store(db_url: str) -> AsyncIterator[Store]:
 
 
 async def _session_with_conversation(store: Store, sid: str = "s1") -> str:
-    await store.sessions.create(sid, "hash", "Piet", None, "nl", f"g{sid}")
     async with store.db.acquire() as conn, conn.transaction():
+        await store.sessions.create(conn, sid, "hash", "Piet", None, "nl", f"g{sid}")
         await store.conversations.create(conn, f"c-{sid}", sid)
     return f"c-{sid}"
 

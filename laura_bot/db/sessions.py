@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mautrix.util.async_db import Database
+from mautrix.util.async_db import Connection, Database
 
 from ..util import now_ms
 
@@ -19,6 +19,11 @@ class Session:
     conversation_id: str | None
     created_at: int
 
+    @property
+    def nickname(self) -> str:
+        """What staff see: the name the visitor gave, or a neutral one from the opaque id."""
+        return self.name or f"Bezoeker {self.ghost_id[:4]}"
+
 
 class SessionStore:
     _COLS = (
@@ -30,6 +35,7 @@ class SessionStore:
 
     async def create(
         self,
+        conn: Connection,
         id: str,
         token_hash: str,
         name: str | None,
@@ -38,7 +44,7 @@ class SessionStore:
         ghost_id: str,
     ) -> Session:
         ts = now_ms()
-        await self.db.execute(
+        await conn.execute(
             "INSERT INTO session (id, token_hash, name, email, language, ghost_id, created_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7)",
             id,

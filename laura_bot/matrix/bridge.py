@@ -157,7 +157,7 @@ class MatrixBridge:
         assert session is not None
         dept = await self.store.departments.get_by_id(conv.department_id or "")
         topic = dept.label if dept else (conv.department_id or "?")
-        nickname = session.name or f"Bezoeker {session.ghost_id[:4]}"
+        nickname = session.nickname
         # Alert staff first: the consult room (ghost, room, history) takes several requests,
         # and a claim only needs the room by the time the taker is invited, further down.
         if conv.status == WAITING and conv.dispatch_event_id is None and conv.dispatch_room_id:
@@ -292,7 +292,7 @@ class MatrixBridge:
             assert session is not None
             dept = await self.store.departments.get_by_id(conv.department_id or "")
             topic = dept.label if dept else "?"
-            nickname = req["name"] or session.name or f"Bezoeker {session.ghost_id[:4]}"
+            nickname = req["name"] or session.nickname
             question = await self.store.events.first_visitor_message(conv.id)
             rows = [
                 ("Naam" if self.lang == "nl" else "Name", nickname),
