@@ -17,7 +17,7 @@ import pytest_asyncio
 from laura_bot.app import Laura
 from laura_bot.dev.demo import write_laura_config
 from laura_bot.dev.synapse import Synapse, free_port
-from tests.helpers import Staff, Visitor
+from tests.helpers import Staff, Visitor, is_msg
 
 PG_DSN = os.environ.get("LAURA_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 IN_CI = bool(os.environ.get("CI"))
@@ -192,6 +192,26 @@ class Team:
         v = Visitor(self.handle.api)
         self._visitors.append(v)
         return await v.start(name=name, topic=topic)
+
+    async def connected(self, name: str, staff: str = "anna") -> tuple[Visitor, str]:
+        """A visitor of huisarts whose chat `staff` took and joined: (visitor, consult room)."""
+        member = self[staff]
+        visitor = await self.visitor(name=name)
+        dispatch = await member.wait_for(
+            lambda e: (
+                is_msg(self.rooms["huisarts"], body_has=f"van {name}", msgtype="m.text")(e)
+                and "m.relates_to" not in e["content"]
+            )
+        )
+        await member.react(self.rooms["huisarts"], dispatch["event_id"], "Ik!")
+        await visitor.wait_status("connected")
+        consult = await member.wait_invite()
+        session = await self.laura.store.sessions.get_by_id(visitor.session_id)
+        assert session and session.conversation_id
+        conv = await self.laura.store.conversations.get_by_id(session.conversation_id)
+        assert conv and conv.room_id == consult
+        await member.join(consult)
+        return visitor, consult
 
     _visitors: list[Visitor] = field(default_factory=list)
 

@@ -341,3 +341,37 @@ async def test_keep_waiting_after_timeout(team: Team) -> None:
     )
     await anna.react(team.rooms["huisarts"], second["event_id"], "Ik!")
     await first.wait_status("connected")
+
+
+async def test_consult_room_messages_that_look_like_commands(team: Team) -> None:
+    anna = team["anna"]
+    visitor, consult = await team.connected("Uitroep")
+    await anna.send(consult, "!!! Let op: morgen nuchter blijven")
+    await visitor.wait_for(lambda e: e.get("body") == "!!! Let op: morgen nuchter blijven")
+    await anna.send(consult, "!help")
+    await anna.wait_for(is_msg(consult, body_has="!close", msgtype="m.notice"))
+    await asyncio.sleep(0.5)
+    await visitor.poll(timeout=0)
+    assert not any(e.get("body") == "!help" for e in visitor.events)
+
+
+async def test_malformed_event_does_not_block_the_inbox(team: Team) -> None:
+    import aiohttp
+
+    env = team.handle.env
+    visitor, consult = await team.connected("Robuust")
+    bad = {
+        "event_id": "$malformed",
+        "room_id": consult,
+        "type": "m.room.message",
+        "sender": "@anna:localhost",
+        "content": "not an object",
+    }
+    url = f"http://127.0.0.1:{env.as_port}/_matrix/app/v1/transactions/malformed-1"
+    async with aiohttp.ClientSession() as http:
+        async with http.put(
+            url, json={"events": [bad]}, headers={"Authorization": f"Bearer {env.hs_token}"}
+        ) as resp:
+            assert resp.status == 200
+    await team["anna"].send(consult, "na het kapotte event")
+    await visitor.wait_for(lambda e: e.get("body") == "na het kapotte event", timeout=5)

@@ -12,26 +12,10 @@ from tests.helpers import is_msg
 pytestmark = pytest.mark.synapse
 
 
-async def _connected(team: Team, name: str):  # type: ignore[no-untyped-def]
-    anna = team["anna"]
-    visitor = await team.visitor(name=name)
-    dispatch = await anna.wait_for(
-        is_msg(team.rooms["huisarts"], body_has=f"van {name}", msgtype="m.text")
-    )
-    await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
-    await visitor.wait_status("connected")
-    consult = await anna.wait_invite()
-    session = await team.laura.store.sessions.get_by_id(visitor.session_id)
-    conv = await team.laura.store.conversations.get_by_id(session.conversation_id)
-    assert conv.room_id == consult
-    await anna.join(consult)
-    return visitor, consult
-
-
 @pytest.mark.laura_config({"laura.settings.dispatch_timeout": "8s"})
 async def test_restart_mid_conversation(team: Team) -> None:
     anna = team["anna"]
-    visitor, consult = await _connected(team, "Bart")
+    visitor, consult = await team.connected("Bart")
     waiting = await team.visitor(name="Wachter")  # its dispatch deadline passes while we work
 
     # 1. A visitor message is committed, then Laura "crashes" before delivering it.

@@ -6,9 +6,8 @@ import logging
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from mautrix.types import Event
-
 from ..commands import CONSULT, CONTROL, DISPATCH, OTHER, Context, split
+from ..db.conversations import Conversation
 from ..dispatch.logic import Answer, Decision, decide, parse_answer
 
 if TYPE_CHECKING:
@@ -41,25 +40,26 @@ class Router:
                 self._failures.pop(event_id, None)
 
     async def handle(self, raw: dict[str, Any]) -> None:
-        raw.setdefault("unsigned", {})
-        if raw["unsigned"] is None:
-            raw["unsigned"] = {}
-        evt = Event.deserialize(raw)
-        sender = str(getattr(evt, "sender", ""))
-        if self.laura.config.is_own_user(sender):
+        """Works on the raw event: a malformed one is skipped, never retried."""
+        sender, room_id, event_id = raw.get("sender"), raw.get("room_id"), raw["event_id"]
+        content = raw.get("content")
+        if (
+            not isinstance(sender, str)
+            or not isinstance(room_id, str)
+            or not isinstance(content, dict)
+            or self.laura.config.is_own_user(sender)
+        ):
             return
-        room_id = str(evt.room_id)
-        kind, conv, dept = await self._room_kind(room_id)
+        kind, conv = await self._room_kind(room_id)
         etype = raw.get("type")
-        content = raw.get("content") or {}
         if etype == "m.room.message":
             body = content.get("body")
-            if isinstance(body, str) and body.strip().startswith("!"):
-                await self._command(kind, room_id, sender, str(evt.event_id), body.strip())
+            if isinstance(body, str) and self._is_command(kind, body):
+                await self._command(kind, room_id, sender, event_id, body.strip())
             elif conv is not None:
-                await self._staff_message(conv, room_id, sender, str(evt.event_id), content)
+                await self._staff_message(conv, room_id, sender, event_id, content)
         elif etype == "m.reaction" and kind == DISPATCH:
-            await self._reaction(room_id, sender, str(evt.event_id), content)
+            await self._reaction(room_id, sender, event_id, content)
         elif etype == "m.room.redaction":
             redacts = raw.get("redacts") or content.get("redacts")
             if isinstance(redacts, str):
@@ -73,17 +73,23 @@ class Router:
                 name = content.get("displayname") or user.split(":")[0].lstrip("@")
                 await self.laura.conversations.staff_membership(conv, user, str(name), membership)
 
-    async def _room_kind(self, room_id: str) -> tuple[str, Any, Any]:
-        bridge = self.laura.bridge
-        if room_id == bridge.control_room:
-            return CONTROL, None, None
-        dept = await self.laura.store.departments.get_by_room(room_id)
-        if dept is not None:
-            return DISPATCH, None, dept
+    async def _room_kind(self, room_id: str) -> tuple[str, Conversation | None]:
+        if room_id == self.laura.bridge.control_room:
+            return CONTROL, None
+        if await self.laura.store.departments.get_by_room(room_id) is not None:
+            return DISPATCH, None
         conv = await self.laura.store.conversations.get_by_room(room_id)
         if conv is not None:
-            return CONSULT, conv, None
-        return OTHER, None, None
+            return CONSULT, conv
+        return OTHER, None
+
+    def _is_command(self, kind: str, body: str) -> bool:
+        """Anything starting with ! is a command, except in a consult room, where only a known
+        command name is: "!!! Let op" there is a message for the visitor."""
+        text = body.strip()
+        if not text.startswith("!"):
+            return False
+        return kind != CONSULT or split(text)[0] in self.laura.commands.commands
 
     async def _command(
         self, kind: str, room_id: str, sender: str, event_id: str, body: str
@@ -105,7 +111,12 @@ class Router:
         )
 
     async def _staff_message(
-        self, conv: Any, room_id: str, sender: str, event_id: str, content: dict[str, Any]
+        self,
+        conv: Conversation,
+        room_id: str,
+        sender: str,
+        event_id: str,
+        content: dict[str, Any],
     ) -> None:
         laura = self.laura
         relates = content.get("m.relates_to") or {}
