@@ -159,6 +159,28 @@ class Conversations:
                 f"Unknown topic {topic_id[:40]!r}; GET /api/v1/widget lists them.",
                 code="unknown_topic",
             )
+        await self._enter_queue(
+            session,
+            (CHOOSING,),
+            Conflict("A topic was already chosen for this chat.", code="topic_already_chosen"),
+            "topic_chosen",
+            {"topic": dept.label},
+            department_id=dept.id,
+            queued_at=now_ms(),
+            dispatch_room_id=dept.room_id,
+        )
+
+    async def _enter_queue(
+        self,
+        session: Session,
+        from_states: tuple[str, ...],
+        refusal: Conflict,
+        text_id: str,
+        text_values: dict[str, Any],
+        also: Callable[[Any, Conversation], Awaitable[None]] | None = None,
+        **fields: object,
+    ) -> None:
+        """Start a dispatch round: waiting, fresh deadlines and a new dispatch message."""
         conv = await self.current(session)
         now = now_ms()
         timeout = await self.settings.seconds("dispatch_timeout")
@@ -167,36 +189,29 @@ class Conversations:
             moved = await self.store.conversations.transition(
                 conn,
                 conv.id,
-                (CHOOSING,),
+                from_states,
                 WAITING,
-                department_id=dept.id,
-                queued_at=now,
                 dispatch_deadline=now + int(timeout * 1000),
                 next_queue_update=now + int(interval * 1000),
-                dispatch_room_id=dept.room_id,
                 dispatch_txn_id=f"laura.{random_id(12)}",
+                dispatch_event_id=None,
+                dispatch_outcome_sent=None,
+                last_position=None,
+                **fields,
             )
             if not moved:
-                raise Conflict(
-                    "A topic was already chosen for this chat.", code="topic_already_chosen"
-                )
-            await self.store.events.append(
-                conn,
-                session.id,
-                conv.id,
-                "message",
-                sender="bot",
-                name="Laura",
-                to_matrix=True,
-                body=self.text(session, "topic_chosen", topic=dept.label),
-            )
+                raise refusal
+            if also:
+                await also(conn, conv)
+            await self._say(conn, session, conv, text_id, to_matrix=True, **text_values)
             await self.store.events.append(
                 conn, session.id, conv.id, "status", data={"status": WAITING}
             )
-        log.info("Conversation %s waiting in %s", conv.id, dept.id)
+        department_id = str(fields.get("department_id") or conv.department_id)
+        log.info("Conversation %s waiting in %s", conv.id, department_id)
         self.kick_matrix(conv.id)
         await self.schedule(conv.id)
-        await self.refresh_queue(dept.id)
+        await self.refresh_queue(department_id)
         self.notifier.notify(session.id)
 
     async def visitor_message(self, session: Session, body: Any, client_txn_id: Any) -> int:
@@ -424,40 +439,19 @@ class Conversations:
 
     async def keep_waiting(self, session: Session) -> None:
         """The visitor would rather wait than leave contact details: a new dispatch round,
-        keeping their original place in the queue (first come, first served)."""
-        conv = await self.current(session)
-        now = now_ms()
-        timeout = await self.settings.seconds("dispatch_timeout")
-        interval = await self.settings.seconds("queue_update_interval")
-        async with transaction(self.db) as conn:
-            moved = await self.store.conversations.transition(
-                conn,
-                conv.id,
-                (CONTACT,),
-                WAITING,
-                dispatch_deadline=now + int(timeout * 1000),
-                next_queue_update=now + int(interval * 1000),
-                dispatch_txn_id=f"laura.{random_id(12)}",
-                dispatch_event_id=None,
-                dispatch_outcome_sent=None,
-                last_position=None,
-            )
-            if not moved:
-                raise Conflict(
-                    "You can choose to wait again only when Laura asked for contact details.",
-                    code="wait_not_possible",
-                )
-            await self.store.conversations.reset_answers(conn, conv.id)
-            await self._say(conn, session, conv, "keep_waiting", to_matrix=True)
-            await self.store.events.append(
-                conn, session.id, conv.id, "status", data={"status": WAITING}
-            )
-        log.info("Conversation %s waiting again", conv.id)
-        self.kick_matrix(conv.id)
-        await self.schedule(conv.id)
-        if conv.department_id:
-            await self.refresh_queue(conv.department_id)
-        self.notifier.notify(session.id)
+        keeping their original place in the queue (first come, first served); earlier
+        answers of staff no longer count."""
+        await self._enter_queue(
+            session,
+            (CONTACT,),
+            Conflict(
+                "You can choose to wait again only when Laura asked for contact details.",
+                code="wait_not_possible",
+            ),
+            "keep_waiting",
+            {},
+            also=lambda conn, conv: self.store.conversations.reset_answers(conn, conv.id),
+        )
 
     async def ask_contact(self, conv: Conversation, reason: str) -> bool:
         session = await self._session_of(conv)
