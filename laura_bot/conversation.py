@@ -137,10 +137,7 @@ class Conversations:
         conv = await self.current(session)
         position = None
         if conv.status == WAITING and conv.department_id:
-            waiting = await self.store.conversations.waiting_in(conv.department_id)
-            position = queue_positions(
-                (c.id, c.queued_at or 0, conv.department_id) for c in waiting
-            ).get(conv.id)
+            position = (await self._queue(conv.department_id))[1].get(conv.id)
         staff = await self.store.conversations.joined_staff(conv.id)
         return {
             "session_id": session.id,
@@ -397,10 +394,14 @@ class Conversations:
         if conv.next_queue_update:
             self.clock.at(f"queue:{conv.id}", conv.next_queue_update, self.queue_tick, conv.id)
 
+    async def _queue(self, department_id: str) -> tuple[list[Conversation], dict[str, int]]:
+        """The department's waiting conversations and their 1-based places."""
+        waiting = await self.store.conversations.waiting_in(department_id)
+        return waiting, queue_positions((c.id, c.queued_at or 0, department_id) for c in waiting)
+
     async def refresh_queue(self, department_id: str) -> None:
         """Tell every waiting visitor of a department whose place changed their new place."""
-        waiting = await self.store.conversations.waiting_in(department_id)
-        positions = queue_positions((c.id, c.queued_at or 0, department_id) for c in waiting)
+        waiting, positions = await self._queue(department_id)
         for conv in waiting:
             if conv.last_position != positions[conv.id]:
                 await self._tell_position(conv, positions[conv.id])
@@ -417,10 +418,7 @@ class Conversations:
         conv = await self.store.conversations.get_by_id(conv_id)
         if conv is None or conv.status != WAITING or not conv.department_id:
             return
-        waiting = await self.store.conversations.waiting_in(conv.department_id)
-        position = queue_positions(
-            (c.id, c.queued_at or 0, conv.department_id) for c in waiting
-        ).get(conv.id)
+        position = (await self._queue(conv.department_id))[1].get(conv.id)
         if position is not None:
             await self._tell_position(conv, position)
         interval = await self.settings.seconds("queue_update_interval")

@@ -50,6 +50,3 @@ class Clock:
     def cancel(self, job_id: str) -> None:
         if self._scheduler.get_job(job_id):
             self._scheduler.remove_job(job_id)
-
-    def has(self, job_id: str) -> bool:
-        return self._scheduler.get_job(job_id) is not None

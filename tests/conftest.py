@@ -154,10 +154,6 @@ class LauraHandle:
             await self.laura.stop()
             self.laura = None
 
-    async def restart(self) -> Laura:
-        await self.stop()
-        return await self.start()
-
 
 @pytest_asyncio.fixture
 async def laura_handle(

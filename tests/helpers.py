@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import aiohttp
 import nio
 
 Pred = Callable[[dict[str, Any]], bool]
+T = TypeVar("T")
+
+
+async def wait_until(
+    find: Callable[[], T | None], refresh: Callable[[], Awaitable[Any]], timeout: float, what: str
+) -> T:
+    """find() until it gives something, refresh() in between; a time-out fails the test with
+    what never came."""
+    try:
+        async with asyncio.timeout(timeout):
+            while (found := find()) is None:
+                await refresh()
+            return found
+    except TimeoutError:
+        raise AssertionError(f"never saw {what} within {timeout:g}s") from None
 
 
 class Staff:
@@ -54,30 +69,27 @@ class Staff:
             await asyncio.gather(self._task, return_exceptions=True)
         await self.client.close()
 
+    async def _next_sync(self) -> None:
+        self._changed.clear()
+        await self._changed.wait()
+
     async def wait_for(
         self, pred: Pred, timeout: float = 30, what: str = "event"
     ) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
-            while True:
-                for evt in self.events:
-                    if pred(evt):
-                        return evt
-                self._changed.clear()
-                await self._changed.wait()
-        raise AssertionError(f"{self.user_id} never saw {what}")  # pragma: no cover
+        return await wait_until(
+            lambda: next((e for e in self.events if pred(e)), None),
+            self._next_sync,
+            timeout,
+            f"{what} (as {self.user_id})",
+        )
 
     async def wait_invite(self, room_id: str | None = None, timeout: float = 30) -> str:
-        async with asyncio.timeout(timeout):
-            while True:
-                found = [r for r in self.invites if room_id in (None, r)]
-                if found:
-                    return found[0]
-                self._changed.clear()
-                await self._changed.wait()
-        raise AssertionError("no invite")  # pragma: no cover
-
-    def seen(self, pred: Pred) -> list[dict[str, Any]]:
-        return [e for e in self.events if pred(e)]
+        return await wait_until(
+            lambda: next((r for r in self.invites if room_id in (None, r)), None),
+            self._next_sync,
+            timeout,
+            f"an invite (as {self.user_id})",
+        )
 
     async def join(self, room_id: str) -> None:
         resp = await self.client.join(room_id)
@@ -211,13 +223,12 @@ class Visitor:
     async def wait_for(
         self, pred: Pred, timeout: float = 30, what: str = "event"
     ) -> dict[str, Any]:
-        async with asyncio.timeout(timeout):
-            while True:
-                for evt in self.events:
-                    if pred(evt):
-                        return evt
-                await self.poll(timeout=2)
-        raise AssertionError(f"visitor never saw {what}")  # pragma: no cover
+        return await wait_until(
+            lambda: next((e for e in self.events if pred(e)), None),
+            lambda: self.poll(timeout=2),
+            timeout,
+            f"{what} (as the visitor)",
+        )
 
     async def wait_status(self, status: str, timeout: float = 30) -> dict[str, Any]:
         return await self.wait_for(

@@ -21,7 +21,6 @@ class Context:
     sender: str
     event_id: str
     args: list[str]
-    raw_args: str
 
 
 Handler = Callable[[Context], Awaitable[str]]
@@ -57,14 +56,14 @@ class Registry:
 registry = Registry()
 
 
-def split(text: str) -> tuple[str, list[str], str]:
-    """'!staff add @a:b x' → ('staff', ['add', '@a:b', 'x'], 'add @a:b x')."""
+def split(text: str) -> tuple[str, list[str]]:
+    """'!staff add @a:b x' → ('staff', ['add', '@a:b', 'x'])."""
     head, _, rest = text[1:].strip().partition(" ")
     try:
         args = shlex.split(rest)
     except ValueError:
         args = rest.split()
-    return head.lower(), args, rest.strip()
+    return head.lower(), args
 
 
 @registry.register(

@@ -60,9 +60,3 @@ class SessionStore:
     async def get_by_id(self, id: str) -> Session | None:
         row = await self.db.fetchrow(f"SELECT {self._COLS} FROM session WHERE id=$1", id)
         return Session(**row) if row else None
-
-    async def get_by_ghost(self, ghost_id: str) -> Session | None:
-        row = await self.db.fetchrow(
-            f"SELECT {self._COLS} FROM session WHERE ghost_id=$1", ghost_id
-        )
-        return Session(**row) if row else None

@@ -95,7 +95,7 @@ class Router:
         self, kind: str, room_id: str, sender: str, event_id: str, body: str
     ) -> None:
         laura = self.laura
-        name, args, rest = split(body)
+        name, args = split(body)
         cmd = laura.commands.commands.get(name)
         if cmd is None or kind not in cmd.rooms:
             reply = laura.bridge.t("unknown_command", name=f"!{name}")
@@ -104,7 +104,7 @@ class Router:
             reply = laura.bridge.t("refused")
         else:
             log.info("Command !%s from %s in %s", name, sender, kind)
-            ctx = Context(laura, room_id, kind, sender, event_id, args, rest)
+            ctx = Context(laura, room_id, kind, sender, event_id, args)
             reply = await cmd.handler(ctx)
         await laura.bridge.notice(
             room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id

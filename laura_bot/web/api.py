@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from ..app import Laura
 
 LAURA_KEY = web.AppKey("laura", object)
-MAX_BODY_KEY = web.AppKey("max_body_size", int)
 
 
 def _laura(request: web.Request) -> Laura:
@@ -22,8 +21,6 @@ def _laura(request: web.Request) -> Laura:
 
 
 async def read_json(request: web.Request, required: bool = True) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > request.app[MAX_BODY_KEY]:
-        raise TooLarge("The request body is too large.")
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:

@@ -37,8 +37,6 @@ async def error_middleware(
         return await handler(request)
     except LauraError as e:
         return error_response(e.status, e.code, e.message)
-    except web.HTTPRequestEntityTooLarge:
-        return error_response(413, "too_large", "The request is too large.")
     except web.HTTPException as e:
         if e.status < 400:
             raise

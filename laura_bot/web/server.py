@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .api import LAURA_KEY, MAX_BODY_KEY, add_routes
+from .api import LAURA_KEY, add_routes
 from .errors import error_middleware
 
 if TYPE_CHECKING:
@@ -51,7 +51,6 @@ def build_app(laura: Laura) -> web.Application:
         client_max_size=int(config["web.max_body_size"]),
     )
     app[LAURA_KEY] = laura
-    app[MAX_BODY_KEY] = int(config["web.max_body_size"])
     add_routes(app)
     widget_dir = Path(config["web.widget_dir"] or SOURCE_WIDGET_DIR)
     if widget_dir.is_dir():
