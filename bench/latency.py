@@ -64,6 +64,12 @@ async def main(runs: int, db: str | None) -> None:
         "laura.departments": [{"id": "bench", "label": "Bench", "staff": ["@anna:localhost"]}],
         "laura.settings.dispatch_timeout": "1h",
         "laura.settings.queue_update_interval": "1h",
+        # Every sample comes from 127.0.0.1 and its chats all wait at once: no abuse limits.
+        "web.max_waiting_per_address": 0,
+        "web.rate_limits.sessions.per_address": "",
+        "web.rate_limits.topic.per_address": "",
+        "web.rate_limits.messages.per_session": "",
+        "web.rate_limits.messages.per_address": "",
     }
     config = write_laura_config(tmp / "config.yaml", overrides)
     (tmp / "registration.yaml").write_text(json.dumps(config.generate_registration()))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import signal
 import sys
 from pathlib import Path
@@ -34,12 +33,9 @@ def _load_config(path: str):  # type: ignore[no-untyped-def]
 
 
 def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("mau.as", "laura.as", "aiohttp.access", "apscheduler"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from .logs import setup
+
+    setup(level)
 
 
 async def _run(config) -> None:  # type: ignore[no-untyped-def]
@@ -101,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as e:
         from .app import StartupError
-        from .dev.synapse import SynapseError
+        from .dev.guard import DevError
 
-        if isinstance(e, StartupError | SynapseError):
+        if isinstance(e, StartupError | DevError):
             print(f"laura: cannot start: {e}", file=sys.stderr)
             return EXIT_STARTUP
         raise

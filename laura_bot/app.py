@@ -13,16 +13,20 @@ from .commands import Registry, registry
 from .config import Config
 from .conversation import Conversations
 from .db import Store, create_database
+from .faults import describe
 from .matrix.appservice import InboxAppService
 from .matrix.bridge import MatrixBridge
+from .matrix.catchup import CatchUp
 from .matrix.router import Router
 from .notifier import Notifier
 from .scheduler import Clock
 from .settings import Settings
 from .tasks import KeyedRunner
-from .web.server import build_app
+from .util import now_ms
+from .web.server import LauraRunner, build_app
 
 log = logging.getLogger("laura")
+SEND_LEDGER_MS = 7 * 24 * 3600 * 1000  # how long sends are remembered for duplicate checks
 
 
 class StartupError(Exception):
@@ -59,9 +63,21 @@ class Laura:
             on_stored=self._on_inbox,
         )
         self.bridge = MatrixBridge(config, self.store, self.az)
-        self.matrix_runner = KeyedRunner("matrix", self.bridge.sync_conversation)
-        self.contact_runner = KeyedRunner("contacts", self.bridge.post_contact_requests)
-        self.inbox_runner = KeyedRunner("inbox", self.router.process_inbox)
+        self.catch_up = CatchUp(
+            self.az,
+            self._served_rooms,
+            config.is_own_user,
+            self.store.inbox.add_many,
+            self.router.hold,
+            self.router.release,
+            self._homeserver_back,
+        )
+        self.matrix_runner = KeyedRunner(
+            "matrix", self.bridge.sync_conversation, on_transient=self.catch_up.suspect
+        )
+        self.contact_runner = KeyedRunner(
+            "contacts", self.bridge.post_contact_requests, on_transient=self.catch_up.suspect
+        )
         self.conversations = Conversations(
             config,
             self.store,
@@ -72,26 +88,41 @@ class Laura:
             kick_contacts=lambda: self.contact_runner.kick("contacts"),
         )
 
-    def _on_inbox(self) -> None:
+    async def _served_rooms(self) -> list[str]:
+        """Every room whose events Laura acts on."""
+        rooms = [r for r in (self.bridge.control_room,) if r]
+        rooms += [d.room_id for d in await self.store.departments.all_active() if d.room_id]
+        return rooms + await self.store.conversations.open_rooms()
+
+    async def _homeserver_back(self) -> None:
+        """Flush Synapse's backoff towards us and retry pending sends now, not in 30 s."""
+        try:
+            await self.az.ping_self()
+        except Exception as e:
+            log.warning("Ping after the homeserver came back failed: %s", describe(e))
+        self.matrix_runner.wake_all()
+        self.contact_runner.wake_all()
+
+    def _on_inbox(self, room_ids: set[str]) -> None:
         if self._ready:
-            self.inbox_runner.kick("inbox")
+            self.router.kick(room_ids)
 
     async def start(self) -> None:
         await self.db.start()
         await self.state_store.upgrade_table.upgrade(self.db)
+        await self.store.sends.prune(now_ms() - SEND_LEDGER_MS)
         await self.az.start(self.config["appservice.hostname"], self.config["appservice.port"])
         await self._wait_for_homeserver()
         bot = self.az.intent
         await bot.set_displayname(self.config["appservice.bot_displayname"])
         await self.bridge.ensure_rooms()
-        self._web_runner = web.AppRunner(build_app(self), access_log=None, shutdown_timeout=5)
+        self._web_runner = LauraRunner(build_app(self), access_log=None, shutdown_timeout=5)
         await self._web_runner.setup()
         site = web.TCPSite(self._web_runner, self.config["web.hostname"], self.config["web.port"])
         await site.start()
         self.clock.start()
         await self.conversations.restore()
         self._ready = True
-        self.inbox_runner.kick("inbox")
         try:
             await self.az.ping_self()  # proves both directions and flushes Synapse's backoff
         except Exception as e:
@@ -101,6 +132,8 @@ class Laura:
                 e,
             )
         self.az.ready = True
+        await self.catch_up.run()
+        self.catch_up.start_watching(self.az.http_session, self.config["homeserver.address"])
         log.info("Laura is running: widget API on port %s", self.web_port)
 
     async def _wait_for_homeserver(self, attempts: int = 30) -> None:
@@ -126,10 +159,13 @@ class Laura:
 
     async def stop(self) -> None:
         self._ready = False
+        await self.catch_up.stop()
         self.notifier.wake_all()
         if self._web_runner:
             await self._web_runner.cleanup()
-        for runner in (self.inbox_runner, self.matrix_runner, self.contact_runner):
+        await self.router.close()
+        await self.conversations.close()
+        for runner in (self.matrix_runner, self.contact_runner):
             await runner.idle(timeout=5)
             await runner.close()
         self.clock.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,10 +12,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mautrix.util.config import BaseFileConfig, ConfigUpdateHelper
 
 from .errors import ConfigError
-from .util import parse_duration
+from .util import format_duration, parse_duration
+from .web.ratelimit import ACTIONS as RATE_LIMIT_ACTIONS
+from .web.ratelimit import parse_limit, parse_networks
 
 EXAMPLE = Path(__file__).parent / "example-config.yaml"
-SETTING_KEYS = ("dispatch_timeout", "queue_update_interval")
+# Run-time settings (admins change them with !set) and their allowed range in seconds. The
+# bounds keep every deadline a sane number: an absurd value once broke intake for everyone.
+SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "dispatch_timeout": (10, 24 * 3600),
+    "queue_update_interval": (5, 3600),
+}
+SETTING_KEYS = tuple(SETTING_RANGES)
 _LOCALPART = re.compile(r"^[a-z0-9._=/+-]+$")
 _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -47,6 +56,8 @@ class Config(BaseFileConfig):
             "web.max_message_length",
             "web.max_poll_timeout",
             "web.widget_dir",
+            "web.trusted_proxies",
+            "web.max_waiting_per_address",
             "laura.organization",
             "laura.admins",
             "laura.departments",
@@ -58,6 +69,9 @@ class Config(BaseFileConfig):
             "logging.level",
         ):
             copy(key)
+        for action, scopes in RATE_LIMIT_ACTIONS.items():
+            for scope in scopes:
+                copy(f"web.rate_limits.{action}.{scope}")
         for lang in ("nl", "en"):
             if f"texts.{lang}" in helper.source:
                 for name in helper.base[f"texts.{lang}"]:
@@ -122,6 +136,7 @@ class Config(BaseFileConfig):
         )
         for key in ("web.max_body_size", "web.max_message_length", "web.max_poll_timeout"):
             need(key, isinstance(self[key], int) and self[key] > 0, "use a positive whole number")
+        self._validate_web_abuse(need)
         admins = self["laura.admins"]
         need(
             "laura.admins",
@@ -151,15 +166,17 @@ class Config(BaseFileConfig):
                 raise ConfigError(
                     f"config key '{key}.staff' is invalid: use a list of Matrix user IDs"
                 )
-        for name in SETTING_KEYS:
+        for name, (low, high) in SETTING_RANGES.items():
             key = f"laura.settings.{name}"
             try:
-                parse_duration(self[key])
+                seconds = parse_duration(self[key])
             except ValueError:
+                seconds = -1.0
+            if not low <= seconds <= high:
                 raise ConfigError(
-                    f"config key '{key}' is invalid ({self[key]!r}): write a "
-                    "duration like 30s, 5m or 2h"
-                ) from None
+                    f"config key '{key}' is invalid ({self[key]!r}): write a duration "
+                    f"between {format_duration(low)} and {format_duration(high)}, like 5m"
+                )
         try:
             ZoneInfo(str(self["laura.timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
@@ -176,6 +193,38 @@ class Config(BaseFileConfig):
             and all(lang in ("nl", "en") for lang in langs),
             "use a list of nl and/or en, like [nl, en]",
         )
+
+    def _validate_web_abuse(self, need: Callable[[str, bool, str], None]) -> None:
+        """web.trusted_proxies, web.rate_limits.* and web.max_waiting_per_address."""
+        cap = self["web.max_waiting_per_address"]
+        need(
+            "web.max_waiting_per_address",
+            isinstance(cap, int) and not isinstance(cap, bool) and cap >= 0,
+            "use a whole number, like 5 (0 turns the cap off)",
+        )
+        proxies = self["web.trusted_proxies"]
+        try:
+            ok = isinstance(proxies, list) and parse_networks(proxies) is not None
+        except ValueError:
+            ok = False
+        need(
+            "web.trusted_proxies",
+            ok,
+            "use a list of IP addresses or CIDR ranges of your reverse proxies, like "
+            "[127.0.0.1, 10.0.0.0/8], or [] when Laura is reached directly",
+        )
+        for action, scopes in RATE_LIMIT_ACTIONS.items():
+            for scope in scopes:
+                key = f"web.rate_limits.{action}.{scope}"
+                try:
+                    parse_limit(self[key])
+                except ValueError:
+                    need(
+                        key,
+                        False,
+                        "write a limit like 30/minute or 20/10 minutes (several: "
+                        "'10/minute; 100/day'), or '' for no limit",
+                    )
 
     # Typed helpers ----------------------------------------------------------------------------
 

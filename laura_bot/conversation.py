@@ -7,6 +7,7 @@ I/O happens afterwards, in the bridge, which is kicked here and retries with sto
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -29,10 +30,11 @@ from .db.conversations import (
 )
 from .db.sessions import Session
 from .dispatch.logic import all_declined, queue_positions
-from .errors import BadRequest, Conflict, NotFound, TooLarge, Unauthorized
+from .errors import BadRequest, Conflict, NotFound, TooLarge, TooManyRequests, Unauthorized
 from .notifier import Notifier
 from .scheduler import Clock
 from .settings import Settings
+from .tasks import KeyedRunner
 from .texts import render
 from .util import now_ms, random_id
 
@@ -65,6 +67,9 @@ class Conversations:
         self.clock = clock
         self.kick_matrix = kick_matrix
         self.kick_contacts = kick_contacts
+        self.queue_runner = KeyedRunner("queue", self._refresh_queue)
+        self._arrivals = asyncio.Lock()  # one process; see _enter_queue
+        self._last_queued_at = 0
 
     # Helpers ----------------------------------------------------------------------------------
 
@@ -79,8 +84,13 @@ class Conversations:
     # Visitor side -----------------------------------------------------------------------------
 
     async def create_session(
-        self, name: str | None, email: str | None, language: str | None
+        self,
+        name: str | None,
+        email: str | None,
+        language: str | None,
+        client_address: str | None = None,
     ) -> tuple[Session, str]:
+        """client_address is kept only as a keyed hash (Session.client_key), for abuse caps."""
         languages = self.config["laura.languages"]
         lang = language or languages[0]
         if lang not in languages:
@@ -90,9 +100,12 @@ class Conversations:
         session_id = random_id(12)
         token = f"{session_id}.{secrets.token_urlsafe(32)}"
         conv_id = random_id(12)
+        client_key = (
+            await self.store.sessions.client_key(client_address) if client_address else None
+        )
         async with transaction(self.db) as conn:
             session = await self.store.sessions.create(
-                conn, session_id, hash_token(token), name, email, lang, random_id(10)
+                conn, session_id, hash_token(token), name, email, lang, random_id(10), client_key
             )
             await self.store.conversations.create(conn, conv_id, session_id)
             await self.store.events.append(
@@ -115,15 +128,18 @@ class Conversations:
     async def authenticate(self, session_id: str, authorization: str | None) -> Session:
         """Bearer token → the caller's session. No/garbled/wrong token → 401; someone else's (or
         an unknown) session → 404, the same answer in both cases."""
-        if not authorization or not authorization.startswith("Bearer "):
+        scheme, _, token = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer":  # auth schemes are case-insensitive (RFC 9110)
             raise Unauthorized("Missing bearer token.", code="missing_token")
-        token = authorization[len("Bearer ") :].strip()
+        token = token.strip()
         own_id, _, secret = token.partition(".")
-        session = await self.store.sessions.get_by_id(own_id) if own_id and secret else None
+        # Only a token of our own alphabet reaches the database (a header may hold any bytes).
+        ours = bool(re.fullmatch(r"[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{1,128}", token))
+        session = await self.store.sessions.get_by_id(own_id) if ours and secret else None
         expected = session.token_hash if session else hash_token("x" * 16)
-        if not hmac.compare_digest(expected, hash_token(token)) or session is None:
+        if not hmac.compare_digest(expected, hash_token(token if ours else "")) or not session:
             raise Unauthorized("Invalid token.", code="invalid_token")
-        if not hmac.compare_digest(session.id, session_id):
+        if not session_id.isascii() or not hmac.compare_digest(session.id, session_id):
             raise NotFound("No such session.", code="session_not_found")
         return session
 
@@ -148,8 +164,8 @@ class Conversations:
         }
 
     async def choose_topic(self, session: Session, topic_id: Any) -> None:
-        if not isinstance(topic_id, str) or not topic_id:
-            raise BadRequest("topic_id must be a non-empty string.", code="bad_topic")
+        if not isinstance(topic_id, str) or not 1 <= len(topic_id) <= 64:
+            raise BadRequest("topic_id must be a topic's id, a short string.", code="bad_topic")
         dept = await self.store.departments.get_by_id(topic_id)
         if dept is None or not dept.active or not dept.room_id:
             raise BadRequest(
@@ -177,12 +193,19 @@ class Conversations:
         also: Callable[[Any, Conversation], Awaitable[None]] | None = None,
         **fields: object,
     ) -> None:
-        """Start a dispatch round: waiting, fresh deadlines and a new dispatch message."""
+        """Start a dispatch round: waiting, fresh deadlines and a new dispatch message.
+
+        A new arrival's queued_at is taken under a lock, strictly increasing, and committed
+        before the next one is taken: the order of the queue is the order of commits, so a
+        visitor is never told a place that a slower, earlier-stamped arrival later takes."""
         conv = await self.current(session)
-        now = now_ms()
         timeout = await self.settings.seconds("dispatch_timeout")
         interval = await self.settings.seconds("queue_update_interval")
-        async with transaction(self.db) as conn:
+        async with self._arrivals, transaction(self.db) as conn:
+            now = now_ms()
+            if "queued_at" in fields:
+                self._last_queued_at = max(now, self._last_queued_at + 1)
+                fields["queued_at"] = self._last_queued_at
             moved = await self.store.conversations.transition(
                 conn,
                 conv.id,
@@ -198,6 +221,7 @@ class Conversations:
             )
             if not moved:
                 raise refusal
+            await self._within_waiting_cap(conn, session, conv)
             if also:
                 await also(conn, conv)
             await self._say(conn, session, conv, text_id, to_matrix=True, **text_values)
@@ -208,8 +232,25 @@ class Conversations:
         log.info("Conversation %s waiting in %s", conv.id, department_id)
         self.kick_matrix(conv.id)
         await self.schedule(conv.id)
-        await self.refresh_queue(department_id)
+        self.refresh_queue(department_id)
         self.notifier.notify(session.id)
+
+    async def _within_waiting_cap(self, conn: Any, session: Session, conv: Conversation) -> None:
+        """Abuse cap: at most web.max_waiting_per_address chats from one address wait at once,
+        so a script cannot push real visitors down the queue. Counted in the transaction that
+        puts this chat in the queue (it counts itself): the database decides the race. It holds
+        for a topic choice and for "keep waiting" alike."""
+        cap = int(self.config["web.max_waiting_per_address"])
+        if not session.client_key or not cap:
+            return
+        if await self.store.sessions.count_waiting_by_client(conn, session.client_key) > cap:
+            log.info("Conversation %s refused: its address has %s waiting", conv.id, cap)
+            raise TooManyRequests(
+                "Several chats from your network are already waiting for an answer. "
+                "Please try again in a few minutes.",
+                code="too_many_waiting",
+                retry_after=60,
+            )
 
     async def visitor_message(self, session: Session, body: Any, client_txn_id: Any) -> int:
         if not isinstance(body, str) or not body.strip():
@@ -378,7 +419,7 @@ class Conversations:
         self.clock.cancel(f"queue:{conv.id}")
         self.kick_matrix(conv.id)
         if conv.department_id:
-            await self.refresh_queue(conv.department_id)
+            self.refresh_queue(conv.department_id)
 
     # Queue and timers -------------------------------------------------------------------------
 
@@ -399,8 +440,14 @@ class Conversations:
         waiting = await self.store.conversations.waiting_in(department_id)
         return waiting, queue_positions((c.id, c.queued_at or 0, department_id) for c in waiting)
 
-    async def refresh_queue(self, department_id: str) -> None:
-        """Tell every waiting visitor of a department whose place changed their new place."""
+    def refresh_queue(self, department_id: str) -> None:
+        """Have every waiting visitor of a department whose place changed told their new place.
+
+        One refresh per department at a time, and a burst of arrivals and departures folds into
+        a few: each refresh reads the queue as it is then, so the last one is always right."""
+        self.queue_runner.kick(department_id)
+
+    async def _refresh_queue(self, department_id: str) -> None:
         waiting, positions = await self._queue(department_id)
         for conv in waiting:
             if conv.last_position != positions[conv.id]:
@@ -408,23 +455,29 @@ class Conversations:
 
     async def _tell_position(self, conv: Conversation, position: int) -> None:
         async with transaction(self.db) as conn:
-            await self.store.conversations.set_fields(conv.id, conn, last_position=position)
+            if not await self.store.conversations.set_position(conn, conv.id, position):
+                return  # taken or gone in the meantime
             await self.store.events.append(
                 conn, conv.session_id, conv.id, "queue", data={"position": position}
             )
         self.notifier.notify(conv.session_id)
 
     async def queue_tick(self, conv_id: str) -> None:
+        """The periodic reminder: forget the last told place, so the refresh tells it again."""
         conv = await self.store.conversations.get_by_id(conv_id)
         if conv is None or conv.status != WAITING or not conv.department_id:
             return
-        position = (await self._queue(conv.department_id))[1].get(conv.id)
-        if position is not None:
-            await self._tell_position(conv, position)
         interval = await self.settings.seconds("queue_update_interval")
         nxt = now_ms() + int(interval * 1000)
-        await self.store.conversations.set_fields(conv.id, next_queue_update=nxt)
+        await self.store.conversations.set_fields(
+            conv.id, last_position=None, next_queue_update=nxt
+        )
+        self.refresh_queue(conv.department_id)
         self.clock.at(f"queue:{conv.id}", nxt, self.queue_tick, conv.id)
+
+    async def close(self) -> None:
+        await self.queue_runner.idle(timeout=5)
+        await self.queue_runner.close()
 
     async def dispatch_timeout(self, conv_id: str) -> None:
         conv = await self.store.conversations.get_by_id(conv_id)

@@ -43,5 +43,17 @@ class TooLarge(LauraError):
     code = "too_large"
 
 
+class TooManyRequests(LauraError):
+    """A rate limit or an abuse cap was reached; retry_after is the whole number of seconds
+    after which trying again makes sense (sent as the Retry-After header)."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
 class ConfigError(Exception):
     """The configuration is invalid; the message names the key and the fix."""

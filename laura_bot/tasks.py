@@ -6,18 +6,26 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from .faults import describe, is_transient
+
 log = logging.getLogger("laura.tasks")
 
 
 class KeyedRunner:
     def __init__(
-        self, name: str, fn: Callable[[str], Awaitable[None]], max_delay: float = 30.0
+        self,
+        name: str,
+        fn: Callable[[str], Awaitable[None]],
+        max_delay: float = 30.0,
+        on_transient: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self.fn = fn
         self.max_delay = max_delay
+        self.on_transient = on_transient
         self._dirty: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wake: dict[str, asyncio.Event] = {}
         self._closed = False
 
     def kick(self, key: str) -> None:
@@ -37,15 +45,40 @@ class KeyedRunner:
                     delay = 0.5
                 except asyncio.CancelledError:
                     raise
-                except Exception:
-                    log.warning(
-                        "%s for %s failed; retrying in %.1fs", self.name, key, delay, exc_info=True
-                    )
+                except Exception as e:
+                    if is_transient(e):  # the homeserver or database is away: no traceback
+                        if self.on_transient:
+                            self.on_transient()
+                        log.warning(
+                            "%s for %s failed (%s); retrying in %.1fs",
+                            self.name,
+                            key,
+                            describe(e),
+                            delay,
+                        )
+                    else:
+                        log.warning(
+                            "%s for %s failed; retrying in %.1fs",
+                            self.name,
+                            key,
+                            delay,
+                            exc_info=True,
+                        )
                     self._dirty.add(key)
-                    await asyncio.sleep(delay)
+                    wake = self._wake[key] = asyncio.Event()
+                    try:
+                        await asyncio.wait_for(wake.wait(), delay)
+                    except TimeoutError:
+                        pass
                     delay = min(delay * 2, self.max_delay)
         finally:
             self._tasks.pop(key, None)
+            self._wake.pop(key, None)
+
+    def wake_all(self) -> None:
+        """Cut every back-off short (the homeserver is back)."""
+        for wake in list(self._wake.values()):
+            wake.set()
 
     async def idle(self, timeout: float = 10.0) -> None:
         """Wait until no task is running (used by graceful shutdown and tests)."""

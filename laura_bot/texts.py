@@ -58,6 +58,20 @@ STAFF: dict[str, dict[str, str]] = {
         "pakken. Typ !help voor de commando's.",
         "refused": "Alleen beheerders mogen dat commando gebruiken.",
         "unknown_command": "Onbekend commando {{ name }}. Typ !help voor wat hier kan.",
+        "malformed_message": "Dit bericht kon Laura niet lezen, dus de bezoeker ziet het niet. "
+        "Stuur het opnieuw als gewone tekst.",
+        "malformed_reaction": "Deze reactie kon Laura niet lezen. Klik op “Ik!” of “Ik kan nu "
+        "niet” onder de aanvraag.",
+        "command_failed": "Dat lukte niet door een fout bij Laura (referentie {{ ref }}). "
+        "Probeer het nog eens of geef de referentie door aan de beheerder.",
+        "dead_none": "Er zijn geen overgeslagen gebeurtenissen.",
+        "dead_title": "Overgeslagen gebeurtenissen (nieuwste eerst, {{ total }} in totaal). "
+        "De inhoud staat niet in deze lijst; !deadletters retry <nr> probeert er een opnieuw.",
+        "dead_line": "#{{ seq }} {{ when }} {{ type }} van {{ sender }} in {{ room }}: "
+        "{{ reason }} ({{ attempts }}×)",
+        "dead_retried": "Gebeurtenis #{{ seq }} wordt opnieuw verwerkt.",
+        "dead_unknown": "Er is geen overgeslagen gebeurtenis #{{ seq }}. Zie !deadletters.",
+        "dead_usage": "Gebruik: !deadletters of !deadletters retry <nr>",
     },
     "en": {
         "dispatch": "New question about {{ topic }} from {{ nickname }} (waiting since "
@@ -93,6 +107,20 @@ STAFF: dict[str, dict[str, str]] = {
         "Type !help for commands.",
         "refused": "Only admins may use that command.",
         "unknown_command": "Unknown command {{ name }}. Type !help for what you can do here.",
+        "malformed_message": "Laura could not read this message, so the visitor does not see "
+        "it. Send it again as plain text.",
+        "malformed_reaction": "Laura could not read this reaction. Click “Ik!” or “Ik kan nu "
+        "niet” below the request.",
+        "command_failed": "That did not work because of an error in Laura (reference "
+        "{{ ref }}). Try again, or pass the reference on to the administrator.",
+        "dead_none": "There are no skipped events.",
+        "dead_title": "Skipped events (newest first, {{ total }} in all). Their content is not "
+        "shown here; !deadletters retry <nr> tries one again.",
+        "dead_line": "#{{ seq }} {{ when }} {{ type }} from {{ sender }} in {{ room }}: "
+        "{{ reason }} ({{ attempts }}×)",
+        "dead_retried": "Event #{{ seq }} will be processed again.",
+        "dead_unknown": "There is no skipped event #{{ seq }}. See !deadletters.",
+        "dead_usage": "Usage: !deadletters or !deadletters retry <nr>",
     },
 }
 

@@ -6,7 +6,9 @@ import re
 import secrets
 import time
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+# At most 9 digits before and 3 after the point: enough for any sane duration, and no float
+# or integer overflow further on.
+_DURATION = re.compile(r"^\s*(\d{1,9}(?:\.\d{1,3})?)\s*(ms|s|m|h|d)?\s*$")
 _UNIT = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
 
@@ -15,8 +17,8 @@ def parse_duration(value: str | int | float) -> float:
     if isinstance(value, bool):
         raise ValueError("not a duration")
     if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
+        if not 0 <= value < 1e12:  # also refuses NaN and infinity
+            raise ValueError("a duration must be a positive number of seconds")
         return float(value)
     match = _DURATION.match(str(value))
     if not match:

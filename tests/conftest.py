@@ -3,9 +3,10 @@ staff as matrix-nio clients, visitors over HTTP."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ import pytest_asyncio
 from laura_bot.app import Laura
 from laura_bot.dev.demo import write_laura_config
 from laura_bot.dev.synapse import Synapse, free_port
-from tests.helpers import Staff, Visitor, is_msg
+from laura_bot.logs import install as install_privacy_filter
+from tests.helpers import SECRETS, Staff, Visitor, is_msg
 
 PG_DSN = os.environ.get("LAURA_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
 IN_CI = bool(os.environ.get("CI"))
@@ -104,9 +106,9 @@ def laura_overrides(env: SynapseEnv, db_url: str, web_port: int) -> dict[str, An
     }
 
 
-@pytest_asyncio.fixture(scope="session")
-async def synapse_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SynapseEnv]:
-    d = tmp_path_factory.mktemp("matrix")
+async def start_synapse_env(d: Path) -> SynapseEnv:
+    """A throwaway Synapse with Laura's registration (tokens and AS port chosen here) and the
+    test users registered."""
     env = SynapseEnv(
         Synapse(d / "synapse", free_port(), "localhost"),
         free_port(),
@@ -125,6 +127,12 @@ async def synapse_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     await env.synapse.start()
     for user in USERS:
         await env.synapse.register(user, password(user), admin=(user == "admin"))
+    return env
+
+
+@pytest_asyncio.fixture(scope="session")
+async def synapse_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SynapseEnv]:
+    env = await start_synapse_env(tmp_path_factory.mktemp("matrix"))
     yield env
     env.synapse.stop()
 
@@ -241,6 +249,47 @@ async def team(laura_handle: LauraHandle) -> AsyncIterator[Team]:
             await v.close()
         for staff in members.values():
             await staff.stop()
+
+
+class LogCapture(logging.Handler):
+    """Everything Laura's process logs (Laura, mautrix, aiohttp, …) at every level, through the
+    same privacy filter as `laura run` installs; the test clients' own loggers are left out."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith(("nio", "tests", "peewee", "playwright", "asyncio")):
+            return
+        self.lines.append(self.format(record))
+
+
+LOG_CAPTURE = LogCapture()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def whole_run_log_scan() -> Iterator[LogCapture]:
+    """QUALITY: no chat text, contact detail or token in any log line at any level. Every
+    token, chat text and contact detail the tests send is registered in helpers.SECRETS; at the
+    end of the run the whole log output is searched for each of them."""
+    root = logging.getLogger()
+    install_privacy_filter(LOG_CAPTURE)
+    root.addHandler(LOG_CAPTURE)
+    levels = {}
+    for name in ("laura", "mau", "mautrix", "aiohttp"):
+        levels[name] = logging.getLogger(name).level
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield LOG_CAPTURE
+    root.removeHandler(LOG_CAPTURE)
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    text = "\n".join(LOG_CAPTURE.lines)
+    leaked = sorted(s for s in SECRETS if s in text)
+    if leaked:
+        where = [line for line in LOG_CAPTURE.lines if any(s in line for s in leaked)][:5]
+        pytest.fail(f"{len(leaked)} secrets reached the log, e.g. in: {where}")
 
 
 CHROMIUM = os.environ.get("LAURA_CHROMIUM", "/usr/bin/chromium")

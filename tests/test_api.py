@@ -37,6 +37,10 @@ async def test_widget_and_openapi(laura_handle: LauraHandle) -> None:
             "/api/v1/sessions/{id}/end",
         ):
             assert path in doc["paths"], path
+        for path in ("", "/{id}/topic", "/{id}/messages", "/{id}/contact-request"):
+            limited = doc["paths"][f"/api/v1/sessions{path}"]["post"]["responses"]["429"]
+            assert "Retry-After" in limited["headers"], path
+        assert doc["components"]["headers"]["RetryAfter"]["schema"]["type"] == "integer"
     finally:
         await v.close()
 

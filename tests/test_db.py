@@ -109,12 +109,57 @@ async def test_transition_only_from_expected_states(store: Store) -> None:
 
 async def test_inbox_dedupes_on_event_id(store: Store) -> None:
     evt = {"event_id": "$e1", "room_id": "!r", "type": "m.room.message", "content": {}}
-    await store.inbox.add_many([evt, {**evt, "event_id": "$e2"}])
-    await store.inbox.add_many([evt])
+    assert await store.inbox.add_many([evt, {**evt, "event_id": "$e2"}]) == 2
+    assert await store.inbox.add_many([evt]) == 0
     assert await store.inbox.count("$e1") == 1
-    assert [e["event_id"] for e in await store.inbox.pending()] == ["$e1", "$e2"]
+    assert [e.event_id for e in await store.inbox.pending_in("!r")] == ["$e1", "$e2"]
     await store.inbox.mark_handled("$e1")
-    assert [e["event_id"] for e in await store.inbox.pending()] == ["$e2"]
+    assert [e.event_id for e in await store.inbox.pending_in("!r")] == ["$e2"]
+    assert await store.inbox.rooms_with_pending() == ["!r"]
+
+
+async def test_inbox_order_retries_and_dead_letters(store: Store) -> None:
+    def evt(event_id: str, room: str, ts: int) -> dict:
+        return {
+            "event_id": event_id,
+            "room_id": room,
+            "type": "m.reaction",
+            "sender": "@a:x",
+            "origin_server_ts": ts,
+            "content": {"body": "GEHEIM-inhoud"},
+        }
+
+    # A late arrival (caught up after the homeserver failed to push it) goes by its time.
+    await store.inbox.add_many([evt("$b", "!r", 20), evt("$other", "!s", 5)])
+    await store.inbox.add_many([evt("$a", "!r", 10)])
+    assert [e.event_id for e in await store.inbox.pending_in("!r")] == ["$a", "$b"]
+    assert sorted(await store.inbox.rooms_with_pending()) == ["!r", "!s"]
+    await store.inbox.retry_later("$a", 1, 12345)
+    [first, _] = await store.inbox.pending_in("!r")
+    assert (first.attempts, first.next_attempt_at) == (1, 12345)
+    await store.inbox.move_aside("$a", 3, "RuntimeError at x.py:1 in f")
+    assert [e.event_id for e in await store.inbox.pending_in("!r")] == ["$b"]
+    [dead] = await store.inbox.dead_letters()
+    assert (dead.event_id, dead.type, dead.sender, dead.attempts) == (
+        "$a",
+        "m.reaction",
+        "@a:x",
+        3,
+    )
+    assert dead.reason == "RuntimeError at x.py:1 in f" and "GEHEIM" not in repr(dead)
+    assert await store.inbox.count_dead() == 1
+    assert await store.inbox.revive(dead.seq) == "!r"
+    assert await store.inbox.revive(dead.seq) is None  # no longer dead
+    [again, _] = await store.inbox.pending_in("!r")
+    assert (again.event_id, again.attempts, again.next_attempt_at) == ("$a", 0, None)
+
+
+async def test_send_ledger_notes_each_txn_once(store: Store) -> None:
+    assert await store.sends.note("laura.t1", "!r")
+    assert not await store.sends.note("laura.t1", "!r")  # tried before: look before resending
+    assert await store.sends.note("laura.t2", "!r")
+    await store.sends.prune(older_than_ms=2**62)
+    assert await store.sends.note("laura.t1", "!r")
 
 
 async def test_dispatch_answers_and_withdrawal(store: Store) -> None:

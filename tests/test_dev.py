@@ -1,4 +1,5 @@
-"""`laura dev` as a user runs it: demo up, dev.json complete, clean stop, state kept."""
+"""`laura dev` as a user runs it: demo up, dev.json complete, clean stop, state kept; one
+`laura dev` per data directory, and no Synapse outlives it (not even on `kill -9`)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,30 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from laura_bot.dev.synapse import port_is_free
+from laura_bot.dev.guard import NO_DEATH_SIGNAL_ENV
+from laura_bot.dev.synapse import PID_FILE, port_is_free
 from tests.helpers import Visitor
 
 pytestmark = pytest.mark.synapse
 
 
-async def start_dev(data_dir: Path, *args: str) -> tuple[subprocess.Popen[bytes], dict]:
+async def start_dev(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], dict]:
     (data_dir / "dev.json").unlink(missing_ok=True)
     log = (data_dir.parent / "dev.log").open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "laura_bot", "dev", "--data-dir", str(data_dir), *args],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
     )
     async with asyncio.timeout(180):
         while not (data_dir / "dev.json").exists():
@@ -39,10 +46,78 @@ def stop_dev(proc: subprocess.Popen[bytes]) -> None:
     assert proc.wait(60) == 0
 
 
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's zombie may never be reaped in a container)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def synapse_pid(data_dir: Path) -> int:
+    return int(json.loads((data_dir / "synapse" / PID_FILE).read_text())["pid"])
+
+
+def kill_everything_in(data_dir: Path) -> None:
+    """Clean-up that trusts none of the code under test: SIGKILL every process whose command
+    line names the data directory (`laura dev`, the guard, Synapse), with its process group."""
+    needle = str(data_dir).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle not in (entry / "cmdline").read_bytes():
+                continue
+            pid = int(entry.name)
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+
+
+async def eventually(check: Callable[[], bool], timeout: float, what: str) -> None:
+    try:
+        async with asyncio.timeout(timeout):
+            while not check():
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"{what} after {timeout:g}s") from None
+
+
+async def joined_rooms(http: aiohttp.ClientSession, homeserver: str, user: dict) -> list[str]:
+    """Log in as a demo user (from dev.json) and list the rooms they are in."""
+    async with http.post(
+        f"{homeserver}/_matrix/client/v3/login",
+        json={
+            "type": "m.login.password",
+            "password": user["password"],
+            "identifier": {"type": "m.id.user", "user": user["user_id"]},
+        },
+    ) as resp:
+        token = (await resp.json())["access_token"]
+    async with http.get(
+        f"{homeserver}/_matrix/client/v3/joined_rooms",
+        headers={"Authorization": f"Bearer {token}"},
+    ) as resp:
+        return list((await resp.json())["joined_rooms"])
+
+
+async def check_working(dev: dict) -> None:
+    """The widget answers and the admin can log in and sees the control room."""
+    admin = next(u for u in dev["users"] if u["role"] == "admin")
+    async with aiohttp.ClientSession() as http:
+        async with http.get(dev["widget_url"]) as resp:
+            assert resp.status == 200
+        assert dev["control_room"] in await joined_rooms(http, dev["homeserver"], admin)
+
+
 async def test_laura_dev_demo(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
     data_dir.mkdir()
-    proc, dev = await start_dev(data_dir, "--dispatch-timeout", "6s")
+    proc, dev = await start_dev(data_dir, "--dispatch-timeout", "10s")
     try:
         for key in (
             "homeserver",
@@ -64,20 +139,7 @@ async def test_laura_dev_demo(tmp_path: Path) -> None:
                 staff = [u for u in dev["users"] if dept["id"] in u["departments"]]
                 assert len(staff) >= 2, dept
                 for user in staff + admins:
-                    async with http.post(
-                        f"{dev['homeserver']}/_matrix/client/v3/login",
-                        json={
-                            "type": "m.login.password",
-                            "password": user["password"],
-                            "identifier": {"type": "m.id.user", "user": user["user_id"]},
-                        },
-                    ) as resp:
-                        token = (await resp.json())["access_token"]
-                    async with http.get(
-                        f"{dev['homeserver']}/_matrix/client/v3/joined_rooms",
-                        headers={"Authorization": f"Bearer {token}"},
-                    ) as resp:
-                        joined = (await resp.json())["joined_rooms"]
+                    joined = await joined_rooms(http, dev["homeserver"], user)
                     expected = dev["control_room"] if user["role"] == "admin" else dept["room_id"]
                     assert expected in joined, (user["user_id"], dept["id"])
         visitor = Visitor(dev["api"])
@@ -87,7 +149,7 @@ async def test_laura_dev_demo(tmp_path: Path) -> None:
         stop_dev(proc)
     hs_port = int(dev["homeserver"].rsplit(":", 1)[1])
     assert port_is_free(hs_port), "Synapse must stop with the demo"
-    await asyncio.sleep(7)  # the dispatch deadline passes while everything is down
+    await asyncio.sleep(11)  # the dispatch deadline passes while everything is down
 
     proc, dev2 = await start_dev(data_dir)
     try:
@@ -102,3 +164,75 @@ async def test_laura_dev_demo(tmp_path: Path) -> None:
         await visitor.close()
         stop_dev(proc)
     assert os.path.exists(data_dir / "laura.db")
+
+
+async def test_kill_9_takes_synapse_along(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    try:
+        proc, dev = await start_dev(data_dir)
+        pid = synapse_pid(data_dir)
+        port = int(dev["homeserver"].rsplit(":", 1)[1])
+        assert running(pid) and not port_is_free(port)
+        proc.kill()
+        proc.wait(10)
+        await eventually(lambda: not running(pid), 10, f"Synapse {pid} outlived kill -9")
+        await eventually(lambda: port_is_free(port), 5, f"port {port} still taken")
+    finally:
+        kill_everything_in(data_dir)
+
+
+async def test_second_dev_on_one_data_dir_is_refused(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    try:
+        proc, dev = await start_dev(data_dir)
+        files = {
+            name: (data_dir / name).read_bytes()
+            for name in ("dev.json", "dev-state.json", "config.yaml")
+        }
+        second = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "laura_bot", "dev", "--data-dir", str(data_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        async with asyncio.timeout(60):
+            _, err = await second.communicate()
+        message = err.decode()
+        assert second.returncode == 3, message
+        assert str(data_dir) in message, message
+        assert f"pid {proc.pid}" in message, message
+        assert "--data-dir" in message, message
+        # The first one is untouched and keeps working.
+        assert proc.poll() is None
+        for name, content in files.items():
+            assert (data_dir / name).read_bytes() == content, name
+        await check_working(dev)
+        stop_dev(proc)
+    finally:
+        kill_everything_in(data_dir)
+
+
+async def test_stale_synapse_of_crashed_run_is_stopped(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    try:
+        # A crash where nothing takes Synapse along (as on a system without a parent-death
+        # signal): kill -9 with the death signal switched off.
+        crashed, _ = await start_dev(data_dir, env={**os.environ, NO_DEATH_SIGNAL_ENV: "1"})
+        stale = synapse_pid(data_dir)
+        crashed.kill()
+        crashed.wait(10)
+        await asyncio.sleep(2)
+        assert running(stale), "the simulated crash should leave Synapse running"
+
+        proc, dev = await start_dev(data_dir)
+        assert not running(stale)
+        assert f"Stopped Synapse (pid {stale})" in (tmp_path / "dev.log").read_text()
+        assert synapse_pid(data_dir) != stale
+        await check_working(dev)
+        stop_dev(proc)
+        assert not (data_dir / "synapse" / PID_FILE).exists(), "pid file left after clean stop"
+    finally:
+        kill_everything_in(data_dir)

@@ -12,7 +12,7 @@ from tests.helpers import is_msg
 pytestmark = pytest.mark.synapse
 
 
-@pytest.mark.laura_config({"laura.settings.dispatch_timeout": "8s"})
+@pytest.mark.laura_config({"laura.settings.dispatch_timeout": "10s"})
 async def test_restart_mid_conversation(team: Team) -> None:
     anna = team["anna"]
     visitor, consult = await team.connected("Bart")
@@ -22,7 +22,7 @@ async def test_restart_mid_conversation(team: Team) -> None:
     team.laura.matrix_runner._closed = True
     await visitor.say("bericht van voor de crash", txn="crash-1")
     # 2. A staff message reaches the inbox, then Laura "crashes" before handling it.
-    team.laura.inbox_runner._closed = True
+    team.laura.router.runner._closed = True
     staff_event = await anna.send(consult, "bericht tijdens de crash")
     async with asyncio.timeout(20):
         while not await team.laura.store.inbox.count(staff_event):

@@ -71,18 +71,18 @@ async def test_widget_chat_with_staff(browser: Any, team: Team) -> None:
     assert page.errors == []
 
 
-@pytest.mark.laura_config({"laura.settings.dispatch_timeout": "2s"})
+@pytest.mark.laura_config({"laura.settings.dispatch_timeout": "10s"})
 async def test_widget_contact_form(browser: Any, team: Team) -> None:
     page = await open_widget(browser, team, "?lang=en")
     await page.click("button.launcher >> text=Chat with us")
     await page.click("form.start button[type=submit]")
     await page.click("button[data-topic=thuiszorg]")
-    await page.wait_for_selector("form.contact", timeout=20000)
+    await page.wait_for_selector("form.contact", timeout=40000)
     # "Keep waiting" starts a new round: the form goes, and comes back after the next timeout.
     await page.click("form.contact button.wait")
     await page.wait_for_selector("form.contact", state="detached")
     await page.wait_for_selector("text=looking for someone again")
-    await page.wait_for_selector("form.contact", timeout=20000)
+    await page.wait_for_selector("form.contact", timeout=40000)
     await page.click("form.contact button[type=submit]")
     assert "phone number or an e-mail" in await page.inner_text("form.contact .error")
     await page.fill("form.contact input[name=email]", "jan@example.org")

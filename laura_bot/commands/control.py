@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from mautrix.types import RoomID, UserID
 
-from ..config import SETTING_KEYS
+from ..config import SETTING_KEYS, SETTING_RANGES
 from ..errors import LauraError
+from ..util import format_duration
 from . import CONTROL, Context, registry
 
 _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -116,9 +119,13 @@ async def cmd_settings(ctx: Context) -> str:
 )
 async def cmd_set(ctx: Context) -> str:
     if len(ctx.args) != 2:
+        ranges = ", ".join(
+            f"{k} ({format_duration(low)}–{format_duration(high)})"
+            for k, (low, high) in SETTING_RANGES.items()
+        )
         return (
             f"Gebruik: !set <instelling> <waarde>, bijvoorbeeld !set dispatch_timeout 5m. "
-            f"Instellingen: {', '.join(SETTING_KEYS)}."
+            f"Instellingen: {ranges}."
         )
     try:
         value = await ctx.laura.settings.set(ctx.args[0], ctx.args[1])
@@ -140,3 +147,62 @@ async def cmd_stats(ctx: Context) -> str:
             f"{counts.get((d.id, 'contact'), 0)}"
         )
     return "\n".join(lines)
+
+
+@registry.register(
+    "deadletters",
+    "!deadletters [retry <nr>]",
+    "toont Matrix-gebeurtenissen die Laura oversloeg (zonder inhoud), of probeert er een opnieuw",
+    (CONTROL,),
+    admin=True,
+)
+async def cmd_deadletters(ctx: Context) -> str:
+    laura = ctx.laura
+    t = laura.bridge.t
+    inbox = laura.store.inbox
+    if len(ctx.args) == 2 and ctx.args[0] == "retry":
+        seq = ctx.args[1].lstrip("#")
+        if not seq.isdigit() or len(seq) > 18:
+            return t("dead_usage")
+        room_id = await inbox.revive(int(seq))
+        if room_id is None:
+            return t("dead_unknown", seq=seq)
+        laura.router.kick([room_id])
+        return t("dead_retried", seq=seq)
+    if ctx.args:
+        return t("dead_usage")
+    letters = await inbox.dead_letters()
+    if not letters:
+        return t("dead_none")
+    zone = ZoneInfo(laura.config["laura.timezone"])
+    rooms = await _room_names(ctx)
+    lines = [t("dead_title", total=await inbox.count_dead())]
+    for d in letters:
+        when = datetime.fromtimestamp(d.dead_at / 1000, zone).strftime("%d-%m %H:%M")
+        lines.append(
+            t(
+                "dead_line",
+                seq=d.seq,
+                when=when,
+                type=d.type,
+                sender=d.sender,
+                room=rooms.get(d.room_id, d.room_id),
+                reason=d.reason,
+                attempts=d.attempts,
+            )
+        )
+    return "\n".join(lines)
+
+
+async def _room_names(ctx: Context) -> dict[str, str]:
+    """Readable names for Laura's fixed rooms and dispatch rooms; consult rooms keep their id."""
+    bridge = ctx.laura.bridge
+    names = {}
+    if bridge.control_room:
+        names[bridge.control_room] = bridge.t("control_name")
+    if bridge.contact_room:
+        names[bridge.contact_room] = bridge.t("contact_name")
+    for d in await ctx.laura.store.departments.all_active():
+        if d.room_id:
+            names[d.room_id] = bridge.t("dispatch_name", label=d.label)
+    return names

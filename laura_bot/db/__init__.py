@@ -8,6 +8,7 @@ from .conversations import ConversationStore
 from .departments import DepartmentStore
 from .events import EventStore
 from .inbox import InboxStore
+from .sends import SendStore
 from .sessions import SessionStore
 from .settings import SettingStore
 from .upgrade import upgrade_table
@@ -24,6 +25,7 @@ class Store:
         self.departments = DepartmentStore(db)
         self.settings = SettingStore(db)
         self.inbox = InboxStore(db)
+        self.sends = SendStore(db)
 
 
 def create_database(url: str, args: dict | None = None) -> Database:

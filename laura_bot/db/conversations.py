@@ -110,6 +110,13 @@ class ConversationStore:
         )
         return [r["id"] for r in rows]
 
+    async def open_rooms(self) -> list[str]:
+        """Consult rooms of conversations that are not over."""
+        rows = await self.db.fetch(
+            "SELECT room_id FROM conversation WHERE room_id IS NOT NULL AND status<>'ended'"
+        )
+        return [r["room_id"] for r in rows]
+
     async def waiting_in(self, department_id: str) -> list[Conversation]:
         rows = await self.db.fetch(
             f"SELECT {self._COLS} FROM conversation WHERE status='waiting' AND department_id=$1 "
@@ -140,6 +147,16 @@ class ConversationStore:
             to,
             *from_states,
             *fields.values(),
+        )
+        return row is not None
+
+    async def set_position(self, conn: Connection, id: str, position: int) -> bool:
+        """Record the place a waiting visitor is told; False when no longer waiting."""
+        row = await conn.fetchrow(
+            "UPDATE conversation SET last_position=$2 WHERE id=$1 AND status='waiting' "
+            "RETURNING id",
+            id,
+            position,
         )
         return row is not None
 

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from dataclasses import dataclass
 
-from mautrix.util.async_db import Connection, Database
+from mautrix.util.async_db import Connection, Database, Scheme
 
 from ..util import now_ms
 
@@ -18,6 +21,7 @@ class Session:
     last_seq: int
     conversation_id: str | None
     created_at: int
+    client_key: str | None = None
 
     @property
     def nickname(self) -> str:
@@ -27,11 +31,14 @@ class Session:
 
 class SessionStore:
     _COLS = (
-        "id, token_hash, name, email, language, ghost_id, last_seq, conversation_id, created_at"
+        "id, token_hash, name, email, language, ghost_id, last_seq, conversation_id, created_at, "
+        "client_key"
     )
+    _SECRET_KEY = "secret.client_key"
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._secret: bytes | None = None
 
     async def create(
         self,
@@ -42,11 +49,13 @@ class SessionStore:
         email: str | None,
         language: str,
         ghost_id: str,
+        client_key: str | None = None,
     ) -> Session:
         ts = now_ms()
         await conn.execute(
-            "INSERT INTO session (id, token_hash, name, email, language, ghost_id, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO session "
+            "(id, token_hash, name, email, language, ghost_id, created_at, client_key) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             id,
             token_hash,
             name,
@@ -54,9 +63,44 @@ class SessionStore:
             language,
             ghost_id,
             ts,
+            client_key,
         )
-        return Session(id, token_hash, name, email, language, ghost_id, 0, None, ts)
+        return Session(id, token_hash, name, email, language, ghost_id, 0, None, ts, client_key)
 
     async def get_by_id(self, id: str) -> Session | None:
         row = await self.db.fetchrow(f"SELECT {self._COLS} FROM session WHERE id=$1", id)
         return Session(**row) if row else None
+
+    async def client_key(self, address: str) -> str:
+        """The keyed hash stored as session.client_key for a network address.
+
+        Privacy: the address itself is never stored. An HMAC with a random secret (made once,
+        kept in the setting table) cannot be reversed by trying all IPv4 addresses, as a plain
+        hash could; it only tells whether two chats came from the same address. Call this
+        outside a transaction (it may write the secret)."""
+        if self._secret is None:
+            await self.db.execute(
+                "INSERT INTO setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                self._SECRET_KEY,
+                secrets.token_hex(32),
+            )
+            value = await self.db.fetchval(
+                "SELECT value FROM setting WHERE key=$1", self._SECRET_KEY
+            )
+            self._secret = bytes.fromhex(value)
+        return hmac.new(self._secret, address.encode(), hashlib.sha256).hexdigest()
+
+    async def count_waiting_by_client(self, conn: Connection, client_key: str) -> int:
+        """Conversations in status waiting of chats from this client key. Inside the caller's
+        transaction; on PostgreSQL it first takes a lock per client key until the transaction
+        ends, so two chats from one address entering the queue at once are counted one after
+        the other (SQLite runs one write transaction at a time anyway)."""
+        if self.db.scheme == Scheme.POSTGRES:
+            await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", client_key)
+        return int(
+            await conn.fetchval(
+                "SELECT COUNT(*) FROM conversation c JOIN session s ON s.id = c.session_id "
+                "WHERE s.client_key=$1 AND c.status='waiting'",
+                client_key,
+            )
+        )

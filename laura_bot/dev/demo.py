@@ -1,7 +1,8 @@
 """`laura dev`: Synapse + Laura (SQLite) + the widget on a demo page, on one machine.
 
 Everything lives in the data directory; running again with the same directory keeps all state
-(sessions, conversations and pending deadlines included).
+(sessions, conversations and pending deadlines included). One `laura dev` owns a data directory
+at a time: it holds a lock there for its whole life, and its Synapse dies with it (guard.py).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import logging
 import secrets
 import signal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ruamel.yaml import YAML
 
 from ..app import Laura
 from ..config import Config
-from .synapse import Synapse, free_port, port_is_free
+from .guard import DevError, LockHeld, hold_lock
+from .synapse import Synapse, free_port, port_is_free, stop_leftover
 
 log = logging.getLogger("laura.dev")
 
@@ -61,6 +63,45 @@ def write_laura_config(path: Path, overrides: dict[str, Any]) -> Config:
 async def run_demo(data_dir: Path, dispatch_timeout: str | None = None) -> None:
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    lock = _own(data_dir)
+    try:
+        await _serve(data_dir, dispatch_timeout)
+    finally:
+        lock.close()
+
+
+def _own(data_dir: Path) -> TextIO:
+    """Make this process the only `laura dev` on `data_dir`, before anything there is touched.
+
+    The lock refuses a second `laura dev` while the first lives. Holding it also means that a
+    Synapse still running on this directory belongs to a run that crashed; it is stopped now,
+    before the ports are chosen, so the homeserver keeps its port.
+    """
+    try:
+        lock = hold_lock(data_dir / "dev.lock")
+    except LockHeld as e:
+        who = f"pid {e.holder}" if e.holder else "pid not yet written"
+        kill = f"`kill {e.holder}`" if e.holder else "kill it"
+        raise DevError(
+            f"another `laura dev` ({who}) is running on {data_dir}. "
+            f"Stop that one first (Ctrl-C in its terminal, or {kill}), "
+            "or use another --data-dir."
+        ) from None
+    try:
+        leftover = stop_leftover(data_dir / "synapse")
+    except BaseException:
+        lock.close()
+        raise
+    if leftover:
+        print(
+            f"Stopped Synapse (pid {leftover}), left running by an earlier `laura dev` on "
+            f"{data_dir} that did not stop cleanly.",
+            flush=True,
+        )
+    return lock
+
+
+async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
     state_path = data_dir / "dev-state.json"
     state: dict[str, Any] = json.loads(state_path.read_text()) if state_path.exists() else {}
     ports = _ports(state)

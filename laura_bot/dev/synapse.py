@@ -3,6 +3,14 @@
 Used by `laura dev`, the integration tests and the benchmark. Synapse runs in its own process
 group; we check that the server answering on the port is ours (our process is alive and our
 shared secret works) because another server may hold a port.
+
+Synapse must never outlive its owner: two homeservers writing one SQLite database corrupt it.
+It is started through the guard launcher (guard.py), so on Linux it gets SIGTERM when its owner
+dies, even on `kill -9`. As a second line, and the only one where there is no parent-death
+signal, we keep a pid file in the data dir, and the next start stops a Synapse a crashed run
+left behind. The pid file records the process start time as well, and we also check that the
+process runs our homeserver.yaml, so a pid the system has since given to another process is
+never signalled.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import signal
@@ -23,6 +32,11 @@ from typing import Any
 
 import aiohttp
 
+from .guard import DevError, guarded
+
+log = logging.getLogger("laura.dev.synapse")
+
+PID_FILE = "laura-synapse.pid"
 UNLIMITED = {"per_second": 1000, "burst_count": 1000}
 
 
@@ -33,7 +47,11 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port` now. With SO_REUSEADDR, as Synapse (Twisted) and
+    aiohttp bind: connections a stopped server left in TIME_WAIT do not block them, but a
+    listening socket still does."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
@@ -41,8 +59,93 @@ def port_is_free(port: int) -> bool:
             return False
 
 
-class SynapseError(Exception):
+class SynapseError(DevError):
     pass
+
+
+def process_identity(pid: int) -> tuple[str, str] | None:
+    """(start time, command line) of a running process; None when it is gone or a zombie.
+
+    The start time tells a process from a later one that got the same pid. Linux has both in
+    /proc; elsewhere we ask ps (start time to the second, enough next to the command line).
+    """
+    proc = Path(f"/proc/{pid}")
+    if Path("/proc/self/stat").exists():
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes()
+        except (FileNotFoundError, ProcessLookupError):
+            return None
+        # The fields after the command name, which may itself hold spaces and parentheses:
+        # state is field 3 of stat(5), starttime field 22.
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] in ("Z", "X"):
+            return None
+        return fields[19], cmdline.replace(b"\0", b" ").decode(errors="replace")
+    values = []
+    for field in ("stat", "lstart", "args"):
+        ps = subprocess.run(
+            ["ps", "-ww", "-p", str(pid), "-o", f"{field}="], capture_output=True, text=True
+        )
+        if ps.returncode != 0 or not ps.stdout.strip():
+            return None
+        values.append(ps.stdout.strip())
+    if values[0].startswith("Z"):
+        return None
+    return values[1], values[2]
+
+
+def stop_leftover(data_dir: Path, timeout: float = 15) -> int | None:
+    """Stop the Synapse a crashed run left running on `data_dir`; its pid, or None if none.
+
+    Only for the directory's owner (`laura dev` holds a lock on its data dir; the tests and the
+    benchmark use fresh directories): then a Synapse recorded in the pid file has no living
+    owner, and must go before a new one opens the same database. SIGTERM first, so Synapse
+    closes the database itself; SIGKILL if it does not stop within `timeout` seconds.
+    """
+    data_dir = Path(data_dir).resolve()
+    pid_path = data_dir / PID_FILE
+    try:
+        record = json.loads(pid_path.read_text())
+        pid, started = int(record["pid"]), str(record["start_time"])
+    except FileNotFoundError:
+        return None
+    except (ValueError, KeyError, TypeError):
+        log.warning("Ignoring unreadable %s", pid_path)
+        pid_path.unlink(missing_ok=True)
+        return None
+
+    def still_there() -> bool:
+        identity = process_identity(pid)
+        return (
+            identity is not None
+            and identity[0] == started
+            and str(data_dir / "homeserver.yaml") in identity[1]
+        )
+
+    if not still_there():
+        pid_path.unlink(missing_ok=True)
+        return None
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            # Its own process group (start_new_session) unless it is a stranger's process.
+            if os.getpgid(pid) == pid:
+                os.killpg(pid, sig)
+            else:
+                os.kill(pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while still_there() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not still_there():
+            break
+    else:
+        raise SynapseError(
+            f"cannot stop the Synapse (pid {pid}) left running in {data_dir}; stop it yourself"
+        )
+    pid_path.unlink(missing_ok=True)
+    return pid
 
 
 class Synapse:
@@ -59,6 +162,7 @@ class Synapse:
         self.registrations = [Path(p).resolve() for p in registrations or []]
         self.config_path = self.dir / "homeserver.yaml"
         self.secret_path = self.dir / "shared-secret"
+        self.pid_path = self.dir / PID_FILE
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -132,16 +236,39 @@ class Synapse:
             )
 
     async def start(self, timeout: float = 90) -> None:
+        """Start Synapse and wait until it answers; call from the thread that will stop it
+        (the parent-death signal follows the thread that started the child)."""
+        leftover = stop_leftover(self.dir)
+        if leftover:
+            log.warning("Stopped Synapse pid %s left running in %s", leftover, self.dir)
         self.prepare()
-        log = open(self.dir / "homeserver.log", "ab")  # noqa: SIM115 (kept open for the child)
+        log_file = open(self.dir / "homeserver.log", "ab")  # noqa: SIM115 (kept open for the child)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "synapse.app.homeserver", "-c", str(self.config_path)],
-            stdout=log,
+            guarded([sys.executable, "-m", "synapse.app.homeserver", "-c", str(self.config_path)]),
+            stdout=log_file,
             stderr=subprocess.STDOUT,
             cwd=self.dir,
             start_new_session=True,
         )
-        log.close()
+        log_file.close()
+        try:
+            self._write_pid_file(self.proc.pid)
+            await self._wait_until_up(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _write_pid_file(self, pid: int) -> None:
+        """Record the child before it can outlive us; the launcher execs Synapse in the same
+        process, so the pid and start time stay Synapse's."""
+        identity = process_identity(pid)
+        if identity is None:
+            return  # already exited; the wait below reports it
+        record = {"pid": pid, "start_time": identity[0], "config": str(self.config_path)}
+        self.pid_path.write_text(json.dumps(record))
+
+    async def _wait_until_up(self, timeout: float) -> None:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:
@@ -158,7 +285,6 @@ class Synapse:
                     pass
                 await asyncio.sleep(0.2)
             else:
-                self.stop()
                 raise SynapseError(f"Synapse did not answer within {timeout:.0f}s")
         await asyncio.sleep(0.3)
         if self.proc.poll() is not None:
@@ -177,6 +303,8 @@ class Synapse:
                 except ProcessLookupError:
                     pass
                 self.proc.wait(5)
+        if self.proc:
+            self.pid_path.unlink(missing_ok=True)
         self.proc = None
 
     async def register(self, localpart: str, password: str, admin: bool = False) -> str:

@@ -1,12 +1,16 @@
-"""mautrix's AppService with a durable inbox.
+"""mautrix's AppService with a durable inbox and the spec's authentication answers.
 
 Stock mautrix answers 200 even when a handler fails and keeps its txn dedupe set in memory, so a
 crash loses events. Here every PDU is committed to the inbox table (deduplicated on event_id)
 *before* the transaction is answered; if the commit fails Synapse gets a 500 and retries.
+
+mautrix still keeps its state store up to date, but it only ever sees events that deserialize:
+on a malformed one it would log the whole event, content included, and that is health data.
 """
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -14,39 +18,110 @@ from typing import Any, cast
 
 from aiohttp import web
 from mautrix.appservice import AppService
+from mautrix.types import EphemeralEvent, Event
+
+from ..faults import describe
 
 log = logging.getLogger("laura.as")
+
+# Synapse's requests to these paths must carry the hs_token; the probes need none.
+_OPEN_PATHS = ("/_matrix/mau/",)
 
 
 def _error(status: int, errcode: str, message: str) -> web.Response:
     return web.json_response({"errcode": errcode, "error": message}, status=status)
 
 
+def _deserializes(cls: Any, raw: Any) -> bool:
+    try:
+        cls.deserialize(raw)
+        return True
+    except Exception:
+        return False
+
+
 class InboxAppService(AppService):
     def __init__(
         self,
         *args: Any,
-        persist: Callable[[list[dict[str, Any]]], Awaitable[None]],
+        persist: Callable[[list[dict[str, Any]]], Awaitable[object]],
         is_own_user: Callable[[str], bool],
-        on_stored: Callable[[], None],
+        on_stored: Callable[[set[str]], None],
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._persist = persist
         self._is_own_user = is_own_user
         self._on_stored = on_stored
+        self.app.middlewares.append(self._guard)
+
+    # Authentication and error shape ---------------------------------------------------------
+
+    def _auth_error(self, request: web.Request) -> web.Response | None:
+        """Spec: no credentials → 401 M_UNAUTHORIZED; wrong ones → 403 M_FORBIDDEN. A token in
+        the query string is refused too: Synapse sends the header, and URLs end up in logs."""
+        header = request.headers.get("Authorization")
+        if header is None:
+            if "access_token" in request.rel_url.query:
+                return _error(403, "M_FORBIDDEN", "Send the hs_token in the Authorization header")
+            return _error(401, "M_UNAUTHORIZED", "Missing the Authorization header")
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            token.strip().encode(), self.hs_token.encode()
+        ):
+            return _error(403, "M_FORBIDDEN", "Invalid auth token")
+        return None
+
+    @web.middleware
+    async def _guard(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    ) -> web.StreamResponse:
+        if not request.path.startswith(_OPEN_PATHS):
+            refused = self._auth_error(request)
+            if refused is not None:
+                log.info("Refused %s %s: %s", request.method, request.path, refused.status)
+                return refused
+        try:
+            return await handler(request)
+        except web.HTTPException as e:
+            if e.status < 400:
+                raise
+            if e.content_type == "application/json":
+                raise
+            code = {404: "M_UNRECOGNIZED", 405: "M_UNRECOGNIZED"}.get(e.status, "M_UNKNOWN")
+            return _error(e.status, code, e.reason)
+        except Exception as e:
+            log.error(
+                "Appservice request %s %s failed: %s", request.method, request.path, describe(e)
+            )
+            return _error(500, "M_UNKNOWN", "Internal appservice error")
+
+    async def _read_json(self, request: web.Request) -> Any:
+        try:
+            return json.loads(await request.read())
+        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, int limits
+            raise web.HTTPBadRequest(
+                content_type="application/json",
+                text=json.dumps({"errcode": "M_NOT_JSON", "error": "Body is not JSON"}),
+            ) from None
+
+    async def _http_ping(self, request: web.Request) -> web.Response:
+        data = await self._read_json(request)
+        if not isinstance(data, dict):
+            return _error(400, "M_BAD_JSON", "Body must be a JSON object")
+        log.info("Ping from the homeserver")
+        return web.json_response({})
+
+    # Transactions ---------------------------------------------------------------------------
 
     async def _http_handle_transaction(self, request: web.Request) -> web.Response:
-        if not self._check_token(request):
-            return _error(403, "M_FORBIDDEN", "Invalid auth token")
         txn_id = request.match_info["transaction_id"]
-        try:
-            data = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(400, "M_NOT_JSON", "Body is not JSON")
-        if not isinstance(data, dict) or not isinstance(data.get("events"), list):
-            return _error(400, "M_BAD_JSON", "Missing events list in body")
-        events = data.pop("events")
+        data = await self._read_json(request)
+        if not isinstance(data, dict) or not isinstance(data.get("events", []), list):
+            return _error(400, "M_BAD_JSON", "Body must be an object with an events list")
+        events = data.pop("events", [])
         keep = [
             e
             for e in events
@@ -57,22 +132,38 @@ class InboxAppService(AppService):
         try:
             if keep:
                 await self._persist(keep)
-        except Exception:
-            log.exception("Could not store transaction %s; asking the homeserver to retry", txn_id)
+        except Exception as e:
+            log.error(
+                "Could not store transaction %s (%s); asking the homeserver to retry",
+                txn_id,
+                describe(e),
+            )
             return _error(500, "M_UNKNOWN", "Could not store the events; retry later")
         log.debug("Stored transaction %s (%d of %d events)", txn_id, len(keep), len(events))
-        # The state store and ephemeral handlers still run through mautrix.
+        # The state store (and any ephemeral handler) still runs through mautrix, but only on
+        # what deserializes: mautrix would log the content of anything else.
         ephemeral = (
             self._get_with_fallback(data, "ephemeral", "de.sorunome.msc2409")
             if self.ephemeral_events
             else None
         )
+        state_events = [
+            e
+            for e in events
+            if isinstance(e, dict) and "state_key" in e and _deserializes(Event, dict(e))
+        ]
+        edus = [
+            e for e in ephemeral or [] if isinstance(e, dict) and _deserializes(EphemeralEvent, e)
+        ]
         try:
             await self.handle_transaction(
-                txn_id, events=events, extra_data=cast(Any, data), ephemeral=ephemeral
+                txn_id,
+                events=cast(Any, state_events),
+                extra_data=cast(Any, data),
+                ephemeral=cast(Any, edus),
             )
-        except Exception:
-            log.exception("State store update failed for transaction %s", txn_id)
+        except Exception as e:
+            log.warning("State store update failed for transaction %s: %s", txn_id, describe(e))
         if keep:
-            self._on_stored()
+            self._on_stored({str(e.get("room_id", "")) for e in keep})
         return web.json_response({})

@@ -7,11 +7,13 @@ KeyedRunner with the same stored txn id, and a restart resumes from what the dat
 from __future__ import annotations
 
 import html
+import json
 import logging
 from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
+from mautrix.api import Method, Path
 from mautrix.appservice import AppService, IntentAPI
 from mautrix.errors import MatrixRequestError
 from mautrix.types import EventType, RoomCreatePreset, RoomID, UserID
@@ -25,6 +27,11 @@ from ..texts import staff_text
 from .rooms import power_levels, private_state
 
 log = logging.getLogger("laura.matrix")
+
+# Every event Laura sends with a stored txn id carries it under this key, so that a send can be
+# recognised in the room after Synapse forgot the txn id (it keeps them in memory only).
+TXN_KEY = "org.laura.txn_id"
+LOOKBACK = 100  # how many of the sender's recent events of that type are searched
 
 
 def pill(user_id: str) -> str:
@@ -60,10 +67,38 @@ class MatrixBridge:
         intent: IntentAPI | None = None,
         event_type: EventType = EventType.ROOM_MESSAGE,
     ) -> str:
+        """Send once. With a txn id the event carries it (TXN_KEY) and the send is noted in
+        the ledger first; a send that was tried before (a crash, a lost answer, a Synapse
+        restart that forgot the txn id) is looked up in the room before it is tried again."""
+        intent = intent or self.bot
+        if txn_id is not None:
+            content = {**content, TXN_KEY: txn_id}
+            if not await self.store.sends.note(txn_id, room_id):
+                found = await self.find_sent(room_id, intent.mxid, event_type, txn_id)
+                if found:
+                    log.info("Send %s was already in %s as %s", txn_id, room_id, found)
+                    return found
         # Laura sends plain JSON content (m.mentions, m.new_content, ...), not mautrix objects.
-        return await (intent or self.bot).send_message_event(
+        return await intent.send_message_event(
             RoomID(room_id), event_type, cast(Any, content), txn_id=txn_id
         )
+
+    async def find_sent(
+        self, room_id: str, sender: str, event_type: EventType, txn_id: str
+    ) -> str | None:
+        """The event id of an earlier send with this txn id among the sender's recent events
+        in the room (read as the bot, which is in every room Laura sends to)."""
+        filter_json = {"senders": [sender], "types": [str(event_type)], "limit": LOOKBACK}
+        resp = await self.bot.api.request(
+            Method.GET,
+            Path.v3.rooms[room_id].messages,
+            query_params={"dir": "b", "limit": str(LOOKBACK), "filter": json.dumps(filter_json)},
+        )
+        for evt in resp.get("chunk") or []:
+            content = evt.get("content") if isinstance(evt, dict) else None
+            if isinstance(content, dict) and content.get(TXN_KEY) == txn_id:
+                return str(evt["event_id"])
+        return None
 
     async def notice(
         self, room_id: str, text: str, txn_id: str | None = None, reply_to: str | None = None
@@ -74,8 +109,14 @@ class MatrixBridge:
         return await self.send(room_id, content, txn_id)
 
     async def members(self, room_id: str) -> set[str]:
-        """Joined members of a room who are people (not Laura or a visitor ghost)."""
-        joined = await self.bot.get_joined_members(RoomID(room_id))
+        """Joined members of a room who are people (not Laura or a visitor ghost).
+
+        Asked of the homeserver directly: mautrix's get_joined_members also rewrites its state
+        store (delete + insert), and two of those at once for one room clash on PostgreSQL."""
+        resp = await self.bot.api.request(Method.GET, Path.v3.rooms[room_id].joined_members)
+        joined = resp.get("joined")
+        if not isinstance(joined, dict):
+            return set()
         return {u for u in joined if not self.config.is_own_user(u)}
 
     async def display_name(self, room_id: str, user_id: str) -> str:

@@ -3,21 +3,85 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..errors import BadRequest, TooLarge
 from .openapi import openapi_document
+from .ratelimit import IPNetwork, RateLimiter, client_address
 
 if TYPE_CHECKING:
     from ..app import Laura
 
 LAURA_KEY = web.AppKey("laura", object)
+LIMITER_KEY = web.AppKey("limiter", RateLimiter)
+PROXIES_KEY = web.AppKey("trusted_proxies", list[IPNetwork])
+
+#: The largest whole number a JSON number may be (and an events cursor): JavaScript's safe range.
+MAX_INT = 2**53 - 1
+_CURSOR = re.compile(r"^[0-9]{1,16}$")
+_SECONDS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,9})?$")
 
 
 def _laura(request: web.Request) -> Laura:
     return request.app[LAURA_KEY]  # type: ignore[return-value]
+
+
+def _address(request: web.Request) -> str:
+    return client_address(request, request.app[PROXIES_KEY])
+
+
+async def _limit(request: web.Request, action: str, session_id: str | None = None) -> None:
+    await request.app[LIMITER_KEY].hit(action, _address(request), session_id)
+
+
+class _BadNumber(ValueError):
+    pass
+
+
+def _int(text: str) -> int:
+    # Bounded before int() runs: Python refuses thousands of digits with a ValueError of its own.
+    if len(text) > 17 or abs(value := int(text)) > MAX_INT:
+        raise _BadNumber(text[:20])
+    return value
+
+
+def _float(text: str) -> float:
+    value = float(text) if len(text) <= 100 else math.inf
+    if not math.isfinite(value):
+        raise _BadNumber(text[:20])
+    return value
+
+
+def _constant(name: str) -> float:
+    raise _BadNumber(name)  # NaN, Infinity and -Infinity are not JSON
+
+
+def _check_text(data: Any) -> None:
+    """Every string, keys included, at any depth, must be text the databases can store: no
+    lone UTF-16 surrogates (a JSON escape like \\ud800 makes one) and no NUL characters."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                ok = False
+            else:
+                ok = "\x00" not in item
+            if not ok:
+                raise BadRequest(
+                    "The request contains text that is not valid Unicode.", code="invalid_text"
+                )
 
 
 async def read_json(request: web.Request, required: bool = True) -> dict[str, Any]:
@@ -30,11 +94,19 @@ async def read_json(request: web.Request, required: bool = True) -> dict[str, An
             raise BadRequest("Send a JSON object as the request body.", code="missing_body")
         return {}
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(
+            raw.decode("utf-8"), parse_int=_int, parse_float=_float, parse_constant=_constant
+        )
+    except _BadNumber:
+        raise BadRequest(
+            f"Numbers in the request must be finite and at most {MAX_INT} in size.",
+            code="bad_number",
+        ) from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise BadRequest("The request body is not valid JSON.", code="invalid_json") from None
     if not isinstance(data, dict):
         raise BadRequest("The request body must be a JSON object.", code="invalid_json")
+    _check_text(data)
     return data
 
 
@@ -69,13 +141,16 @@ async def get_widget(request: web.Request) -> web.Response:
 
 async def create_session(request: web.Request) -> web.Response:
     laura = _laura(request)
+    await _limit(request, "sessions")
     data = await read_json(request, required=False)
     name = _opt_str(data, "name", 60)
     email = _opt_str(data, "email", 254)
     language = _opt_str(data, "language", 10)
     if email and ("@" not in email or " " in email):
         raise BadRequest("That e-mail address does not look right.", code="bad_email")
-    session, token = await laura.conversations.create_session(name, email, language)
+    session, token = await laura.conversations.create_session(
+        name, email, language, _address(request)
+    )
     return web.json_response({"session_id": session.id, "token": token}, status=201)
 
 
@@ -94,6 +169,7 @@ async def get_session(request: web.Request) -> web.Response:
 
 async def post_topic(request: web.Request) -> web.Response:
     laura, session = await _auth(request)
+    await _limit(request, "topic", session.id)
     data = await read_json(request)
     await laura.conversations.choose_topic(session, data.get("topic_id"))
     return web.json_response(await laura.conversations.view(session))
@@ -101,6 +177,7 @@ async def post_topic(request: web.Request) -> web.Response:
 
 async def post_message(request: web.Request) -> web.Response:
     laura, session = await _auth(request)
+    await _limit(request, "messages", session.id)
     data = await read_json(request)
     seq = await laura.conversations.visitor_message(
         session, data.get("body"), data.get("client_txn_id")
@@ -110,15 +187,16 @@ async def post_message(request: web.Request) -> web.Response:
 
 async def get_events(request: web.Request) -> web.Response:
     laura, session = await _auth(request)
-    try:
-        after = int(request.query.get("after", "0"))
-        timeout = float(request.query.get("timeout", "0"))
-    except ValueError:
+    after_text = request.query.get("after", "0")
+    timeout_text = request.query.get("timeout", "0")
+    if not _CURSOR.match(after_text) or not _SECONDS.match(timeout_text):
         raise BadRequest(
-            "after must be a whole number and timeout a number of seconds.", code="bad_query"
-        ) from None
-    if after < 0 or timeout < 0 or timeout != timeout:
-        raise BadRequest("after and timeout cannot be negative.", code="bad_query")
+            "after must be a whole number (0 or more) and timeout a number of seconds.",
+            code="bad_query",
+        )
+    after, timeout = int(after_text), float(timeout_text)
+    if after > MAX_INT:
+        raise BadRequest(f"after is at most {MAX_INT}.", code="bad_query")
     timeout = min(timeout, float(laura.config["web.max_poll_timeout"]))
     events, nxt = await laura.conversations.events(session, after, timeout)
     return web.json_response({"events": events, "next": nxt})
@@ -126,6 +204,7 @@ async def get_events(request: web.Request) -> web.Response:
 
 async def post_contact(request: web.Request) -> web.Response:
     laura, session = await _auth(request)
+    await _limit(request, "contact", session.id)
     data = await read_json(request)
     await laura.conversations.contact_request(session, data)
     return web.json_response(await laura.conversations.view(session), status=201)

@@ -12,6 +12,15 @@ def _err(desc: str) -> dict[str, Any]:
     }
 
 
+def _limited(desc: str = "Too many requests") -> dict[str, Any]:
+    """A 429: the code says which limit (rate_limited, too_many_waiting); Retry-After when to
+    try again."""
+    return {
+        **_err(desc),
+        "headers": {"Retry-After": {"$ref": "#/components/headers/RetryAfter"}},
+    }
+
+
 def _json(ref: str, desc: str = "OK") -> dict[str, Any]:
     return {
         "description": desc,
@@ -39,11 +48,22 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "version": "1.0.0",
             "description": "The visitor widget's API. Every error is "
             '{"error": {"code", "message"}} with a 4xx status for bad '
-            "input; the code is stable, the message is for people.",
+            "input; the code is stable, the message is for people. Request bodies are JSON "
+            "objects of valid Unicode text (no lone surrogates, no NUL characters) with finite "
+            "numbers of at most 2^53-1 (else 400 invalid_text or bad_number). Starting chats, "
+            "messages, topic choice and contact requests are rate limited per network address "
+            "and per chat: a refused call gets 429 with code rate_limited and a Retry-After "
+            "header in whole seconds; try again after that.",
         },
         "servers": [{"url": server_url}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "headers": {
+                "RetryAfter": {
+                    "description": "Whole seconds after which the call may be tried again",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            },
             "schemas": {
                 "Error": {
                     "type": "object",
@@ -156,6 +176,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "responses": {
                         "201": _json("NewSession", "Created"),
                         "400": _err("Invalid input"),
+                        "429": _limited("Too many new chats from this address"),
                     },
                 }
             },
@@ -183,6 +204,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         "200": _json("Session"),
                         "400": _err("Unknown topic"),
                         "409": _err("A topic was already chosen"),
+                        "429": _limited(
+                            "Too many tries (rate_limited), or too many chats from this "
+                            "address are waiting already (too_many_waiting)"
+                        ),
                         **AUTH_ERRORS,
                     },
                 }
@@ -217,6 +242,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         "400": _err("Invalid input"),
                         "409": _err("The chat has ended"),
                         "413": _err("Message too long"),
+                        "429": _limited(
+                            "Too many messages; send the refused one again after Retry-After "
+                            "with the same client_txn_id"
+                        ),
                         **AUTH_ERRORS,
                     },
                 }
@@ -230,7 +259,11 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         {
                             "name": "after",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 0},
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "maximum": 2**53 - 1,
+                            },
                         },
                         {
                             "name": "timeout",
@@ -261,6 +294,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         "201": _json("Session", "Stored"),
                         "400": _err("Invalid input"),
                         "409": _err("Not waiting and not asked for contact details"),
+                        "429": _limited("Too many contact requests"),
                         **AUTH_ERRORS,
                     },
                 }

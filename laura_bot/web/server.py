@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
 
-from .api import LAURA_KEY, add_routes
-from .errors import error_middleware
+from .api import LAURA_KEY, LIMITER_KEY, PROXIES_KEY, add_routes
+from .errors import JsonErrorRequestHandler, error_middleware
+from .ratelimit import RateLimiter, parse_networks
 
 if TYPE_CHECKING:
     from ..app import Laura
@@ -34,6 +36,7 @@ def _cors(allowed: set[str]) -> Callable[..., Any]:
             resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
             resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
             resp.headers["Access-Control-Max-Age"] = "600"
+            resp.headers["Access-Control-Expose-Headers"] = "Retry-After"
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
         if request.path.startswith("/api/"):
@@ -51,6 +54,8 @@ def build_app(laura: Laura) -> web.Application:
         client_max_size=int(config["web.max_body_size"]),
     )
     app[LAURA_KEY] = laura
+    app[LIMITER_KEY] = RateLimiter(config["web.rate_limits"] or {})
+    app[PROXIES_KEY] = parse_networks(config["web.trusted_proxies"] or [])
     add_routes(app)
     widget_dir = Path(config["web.widget_dir"] or SOURCE_WIDGET_DIR)
     if widget_dir.is_dir():
@@ -61,3 +66,24 @@ def build_app(laura: Laura) -> web.Application:
 
         app.router.add_get("/", demo_page)
     return app
+
+
+class _JsonErrorServer(web.Server):
+    def __call__(self) -> RequestHandler:
+        return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class LauraRunner(web.AppRunner):
+    """An AppRunner whose connections answer aiohttp's own protocol errors (a malformed request
+    line, an overlong header, ...) in Laura's JSON error shape: aiohttp raises those before any
+    middleware runs."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()
+        return _JsonErrorServer(
+            server.request_handler,
+            request_factory=server.request_factory,
+            handler_cancellation=server.handler_cancellation,
+            loop=server._loop,
+            **server._kwargs,
+        )

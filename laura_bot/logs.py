@@ -1,0 +1,66 @@
+"""Logging set-up with a privacy filter: no chat text, contact detail or token in any log line.
+
+Laura's own code logs ids and state changes only. Libraries are less careful: mautrix logs the
+JSON body of every request it sends at DEBUG (chat text, for a message) and the whole event when
+one does not deserialize; aiohttp can log request details with tracebacks. The filter sits on the
+handlers, so it sees every record from every logger at every level, and rewrites those.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+_THIRD_PARTY = ("mau", "mautrix", "aiohttp", "asyncio", "apscheduler")
+
+
+def _scrub(value: Any) -> Any:
+    """Structured values (event content, request bodies) are replaced; plain scalars stay."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return f"<{type(value).__name__} hidden>"
+
+
+class PrivacyFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "matrix_http_request", None)
+        if isinstance(request, dict):
+            # mautrix's "req #N: PUT <url> <json body>": keep the request line, drop the body.
+            record.msg = "req #%s: %s %s"
+            record.args = (request.get("req_id"), request.get("method"), request.get("url"))
+            record.matrix_http_request = {k: request.get(k) for k in ("req_id", "method", "url")}
+            return True
+        if not record.name.startswith(_THIRD_PARTY):
+            return True
+        if isinstance(record.args, dict):
+            record.args = {k: _scrub(v) for k, v in record.args.items()}
+        elif record.args:
+            record.args = tuple(_scrub(a) for a in record.args)
+        msg = record.msg if isinstance(record.msg, str) else str(record.msg)
+        if record.exc_info and record.exc_info[1] is not None:
+            # The exception's text may quote the event it choked on: keep its class only.
+            exc = record.exc_info[1]
+            record.msg = f"{msg} ({type(exc).__name__})"
+            record.exc_info = None
+            record.exc_text = None
+        if "{" in msg and record.name.startswith(("mau", "mautrix")):
+            # A message with JSON already formatted in (an f-string): keep what precedes it.
+            record.msg = msg.split("{", 1)[0].rstrip() + " <content hidden>"
+            record.args = ()
+        return True
+
+
+def install(handler: logging.Handler) -> None:
+    if not any(isinstance(f, PrivacyFilter) for f in handler.filters):
+        handler.addFilter(PrivacyFilter())
+
+
+def setup(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for handler in logging.getLogger().handlers:
+        install(handler)
+    for noisy in ("mau.as", "laura.as", "aiohttp.access", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

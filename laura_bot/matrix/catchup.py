@@ -1,0 +1,129 @@
+"""Catching up on events the homeserver never pushed.
+
+Synapse keeps the events it has still to push to an appservice in memory: when Synapse itself
+crashes, those are lost on the way to Laura, although they are stored in the room (a staff
+message the staff member saw go out). So at start-up, and whenever the homeserver comes back
+after it could not be reached, Laura reads the recent history of every room she serves and puts
+what she has not seen into the inbox. The inbox is deduplicated on event_id, so reading an event
+twice is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from mautrix.api import Method, Path
+
+from ..faults import describe
+from ..util import now_ms
+
+log = logging.getLogger("laura.catchup")
+
+WINDOW_MS = 60 * 60 * 1000  # how far back a catch-up looks
+PAGE = 100
+PROBE_EVERY = 2.0  # seconds between homeserver probes
+
+
+class CatchUp:
+    def __init__(
+        self,
+        az: Any,
+        rooms: Callable[[], Awaitable[list[str]]],
+        is_own_user: Callable[[str], bool],
+        store_events: Callable[[list[dict[str, Any]]], Awaitable[int]],
+        hold: Callable[[], None],
+        release: Callable[[list[str]], None],
+        on_back: Callable[[], Awaitable[None]],
+    ) -> None:
+        self.az = az
+        self.rooms = rooms
+        self.is_own_user = is_own_user
+        self.store_events = store_events
+        self.hold = hold
+        self.release = release
+        self.on_back = on_back
+        self._task: asyncio.Task[None] | None = None
+        self._suspect = False
+
+    def suspect(self) -> None:
+        """A request to the homeserver failed: it may be restarting. Catch up once it answers,
+        even if no probe happened to see it down."""
+        if not self._suspect:
+            self._suspect = True
+            self.hold()
+
+    async def run(self) -> int:
+        """Read every served room's recent history into the inbox, then let the router go on
+        (it is held until then); returns how many events were new."""
+        since = now_ms() - WINDOW_MS
+        rooms = await self.rooms()
+        new = 0
+        for room_id in rooms:
+            try:
+                events = await self._recent(room_id, since)
+            except Exception as e:
+                log.warning("Could not read the history of %s: %s", room_id, describe(e))
+                continue
+            if events:
+                new += await self.store_events(events)
+        if new:
+            log.warning("Caught up on %d events the homeserver had not pushed", new)
+        self.release(rooms)
+        return new
+
+    async def _recent(self, room_id: str, since: int) -> list[dict[str, Any]]:
+        resp = await self.az.intent.api.request(
+            Method.GET,
+            Path.v3.rooms[room_id].messages,
+            query_params={"dir": "b", "limit": str(PAGE), "filter": json.dumps({"limit": PAGE})},
+        )
+        out = []
+        for evt in resp.get("chunk") or []:
+            if not isinstance(evt, dict) or not isinstance(evt.get("event_id"), str):
+                continue
+            ts = evt.get("origin_server_ts")
+            if not isinstance(ts, int) or ts < since:
+                continue
+            if self.is_own_user(str(evt.get("sender", ""))):
+                continue
+            out.append({**evt, "room_id": room_id})
+        out.reverse()  # oldest first, as Synapse pushes them
+        return out
+
+    # Watching the homeserver ----------------------------------------------------------------
+
+    def start_watching(self, session: aiohttp.ClientSession, url: str) -> None:
+        self._task = asyncio.create_task(self._watch(session, url), name="homeserver-watch")
+
+    async def _watch(self, session: aiohttp.ClientSession, url: str) -> None:
+        reachable = True
+        timeout = aiohttp.ClientTimeout(total=3)
+        while True:
+            await asyncio.sleep(PROBE_EVERY)
+            try:
+                async with session.get(f"{url}/_matrix/client/versions", timeout=timeout) as r:
+                    ok = r.status == 200
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                ok = False
+            if not ok and reachable:
+                log.warning("The homeserver cannot be reached")
+            elif ok and (not reachable or self._suspect):
+                self._suspect = False
+                log.warning("The homeserver answers again; catching up")
+                try:
+                    await self.on_back()
+                    await self.run()
+                except Exception as e:
+                    log.warning("Catching up failed (%s); trying again later", describe(e))
+                    ok = False
+            reachable = ok
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)

@@ -1,0 +1,62 @@
+"""Failure classification and back-off, without I/O: what is worth retrying for long, and how
+failures are named without quoting content."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import aiohttp
+from mautrix.errors import MatrixConnectionError, MatrixUnknownRequestError
+
+from laura_bot.faults import describe, is_transient
+from laura_bot.matrix.router import MAX_ATTEMPTS, _retry_delay
+from laura_bot.tasks import KeyedRunner
+
+
+def test_transient_failures() -> None:
+    assert is_transient(MatrixConnectionError("down"))
+    assert is_transient(aiohttp.ClientConnectionError())
+    assert is_transient(ConnectionRefusedError())
+    assert is_transient(TimeoutError())
+    assert is_transient(MatrixUnknownRequestError(502, "bad gateway"))
+    assert is_transient(MatrixUnknownRequestError(429, "slow down"))
+    assert is_transient(sqlite3.OperationalError("database is locked"))
+    assert not is_transient(MatrixUnknownRequestError(403, "forbidden"))
+    assert not is_transient(KeyError("body"))
+    assert not is_transient(sqlite3.OperationalError("no such table: x"))
+
+
+def test_describe_names_class_and_place_but_not_the_message() -> None:
+    try:
+        {}["GEHEIM-sleutel"]  # noqa: B018
+    except KeyError as e:
+        text = describe(e)
+    assert text.startswith("KeyError at test_faults_unit.py:")
+    assert "GEHEIM" not in text
+
+
+def test_retry_delays_are_per_event_and_bounded() -> None:
+    assert [_retry_delay(n, False) for n in range(1, MAX_ATTEMPTS)] == [0.2, 1.0]
+    transient = [_retry_delay(n, True) for n in range(1, 12)]
+    assert transient[0] == 0.5 and transient == sorted(transient) and max(transient) == 30
+
+
+async def test_keyed_runner_backoff_is_cut_short_when_woken() -> None:
+    calls: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def fn(_key: str) -> None:
+        calls.append(loop.time())
+        if len(calls) < 3:
+            raise MatrixConnectionError("down")
+
+    runner = KeyedRunner("t", fn, max_delay=30)
+    runner.kick("k")
+    await asyncio.sleep(0.1)
+    runner.wake_all()  # "the homeserver is back": no waiting out the 0.5 s back-off
+    await asyncio.sleep(0.1)
+    runner.wake_all()
+    await runner.idle(timeout=5)
+    assert len(calls) == 3 and calls[-1] - calls[0] < 0.45
+    await runner.close()
