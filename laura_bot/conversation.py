@@ -7,7 +7,6 @@ I/O happens afterwards, in the bridge, which is kicked here and retries with sto
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
@@ -36,11 +35,10 @@ from .scheduler import Clock
 from .settings import Settings
 from .tasks import KeyedRunner
 from .texts import render
-from .util import now_ms, random_id
+from .util import now_ms, random_id, valid_email
 
 log = logging.getLogger("laura.conversation")
 
-_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,25}$")
 
 
@@ -68,8 +66,7 @@ class Conversations:
         self.kick_matrix = kick_matrix
         self.kick_contacts = kick_contacts
         self.queue_runner = KeyedRunner("queue", self._refresh_queue)
-        self._arrivals = asyncio.Lock()  # one process; see _enter_queue
-        self._last_queued_at = 0
+        self._address_secret: bytes | None = None
 
     # Helpers ----------------------------------------------------------------------------------
 
@@ -100,9 +97,7 @@ class Conversations:
         session_id = random_id(12)
         token = f"{session_id}.{secrets.token_urlsafe(32)}"
         conv_id = random_id(12)
-        client_key = (
-            await self.store.sessions.client_key(client_address) if client_address else None
-        )
+        client_key = await self._client_key(client_address) if client_address else None
         async with transaction(self.db) as conn:
             session = await self.store.sessions.create(
                 conn, session_id, hash_token(token), name, email, lang, random_id(10), client_key
@@ -124,6 +119,16 @@ class Conversations:
         session.conversation_id = conv_id
         log.info("Session %s created", session_id)
         return session, token
+
+    async def _client_key(self, address: str) -> str:
+        """The keyed hash stored as session.client_key for a network address.
+
+        Privacy: the address itself is never stored. An HMAC with a random secret (made once,
+        kept in the setting table) cannot be reversed by trying all IPv4 addresses, as a plain
+        hash could; it only tells whether two chats came from the same address."""
+        if self._address_secret is None:
+            self._address_secret = await self.store.settings.secret("secret.client_key")
+        return hmac.new(self._address_secret, address.encode(), hashlib.sha256).hexdigest()
 
     async def authenticate(self, session_id: str, authorization: str | None) -> Session:
         """Bearer token → the caller's session. No/garbled/wrong token → 401; someone else's (or
@@ -179,7 +184,6 @@ class Conversations:
             "topic_chosen",
             {"topic": dept.label},
             department_id=dept.id,
-            queued_at=now_ms(),
             dispatch_room_id=dept.room_id,
         )
 
@@ -195,17 +199,19 @@ class Conversations:
     ) -> None:
         """Start a dispatch round: waiting, fresh deadlines and a new dispatch message.
 
-        A new arrival's queued_at is taken under a lock, strictly increasing, and committed
-        before the next one is taken: the order of the queue is the order of commits, so a
-        visitor is never told a place that a slower, earlier-stamped arrival later takes."""
+        A new arrival (a department_id in fields) gets its place from the database: behind
+        everyone already in that queue, decided under a lock on the queue, so the order of the
+        queue is the order of commits and nobody is told a place that a slower arrival with an
+        earlier clock later takes."""
         conv = await self.current(session)
         timeout = await self.settings.seconds("dispatch_timeout")
         interval = await self.settings.seconds("queue_update_interval")
-        async with self._arrivals, transaction(self.db) as conn:
+        async with transaction(self.db) as conn:
             now = now_ms()
-            if "queued_at" in fields:
-                self._last_queued_at = max(now, self._last_queued_at + 1)
-                fields["queued_at"] = self._last_queued_at
+            if "department_id" in fields:
+                fields["queued_at"] = await self.store.conversations.next_place(
+                    conn, str(fields["department_id"]), now
+                )
             moved = await self.store.conversations.transition(
                 conn,
                 conv.id,
@@ -328,7 +334,7 @@ class Conversations:
                 "That phone number does not look right; use digits, spaces and +.",
                 code="bad_phone",
             )
-        if fields["email"] and not _EMAIL.match(fields["email"]):
+        if fields["email"] and not valid_email(fields["email"]):
             raise BadRequest("That e-mail address does not look right.", code="bad_email")
         conv = await self.current(session)
 

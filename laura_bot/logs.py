@@ -9,9 +9,13 @@ handlers, so it sees every record from every logger at every level, and rewrites
 from __future__ import annotations
 
 import logging
+import re
+import traceback
 from typing import Any
 
 _THIRD_PARTY = ("mau", "mautrix", "aiohttp", "asyncio", "apscheduler")
+# A token in a query string (a request line in an access log, a URL in an error).
+_QUERY_TOKEN = re.compile(r"((?:access_token|token)=)[^&\s\"']+")
 
 
 def _scrub(value: Any) -> Any:
@@ -21,8 +25,26 @@ def _scrub(value: Any) -> Any:
     return f"<{type(value).__name__} hidden>"
 
 
+def traceback_without_messages(exc: BaseException) -> str:
+    """Where an exception (and what caused it) was raised, frame by frame, with the exception
+    classes but not their messages: a message can quote the value it choked on (asyncpg does,
+    for one), and that value can be a visitor's words."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        frames = "".join(traceback.format_tb(current.__traceback__))
+        parts.append(f"Traceback (most recent call last):\n{frames}{type(current).__name__}")
+        current = current.__cause__ or current.__context__
+    return "\n\nwhile handling, or caused by:\n".join(reversed(parts))
+
+
 class PrivacyFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            # Any logger, Laura's own included: keep the frames, drop the messages.
+            record.exc_text = traceback_without_messages(record.exc_info[1])
         request = getattr(record, "matrix_http_request", None)
         if isinstance(request, dict):
             # mautrix's "req #N: PUT <url> <json body>": keep the request line, drop the body.
@@ -32,17 +54,14 @@ class PrivacyFilter(logging.Filter):
             return True
         if not record.name.startswith(_THIRD_PARTY):
             return True
+        if "token=" in str(record.msg) or any("token=" in str(a) for a in record.args or ()):
+            record.msg = _QUERY_TOKEN.sub(r"\1<hidden>", record.getMessage())
+            record.args = ()
         if isinstance(record.args, dict):
             record.args = {k: _scrub(v) for k, v in record.args.items()}
         elif record.args:
             record.args = tuple(_scrub(a) for a in record.args)
         msg = record.msg if isinstance(record.msg, str) else str(record.msg)
-        if record.exc_info and record.exc_info[1] is not None:
-            # The exception's text may quote the event it choked on: keep its class only.
-            exc = record.exc_info[1]
-            record.msg = f"{msg} ({type(exc).__name__})"
-            record.exc_info = None
-            record.exc_text = None
         if "{" in msg and record.name.startswith(("mau", "mautrix")):
             # A message with JSON already formatted in (an f-string): keep what precedes it.
             record.msg = msg.split("{", 1)[0].rstrip() + " <content hidden>"

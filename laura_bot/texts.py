@@ -62,6 +62,9 @@ STAFF: dict[str, dict[str, str]] = {
         "Stuur het opnieuw als gewone tekst.",
         "malformed_reaction": "Deze reactie kon Laura niet lezen. Klik op “Ik!” of “Ik kan nu "
         "niet” onder de aanvraag.",
+        "event_failed": "Laura kon dit door een fout niet verwerken; als het een bericht was, "
+        "ziet de bezoeker het niet. Een beheerder kan het opnieuw laten verwerken met "
+        "!deadletters retry {{ seq }}.",
         "command_failed": "Dat lukte niet door een fout bij Laura (referentie {{ ref }}). "
         "Probeer het nog eens of geef de referentie door aan de beheerder.",
         "dead_none": "Er zijn geen overgeslagen gebeurtenissen.",
@@ -111,6 +114,9 @@ STAFF: dict[str, dict[str, str]] = {
         "it. Send it again as plain text.",
         "malformed_reaction": "Laura could not read this reaction. Click “Ik!” or “Ik kan nu "
         "niet” below the request.",
+        "event_failed": "Laura could not process this because of an error; if it was a "
+        "message, the visitor does not see it. An admin can have it processed again with "
+        "!deadletters retry {{ seq }}.",
         "command_failed": "That did not work because of an error in Laura (reference "
         "{{ ref }}). Try again, or pass the reference on to the administrator.",
         "dead_none": "There are no skipped events.",

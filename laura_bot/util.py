@@ -33,6 +33,15 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+# One e-mail rule for every place a visitor gives an address: something@domain.tld, without
+# spaces or characters that could break out of the text it is shown in.
+_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
+
+
+def valid_email(value: str) -> bool:
+    return len(value) <= 254 and bool(_EMAIL.match(value))
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

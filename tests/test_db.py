@@ -155,11 +155,13 @@ async def test_inbox_order_retries_and_dead_letters(store: Store) -> None:
 
 
 async def test_send_ledger_notes_each_txn_once(store: Store) -> None:
-    assert await store.sends.note("laura.t1", "!r")
-    assert not await store.sends.note("laura.t1", "!r")  # tried before: look before resending
-    assert await store.sends.note("laura.t2", "!r")
+    assert await store.sends.note("laura.t1", "!r") == (False, None)
+    assert await store.sends.note("laura.t1", "!r") == (True, None)  # look before resending
+    await store.sends.confirm("laura.t1", "$sent")
+    assert await store.sends.note("laura.t1", "!r") == (True, "$sent")  # no resend at all
+    assert await store.sends.note("laura.t2", "!r") == (False, None)
     await store.sends.prune(older_than_ms=2**62)
-    assert await store.sends.note("laura.t1", "!r")
+    assert await store.sends.note("laura.t1", "!r") == (False, None)
 
 
 async def test_dispatch_answers_and_withdrawal(store: Store) -> None:

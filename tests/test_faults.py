@@ -192,6 +192,8 @@ async def test_kill_synapse_mid_conversation(
         txn = ev["content"]["org.laura.txn_id"]
         session = await laura.store.sessions.get_by_id(visitor.session_id)
         assert session
+        # As if its answer had been lost: noted in the ledger, but not confirmed.
+        await laura.store.db.execute("UPDATE mx_send SET event_id=NULL WHERE txn_id=$1", txn)
         again = await laura.bridge.send(
             consult, {"msgtype": "m.text", "body": "x"}, txn, laura.bridge.ghost(session)
         )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mautrix.util.async_db import Connection, Database
+from mautrix.util.async_db import Connection, Database, Scheme
 
 from ..util import now_ms
 from .base import transaction
@@ -149,6 +149,20 @@ class ConversationStore:
             *fields.values(),
         )
         return row is not None
+
+    async def next_place(self, conn: Connection, department_id: str, now: int) -> int:
+        """queued_at for a new arrival in a department's queue: now, but always after everyone
+        waiting there. On PostgreSQL the queue is locked until the caller's transaction ends;
+        SQLite runs one write transaction at a time anyway."""
+        if self.db.scheme == Scheme.POSTGRES:
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext($1))", f"laura.queue.{department_id}"
+            )
+        last = await conn.fetchval(
+            "SELECT MAX(queued_at) FROM conversation WHERE status='waiting' AND department_id=$1",
+            department_id,
+        )
+        return max(now, int(last or 0) + 1)
 
     async def set_position(self, conn: Connection, id: str, position: int) -> bool:
         """Record the place a waiting visitor is told; False when no longer waiting."""

@@ -59,7 +59,7 @@ class InboxStore:
         new = 0
         async with transaction(self.db) as conn:
             for evt in events:
-                room_id = evt.get("room_id")
+                room_id = evt.get("room_id")  # the same rule as appservice.room_key
                 row = await conn.fetchrow(
                     "INSERT INTO inbox (event_id, room_id, raw, received_at) VALUES ($1,$2,$3,$4)"
                     " ON CONFLICT (event_id) DO NOTHING RETURNING seq",
@@ -100,8 +100,20 @@ class InboxStore:
         return [r["room_id"] for r in rows]
 
     async def mark_handled(self, event_id: str) -> None:
+        """Done with it. Privacy: its content goes now; the row stays, with the event id (for
+        deduplication) and a skeleton without content."""
         await self.db.execute(
-            "UPDATE inbox SET handled_at=$2 WHERE event_id=$1", event_id, now_ms()
+            "UPDATE inbox SET handled_at=$2, raw=$3 WHERE event_id=$1",
+            event_id,
+            now_ms(),
+            json.dumps({"event_id": event_id, "content": {}}),
+        )
+
+    async def clear_backoff(self) -> None:
+        """The homeserver is back: events waiting out a back-off may go at once."""
+        await self.db.execute(
+            "UPDATE inbox SET next_attempt_at=NULL WHERE next_attempt_at IS NOT NULL "
+            "AND handled_at IS NULL AND dead_at IS NULL"
         )
 
     async def retry_later(self, event_id: str, attempts: int, at_ms: int) -> None:

@@ -16,8 +16,9 @@ class SendStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def note(self, txn_id: str, room_id: str) -> bool:
-        """Note a send before its first try; False when it was tried before."""
+    async def note(self, txn_id: str, room_id: str) -> tuple[bool, str | None]:
+        """Note a send before its first try. Returns (tried before, its event id if the
+        homeserver confirmed it)."""
         row = await self.db.fetchrow(
             "INSERT INTO mx_send (txn_id, room_id, started_at) VALUES ($1,$2,$3) "
             "ON CONFLICT (txn_id) DO NOTHING RETURNING txn_id",
@@ -25,7 +26,13 @@ class SendStore:
             room_id,
             now_ms(),
         )
-        return row is not None
+        if row is not None:
+            return False, None
+        event_id = await self.db.fetchval("SELECT event_id FROM mx_send WHERE txn_id=$1", txn_id)
+        return True, event_id
+
+    async def confirm(self, txn_id: str, event_id: str) -> None:
+        await self.db.execute("UPDATE mx_send SET event_id=$2 WHERE txn_id=$1", txn_id, event_id)
 
     async def prune(self, older_than_ms: int) -> None:
         await self.db.execute("DELETE FROM mx_send WHERE started_at < $1", older_than_ms)

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 
 from mautrix.util.async_db import Connection, Database, Scheme
@@ -34,11 +31,9 @@ class SessionStore:
         "id, token_hash, name, email, language, ghost_id, last_seq, conversation_id, created_at, "
         "client_key"
     )
-    _SECRET_KEY = "secret.client_key"
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._secret: bytes | None = None
 
     async def create(
         self,
@@ -70,25 +65,6 @@ class SessionStore:
     async def get_by_id(self, id: str) -> Session | None:
         row = await self.db.fetchrow(f"SELECT {self._COLS} FROM session WHERE id=$1", id)
         return Session(**row) if row else None
-
-    async def client_key(self, address: str) -> str:
-        """The keyed hash stored as session.client_key for a network address.
-
-        Privacy: the address itself is never stored. An HMAC with a random secret (made once,
-        kept in the setting table) cannot be reversed by trying all IPv4 addresses, as a plain
-        hash could; it only tells whether two chats came from the same address. Call this
-        outside a transaction (it may write the secret)."""
-        if self._secret is None:
-            await self.db.execute(
-                "INSERT INTO setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-                self._SECRET_KEY,
-                secrets.token_hex(32),
-            )
-            value = await self.db.fetchval(
-                "SELECT value FROM setting WHERE key=$1", self._SECRET_KEY
-            )
-            self._secret = bytes.fromhex(value)
-        return hmac.new(self._secret, address.encode(), hashlib.sha256).hexdigest()
 
     async def count_waiting_by_client(self, conn: Connection, client_key: str) -> int:
         """Conversations in status waiting of chats from this client key. Inside the caller's

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import secrets
+
 from mautrix.util.async_db import Database
 
 
@@ -19,6 +21,16 @@ class SettingStore:
             key,
             value,
         )
+
+    async def secret(self, key: str) -> bytes:
+        """A random secret made on first use and kept here (e.g. the key of the address
+        hashes). Two processes asking at once agree: the first insert wins."""
+        await self.db.execute(
+            "INSERT INTO setting (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+            key,
+            secrets.token_hex(32),
+        )
+        return bytes.fromhex(await self.db.fetchval("SELECT value FROM setting WHERE key=$1", key))
 
     async def all(self) -> dict[str, str]:
         rows = await self.db.fetch("SELECT key, value FROM setting")

@@ -32,6 +32,12 @@ def _error(status: int, errcode: str, message: str) -> web.Response:
     return web.json_response({"errcode": errcode, "error": message}, status=status)
 
 
+def room_key(event: dict[str, Any]) -> str:
+    """The room an inbox event is filed under ("" when it has none: it is malformed)."""
+    room_id = event.get("room_id")
+    return room_id if isinstance(room_id, str) else ""
+
+
 def _deserializes(cls: Any, raw: Any) -> bool:
     try:
         cls.deserialize(raw)
@@ -66,9 +72,10 @@ class InboxAppService(AppService):
                 return _error(403, "M_FORBIDDEN", "Send the hs_token in the Authorization header")
             return _error(401, "M_UNAUTHORIZED", "Missing the Authorization header")
         scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            token.strip().encode(), self.hs_token.encode()
-        ):
+        # aiohttp decodes header bytes with surrogateescape: encode the same way, so that
+        # garbage in the header is a wrong token (403), not an encoding error (500).
+        given = token.strip().encode("utf-8", "surrogateescape")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given, self.hs_token.encode()):
             return _error(403, "M_FORBIDDEN", "Invalid auth token")
         return None
 
@@ -147,14 +154,14 @@ class InboxAppService(AppService):
             if self.ephemeral_events
             else None
         )
+        if not isinstance(ephemeral, list):
+            ephemeral = []
         state_events = [
             e
             for e in events
             if isinstance(e, dict) and "state_key" in e and _deserializes(Event, dict(e))
         ]
-        edus = [
-            e for e in ephemeral or [] if isinstance(e, dict) and _deserializes(EphemeralEvent, e)
-        ]
+        edus = [e for e in ephemeral if isinstance(e, dict) and _deserializes(EphemeralEvent, e)]
         try:
             await self.handle_transaction(
                 txn_id,
@@ -165,5 +172,5 @@ class InboxAppService(AppService):
         except Exception as e:
             log.warning("State store update failed for transaction %s: %s", txn_id, describe(e))
         if keep:
-            self._on_stored({str(e.get("room_id", "")) for e in keep})
+            self._on_stored({room_key(e) for e in keep})
         return web.json_response({})

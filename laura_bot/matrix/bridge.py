@@ -68,20 +68,28 @@ class MatrixBridge:
         event_type: EventType = EventType.ROOM_MESSAGE,
     ) -> str:
         """Send once. With a txn id the event carries it (TXN_KEY) and the send is noted in
-        the ledger first; a send that was tried before (a crash, a lost answer, a Synapse
-        restart that forgot the txn id) is looked up in the room before it is tried again."""
+        the ledger first. A send the homeserver confirmed before is not sent again; one that
+        was tried without an answer (a crash, a lost answer, a Synapse restart that forgot the
+        txn id) is looked up among the sender's recent events in the room first."""
         intent = intent or self.bot
-        if txn_id is not None:
-            content = {**content, TXN_KEY: txn_id}
-            if not await self.store.sends.note(txn_id, room_id):
-                found = await self.find_sent(room_id, intent.mxid, event_type, txn_id)
-                if found:
-                    log.info("Send %s was already in %s as %s", txn_id, room_id, found)
-                    return found
+        if txn_id is None:
+            return await intent.send_message_event(RoomID(room_id), event_type, cast(Any, content))
+        content = {**content, TXN_KEY: txn_id}
+        tried, confirmed = await self.store.sends.note(txn_id, room_id)
+        if confirmed:
+            return confirmed
+        if tried:
+            found = await self.find_sent(room_id, intent.mxid, event_type, txn_id)
+            if found:
+                log.info("Send %s was already in %s as %s", txn_id, room_id, found)
+                await self.store.sends.confirm(txn_id, found)
+                return found
         # Laura sends plain JSON content (m.mentions, m.new_content, ...), not mautrix objects.
-        return await intent.send_message_event(
+        event_id = await intent.send_message_event(
             RoomID(room_id), event_type, cast(Any, content), txn_id=txn_id
         )
+        await self.store.sends.confirm(txn_id, event_id)
+        return event_id
 
     async def find_sent(
         self, room_id: str, sender: str, event_type: EventType, txn_id: str

@@ -60,6 +60,7 @@ class CatchUp:
     async def run(self) -> int:
         """Read every served room's recent history into the inbox, then let the router go on
         (it is held until then); returns how many events were new."""
+        self.hold()
         since = now_ms() - WINDOW_MS
         rooms = await self.rooms()
         new = 0
@@ -101,6 +102,17 @@ class CatchUp:
         self._task = asyncio.create_task(self._watch(session, url), name="homeserver-watch")
 
     async def _watch(self, session: aiohttp.ClientSession, url: str) -> None:
+        """Runs for Laura's whole life: any failure is logged and the next probe goes on."""
+        while True:
+            try:
+                await self._probe_loop(session, url)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.warning("Homeserver watch failed (%s); restarting it", describe(e))
+                await asyncio.sleep(PROBE_EVERY)
+
+    async def _probe_loop(self, session: aiohttp.ClientSession, url: str) -> None:
         reachable = True
         timeout = aiohttp.ClientTimeout(total=3)
         while True:
@@ -121,6 +133,7 @@ class CatchUp:
                 except Exception as e:
                     log.warning("Catching up failed (%s); trying again later", describe(e))
                     ok = False
+                    self._suspect = True
             reachable = ok
 
     async def stop(self) -> None:

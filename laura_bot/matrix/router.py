@@ -30,8 +30,9 @@ log = logging.getLogger("laura.router")
 
 MAX_ATTEMPTS = 3  # a non-transient failure: tried this often, then moved aside
 RETRY_DELAYS = (0.2, 1.0)  # seconds before the 2nd and 3rd try
+# A transient failure (homeserver or database away) is retried until it works, never moved
+# aside: every event would fail the same way, and none may be lost for it.
 TRANSIENT_MAX_DELAY = 30.0
-TRANSIENT_MAX_ATTEMPTS = 40  # homeserver/database away for about 18 minutes: move it aside
 
 
 def _retry_delay(attempts: int, transient: bool) -> float:
@@ -57,9 +58,20 @@ def _obj(value: Any, what: str, notice: str | None = None) -> dict[str, Any]:
 
 
 def _str(value: Any, what: str, notice: str | None = None) -> str:
+    """A string the database can store: no NUL, no lone UTF-16 surrogate."""
     if not isinstance(value, str):
         raise Malformed(f"{what} is not a string", notice)
+    if "\x00" in value or not _encodable(value):
+        raise Malformed(f"{what} is not valid text", notice)
     return value
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 class Router:
@@ -81,6 +93,10 @@ class Router:
         self._release_task = asyncio.create_task(self._kick_pending())
 
     async def _kick_pending(self) -> None:
+        await self.laura.store.inbox.clear_backoff()
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
         self.kick(await self.laura.store.inbox.rooms_with_pending())
 
     # Scheduling -----------------------------------------------------------------------------
@@ -143,16 +159,14 @@ class Router:
             attempts = evt.attempts + 1
             what = describe(e)
             transient = is_transient(e)
-            limit = TRANSIENT_MAX_ATTEMPTS if transient else MAX_ATTEMPTS
-            if attempts < limit:
+            if transient or attempts < MAX_ATTEMPTS:
                 delay = _retry_delay(attempts, transient)
                 log.warning(
-                    "Event %s in %s failed (%s, attempt %d of %d); retrying in %.1fs",
+                    "Event %s in %s failed (%s, attempt %d); retrying in %.1fs",
                     evt.event_id,
                     evt.room_id,
                     what,
                     attempts,
-                    limit,
                     delay,
                 )
                 await inbox.retry_later(evt.event_id, attempts, now_ms() + int(delay * 1000))
@@ -166,17 +180,19 @@ class Router:
                 what,
             )
             await inbox.move_aside(evt.event_id, attempts, what)
+            if evt.raw.get("type") in ("m.room.message", "m.reaction"):
+                await self._tell_sender(evt, "event_failed", seq=evt.seq)  # a person waits
             return True
         await inbox.mark_handled(evt.event_id)
         return True
 
-    async def _tell_sender(self, evt: InboxEvent, text_id: str) -> None:
+    async def _tell_sender(self, evt: InboxEvent, text_id: str, **values: Any) -> None:
         sender = evt.raw.get("sender")
         bridge = self.laura.bridge
         try:
             await bridge.notice(
                 evt.room_id,
-                bridge.t(text_id, user=sender if isinstance(sender, str) else ""),
+                bridge.t(text_id, user=sender if isinstance(sender, str) else "", **values),
                 txn_id=f"laura.bad.{evt.event_id}",
                 reply_to=evt.event_id,
             )

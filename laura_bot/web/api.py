@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..errors import BadRequest, TooLarge
+from ..util import valid_email
 from .openapi import openapi_document
 from .ratelimit import IPNetwork, RateLimiter, client_address
 
@@ -146,7 +147,7 @@ async def create_session(request: web.Request) -> web.Response:
     name = _opt_str(data, "name", 60)
     email = _opt_str(data, "email", 254)
     language = _opt_str(data, "language", 10)
-    if email and ("@" not in email or " " in email):
+    if email and not valid_email(email):
         raise BadRequest("That e-mail address does not look right.", code="bad_email")
     session, token = await laura.conversations.create_session(
         name, email, language, _address(request)

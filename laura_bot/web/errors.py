@@ -116,16 +116,22 @@ class JsonErrorRequestHandler(RequestHandler):
     """aiohttp's connection handler, answering its own errors in Laura's JSON shape."""
 
     def data_received(self, data: bytes) -> None:
-        queued = len(self._messages)
+        # Private attributes of aiohttp 3.14: where a later version lacks them, this falls
+        # back to aiohttp's own behaviour.
+        messages = getattr(self, "_messages", None)
+        if messages is None:
+            super().data_received(data)
+            return
+        queued = len(messages)
         super().data_received(data)
         # When a body's framing breaks in a later packet (a bad chunk), aiohttp 3.14 queues an
         # error for the next request but leaves the body of the one in progress waiting for
         # ever. Hand the error to that body: the handler's read then fails, and the visitor
         # gets a 400 instead of a hanging connection.
-        request = self._current_request
-        if request is None or request.content.is_eof() or len(self._messages) <= queued:
+        request = getattr(self, "_current_request", None)
+        if request is None or request.content.is_eof() or len(messages) <= queued:
             return
-        exc = getattr(self._messages[-1][0], "exc", None)
+        exc = getattr(messages[-1][0], "exc", None)
         if isinstance(exc, HttpProcessingError):
             request.content.set_exception(exc)
 

@@ -14,6 +14,7 @@ per-chat limits are what stops a script inside one chat.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import math
 import time
 from collections.abc import Iterable, Mapping
@@ -25,6 +26,8 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
 from ..errors import TooManyRequests
+
+log = logging.getLogger("laura.web")
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -89,6 +92,22 @@ def address_key(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return str(ip)
 
 
+_warned = False
+
+
+def _warn_untrusted_proxy() -> None:
+    """Once per process: behind an unlisted reverse proxy every visitor counts as the proxy's
+    address, so the per-address limits would hit everyone together."""
+    global _warned
+    if not _warned:
+        _warned = True
+        log.warning(
+            "Requests carry X-Forwarded-For from a peer that is not in web.trusted_proxies; "
+            "the header is ignored. If Laura is behind a reverse proxy, list it there, or all "
+            "visitors share one address for the rate limits."
+        )
+
+
 def client_address(request: web.BaseRequest, trusted: list[IPNetwork]) -> str:
     """The visitor's address. X-Forwarded-For counts only when the direct peer is a trusted
     proxy; then the right-most address in it that is not a trusted proxy is the client (the
@@ -97,6 +116,8 @@ def client_address(request: web.BaseRequest, trusted: list[IPNetwork]) -> str:
     if peer is None:
         return "unknown"
     if not any(peer in net for net in trusted):
+        if "X-Forwarded-For" in request.headers:
+            _warn_untrusted_proxy()
         return address_key(peer)
     hops = [h for v in request.headers.getall("X-Forwarded-For", []) for h in v.split(",")]
     client = peer
