@@ -1,4 +1,4 @@
-"""Latency of Laura's paths beside plain Matrix, on one machine (issue #2, QUALITY.md B1/B2).
+"""Latency of Laura's paths beside plain Matrix, on one machine.
 
 Starts its own Synapse and Laura, then measures p50/p95 over --runs samples of:
   dispatch        topic chosen (POST /topic)      → dispatch message in a staff client's sync
