@@ -42,6 +42,18 @@ def valid_email(value: str) -> bool:
     return len(value) <= 254 and bool(_EMAIL.match(value))
 
 
+def storable_text(value: str) -> bool:
+    """Text both databases can store: no NUL character (PostgreSQL refuses it) and no lone
+    UTF-16 surrogate (a JSON escape like \\ud800 makes one; it is not Unicode text)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 

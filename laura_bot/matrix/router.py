@@ -21,7 +21,7 @@ from ..db.inbox import InboxEvent
 from ..dispatch.logic import Answer, Decision, decide, parse_answer
 from ..faults import describe, is_transient
 from ..tasks import KeyedRunner
-from ..util import now_ms
+from ..util import now_ms, storable_text
 
 if TYPE_CHECKING:
     from ..app import Laura
@@ -61,17 +61,9 @@ def _str(value: Any, what: str, notice: str | None = None) -> str:
     """A string the database can store: no NUL, no lone UTF-16 surrogate."""
     if not isinstance(value, str):
         raise Malformed(f"{what} is not a string", notice)
-    if "\x00" in value or not _encodable(value):
+    if not storable_text(value):
         raise Malformed(f"{what} is not valid text", notice)
     return value
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-        return True
-    except UnicodeEncodeError:
-        return False
 
 
 class Router:

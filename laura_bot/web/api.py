@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..errors import BadRequest, TooLarge
-from ..util import valid_email
+from ..util import storable_text, valid_email
 from .openapi import openapi_document
 from .ratelimit import IPNetwork, RateLimiter, client_address
 
@@ -72,17 +72,10 @@ def _check_text(data: Any) -> None:
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                ok = False
-            else:
-                ok = "\x00" not in item
-            if not ok:
-                raise BadRequest(
-                    "The request contains text that is not valid Unicode.", code="invalid_text"
-                )
+        elif isinstance(item, str) and not storable_text(item):
+            raise BadRequest(
+                "The request contains text that is not valid Unicode.", code="invalid_text"
+            )
 
 
 async def read_json(request: web.Request, required: bool = True) -> dict[str, Any]:
