@@ -18,15 +18,7 @@ from typing import Any
 from .config import Config
 from .db import Store
 from .db.base import transaction
-from .db.conversations import (
-    CHOOSING,
-    CONNECTED,
-    CONTACT,
-    ENDED,
-    OPEN_STATES,
-    WAITING,
-    Conversation,
-)
+from .db.conversations import OPEN_STATES, Conversation, Status
 from .db.sessions import Session
 from .dispatch.logic import all_declined, queue_positions
 from .errors import BadRequest, Conflict, NotFound, TooLarge, TooManyRequests, Unauthorized
@@ -104,7 +96,7 @@ class Conversations:
             )
             await self.store.conversations.create(conn, conv_id, session_id)
             await self.store.events.append(
-                conn, session_id, conv_id, "status", data={"status": CHOOSING}
+                conn, session_id, conv_id, "status", data={"status": Status.CHOOSING}
             )
             await self.store.events.append(
                 conn,
@@ -157,7 +149,7 @@ class Conversations:
     async def view(self, session: Session) -> dict[str, Any]:
         conv = await self.current(session)
         position = None
-        if conv.status == WAITING and conv.department_id:
+        if conv.status == Status.WAITING and conv.department_id:
             position = (await self._queue(conv.department_id))[1].get(conv.id)
         staff = await self.store.conversations.joined_staff(conv.id)
         return {
@@ -179,7 +171,7 @@ class Conversations:
             )
         await self._enter_queue(
             session,
-            (CHOOSING,),
+            (Status.CHOOSING,),
             Conflict("A topic was already chosen for this chat.", code="topic_already_chosen"),
             "topic_chosen",
             {"topic": dept.label},
@@ -216,7 +208,7 @@ class Conversations:
                 conn,
                 conv.id,
                 from_states,
-                WAITING,
+                Status.WAITING,
                 dispatch_deadline=now + int(timeout * 1000),
                 next_queue_update=now + int(interval * 1000),
                 dispatch_txn_id=f"laura.{random_id(12)}",
@@ -232,7 +224,7 @@ class Conversations:
                 await also(conn, conv)
             await self._say(conn, session, conv, text_id, to_matrix=True, **text_values)
             await self.store.events.append(
-                conn, session.id, conv.id, "status", data={"status": WAITING}
+                conn, session.id, conv.id, "status", data={"status": Status.WAITING}
             )
         department_id = str(fields.get("department_id") or conv.department_id)
         log.info("Conversation %s waiting in %s", conv.id, department_id)
@@ -274,7 +266,7 @@ class Conversations:
         if existing is not None:
             return existing
         conv = await self.current(session)
-        if conv.status == ENDED:
+        if conv.status == Status.ENDED:
             raise Conflict(
                 "This chat has ended; start a new chat to ask something else.", code="chat_ended"
             )
@@ -297,7 +289,7 @@ class Conversations:
             if existing is None:
                 raise
             return existing
-        if conv.room_id or conv.status != CHOOSING:
+        if conv.room_id or conv.status != Status.CHOOSING:
             self.kick_matrix(conv.id)
         self.notifier.notify(session.id)
         return seq
@@ -351,7 +343,12 @@ class Conversations:
             )
 
         if not await self._end(
-            session, conv, "contact", "contact_thanks", (WAITING, CONTACT), store_request
+            session,
+            conv,
+            "contact",
+            "contact_thanks",
+            (Status.WAITING, Status.CONTACT),
+            store_request,
         ):
             raise Conflict(
                 "Contact details can be left only while waiting or when Laura asks for them.",
@@ -380,7 +377,7 @@ class Conversations:
                 conn,
                 conv.id,
                 from_states,
-                ENDED,
+                Status.ENDED,
                 ended_at=now_ms(),
                 ended_by=ended_by,
                 dispatch_deadline=None,
@@ -392,7 +389,7 @@ class Conversations:
                 await also(conn)
             await self._say(conn, session, conv, text_id)
             await self.store.events.append(
-                conn, session.id, conv.id, "status", data={"status": ENDED}
+                conn, session.id, conv.id, "status", data={"status": Status.ENDED}
             )
         log.info("Conversation %s ended (%s)", conv.id, ended_by)
         await self._after_leaving_queue(conv)
@@ -432,7 +429,7 @@ class Conversations:
     async def schedule(self, conv_id: str) -> None:
         """(Re)build the timers of a conversation from the database."""
         conv = await self.store.conversations.get_by_id(conv_id)
-        if conv is None or conv.status != WAITING:
+        if conv is None or conv.status != Status.WAITING:
             return
         if conv.dispatch_deadline:
             self.clock.at(
@@ -471,7 +468,7 @@ class Conversations:
     async def queue_tick(self, conv_id: str) -> None:
         """The periodic reminder: forget the last told place, so the refresh tells it again."""
         conv = await self.store.conversations.get_by_id(conv_id)
-        if conv is None or conv.status != WAITING or not conv.department_id:
+        if conv is None or conv.status != Status.WAITING or not conv.department_id:
             return
         interval = await self.settings.seconds("queue_update_interval")
         nxt = now_ms() + int(interval * 1000)
@@ -487,7 +484,7 @@ class Conversations:
 
     async def dispatch_timeout(self, conv_id: str) -> None:
         conv = await self.store.conversations.get_by_id(conv_id)
-        if conv is None or conv.status != WAITING:
+        if conv is None or conv.status != Status.WAITING:
             return
         if conv.dispatch_deadline and conv.dispatch_deadline > now_ms() + 50:
             await self.schedule(conv.id)  # the deadline moved (e.g. a shorter !set); re-arm
@@ -500,7 +497,7 @@ class Conversations:
         answers of staff no longer count."""
         await self._enter_queue(
             session,
-            (CONTACT,),
+            (Status.CONTACT,),
             Conflict(
                 "You can choose to wait again only when Laura asked for contact details.",
                 code="wait_not_possible",
@@ -514,13 +511,18 @@ class Conversations:
         session = await self._session_of(conv)
         async with transaction(self.db) as conn:
             moved = await self.store.conversations.transition(
-                conn, conv.id, (WAITING,), CONTACT, dispatch_deadline=None, next_queue_update=None
+                conn,
+                conv.id,
+                (Status.WAITING,),
+                Status.CONTACT,
+                dispatch_deadline=None,
+                next_queue_update=None,
             )
             if not moved:
                 return False
             await self._say(conn, session, conv, "ask_contact", to_matrix=True)
             await self.store.events.append(
-                conn, session.id, conv.id, "status", data={"status": CONTACT}
+                conn, session.id, conv.id, "status", data={"status": Status.CONTACT}
             )
         log.info("Conversation %s: asking for contact details (%s)", conv.id, reason)
         await self._after_leaving_queue(conv)
@@ -542,7 +544,7 @@ class Conversations:
                 name,
             )
             await self.store.events.append(
-                conn, conv.session_id, conv.id, "status", data={"status": CONNECTED}
+                conn, conv.session_id, conv.id, "status", data={"status": Status.CONNECTED}
             )
         log.info("Conversation %s taken by %s", conv.id, user_id)
         await self._after_leaving_queue(conv)
@@ -561,7 +563,7 @@ class Conversations:
         return await self._end(await self._session_of(conv), conv, "staff", "ended_by_staff")
 
     async def staff_message(self, conv: Conversation, event_id: str, name: str, body: str) -> bool:
-        if conv.status == ENDED:
+        if conv.status == Status.ENDED:
             return False
         if await self.store.events.has_mx_event(event_id):
             return True  # handled before a crash; the inbox replays it
@@ -589,14 +591,14 @@ class Conversations:
             text = "staff_joined"
         elif membership in ("leave", "ban") and prev == "join":
             text = "staff_left"
-        if text and conv.status != ENDED:
+        if text and conv.status != Status.ENDED:
             async with transaction(self.db) as conn:
                 await self._say(conn, session, conv, text, name=name)
             self.notifier.notify(session.id)
 
     async def restore(self) -> None:
         """At start-up: rebuild timers and resume unfinished Matrix work from the database."""
-        for conv in await self.store.conversations.all_by_status(WAITING):
+        for conv in await self.store.conversations.all_by_status(Status.WAITING):
             await self.schedule(conv.id)
         for conv_id in await self.store.events.conversations_with_pending():
             self.kick_matrix(conv_id)

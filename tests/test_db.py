@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from laura_bot.db import Store, create_database
-from laura_bot.db.conversations import CHOOSING, WAITING
+from laura_bot.db.conversations import Status
 
 
 @pytest_asyncio.fixture
@@ -84,7 +84,7 @@ async def test_outbox_pending_and_sent(store: Store) -> None:
 async def test_concurrent_claims_one_winner(store: Store) -> None:
     conv = await _session_with_conversation(store)
     async with store.db.acquire() as conn, conn.transaction():
-        assert await store.conversations.transition(conn, conv, (CHOOSING,), WAITING)
+        assert await store.conversations.transition(conn, conv, (Status.CHOOSING,), Status.WAITING)
 
     async def claim(user: str) -> bool:
         async with store.db.acquire() as conn, conn.transaction():
@@ -99,12 +99,14 @@ async def test_concurrent_claims_one_winner(store: Store) -> None:
 async def test_transition_only_from_expected_states(store: Store) -> None:
     conv = await _session_with_conversation(store)
     async with store.db.acquire() as conn, conn.transaction():
-        assert not await store.conversations.transition(conn, conv, (WAITING,), "contact")
+        assert not await store.conversations.transition(
+            conn, conv, (Status.WAITING,), Status.CONTACT
+        )
         assert await store.conversations.transition(
-            conn, conv, (CHOOSING,), WAITING, department_id="d"
+            conn, conv, (Status.CHOOSING,), Status.WAITING, department_id="d"
         )
     row = await store.conversations.get_by_id(conv)
-    assert row and row.status == WAITING and row.department_id == "d"
+    assert row and row.status == Status.WAITING and row.department_id == "d"
 
 
 async def test_inbox_dedupes_on_event_id(store: Store) -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from mautrix.types import RoomID, UserID
 
 from ..config import SETTING_KEYS, SETTING_RANGES
+from ..db.conversations import Status
 from ..errors import LauraError
 from ..util import format_duration
 from . import CONTROL, Context, registry
@@ -142,9 +143,9 @@ async def cmd_stats(ctx: Context) -> str:
     lines = ["Per afdeling: wachtend / in gesprek / contactgegevens gevraagd"]
     for d in await ctx.laura.store.departments.all_active():
         lines.append(
-            f"- {d.id}: {counts.get((d.id, 'waiting'), 0)} / "
-            f"{counts.get((d.id, 'connected'), 0)} / "
-            f"{counts.get((d.id, 'contact'), 0)}"
+            f"- {d.id}: {counts.get((d.id, Status.WAITING), 0)} / "
+            f"{counts.get((d.id, Status.CONNECTED), 0)} / "
+            f"{counts.get((d.id, Status.CONTACT), 0)}"
         )
     return "\n".join(lines)
 

@@ -1,20 +1,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from mautrix.util.async_db import Connection, Database, Scheme
 
 from ..util import now_ms
 from .base import transaction
 
-WAITING, CHOOSING, CONNECTED, CONTACT, ENDED = (
-    "waiting",
-    "choosing",
-    "connected",
-    "contact",
-    "ended",
-)
-OPEN_STATES = (CHOOSING, WAITING, CONNECTED, CONTACT)
+
+class Status(StrEnum):
+    """Where a conversation is; stored as its value, and the widget API's `status`."""
+
+    CHOOSING = "choosing"  # the visitor has not picked a topic yet
+    WAITING = "waiting"  # in a department's queue, offered to staff
+    CONNECTED = "connected"  # taken: staff are in the consult room
+    CONTACT = "contact"  # nobody could take it; the visitor is asked for contact details
+    ENDED = "ended"
+
+
+OPEN_STATES = (Status.CHOOSING, Status.WAITING, Status.CONNECTED, Status.CONTACT)
 
 
 @dataclass
@@ -68,7 +73,7 @@ class ConversationStore:
             "INSERT INTO conversation (id, session_id, status, created_at) VALUES ($1,$2,$3,$4)",
             id,
             session_id,
-            CHOOSING,
+            Status.CHOOSING,
             now_ms(),
         )
         await conn.execute("UPDATE session SET conversation_id=$2 WHERE id=$1", session_id, id)

@@ -6,6 +6,8 @@ import enum
 import unicodedata
 from collections.abc import Iterable
 
+from ..db.conversations import Status
+
 TAKE_KEY = "Ik!"
 DECLINE_KEY = "Ik kan nu niet"
 
@@ -50,10 +52,10 @@ def decide(answer: Answer | None, status: str, *, is_member: bool) -> Decision:
     if not is_member:
         return Decision.NOT_MEMBER
     if answer is Answer.DECLINE:
-        return Decision.DECLINE if status == "waiting" else Decision.IGNORE
-    if status == "waiting":
+        return Decision.DECLINE if status == Status.WAITING else Decision.IGNORE
+    if status == Status.WAITING:
         return Decision.CLAIM
-    if status == "connected":
+    if status == Status.CONNECTED:
         return Decision.ALREADY_TAKEN
     return Decision.TOO_LATE
 

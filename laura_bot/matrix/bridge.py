@@ -20,7 +20,7 @@ from mautrix.types import EventType, RoomCreatePreset, RoomID, UserID
 
 from ..config import Config
 from ..db import Store
-from ..db.conversations import ENDED, WAITING, Conversation
+from ..db.conversations import Conversation, Status
 from ..db.sessions import Session
 from ..dispatch.logic import DECLINE_KEY, TAKE_KEY
 from ..texts import staff_text
@@ -200,7 +200,7 @@ class MatrixBridge:
 
     async def sync_conversation(self, conv_id: str) -> None:
         conv = await self.store.conversations.get_by_id(conv_id)
-        if conv is None or conv.status == "choosing":
+        if conv is None or conv.status == Status.CHOOSING:
             return
         session = await self.store.sessions.get_by_id(conv.session_id)
         assert session is not None
@@ -209,10 +209,14 @@ class MatrixBridge:
         nickname = session.nickname
         # Alert staff first: the consult room (ghost, room, history) takes several requests,
         # and a claim only needs the room by the time the taker is invited, further down.
-        if conv.status == WAITING and conv.dispatch_event_id is None and conv.dispatch_room_id:
+        if (
+            conv.status == Status.WAITING
+            and conv.dispatch_event_id is None
+            and conv.dispatch_room_id
+        ):
             await self._post_dispatch(conv, topic, nickname)
         if conv.room_id is None:
-            if conv.status == ENDED:
+            if conv.status == Status.ENDED:
                 await self.store.events.skip_pending(conv.id)
             else:
                 conv.room_id = await self._create_consult_room(conv, session, topic, nickname)
@@ -223,7 +227,7 @@ class MatrixBridge:
             for user_id in await self.store.conversations.to_invite(conv.id):
                 await self.invite(conv.room_id, user_id)
                 await self.store.conversations.mark_invited(conv.id, user_id)
-            if conv.status == ENDED and not conv.ghost_left:
+            if conv.status == Status.ENDED and not conv.ghost_left:
                 if conv.ended_by == "visitor":
                     await self.notice(
                         conv.room_id, self.t("visitor_ended"), txn_id=f"laura.end.{conv.id}"
@@ -309,9 +313,9 @@ class MatrixBridge:
                     "taken", name=conv.taker_name or conv.taker, topic=topic, nickname=nickname
                 ),
             )
-        elif conv.status == "contact" or conv.ended_by == "contact":
+        elif conv.status == Status.CONTACT or conv.ended_by == "contact":
             outcome, text = "contact", self.t("contact", topic=topic, nickname=nickname)
-        elif conv.status == ENDED:
+        elif conv.status == Status.ENDED:
             outcome, text = "ended", self.t("ended", topic=topic, nickname=nickname)
         else:
             return

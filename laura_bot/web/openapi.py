@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..db.conversations import Status
+
 
 def _err(desc: str) -> dict[str, Any]:
     return {
@@ -112,9 +114,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "type": "object",
                     "properties": {
                         "session_id": {"type": "string"},
-                        "status": {
-                            "enum": ["choosing", "waiting", "connected", "contact", "ended"]
-                        },
+                        "status": {"enum": [status.value for status in Status]},
                         "topic": {"type": ["string", "null"]},
                         "queue_position": {"type": ["integer", "null"]},
                         "staff": {
