@@ -13,6 +13,7 @@ from .commands import Registry, registry
 from .config import Config
 from .conversation import Conversations
 from .db import Store, create_database
+from .dispatch.answers import Dispatch
 from .faults import describe
 from .matrix.appservice import InboxAppService
 from .matrix.bridge import MatrixBridge
@@ -87,6 +88,7 @@ class Laura:
             kick_matrix=self.matrix_runner.kick,
             kick_contacts=lambda: self.contact_runner.kick("contacts"),
         )
+        self.dispatch = Dispatch(self.store, self.conversations)
 
     async def _served_rooms(self) -> list[str]:
         """Every room whose events Laura acts on."""

@@ -535,14 +535,7 @@ class Conversations:
         async with transaction(self.db) as conn:
             if not await self.store.conversations.claim(conn, conv.id, user_id, name):
                 return False
-            await conn.execute(
-                "INSERT INTO conversation_staff (conversation_id, user_id, name, membership) "
-                "VALUES ($1,$2,$3,'to_invite') ON CONFLICT (conversation_id, user_id) DO UPDATE "
-                "SET membership='to_invite' WHERE conversation_staff.membership <> 'join'",
-                conv.id,
-                user_id,
-                name,
-            )
+            await self.store.conversations.to_be_invited(conn, conv.id, user_id, name)
             await self.store.events.append(
                 conn, conv.session_id, conv.id, "status", data={"status": Status.CONNECTED}
             )

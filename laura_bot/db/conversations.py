@@ -249,6 +249,17 @@ class ConversationStore:
             )
             return prev
 
+    async def to_be_invited(self, conn: Connection, id: str, user_id: str, name: str) -> None:
+        """Mark someone to be invited to the consult room (unless already in it)."""
+        await conn.execute(
+            "INSERT INTO conversation_staff (conversation_id, user_id, name, membership) "
+            "VALUES ($1,$2,$3,'to_invite') ON CONFLICT (conversation_id, user_id) DO UPDATE "
+            "SET membership='to_invite' WHERE conversation_staff.membership <> 'join'",
+            id,
+            user_id,
+            name,
+        )
+
     async def to_invite(self, id: str) -> list[str]:
         rows = await self.db.fetch(
             "SELECT user_id FROM conversation_staff WHERE "

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..commands import CONSULT, CONTROL, DISPATCH, OTHER, Context, split
 from ..db.conversations import Conversation
 from ..db.inbox import InboxEvent
-from ..dispatch.logic import Answer, Decision, decide, parse_answer
+from ..dispatch.logic import Decision, parse_answer
 from ..faults import describe, is_transient
 from ..tasks import KeyedRunner
 from ..util import now_ms, storable_text
@@ -338,29 +338,14 @@ class Router:
         if answer is None:
             return
         members = await laura.bridge.members(room_id)
-        decision = decide(answer, conv.status, is_member=sender in members)
-        store = laura.store.conversations
         user_name = await laura.bridge.display_name(room_id, sender)
-        if decision is Decision.CLAIM:
-            await store.add_answer(conv.id, sender, Answer.TAKE.value, event_id)
-            if await laura.conversations.claim(conv, sender, user_name):
-                return
-            reloaded = await store.get_by_id(conv.id)
-            assert reloaded is not None
-            conv = reloaded
-            decision = decide(answer, conv.status, is_member=True)
-        if decision is Decision.DECLINE:
-            await store.add_answer(conv.id, sender, Answer.DECLINE.value, event_id)
-            await laura.conversations.decline(conv, members)
-            return
+        outcome = await laura.dispatch.answer(conv, sender, user_name, answer, event_id, members)
         text = None
-        if decision is Decision.ALREADY_TAKEN:
-            text = laura.bridge.t(
-                "already_taken", user=user_name, name=conv.taker_name or conv.taker
-            )
-        elif decision is Decision.TOO_LATE:
+        if outcome.decision is Decision.ALREADY_TAKEN:
+            text = laura.bridge.t("already_taken", user=user_name, name=outcome.taker_name)
+        elif outcome.decision is Decision.TOO_LATE:
             text = laura.bridge.t("too_late", user=user_name)
-        elif decision is Decision.NOT_MEMBER:
+        elif outcome.decision is Decision.NOT_MEMBER:
             text = laura.bridge.t("not_member", user=user_name)
         if text:
             await laura.bridge.notice(

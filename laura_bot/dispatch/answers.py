@@ -1,0 +1,53 @@
+"""A staff member's answer on a dispatch message ("Ik!" / "Ik kan nu niet"), decided in one
+place: first the pure rules (logic.py), then the database, which decides races (the first
+"Ik!" wins). The Matrix router only translates the reaction and posts what comes out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..db import Store
+from ..db.conversations import Conversation
+from .logic import Answer, Decision, decide
+
+if TYPE_CHECKING:
+    from ..conversation import Conversations
+
+
+@dataclass(frozen=True)
+class Outcome:
+    decision: Decision
+    taker_name: str | None = None  # who has it, for ALREADY_TAKEN
+
+
+class Dispatch:
+    def __init__(self, store: Store, conversations: Conversations) -> None:
+        self.store = store
+        self.conversations = conversations
+
+    async def answer(
+        self,
+        conv: Conversation,
+        user_id: str,
+        user_name: str,
+        answer: Answer | None,
+        reaction_event_id: str,
+        members: set[str],
+    ) -> Outcome:
+        """Record and act on one answer; members are the department's people right now."""
+        answers = self.store.conversations
+        decision = decide(answer, conv.status, is_member=user_id in members)
+        if decision is Decision.CLAIM:
+            await answers.add_answer(conv.id, user_id, Answer.TAKE.value, reaction_event_id)
+            if await self.conversations.claim(conv, user_id, user_name):
+                return Outcome(Decision.CLAIM)
+            # Somebody else was first, or the chat moved on: answer as things are now.
+            reloaded = await answers.get_by_id(conv.id)
+            assert reloaded is not None
+            conv = reloaded
+            decision = decide(answer, conv.status, is_member=True)
+        if decision is Decision.DECLINE:
+            await answers.add_answer(conv.id, user_id, Answer.DECLINE.value, reaction_event_id)
+            await self.conversations.decline(conv, members)
+        return Outcome(decision, conv.taker_name or conv.taker)
