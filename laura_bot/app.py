@@ -27,7 +27,7 @@ from .util import now_ms
 from .web.server import LauraRunner, build_app
 
 log = logging.getLogger("laura")
-SEND_LEDGER_MS = 7 * 24 * 3600 * 1000  # how long sends are remembered for duplicate checks
+SEND_LEDGER_MS = 7 * 24 * 3600 * 1000  # how long sends and command runs are remembered
 
 
 class StartupError(Exception):
@@ -113,6 +113,7 @@ class Laura:
         await self.db.start()
         await self.state_store.upgrade_table.upgrade(self.db)
         await self.store.sends.prune(now_ms() - SEND_LEDGER_MS)
+        await self.store.commands.prune(now_ms() - SEND_LEDGER_MS)
         await self.az.start(self.config["appservice.hostname"], self.config["appservice.port"])
         await self._wait_for_homeserver()
         bot = self.az.intent

@@ -188,3 +188,12 @@ async def test_departments_and_settings(store: Store) -> None:
     await store.settings.set("k", "1")
     await store.settings.set("k", "2")
     assert await store.settings.get("k") == "2"
+
+
+async def test_command_runs_are_recorded_once(store: Store) -> None:
+    assert await store.commands.reply_for("$c1") is None
+    await store.commands.record("$c1", "!control", "Afdeling ggz is toegevoegd")
+    await store.commands.record("$c1", "!control", "Afdeling ggz bestaat al")  # a second run
+    assert await store.commands.reply_for("$c1") == "Afdeling ggz is toegevoegd"
+    await store.commands.prune(older_than_ms=2**62)
+    assert await store.commands.reply_for("$c1") is None

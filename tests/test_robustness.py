@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from mautrix.errors import MatrixConnectionError
 
 from tests.conftest import LauraHandle, Team
 from tests.helpers import SECRETS, Visitor, is_msg
@@ -326,3 +327,27 @@ async def test_queue_positions_stay_right_under_concurrency(
         if r.levelno >= logging.WARNING and r.name.startswith(("mau", "laura"))
     ]
     assert not trouble, trouble
+
+
+async def test_command_runs_once_even_when_its_reply_must_be_retried(team: Team) -> None:
+    """A command is not safe to repeat: when its reply cannot be sent at first, the event is
+    retried with the stored reply instead of running the command again."""
+    laura = team.laura
+    real = laura.bridge.notice
+    failed: list[str] = []
+
+    async def flaky(room_id: str, text: str, txn_id: str | None = None, **kw: Any) -> str:
+        if "toegevoegd" in text and not failed:
+            failed.append(text)
+            raise MatrixConnectionError("the homeserver went away")
+        return await real(room_id, text, txn_id, **kw)
+
+    laura.bridge.notice = flaky  # type: ignore[method-assign]
+    try:
+        reply = await command(
+            team, "admin", team.rooms["control"], "!department add ggz GGZ", "toegevoegd"
+        )
+    finally:
+        laura.bridge.notice = real  # type: ignore[method-assign]
+    assert failed and "bestaat al" not in reply
+    assert [d.id for d in await laura.store.departments.all_active()].count("ggz") == 1

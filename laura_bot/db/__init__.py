@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mautrix.util.async_db import Database
 
+from .commands import CommandStore
 from .conversations import ConversationStore
 from .departments import DepartmentStore
 from .events import EventStore
@@ -26,6 +27,7 @@ class Store:
         self.settings = SettingStore(db)
         self.inbox = InboxStore(db)
         self.sends = SendStore(db)
+        self.commands = CommandStore(db)
 
 
 def create_database(url: str, args: dict | None = None) -> Database:

@@ -258,6 +258,21 @@ class Router:
         self, kind: str, room_id: str, sender: str, event_id: str, body: str
     ) -> None:
         laura = self.laura
+        reply = await laura.store.commands.reply_for(event_id)
+        if reply is None:
+            reply = await self._run_command(kind, room_id, sender, event_id, body)
+            await laura.store.commands.record(event_id, room_id, reply)
+        # If this send fails, the event is retried: with the stored reply, not a second run.
+        await laura.bridge.notice(
+            room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id
+        )
+
+    async def _run_command(
+        self, kind: str, room_id: str, sender: str, event_id: str, body: str
+    ) -> str:
+        """Run a command once and return its reply; a failure (of any kind: a command is not
+        safe to repeat) is a short error with a reference that is also in the log."""
+        laura = self.laura
         name, args = split(body)
         cmd = laura.commands.commands.get(name)
         if cmd is None or kind not in cmd.rooms:
@@ -271,14 +286,12 @@ class Router:
             try:
                 reply = await cmd.handler(ctx)
             except Exception as e:
-                if is_transient(e):
-                    raise  # the homeserver or database is away: try the command again later
                 ref = secrets.token_hex(4)
-                log.error("Command !%s failed (reference %s): %s", name, ref, describe(e))
+                log.error(
+                    "Command !%s failed (reference %s): %s", name, ref, describe(e), exc_info=e
+                )
                 reply = laura.bridge.t("command_failed", ref=ref)
-        await laura.bridge.notice(
-            room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id
-        )
+        return reply
 
     async def _staff_message(
         self,
