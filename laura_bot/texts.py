@@ -57,6 +57,7 @@ STAFF: dict[str, dict[str, str]] = {
         "dispatch_topic": "Nieuwe vragen over {{ label }}. Reageer met “Ik!” om er een op te "
         "pakken. Typ !help voor de commando's.",
         "refused": "Alleen beheerders mogen dat commando gebruiken.",
+        "removed": "Niet meer in Laura's configuratie",
         "unknown_command": "Onbekend commando {{ name }}. Typ !help voor wat hier kan.",
         "malformed_message": "Dit bericht kon Laura niet lezen, dus de bezoeker ziet het niet. "
         "Stuur het opnieuw als gewone tekst.",
@@ -109,6 +110,7 @@ STAFF: dict[str, dict[str, str]] = {
         "dispatch_topic": "New questions about {{ label }}. React with “Ik!” to take one. "
         "Type !help for commands.",
         "refused": "Only admins may use that command.",
+        "removed": "No longer in Laura's configuration",
         "unknown_command": "Unknown command {{ name }}. Type !help for what you can do here.",
         "malformed_message": "Laura could not read this message, so the visitor does not see "
         "it. Send it again as plain text.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from tests.conftest import Team
@@ -94,3 +96,42 @@ async def test_non_admin_is_refused(team: Team) -> None:
     )
     help_text = await command(team, "anna", control, "!help", "!help")
     assert "!set" not in help_text
+
+
+async def test_config_changes_are_applied_at_start_up(team: Team) -> None:
+    """An admin or staff member added to the config after the first start is invited where they
+    belong; one removed from it is removed. People added with !staff add are left alone."""
+    from tests.conftest import DEPARTMENTS, laura_overrides
+
+    handle = team.handle
+    outsider, bram, carla = team["outsider"], team["bram"], team["carla"]
+    huisarts = team.rooms["huisarts"]
+    # Carla joins huisarts by command (not in the config): a config change leaves her there.
+    await command(team, "admin", team.rooms["control"], f"!staff add {carla.user_id} huisarts", "")
+    await carla.wait_invite(huisarts)
+    await carla.join(huisarts)
+    env = handle.env
+    base = laura_overrides(env, handle.db_url, handle.web_port)
+    departments = [
+        {
+            "id": d["id"],
+            "label": d["label"],
+            "staff": [env.mxid(u) for u in d["staff"] if u != "bram"]
+            + ([env.mxid("outsider")] if d["id"] == "huisarts" else []),
+        }
+        for d in DEPARTMENTS
+    ]
+    await handle.stop()
+    handle.extra = {
+        "laura.admins": base["laura.admins"] + [env.mxid("outsider")],
+        "laura.departments": departments,
+    }
+    await handle.start()
+    for room in (team.rooms["control"], huisarts, team.rooms["contact"]):
+        await outsider.wait_invite(room)
+    laura = handle.laura
+    assert laura
+    async with asyncio.timeout(20):
+        while bram.user_id in await laura.bridge.members(huisarts):
+            await asyncio.sleep(0.2)
+    assert carla.user_id in await laura.bridge.members(huisarts)

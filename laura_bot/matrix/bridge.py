@@ -32,6 +32,7 @@ log = logging.getLogger("laura.matrix")
 # recognised in the room after Synapse forgot the txn id (it keeps them in memory only).
 TXN_KEY = "org.laura.txn_id"
 LOOKBACK = 100  # how many of the sender's recent events of that type are searched
+PEOPLE_KEY = "config.people"  # the admins and staff of the config as last applied
 
 
 def pill(user_id: str) -> str:
@@ -180,6 +181,60 @@ class MatrixBridge:
         for dept in await self.store.departments.all_active():
             if not dept.room_id:
                 await self.create_dispatch_room(dept.id, dept.label, config_staff.get(dept.id, []))
+
+    async def reconcile_people(self) -> None:
+        """Bring the rooms in line with the config's admins and department staff.
+
+        Someone added to the config since the last start is invited where they belong; someone
+        removed from it is removed from those rooms. People added with !staff add (not in the
+        config) are left alone: only the difference between this config and the last one
+        applied (kept in the database) is acted on. With no earlier record, everyone in the
+        config is invited (harmless for those already there) and nobody is removed."""
+        admins = set(self.config["laura.admins"])
+        staff = {d["id"]: set(d.get("staff") or []) for d in self.config["laura.departments"]}
+        raw = await self.store.settings.get(PEOPLE_KEY)
+        before = json.loads(raw) if raw else None
+        old_admins = set(before["admins"]) if before else set()
+        old_staff = {k: set(v) for k, v in before["staff"].items()} if before else {}
+        rooms = {d.id: d.room_id for d in await self.store.departments.all_active() if d.room_id}
+        everyone = admins | {u for users in staff.values() for u in users}
+        nobody_before = old_admins | {u for users in old_staff.values() for u in users}
+        wanted: list[tuple[str | None, str]] = [
+            (self.control_room, u) for u in admins - old_admins
+        ]
+        wanted += [
+            (rooms.get(d), u)
+            for d, users in staff.items()
+            for u in users - old_staff.get(d, set())
+        ]
+        wanted += [(self.contact_room, u) for u in everyone - nobody_before]
+        unwanted: list[tuple[str | None, str]] = [
+            (self.control_room, u) for u in old_admins - admins
+        ]
+        unwanted += [
+            (rooms.get(d), u)
+            for d, users in old_staff.items()
+            for u in users - staff.get(d, set())
+        ]
+        unwanted += [(self.contact_room, u) for u in nobody_before - everyone]
+        for room_id, user in wanted:
+            if room_id:
+                try:
+                    await self.invite(room_id, user)
+                    log.info("Invited %s to %s (in the config now)", user, room_id)
+                except MatrixRequestError as e:
+                    log.info("Could not invite %s to %s: %s", user, room_id, e.errcode)
+        for room_id, user in unwanted:
+            if room_id:
+                try:
+                    await self.bot.kick_user(
+                        RoomID(room_id), UserID(user), reason=self.t("removed")
+                    )
+                    log.info("Removed %s from %s (no longer in the config)", user, room_id)
+                except MatrixRequestError as e:
+                    log.info("Could not remove %s from %s: %s", user, room_id, e.errcode)
+        people = {"admins": sorted(admins), "staff": {k: sorted(v) for k, v in staff.items()}}
+        await self.store.settings.set(PEOPLE_KEY, json.dumps(people))
 
     async def create_dispatch_room(self, dept_id: str, label: str, staff: list[str]) -> str:
         room_id = await self.create_private_room(
