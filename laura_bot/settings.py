@@ -12,10 +12,18 @@ import logging
 
 from .config import SETTING_RANGES, Config
 from .db.settings import SettingStore
-from .errors import BadRequest
 from .util import format_duration, parse_duration
 
 log = logging.getLogger("laura.settings")
+
+
+class SettingRefused(Exception):
+    """A value !set does not take; text_id and values say why (a staff text)."""
+
+    def __init__(self, text_id: str, **values: str) -> None:
+        super().__init__(text_id)
+        self.text_id = text_id
+        self.values = values
 
 
 class Settings:
@@ -26,17 +34,15 @@ class Settings:
 
     @staticmethod
     def _checked(key: str, raw: str | int | float) -> float:
-        """Seconds for a raw value, or ValueError saying the allowed range."""
+        """Seconds for a raw value, or SettingRefused saying the allowed range."""
         low, high = SETTING_RANGES[key]
-        span = f"between {format_duration(low)} and {format_duration(high)}"
+        span = {"key": key, "low": format_duration(low), "high": format_duration(high)}
         try:
             seconds = parse_duration(raw)
         except ValueError:
-            raise ValueError(
-                f"{str(raw)[:40]!r} is not a duration; write one {span}, like 5m"
-            ) from None
+            raise SettingRefused("set_not_duration", value=str(raw)[:40], **span) from None
         if not low <= seconds <= high:
-            raise ValueError(f"{key} must be {span}.")
+            raise SettingRefused("set_out_of_range", **span)
         return seconds
 
     async def seconds(self, key: str) -> float:
@@ -46,7 +52,7 @@ class Settings:
             return default
         try:
             return self._checked(key, stored)
-        except ValueError:
+        except SettingRefused:
             if (key, stored) not in self._reported:
                 self._reported.add((key, stored))
                 log.error(
@@ -58,14 +64,10 @@ class Settings:
             return default
 
     async def set(self, key: str, raw: str) -> str:
+        """Store a new value; SettingRefused when the key or the value is not allowed."""
         if key not in SETTING_RANGES:
-            raise BadRequest(
-                f"Unknown setting {key[:40]!r}. Settings: {', '.join(SETTING_RANGES)}."
-            )
-        try:
-            seconds = self._checked(key, raw)
-        except ValueError as e:
-            raise BadRequest(str(e)) from None
+            raise SettingRefused("set_unknown", key=key[:40], keys=", ".join(SETTING_RANGES))
+        seconds = self._checked(key, raw)
         value = format_duration(seconds)
         await self.store.set(f"setting.{key}", value)
         return value

@@ -56,6 +56,59 @@ STAFF: dict[str, dict[str, str]] = {
         "dispatch_name": "{{ label }} – aanmeldingen",
         "dispatch_topic": "Nieuwe vragen over {{ label }}. Reageer met “Ik!” om er een op te "
         "pakken. Typ !help voor de commando's.",
+        # Commands: usage and help (listed by !help), then replies.
+        "help_title": "Commando's hier:",
+        "cmd_help_usage": "!help",
+        "cmd_help_help": "toont de commando's die hier kunnen",
+        "cmd_close_usage": "!close",
+        "cmd_close_help": "beëindigt het gesprek: de bezoeker kan niet meer schrijven",
+        "cmd_departments_usage": "!departments",
+        "cmd_departments_help": "toont de afdelingen (onderwerpen)",
+        "cmd_department_usage": "!department add <id> <naam> | !department remove <id>",
+        "cmd_department_help": "voegt een afdeling toe of haalt haar weg",
+        "cmd_staff_usage": "!staff add|remove <gebruiker> <afdeling>",
+        "cmd_staff_help": "voegt iemand toe aan een afdeling of haalt iemand weg",
+        "cmd_settings_usage": "!settings",
+        "cmd_settings_help": "toont de instellingen",
+        "cmd_set_usage": "!set <instelling> <waarde>",
+        "cmd_set_help": "wijzigt een instelling ({{ keys }}; duur als 30s, 5m, 2h)",
+        "cmd_stats_usage": "!stats",
+        "cmd_stats_help": "wachtende en lopende gesprekken per afdeling",
+        "cmd_deadletters_usage": "!deadletters [retry <nr>]",
+        "cmd_deadletters_help": "toont Matrix-gebeurtenissen die Laura oversloeg (zonder "
+        "inhoud), of probeert er een opnieuw",
+        "departments_none": "Er zijn nog geen afdelingen. Voeg er een toe met !department add "
+        "<id> <naam>.",
+        "departments_title": "Afdelingen:",
+        "departments_line": "- {{ id }}: {{ label }} ({{ members }} medewerkers, {{ routing }})",
+        "department_bad_id": "Een afdelings-id bestaat uit kleine letters, cijfers, - en _ "
+        "(hoogstens 32 tekens), bijvoorbeeld: !department add huisarts Huisartsenpraktijk",
+        "department_long_label": "De naam is te lang (hoogstens 80 tekens).",
+        "department_exists": "Afdeling {{ id }} bestaat al.",
+        "department_added": "Afdeling {{ id }} ({{ label }}) is toegevoegd, met een eigen "
+        "aanmeldkamer. Voeg medewerkers toe met !staff add <gebruiker> {{ id }}.",
+        "department_unknown": "Er is geen afdeling {{ id }}. Zie !departments.",
+        "department_removed": "Afdeling {{ id }} is verwijderd: bezoekers kunnen haar niet meer "
+        "kiezen. Lopende gesprekken gaan gewoon door.",
+        "department_usage": "Gebruik: !department add <id> <naam> of !department remove <id>",
+        "staff_usage": "Gebruik: !staff add <@gebruiker:server> <afdeling> of !staff remove ...",
+        "staff_bad_user": "{{ user }} is geen Matrix-gebruiker; schrijf het als @naam:server.",
+        "staff_own_user": "Laura en bezoekers kunnen geen medewerker zijn.",
+        "staff_invited": "{{ user }} is uitgenodigd voor de aanmeldkamer van {{ label }}; zodra "
+        "die uitnodiging is aangenomen, krijgt die persoon de vragen van deze afdeling.",
+        "staff_not_member": "{{ user }} hoort niet bij {{ label }}.",
+        "staff_kick_reason": "Verwijderd uit de afdeling",
+        "staff_removed": "{{ user }} is verwijderd uit {{ label }}.",
+        "set_usage": "Gebruik: !set <instelling> <waarde>, bijvoorbeeld !set dispatch_timeout "
+        "5m. Instellingen: {{ ranges }}.",
+        "set_unknown": "Niet gewijzigd: er is geen instelling {{ key }}. Instellingen: "
+        "{{ keys }}.",
+        "set_not_duration": "Niet gewijzigd: {{ value }} is geen duur; schrijf een duur tussen "
+        "{{ low }} en {{ high }}, zoals 5m.",
+        "set_out_of_range": "Niet gewijzigd: {{ key }} moet tussen {{ low }} en {{ high }} "
+        "liggen.",
+        "set_done": "{{ key }} is nu {{ value }}. Dit geldt voor nieuwe vragen.",
+        "stats_title": "Per afdeling: wachtend / in gesprek / contactgegevens gevraagd",
         "refused": "Alleen beheerders mogen dat commando gebruiken.",
         "removed": "Niet meer in Laura's configuratie",
         "unknown_command": "Onbekend commando {{ name }}. Typ !help voor wat hier kan.",
@@ -109,6 +162,56 @@ STAFF: dict[str, dict[str, str]] = {
         "dispatch_name": "{{ label }} – requests",
         "dispatch_topic": "New questions about {{ label }}. React with “Ik!” to take one. "
         "Type !help for commands.",
+        "help_title": "Commands here:",
+        "cmd_help_usage": "!help",
+        "cmd_help_help": "lists the commands you can use here",
+        "cmd_close_usage": "!close",
+        "cmd_close_help": "ends the conversation: the visitor can no longer write",
+        "cmd_departments_usage": "!departments",
+        "cmd_departments_help": "lists the departments (topics)",
+        "cmd_department_usage": "!department add <id> <label> | !department remove <id>",
+        "cmd_department_help": "adds or removes a department",
+        "cmd_staff_usage": "!staff add|remove <user> <department>",
+        "cmd_staff_help": "adds someone to a department or removes them",
+        "cmd_settings_usage": "!settings",
+        "cmd_settings_help": "shows the settings",
+        "cmd_set_usage": "!set <setting> <value>",
+        "cmd_set_help": "changes a setting ({{ keys }}; durations like 30s, 5m, 2h)",
+        "cmd_stats_usage": "!stats",
+        "cmd_stats_help": "waiting and running chats per department",
+        "cmd_deadletters_usage": "!deadletters [retry <nr>]",
+        "cmd_deadletters_help": "lists Matrix events Laura skipped (without content), or tries "
+        "one again",
+        "departments_none": "There are no departments yet. Add one with !department add <id> "
+        "<label>.",
+        "departments_title": "Departments:",
+        "departments_line": "- {{ id }}: {{ label }} ({{ members }} staff, {{ routing }})",
+        "department_bad_id": "A department id consists of lowercase letters, digits, - and _ "
+        "(at most 32), for example: !department add gp General practice",
+        "department_long_label": "The label is too long (at most 80 characters).",
+        "department_exists": "Department {{ id }} already exists.",
+        "department_added": "Department {{ id }} ({{ label }}) was added, with its own "
+        "dispatch room. Add staff with !staff add <user> {{ id }}.",
+        "department_unknown": "There is no department {{ id }}. See !departments.",
+        "department_removed": "Department {{ id }} was removed: visitors can no longer choose "
+        "it. Running chats go on.",
+        "department_usage": "Usage: !department add <id> <label> or !department remove <id>",
+        "staff_usage": "Usage: !staff add <@user:server> <department> or !staff remove ...",
+        "staff_bad_user": "{{ user }} is not a Matrix user; write it as @name:server.",
+        "staff_own_user": "Laura and visitors cannot be staff.",
+        "staff_invited": "{{ user }} was invited to the dispatch room of {{ label }}; once "
+        "they accept, they get this department's questions.",
+        "staff_not_member": "{{ user }} is not in {{ label }}.",
+        "staff_kick_reason": "Removed from the department",
+        "staff_removed": "{{ user }} was removed from {{ label }}.",
+        "set_usage": "Usage: !set <setting> <value>, for example !set dispatch_timeout 5m. "
+        "Settings: {{ ranges }}.",
+        "set_unknown": "Not changed: there is no setting {{ key }}. Settings: {{ keys }}.",
+        "set_not_duration": "Not changed: {{ value }} is not a duration; write one between "
+        "{{ low }} and {{ high }}, like 5m.",
+        "set_out_of_range": "Not changed: {{ key }} must be between {{ low }} and {{ high }}.",
+        "set_done": "{{ key }} is now {{ value }}. This applies to new questions.",
+        "stats_title": "Per department: waiting / in conversation / contact details asked",
         "refused": "Only admins may use that command.",
         "removed": "No longer in Laura's configuration",
         "unknown_command": "Unknown command {{ name }}. Type !help for what you can do here.",

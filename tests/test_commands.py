@@ -135,3 +135,14 @@ async def test_config_changes_are_applied_at_start_up(team: Team) -> None:
         while bram.user_id in await laura.bridge.members(huisarts):
             await asyncio.sleep(0.2)
     assert carla.user_id in await laura.bridge.members(huisarts)
+
+
+@pytest.mark.laura_config({"laura.staff_language": "en"})
+async def test_command_replies_follow_the_staff_language(team: Team) -> None:
+    control = team.rooms["control"]
+    help_text = await command(team, "admin", control, "!help", "Commands here:")
+    assert "changes a setting" in help_text and "!deadletters" in help_text
+    reply = await command(team, "admin", control, "!set dispatch_timeout 1s", "Not changed")
+    assert "between 10s and 1d" in reply
+    await command(team, "admin", control, "!set dispatch_timeout 2m", "is now 2m")
+    await command(team, "admin", control, "!department add x", "Usage: !department add")

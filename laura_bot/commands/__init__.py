@@ -28,12 +28,14 @@ Handler = Callable[[Context], Awaitable[str]]
 
 @dataclass
 class Command:
+    """A command; its usage and help are staff texts (cmd_<name>_usage, cmd_<name>_help), in
+    the configured staff language, with help_values filled in."""
+
     name: str
-    usage: str
-    help: str
     rooms: tuple[str, ...]
     handler: Handler
     admin: bool = False
+    help_values: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -41,10 +43,10 @@ class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
 
     def register(
-        self, name: str, usage: str, help: str, rooms: tuple[str, ...], admin: bool = False
+        self, name: str, rooms: tuple[str, ...], admin: bool = False, **help_values: str
     ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.commands[name] = Command(name, usage, help, rooms, fn, admin)
+            self.commands[name] = Command(name, rooms, fn, admin, help_values)
             return fn
 
         return deco
@@ -66,16 +68,16 @@ def split(text: str) -> tuple[str, list[str]]:
     return head.lower(), args
 
 
-@registry.register(
-    "help", "!help", "toont de commando's die hier kunnen", (CONTROL, DISPATCH, CONSULT, OTHER)
-)
+@registry.register("help", (CONTROL, DISPATCH, CONSULT, OTHER))
 async def cmd_help(ctx: Context) -> str:
+    t = ctx.laura.bridge.t
     is_admin = ctx.sender in ctx.laura.config["laura.admins"]
-    lines = ["Commando's hier:" if ctx.laura.bridge.lang == "nl" else "Commands here:"]
+    lines = [t("help_title")]
     for cmd in ctx.laura.commands.for_room(ctx.room_kind):
         if cmd.admin and not is_admin:
             continue
-        lines.append(f"{cmd.usage} — {cmd.help}")
+        usage = t(f"cmd_{cmd.name}_usage")
+        lines.append(f"{usage} — {t(f'cmd_{cmd.name}_help', **cmd.help_values)}")
     return "\n".join(lines)
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from . import CONSULT, Context, registry
 
 
-@registry.register(
-    "close", "!close", "beëindigt het gesprek: de bezoeker kan niet meer schrijven", (CONSULT,)
-)
+@registry.register("close", (CONSULT,))
 async def cmd_close(ctx: Context) -> str:
     laura = ctx.laura
     conv = await laura.store.conversations.get_by_room(ctx.room_id)

@@ -10,7 +10,7 @@ from mautrix.types import RoomID, UserID
 
 from ..config import SETTING_KEYS, SETTING_RANGES
 from ..db.conversations import Status
-from ..errors import LauraError
+from ..settings import SettingRefused
 from ..util import format_duration
 from . import CONTROL, Context, registry
 
@@ -18,129 +18,96 @@ _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _MXID = re.compile(r"^@[^:\s]+:\S+$")
 
 
-@registry.register(
-    "departments", "!departments", "toont de afdelingen (onderwerpen)", (CONTROL,), admin=True
-)
+@registry.register("departments", (CONTROL,), admin=True)
 async def cmd_departments(ctx: Context) -> str:
+    t = ctx.laura.bridge.t
     depts = await ctx.laura.store.departments.all_active()
     if not depts:
-        return "Er zijn nog geen afdelingen. Voeg er een toe met !department add <id> <naam>."
-    lines = ["Afdelingen:"]
+        return t("departments_none")
+    lines = [t("departments_title")]
     for d in depts:
         members = await ctx.laura.bridge.members(d.room_id) if d.room_id else set()
-        lines.append(f"- {d.id}: {d.label} ({len(members)} medewerkers, {d.routing})")
+        lines.append(
+            t("departments_line", id=d.id, label=d.label, members=len(members), routing=d.routing)
+        )
     return "\n".join(lines)
 
 
-@registry.register(
-    "department",
-    "!department add <id> <naam> | !department remove <id>",
-    "voegt een afdeling toe of haalt haar weg",
-    (CONTROL,),
-    admin=True,
-)
+@registry.register("department", (CONTROL,), admin=True)
 async def cmd_department(ctx: Context) -> str:
+    t = ctx.laura.bridge.t
     args = ctx.args
     if len(args) >= 3 and args[0] == "add":
         dept_id, label = args[1].lower(), " ".join(args[2:]).strip()
         if not _DEPT_ID.match(dept_id):
-            return (
-                "Een afdelings-id bestaat uit kleine letters, cijfers, - en _ (hoogstens "
-                "32 tekens), bijvoorbeeld: !department add huisarts Huisartsenpraktijk"
-            )
+            return t("department_bad_id")
         if len(label) > 80:
-            return "De naam is te lang (hoogstens 80 tekens)."
+            return t("department_long_label")
         if not await ctx.laura.store.departments.add(dept_id, label):
-            return f"Afdeling {dept_id} bestaat al."
+            return t("department_exists", id=dept_id)
         dept = await ctx.laura.store.departments.get_by_id(dept_id)
         if dept and not dept.room_id:
             await ctx.laura.bridge.create_dispatch_room(dept_id, label, [])
-        return (
-            f"Afdeling {dept_id} ({label}) is toegevoegd, met een eigen aanmeldkamer. "
-            f"Voeg medewerkers toe met !staff add <gebruiker> {dept_id}."
-        )
+        return t("department_added", id=dept_id, label=label)
     if len(args) == 2 and args[0] == "remove":
         if not await ctx.laura.store.departments.deactivate(args[1]):
-            return f"Er is geen afdeling {args[1]}."
-        return (
-            f"Afdeling {args[1]} is verwijderd: bezoekers kunnen haar niet meer kiezen. "
-            "Lopende gesprekken gaan gewoon door."
-        )
-    return "Gebruik: !department add <id> <naam> of !department remove <id>"
+            return t("department_unknown", id=args[1][:40])
+        return t("department_removed", id=args[1])
+    return t("department_usage")
 
 
-@registry.register(
-    "staff",
-    "!staff add|remove <gebruiker> <afdeling>",
-    "voegt iemand toe aan een afdeling of haalt iemand weg",
-    (CONTROL,),
-    admin=True,
-)
+@registry.register("staff", (CONTROL,), admin=True)
 async def cmd_staff(ctx: Context) -> str:
+    bridge = ctx.laura.bridge
+    t = bridge.t
     if len(ctx.args) != 3 or ctx.args[0] not in ("add", "remove"):
-        return "Gebruik: !staff add <@gebruiker:server> <afdeling> of !staff remove ..."
+        return t("staff_usage")
     action, user, dept_id = ctx.args
     if not _MXID.match(user):
-        return f"{user} is geen Matrix-gebruiker; schrijf het als @naam:server."
+        return t("staff_bad_user", user=user[:80])
     if ctx.laura.config.is_own_user(user):
-        return "Laura en bezoekers kunnen geen medewerker zijn."
+        return t("staff_own_user")
     dept = await ctx.laura.store.departments.get_by_id(dept_id)
     if dept is None or not dept.active or not dept.room_id:
-        return f"Er is geen afdeling {dept_id}. Zie !departments."
-    bridge = ctx.laura.bridge
+        return t("department_unknown", id=dept_id[:40])
     if action == "add":
         await bridge.invite(dept.room_id, user)
         if bridge.contact_room:
             await bridge.invite(bridge.contact_room, user)
-        return (
-            f"{user} is uitgenodigd voor de aanmeldkamer van {dept.label}; zodra die "
-            "uitnodiging is aangenomen, krijgt die persoon de vragen van deze afdeling."
-        )
+        return t("staff_invited", user=user, label=dept.label)
     members = await bridge.members(dept.room_id)
     if user not in members:
-        return f"{user} hoort niet bij {dept.label}."
-    await bridge.bot.kick_user(
-        RoomID(dept.room_id), UserID(user), reason="Verwijderd uit de afdeling"
-    )
-    return f"{user} is verwijderd uit {dept.label}."
+        return t("staff_not_member", user=user, label=dept.label)
+    await bridge.bot.kick_user(RoomID(dept.room_id), UserID(user), reason=t("staff_kick_reason"))
+    return t("staff_removed", user=user, label=dept.label)
 
 
-@registry.register("settings", "!settings", "toont de instellingen", (CONTROL,), admin=True)
+@registry.register("settings", (CONTROL,), admin=True)
 async def cmd_settings(ctx: Context) -> str:
     values = await ctx.laura.settings.all()
     return "\n".join(f"{k}: {v}" for k, v in values.items())
 
 
-@registry.register(
-    "set",
-    "!set <instelling> <waarde>",
-    f"wijzigt een instelling ({', '.join(SETTING_KEYS)}; duur als 30s, 5m, 2h)",
-    (CONTROL,),
-    admin=True,
-)
+@registry.register("set", (CONTROL,), admin=True, keys=", ".join(SETTING_KEYS))
 async def cmd_set(ctx: Context) -> str:
+    t = ctx.laura.bridge.t
     if len(ctx.args) != 2:
         ranges = ", ".join(
             f"{k} ({format_duration(low)}–{format_duration(high)})"
             for k, (low, high) in SETTING_RANGES.items()
         )
-        return (
-            f"Gebruik: !set <instelling> <waarde>, bijvoorbeeld !set dispatch_timeout 5m. "
-            f"Instellingen: {ranges}."
-        )
+        return t("set_usage", ranges=ranges)
     try:
         value = await ctx.laura.settings.set(ctx.args[0], ctx.args[1])
-    except LauraError as e:
-        return f"Niet gewijzigd: {e.message}"
-    return f"{ctx.args[0]} is nu {value}. Dit geldt voor nieuwe vragen."
+    except SettingRefused as e:
+        return t(e.text_id, **e.values)
+    return t("set_done", key=ctx.args[0], value=value)
 
 
-@registry.register(
-    "stats", "!stats", "wachtende en lopende gesprekken per afdeling", (CONTROL,), admin=True
-)
+@registry.register("stats", (CONTROL,), admin=True)
 async def cmd_stats(ctx: Context) -> str:
     counts = await ctx.laura.store.conversations.counts_by_department()
-    lines = ["Per afdeling: wachtend / in gesprek / contactgegevens gevraagd"]
+    lines = [ctx.laura.bridge.t("stats_title")]
     for d in await ctx.laura.store.departments.all_active():
         lines.append(
             f"- {d.id}: {counts.get((d.id, Status.WAITING), 0)} / "
@@ -150,13 +117,7 @@ async def cmd_stats(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-@registry.register(
-    "deadletters",
-    "!deadletters [retry <nr>]",
-    "toont Matrix-gebeurtenissen die Laura oversloeg (zonder inhoud), of probeert er een opnieuw",
-    (CONTROL,),
-    admin=True,
-)
+@registry.register("deadletters", (CONTROL,), admin=True)
 async def cmd_deadletters(ctx: Context) -> str:
     laura = ctx.laura
     t = laura.bridge.t
