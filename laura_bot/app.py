@@ -120,7 +120,9 @@ class Laura:
         await bot.set_displayname(self.config["appservice.bot_displayname"])
         await self.bridge.ensure_rooms()
         await self.bridge.reconcile_people()
-        self._web_runner = LauraRunner(build_app(self), access_log=None, shutdown_timeout=5)
+        self._web_runner = LauraRunner(
+            build_app(self.conversations, self.config), access_log=None, shutdown_timeout=5
+        )
         await self._web_runner.setup()
         site = web.TCPSite(self._web_runner, self.config["web.hostname"], self.config["web.port"])
         await site.start()

@@ -27,7 +27,7 @@ from .scheduler import Clock
 from .settings import Settings
 from .tasks import KeyedRunner
 from .texts import render
-from .util import now_ms, random_id, valid_email
+from .util import new_txn_id, now_ms, random_id, valid_email
 
 log = logging.getLogger("laura.conversation")
 
@@ -160,6 +160,14 @@ class Conversations:
             "staff": [{"name": name} for _, name in staff],
         }
 
+    async def topics(self) -> list[dict[str, Any]]:
+        """What the widget offers: one topic per department that has its dispatch room."""
+        return [
+            {"id": d.id, "label": d.label, "available": True}
+            for d in await self.store.departments.all_active()
+            if d.room_id
+        ]
+
     async def choose_topic(self, session: Session, topic_id: Any) -> None:
         if not isinstance(topic_id, str) or not 1 <= len(topic_id) <= 64:
             raise BadRequest("topic_id must be a topic's id, a short string.", code="bad_topic")
@@ -211,7 +219,7 @@ class Conversations:
                 Status.WAITING,
                 dispatch_deadline=now + int(timeout * 1000),
                 next_queue_update=now + int(interval * 1000),
-                dispatch_txn_id=f"laura.{random_id(12)}",
+                dispatch_txn_id=new_txn_id(),
                 dispatch_event_id=None,
                 dispatch_outcome_sent=None,
                 last_position=None,
@@ -339,7 +347,7 @@ class Conversations:
                 fields["phone"],
                 fields["email"],
                 fields["message"],
-                f"laura.{random_id(12)}",
+                new_txn_id(),
             )
 
         if not await self._end(

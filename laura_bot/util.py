@@ -58,6 +58,12 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def new_txn_id() -> str:
+    """A transaction id for one send to Matrix, stored before the first try and reused on
+    every retry (never for anything else)."""
+    return f"laura.{secrets.token_hex(12)}"
+
+
 def random_id(nbytes: int = 10) -> str:
     """A lowercase opaque id, safe for Matrix localparts and URLs."""
     return secrets.token_hex(nbytes)

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from mautrix.util.async_db import Connection, Database
 
-from ..util import now_ms
+from ..util import new_txn_id, now_ms
 
 
 @dataclass
@@ -78,7 +77,7 @@ class EventStore:
             json.dumps(data) if data else None,
             client_txn_id,
             "pending" if to_matrix else "none",
-            f"laura.{secrets.token_hex(12)}" if to_matrix else None,
+            new_txn_id() if to_matrix else None,
             mx_event_id,
         )
         return int(seq)

@@ -15,9 +15,13 @@ from .openapi import openapi_document
 from .ratelimit import IPNetwork, RateLimiter, client_address
 
 if TYPE_CHECKING:
-    from ..app import Laura
+    from ..config import Config
+    from ..conversation import Conversations
+    from ..db.sessions import Session
 
-LAURA_KEY = web.AppKey("laura", object)
+# The web layer gets the domain (conversations) and the config, nothing else.
+CONVERSATIONS_KEY = web.AppKey("conversations", object)
+CONFIG_KEY = web.AppKey("config", object)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
 PROXIES_KEY = web.AppKey("trusted_proxies", list[IPNetwork])
 
@@ -27,8 +31,12 @@ _CURSOR = re.compile(r"^[0-9]{1,16}$")
 _SECONDS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,9})?$")
 
 
-def _laura(request: web.Request) -> Laura:
-    return request.app[LAURA_KEY]  # type: ignore[return-value]
+def _domain(request: web.Request) -> Conversations:
+    return request.app[CONVERSATIONS_KEY]  # type: ignore[return-value]
+
+
+def _config(request: web.Request) -> Config:
+    return request.app[CONFIG_KEY]  # type: ignore[return-value]
 
 
 def _address(request: web.Request) -> str:
@@ -117,24 +125,19 @@ def _opt_str(data: dict[str, Any], key: str, limit: int) -> str | None:
 
 
 async def get_widget(request: web.Request) -> web.Response:
-    laura = _laura(request)
-    topics = [
-        {"id": d.id, "label": d.label, "available": True}
-        for d in await laura.store.departments.all_active()
-        if d.room_id
-    ]
+    config = _config(request)
+    topics = await _domain(request).topics()
     return web.json_response(
         {
-            "organization": laura.config["laura.organization"],
-            "available": bool(topics),
-            "languages": list(laura.config["laura.languages"]),
+            "organization": config["laura.organization"],
+            "available": any(t["available"] for t in topics),
+            "languages": list(config["laura.languages"]),
             "topics": topics,
         }
     )
 
 
 async def create_session(request: web.Request) -> web.Response:
-    laura = _laura(request)
     await _limit(request, "sessions")
     data = await read_json(request, required=False)
     name = _opt_str(data, "name", 60)
@@ -142,45 +145,43 @@ async def create_session(request: web.Request) -> web.Response:
     language = _opt_str(data, "language", 10)
     if email and not valid_email(email):
         raise BadRequest("That e-mail address does not look right.", code="bad_email")
-    session, token = await laura.conversations.create_session(
+    session, token = await _domain(request).create_session(
         name, email, language, _address(request)
     )
     return web.json_response({"session_id": session.id, "token": token}, status=201)
 
 
-async def _auth(request: web.Request):  # type: ignore[no-untyped-def]
-    laura = _laura(request)
-    session = await laura.conversations.authenticate(
+async def _auth(request: web.Request) -> tuple[Conversations, Session]:
+    domain = _domain(request)
+    session = await domain.authenticate(
         request.match_info["id"], request.headers.get("Authorization")
     )
-    return laura, session
+    return domain, session
 
 
 async def get_session(request: web.Request) -> web.Response:
-    laura, session = await _auth(request)
-    return web.json_response(await laura.conversations.view(session))
+    domain, session = await _auth(request)
+    return web.json_response(await domain.view(session))
 
 
 async def post_topic(request: web.Request) -> web.Response:
-    laura, session = await _auth(request)
+    domain, session = await _auth(request)
     await _limit(request, "topic", session.id)
     data = await read_json(request)
-    await laura.conversations.choose_topic(session, data.get("topic_id"))
-    return web.json_response(await laura.conversations.view(session))
+    await domain.choose_topic(session, data.get("topic_id"))
+    return web.json_response(await domain.view(session))
 
 
 async def post_message(request: web.Request) -> web.Response:
-    laura, session = await _auth(request)
+    domain, session = await _auth(request)
     await _limit(request, "messages", session.id)
     data = await read_json(request)
-    seq = await laura.conversations.visitor_message(
-        session, data.get("body"), data.get("client_txn_id")
-    )
+    seq = await domain.visitor_message(session, data.get("body"), data.get("client_txn_id"))
     return web.json_response({"seq": seq}, status=201)
 
 
 async def get_events(request: web.Request) -> web.Response:
-    laura, session = await _auth(request)
+    domain, session = await _auth(request)
     after_text = request.query.get("after", "0")
     timeout_text = request.query.get("timeout", "0")
     if not _CURSOR.match(after_text) or not _SECONDS.match(timeout_text):
@@ -191,35 +192,35 @@ async def get_events(request: web.Request) -> web.Response:
     after, timeout = int(after_text), float(timeout_text)
     if after > MAX_INT:
         raise BadRequest(f"after is at most {MAX_INT}.", code="bad_query")
-    timeout = min(timeout, float(laura.config["web.max_poll_timeout"]))
-    events, nxt = await laura.conversations.events(session, after, timeout)
+    timeout = min(timeout, float(_config(request)["web.max_poll_timeout"]))
+    events, nxt = await domain.events(session, after, timeout)
     return web.json_response({"events": events, "next": nxt})
 
 
 async def post_contact(request: web.Request) -> web.Response:
-    laura, session = await _auth(request)
+    domain, session = await _auth(request)
     await _limit(request, "contact", session.id)
     data = await read_json(request)
-    await laura.conversations.contact_request(session, data)
-    return web.json_response(await laura.conversations.view(session), status=201)
+    await domain.contact_request(session, data)
+    return web.json_response(await domain.view(session), status=201)
 
 
 async def post_wait(request: web.Request) -> web.Response:
-    laura, session = await _auth(request)
-    await laura.conversations.keep_waiting(session)
-    return web.json_response(await laura.conversations.view(session))
+    domain, session = await _auth(request)
+    await domain.keep_waiting(session)
+    return web.json_response(await domain.view(session))
 
 
 async def post_end(request: web.Request) -> web.Response:
-    laura, session = await _auth(request)
+    domain, session = await _auth(request)
     data = await read_json(request, required=False)
     reason = _opt_str(data, "reason", 40)
-    await laura.conversations.end_by_visitor(session, reason)
-    return web.json_response(await laura.conversations.view(session))
+    await domain.end_by_visitor(session, reason)
+    return web.json_response(await domain.view(session))
 
 
 async def get_openapi(request: web.Request) -> web.Response:
-    return web.json_response(openapi_document(_laura(request).config["web.public_url"]))
+    return web.json_response(openapi_document(_config(request)["web.public_url"]))
 
 
 def add_routes(app: web.Application) -> None:

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from .api import LAURA_KEY, LIMITER_KEY, PROXIES_KEY, add_routes
+from .api import CONFIG_KEY, CONVERSATIONS_KEY, LIMITER_KEY, PROXIES_KEY, add_routes
 from .errors import JsonErrorRequestHandler, error_middleware
 from .ratelimit import RateLimiter, parse_networks
 
 if TYPE_CHECKING:
-    from ..app import Laura
+    from ..config import Config
+    from ..conversation import Conversations
 
 SOURCE_WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget"
 
@@ -46,14 +47,15 @@ def _cors(allowed: set[str]) -> Callable[..., Any]:
     return cors
 
 
-def build_app(laura: Laura) -> web.Application:
-    config = laura.config
+def build_app(conversations: Conversations, config: Config) -> web.Application:
+    """The public app; it talks to the domain (conversations) only."""
     allowed = {o.rstrip("/") for o in config["web.allowed_origins"]}
     app = web.Application(
         middlewares=[_cors(allowed), error_middleware],
         client_max_size=int(config["web.max_body_size"]),
     )
-    app[LAURA_KEY] = laura
+    app[CONVERSATIONS_KEY] = conversations
+    app[CONFIG_KEY] = config
     app[LIMITER_KEY] = RateLimiter(config["web.rate_limits"] or {})
     app[PROXIES_KEY] = parse_networks(config["web.trusted_proxies"] or [])
     add_routes(app)
