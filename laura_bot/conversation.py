@@ -18,6 +18,7 @@ from typing import Any
 from .config import Config
 from .db import Store
 from .db.base import transaction
+from .db.contact_requests import ContactRequest
 from .db.conversations import OPEN_STATES, Conversation, Status
 from .db.sessions import Session
 from .dispatch.logic import all_declined, queue_positions
@@ -151,7 +152,7 @@ class Conversations:
         position = None
         if conv.status == Status.WAITING and conv.department_id:
             position = (await self._queue(conv.department_id))[1].get(conv.id)
-        staff = await self.store.conversations.joined_staff(conv.id)
+        staff = await self.store.staff.joined(conv.id)
         return {
             "session_id": session.id,
             "status": conv.status,
@@ -339,16 +340,16 @@ class Conversations:
         conv = await self.current(session)
 
         async def store_request(conn: Any) -> None:
-            await self.store.conversations.add_contact_request(
-                conn,
-                random_id(12),
-                conv.id,
-                fields["name"] or session.name,
-                fields["phone"],
-                fields["email"],
-                fields["message"],
-                new_txn_id(),
+            request = ContactRequest(
+                id=random_id(12),
+                conversation_id=conv.id,
+                name=fields["name"] or session.name,
+                phone=fields["phone"],
+                email=fields["email"],
+                message=fields["message"],
+                mx_txn_id=new_txn_id(),
             )
+            await self.store.contact_requests.add(conn, request)
 
         if not await self._end(
             session,
@@ -512,7 +513,7 @@ class Conversations:
             ),
             "keep_waiting",
             {},
-            also=lambda conn, conv: self.store.conversations.reset_answers(conn, conv.id),
+            also=lambda conn, conv: self.store.answers.reset(conn, conv.id),
         )
 
     async def ask_contact(self, conv: Conversation, reason: str) -> bool:
@@ -543,7 +544,7 @@ class Conversations:
         async with transaction(self.db) as conn:
             if not await self.store.conversations.claim(conn, conv.id, user_id, name):
                 return False
-            await self.store.conversations.to_be_invited(conn, conv.id, user_id, name)
+            await self.store.staff.to_be_invited(conn, conv.id, user_id, name)
             await self.store.events.append(
                 conn, conv.session_id, conv.id, "status", data={"status": Status.CONNECTED}
             )
@@ -554,7 +555,7 @@ class Conversations:
 
     async def decline(self, conv: Conversation, members: set[str]) -> bool:
         """After a decline was recorded: True when now everybody declined (→ contact)."""
-        decliners = await self.store.conversations.decliners(conv.id)
+        decliners = await self.store.answers.decliners(conv.id)
         if all_declined(members, decliners):
             return await self.ask_contact(conv, reason="all declined")
         return False
@@ -585,7 +586,7 @@ class Conversations:
     async def staff_membership(
         self, conv: Conversation, user_id: str, name: str, membership: str
     ) -> None:
-        prev = await self.store.conversations.set_staff(conv.id, user_id, name, membership)
+        prev = await self.store.staff.set(conv.id, user_id, name, membership)
         session = await self._session_of(conv)
         text = None
         if membership == "join" and prev != "join":

@@ -168,14 +168,14 @@ async def test_send_ledger_notes_each_txn_once(store: Store) -> None:
 
 async def test_dispatch_answers_and_withdrawal(store: Store) -> None:
     conv = await _session_with_conversation(store)
-    assert await store.conversations.add_answer(conv, "@a:x", "decline", "$r1")
-    assert await store.conversations.add_answer(conv, "@b:x", "decline", "$r2")
-    assert await store.conversations.decliners(conv) == {"@a:x", "@b:x"}
-    assert await store.conversations.withdraw_answer("$r1") == (conv, "@a:x", "decline")
-    assert await store.conversations.withdraw_answer("$r1") is None
-    assert await store.conversations.decliners(conv) == {"@b:x"}
-    assert await store.conversations.add_answer(conv, "@a:x", "decline", "$r3")
-    assert await store.conversations.decliners(conv) == {"@a:x", "@b:x"}
+    assert await store.answers.add(conv, "@a:x", "decline", "$r1")
+    assert await store.answers.add(conv, "@b:x", "decline", "$r2")
+    assert await store.answers.decliners(conv) == {"@a:x", "@b:x"}
+    assert await store.answers.withdraw("$r1") == (conv, "@a:x", "decline")
+    assert await store.answers.withdraw("$r1") is None
+    assert await store.answers.decliners(conv) == {"@b:x"}
+    assert await store.answers.add(conv, "@a:x", "decline", "$r3")
+    assert await store.answers.decliners(conv) == {"@a:x", "@b:x"}
 
 
 async def test_departments_and_settings(store: Store) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from mautrix.util.async_db import Database
 
+from .answers import DispatchAnswerStore
 from .commands import CommandStore
+from .contact_requests import ContactRequestStore
 from .conversations import ConversationStore
 from .departments import DepartmentStore
 from .events import EventStore
@@ -12,6 +14,7 @@ from .inbox import InboxStore
 from .sends import SendStore
 from .sessions import SessionStore
 from .settings import SettingStore
+from .staff import ConversationStaffStore
 from .upgrade import upgrade_table
 
 
@@ -28,6 +31,9 @@ class Store:
         self.inbox = InboxStore(db)
         self.sends = SendStore(db)
         self.commands = CommandStore(db)
+        self.contact_requests = ContactRequestStore(db)
+        self.answers = DispatchAnswerStore(db)
+        self.staff = ConversationStaffStore(db)
 
 
 def create_database(url: str, args: dict | None = None) -> Database:

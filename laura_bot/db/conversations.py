@@ -6,7 +6,6 @@ from enum import StrEnum
 from mautrix.util.async_db import Connection, Database, Scheme
 
 from ..util import now_ms
-from .base import transaction
 
 
 class Status(StrEnum):
@@ -44,14 +43,6 @@ class Conversation:
     ended_by: str | None
     last_position: int | None
     ghost_left: bool
-
-
-@dataclass
-class Answer:
-    user_id: str
-    answer: str
-    reaction_event_id: str
-    active: bool
 
 
 class ConversationStore:
@@ -191,143 +182,6 @@ class ConversationStore:
             now_ms(),
         )
         return row is not None
-
-    # Dispatch answers -----------------------------------------------------------------------
-
-    async def add_answer(self, id: str, user_id: str, answer: str, reaction_event_id: str) -> bool:
-        row = await self.db.fetchrow(
-            "INSERT INTO dispatch_answer (conversation_id, user_id, answer, reaction_event_id, ts)"
-            " VALUES ($1,$2,$3,$4,$5) ON CONFLICT (conversation_id, user_id, answer) DO UPDATE "
-            "SET active=TRUE, reaction_event_id=excluded.reaction_event_id RETURNING user_id",
-            id,
-            user_id,
-            answer,
-            reaction_event_id,
-            now_ms(),
-        )
-        return row is not None
-
-    async def reset_answers(self, conn: Connection, id: str) -> None:
-        """A new dispatch round: earlier answers no longer count."""
-        await conn.execute("UPDATE dispatch_answer SET active=FALSE WHERE conversation_id=$1", id)
-
-    async def withdraw_answer(self, reaction_event_id: str) -> tuple[str, str, str] | None:
-        row = await self.db.fetchrow(
-            "UPDATE dispatch_answer SET active=FALSE WHERE reaction_event_id=$1 AND active "
-            "RETURNING conversation_id, user_id, answer",
-            reaction_event_id,
-        )
-        return (row["conversation_id"], row["user_id"], row["answer"]) if row else None
-
-    async def decliners(self, id: str) -> set[str]:
-        rows = await self.db.fetch(
-            "SELECT user_id FROM dispatch_answer WHERE conversation_id=$1 "
-            "AND answer='decline' AND active",
-            id,
-        )
-        return {r["user_id"] for r in rows}
-
-    # Staff in the consult room --------------------------------------------------------------
-
-    async def set_staff(self, id: str, user_id: str, name: str, membership: str) -> str | None:
-        """Record a staff membership; returns the previous membership (None when new)."""
-        async with transaction(self.db) as conn:
-            prev = await conn.fetchval(
-                "SELECT membership FROM conversation_staff WHERE "
-                "conversation_id=$1 AND user_id=$2",
-                id,
-                user_id,
-            )
-            await conn.execute(
-                "INSERT INTO conversation_staff (conversation_id, user_id, name, membership) "
-                "VALUES ($1,$2,$3,$4) ON CONFLICT (conversation_id, user_id) DO UPDATE "
-                "SET name=excluded.name, membership=excluded.membership",
-                id,
-                user_id,
-                name,
-                membership,
-            )
-            return prev
-
-    async def to_be_invited(self, conn: Connection, id: str, user_id: str, name: str) -> None:
-        """Mark someone to be invited to the consult room (unless already in it)."""
-        await conn.execute(
-            "INSERT INTO conversation_staff (conversation_id, user_id, name, membership) "
-            "VALUES ($1,$2,$3,'to_invite') ON CONFLICT (conversation_id, user_id) DO UPDATE "
-            "SET membership='to_invite' WHERE conversation_staff.membership <> 'join'",
-            id,
-            user_id,
-            name,
-        )
-
-    async def to_invite(self, id: str) -> list[str]:
-        rows = await self.db.fetch(
-            "SELECT user_id FROM conversation_staff WHERE "
-            "conversation_id=$1 AND membership='to_invite'",
-            id,
-        )
-        return [r["user_id"] for r in rows]
-
-    async def mark_invited(self, id: str, user_id: str) -> None:
-        await self.db.execute(
-            "UPDATE conversation_staff SET membership='invite' WHERE "
-            "conversation_id=$1 AND user_id=$2 AND membership='to_invite'",
-            id,
-            user_id,
-        )
-
-    async def staff_name(self, id: str, user_id: str) -> str | None:
-        return await self.db.fetchval(
-            "SELECT name FROM conversation_staff WHERE conversation_id=$1 AND user_id=$2",
-            id,
-            user_id,
-        )
-
-    async def joined_staff(self, id: str) -> list[tuple[str, str]]:
-        rows = await self.db.fetch(
-            "SELECT user_id, name FROM conversation_staff WHERE "
-            "conversation_id=$1 AND membership='join' ORDER BY name",
-            id,
-        )
-        return [(r["user_id"], r["name"]) for r in rows]
-
-    # Contact requests -----------------------------------------------------------------------
-
-    async def add_contact_request(
-        self,
-        conn: Connection,
-        id: str,
-        conversation_id: str,
-        name: str | None,
-        phone: str | None,
-        email: str | None,
-        message: str | None,
-        txn_id: str,
-    ) -> None:
-        await conn.execute(
-            "INSERT INTO contact_request (id, conversation_id, name, phone, email, message, "
-            "created_at, mx_txn_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-            id,
-            conversation_id,
-            name,
-            phone,
-            email,
-            message,
-            now_ms(),
-            txn_id,
-        )
-
-    async def unposted_contact_requests(self) -> list[dict]:
-        rows = await self.db.fetch(
-            "SELECT id, conversation_id, name, phone, email, message, mx_txn_id FROM "
-            "contact_request WHERE mx_event_id IS NULL ORDER BY created_at"
-        )
-        return [dict(r) for r in rows]
-
-    async def mark_contact_posted(self, id: str, event_id: str) -> None:
-        await self.db.execute(
-            "UPDATE contact_request SET mx_event_id=$2 WHERE id=$1", id, event_id
-        )
 
     # Statistics -----------------------------------------------------------------------------
 

@@ -36,18 +36,18 @@ class Dispatch:
         members: set[str],
     ) -> Outcome:
         """Record and act on one answer; members are the department's people right now."""
-        answers = self.store.conversations
+        answers = self.store.answers
         decision = decide(answer, conv.status, is_member=user_id in members)
         if decision is Decision.CLAIM:
-            await answers.add_answer(conv.id, user_id, Answer.TAKE.value, reaction_event_id)
+            await answers.add(conv.id, user_id, Answer.TAKE.value, reaction_event_id)
             if await self.conversations.claim(conv, user_id, user_name):
                 return Outcome(Decision.CLAIM)
             # Somebody else was first, or the chat moved on: answer as things are now.
-            reloaded = await answers.get_by_id(conv.id)
+            reloaded = await self.store.conversations.get_by_id(conv.id)
             assert reloaded is not None
             conv = reloaded
             decision = decide(answer, conv.status, is_member=True)
         if decision is Decision.DECLINE:
-            await answers.add_answer(conv.id, user_id, Answer.DECLINE.value, reaction_event_id)
+            await answers.add(conv.id, user_id, Answer.DECLINE.value, reaction_event_id)
             await self.conversations.decline(conv, members)
         return Outcome(decision, conv.taker_name or conv.taker)

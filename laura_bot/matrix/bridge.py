@@ -279,9 +279,9 @@ class MatrixBridge:
             await self._deliver(conv, session)
         await self._show_outcome(conv, topic, nickname)
         if conv.room_id:
-            for user_id in await self.store.conversations.to_invite(conv.id):
+            for user_id in await self.store.staff.to_invite(conv.id):
                 await self.invite(conv.room_id, user_id)
-                await self.store.conversations.mark_invited(conv.id, user_id)
+                await self.store.staff.mark_invited(conv.id, user_id)
             if conv.status == Status.ENDED and not conv.ghost_left:
                 if conv.ended_by == "visitor":
                     await self.notice(
@@ -393,20 +393,20 @@ class MatrixBridge:
     async def post_contact_requests(self, _key: str = "") -> None:
         if not self.contact_room:
             return
-        for req in await self.store.conversations.unposted_contact_requests():
-            conv = await self.store.conversations.get_by_id(req["conversation_id"])
+        for req in await self.store.contact_requests.all_unposted():
+            conv = await self.store.conversations.get_by_id(req.conversation_id)
             assert conv is not None
             session = await self.store.sessions.get_by_id(conv.session_id)
             assert session is not None
             dept = await self.store.departments.get_by_id(conv.department_id or "")
             topic = dept.label if dept else "?"
-            nickname = req["name"] or session.nickname
+            nickname = req.name or session.nickname
             question = await self.store.events.first_visitor_message(conv.id)
             rows = [
                 ("Naam" if self.lang == "nl" else "Name", nickname),
-                ("Telefoon" if self.lang == "nl" else "Phone", req["phone"]),
-                ("E-mail", req["email"]),
-                ("Bericht" if self.lang == "nl" else "Message", req["message"]),
+                ("Telefoon" if self.lang == "nl" else "Phone", req.phone),
+                ("E-mail", req.email),
+                ("Bericht" if self.lang == "nl" else "Message", req.message),
                 ("Vraag" if self.lang == "nl" else "Question", question),
             ]
             title = self.t("contact_request", topic=topic, nickname=nickname)
@@ -421,6 +421,6 @@ class MatrixBridge:
                 "formatted_body": formatted,
                 "m.mentions": {},
             }
-            event_id = await self.send(self.contact_room, content, req["mx_txn_id"])
-            await self.store.conversations.mark_contact_posted(req["id"], event_id)
-            log.info("Contact request %s posted", req["id"])
+            event_id = await self.send(self.contact_room, content, req.mx_txn_id)
+            await self.store.contact_requests.mark_posted(req.id, event_id)
+            log.info("Contact request %s posted", req.id)

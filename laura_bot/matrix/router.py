@@ -220,9 +220,7 @@ class Router:
             redacts = raw.get("redacts") or (
                 raw_content.get("redacts") if isinstance(raw_content, dict) else None
             )
-            withdrawn = await self.laura.store.conversations.withdraw_answer(
-                _str(redacts, "redacts")
-            )
+            withdrawn = await self.laura.store.answers.withdraw(_str(redacts, "redacts"))
             if withdrawn:
                 log.info("%s withdrew %s on %s", sender, withdrawn[2], withdrawn[0])
         elif etype == "m.room.member" and conv is not None:
@@ -313,9 +311,9 @@ class Router:
             return
         msgtype = content.get("msgtype")
         attachment = msgtype in ("m.image", "m.file", "m.video", "m.audio")
-        name = await laura.store.conversations.staff_name(
-            conv.id, sender
-        ) or await laura.bridge.display_name(room_id, sender)
+        name = await laura.store.staff.name_of(conv.id, sender) or await laura.bridge.display_name(
+            room_id, sender
+        )
         if attachment:
             body = f"📎 {body}"
         delivered = await laura.conversations.staff_message(conv, event_id, name, body)
