@@ -81,4 +81,4 @@ async def cmd_help(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-from . import consult, control  # noqa: E402,F401  (register themselves)
+from . import consult, control, dispatch  # noqa: E402,F401  (register themselves)
