@@ -9,7 +9,7 @@ from aiohttp import ClientError, web
 from mautrix.appservice.state_store.asyncpg import PgASStateStore
 from mautrix.errors import MatrixError
 
-from .commands import Registry, registry
+from .commands import Context, Registry, registry
 from .config import Config
 from .conversation import Conversations
 from .db import Store, create_database
@@ -18,6 +18,8 @@ from .faults import describe
 from .matrix.appservice import InboxAppService
 from .matrix.bridge import MatrixBridge
 from .matrix.catchup import CatchUp
+from .matrix.consult_room import ConsultRoom
+from .matrix.dispatch_room import DispatchRoom
 from .matrix.router import Router
 from .notifier import Notifier
 from .scheduler import Clock
@@ -44,7 +46,6 @@ class Laura:
         self.clock = Clock()
         self.settings = Settings(config, self.store.settings)
         self.commands: Registry = registry
-        self.router = Router(self)
         self._ready = False
         self._web_runner: web.AppRunner | None = None
         self.web_port: int = config["web.port"]
@@ -69,8 +70,8 @@ class Laura:
             self._served_rooms,
             config.is_own_user,
             self.store.inbox.add_many,
-            self.router.hold,
-            self.router.release,
+            lambda: self.router.hold(),  # the router is made below: it needs the domain
+            lambda rooms: self.router.release(rooms),
             self._homeserver_back,
         )
         self.matrix_runner = KeyedRunner(
@@ -89,6 +90,17 @@ class Laura:
             kick_contacts=lambda: self.contact_runner.kick("contacts"),
         )
         self.dispatch = Dispatch(self.store, self.conversations)
+        self.router = Router(
+            config,
+            self.store,
+            self.bridge,
+            DispatchRoom(self.store, self.bridge, self.dispatch),
+            ConsultRoom(self.store, self.bridge, self.conversations),
+            self.commands,
+            lambda room_id, kind, sender, event_id, args: Context(
+                self, room_id, kind, sender, event_id, args
+            ),
+        )
 
     async def _served_rooms(self) -> list[str]:
         """Every room whose events Laura acts on."""

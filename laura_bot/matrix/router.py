@@ -13,18 +13,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..commands import CONSULT, CONTROL, DISPATCH, OTHER, Context, split
+from ..commands import CONSULT, CONTROL, DISPATCH, OTHER, Context, Registry, split
 from ..db.conversations import Conversation
 from ..db.inbox import InboxEvent
-from ..dispatch.logic import Decision, parse_answer
 from ..faults import describe, is_transient
 from ..tasks import KeyedRunner
-from ..util import now_ms, storable_text
+from ..util import now_ms
+from .shapes import Malformed, obj, text
 
 if TYPE_CHECKING:
-    from ..app import Laura
+    from ..config import Config
+    from ..db import Store
+    from .bridge import MatrixBridge
+    from .consult_room import ConsultRoom
+    from .dispatch_room import DispatchRoom
+
+ContextFactory = Callable[[str, str, str, str, list[str]], Context]
 
 log = logging.getLogger("laura.router")
 
@@ -42,33 +49,28 @@ def _retry_delay(attempts: int, transient: bool) -> float:
     return RETRY_DELAYS[min(attempts - 1, len(RETRY_DELAYS) - 1)]
 
 
-class Malformed(Exception):
-    """The event's content has a shape Laura cannot use; skipped at once, never retried."""
-
-    def __init__(self, reason: str, notice: str | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.notice = notice  # staff text id for the sender, where a person is waiting
-
-
-def _obj(value: Any, what: str, notice: str | None = None) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise Malformed(f"{what} is not an object", notice)
-    return value
-
-
-def _str(value: Any, what: str, notice: str | None = None) -> str:
-    """A string the database can store: no NUL, no lone UTF-16 surrogate."""
-    if not isinstance(value, str):
-        raise Malformed(f"{what} is not a string", notice)
-    if not storable_text(value):
-        raise Malformed(f"{what} is not valid text", notice)
-    return value
-
-
 class Router:
-    def __init__(self, laura: Laura) -> None:
-        self.laura = laura
+    """Decides nothing itself: it takes events from the inbox in order, checks their envelope,
+    finds the room's kind and hands each over to the one place that owns that kind of room
+    (DispatchRoom, ConsultRoom, or the commands)."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        bridge: MatrixBridge,
+        dispatch_room: DispatchRoom,
+        consult_room: ConsultRoom,
+        commands: Registry,
+        make_context: ContextFactory,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.bridge = bridge
+        self.dispatch_room = dispatch_room
+        self.consult_room = consult_room
+        self.commands = commands
+        self.make_context = make_context
         self.runner = KeyedRunner("inbox", self.process_room)
         self._timers: dict[str, asyncio.TimerHandle] = {}
         # Held while Laura may have missed events (at start-up, and while the homeserver was
@@ -85,11 +87,11 @@ class Router:
         self._release_task = asyncio.create_task(self._kick_pending())
 
     async def _kick_pending(self) -> None:
-        await self.laura.store.inbox.clear_backoff()
+        await self.store.inbox.clear_backoff()
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
-        self.kick(await self.laura.store.inbox.rooms_with_pending())
+        self.kick(await self.store.inbox.rooms_with_pending())
 
     # Scheduling -----------------------------------------------------------------------------
 
@@ -118,7 +120,7 @@ class Router:
     # Processing -----------------------------------------------------------------------------
 
     async def process_room(self, room_id: str) -> None:
-        inbox = self.laura.store.inbox
+        inbox = self.store.inbox
         while not self._held and (batch := await inbox.pending_in(room_id)):
             for evt in batch:
                 if self._held:
@@ -132,7 +134,7 @@ class Router:
 
     async def _process(self, evt: InboxEvent) -> bool:
         """Handle one event; False when it must be retried later (the room waits for it)."""
-        inbox = self.laura.store.inbox
+        inbox = self.store.inbox
         try:
             await self.handle(evt.raw)
         except Malformed as e:
@@ -180,7 +182,7 @@ class Router:
 
     async def _tell_sender(self, evt: InboxEvent, text_id: str, **values: Any) -> None:
         sender = evt.raw.get("sender")
-        bridge = self.laura.bridge
+        bridge = self.bridge
         try:
             await bridge.notice(
                 evt.room_id,
@@ -195,10 +197,10 @@ class Router:
 
     async def handle(self, raw: dict[str, Any]) -> None:
         """Works on the raw event as Synapse sent it, checking the shape of what it reads."""
-        sender = _str(raw.get("sender"), "sender")
-        room_id = _str(raw.get("room_id"), "room_id")
-        event_id = _str(raw.get("event_id"), "event_id")
-        if self.laura.config.is_own_user(sender):
+        sender = text(raw.get("sender"), "sender")
+        room_id = text(raw.get("room_id"), "room_id")
+        event_id = text(raw.get("event_id"), "event_id")
+        if self.config.is_own_user(sender):
             return
         etype = raw.get("type")
         if etype not in ("m.room.message", "m.reaction", "m.room.redaction", "m.room.member"):
@@ -206,40 +208,32 @@ class Router:
         kind, conv = await self._room_kind(room_id)
         if etype == "m.room.message":
             notice = "malformed_message" if kind == CONSULT else None
-            content = _obj(raw.get("content"), "content", notice)
+            content = obj(raw.get("content"), "content", notice)
             body = content.get("body")
             if isinstance(body, str) and self._is_command(kind, body):
                 await self._command(kind, room_id, sender, event_id, body.strip())
             elif conv is not None:
-                await self._staff_message(conv, room_id, sender, event_id, content)
+                await self.consult_room.message(conv, room_id, sender, event_id, content)
         elif etype == "m.reaction" and kind == DISPATCH:
-            content = _obj(raw.get("content"), "content", "malformed_reaction")
-            await self._reaction(room_id, sender, event_id, content)
+            content = obj(raw.get("content"), "content", "malformed_reaction")
+            await self.dispatch_room.reaction(room_id, sender, event_id, content)
         elif etype == "m.room.redaction":
             raw_content = raw.get("content")
             redacts = raw.get("redacts") or (
                 raw_content.get("redacts") if isinstance(raw_content, dict) else None
             )
-            withdrawn = await self.laura.store.answers.withdraw(_str(redacts, "redacts"))
-            if withdrawn:
-                log.info("%s withdrew %s on %s", sender, withdrawn[2], withdrawn[0])
+            await self.dispatch_room.redaction(sender, text(redacts, "redacts"))
         elif etype == "m.room.member" and conv is not None:
-            user = _str(raw.get("state_key"), "state_key")
-            if self.laura.config.is_own_user(user):
-                return
-            content = _obj(raw.get("content"), "content")
-            membership = _str(content.get("membership"), "membership")
-            name = content.get("displayname")
-            if not isinstance(name, str) or not name.strip():
-                name = user.split(":")[0].lstrip("@")
-            await self.laura.conversations.staff_membership(conv, user, name, membership)
+            user = text(raw.get("state_key"), "state_key")
+            if not self.config.is_own_user(user):
+                await self.consult_room.membership(conv, user, obj(raw.get("content"), "content"))
 
     async def _room_kind(self, room_id: str) -> tuple[str, Conversation | None]:
-        if room_id == self.laura.bridge.control_room:
+        if room_id == self.bridge.control_room:
             return CONTROL, None
-        if await self.laura.store.departments.get_by_room(room_id) is not None:
+        if await self.store.departments.get_by_room(room_id) is not None:
             return DISPATCH, None
-        conv = await self.laura.store.conversations.get_by_room(room_id)
+        conv = await self.store.conversations.get_by_room(room_id)
         if conv is not None:
             return CONSULT, conv
         return OTHER, None
@@ -250,18 +244,17 @@ class Router:
         text = body.strip()
         if not text.startswith("!"):
             return False
-        return kind != CONSULT or split(text)[0] in self.laura.commands.commands
+        return kind != CONSULT or split(text)[0] in self.commands.commands
 
     async def _command(
         self, kind: str, room_id: str, sender: str, event_id: str, body: str
     ) -> None:
-        laura = self.laura
-        reply = await laura.store.commands.reply_for(event_id)
+        reply = await self.store.commands.reply_for(event_id)
         if reply is None:
             reply = await self._run_command(kind, room_id, sender, event_id, body)
-            await laura.store.commands.record(event_id, room_id, reply)
+            await self.store.commands.record(event_id, room_id, reply)
         # If this send fails, the event is retried: with the stored reply, not a second run.
-        await laura.bridge.notice(
+        await self.bridge.notice(
             room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id
         )
 
@@ -270,17 +263,16 @@ class Router:
     ) -> str:
         """Run a command once and return its reply; a failure (of any kind: a command is not
         safe to repeat) is a short error with a reference that is also in the log."""
-        laura = self.laura
         name, args = split(body)
-        cmd = laura.commands.commands.get(name)
+        cmd = self.commands.commands.get(name)
         if cmd is None or kind not in cmd.rooms:
-            reply = laura.bridge.t("unknown_command", name=f"!{name[:40]}")
-        elif cmd.admin and sender not in laura.config["laura.admins"]:
+            reply = self.bridge.t("unknown_command", name=f"!{name[:40]}")
+        elif cmd.admin and sender not in self.config["laura.admins"]:
             log.info("Refused !%s from non-admin %s", name, sender)
-            reply = laura.bridge.t("refused")
+            reply = self.bridge.t("refused")
         else:
             log.info("Command !%s from %s in %s", name, sender, kind)
-            ctx = Context(laura, room_id, kind, sender, event_id, args)
+            ctx = self.make_context(room_id, kind, sender, event_id, args)
             try:
                 reply = await cmd.handler(ctx)
             except Exception as e:
@@ -288,77 +280,5 @@ class Router:
                 log.error(
                     "Command !%s failed (reference %s): %s", name, ref, describe(e), exc_info=e
                 )
-                reply = laura.bridge.t("command_failed", ref=ref)
+                reply = self.bridge.t("command_failed", ref=ref)
         return reply
-
-    async def _staff_message(
-        self,
-        conv: Conversation,
-        room_id: str,
-        sender: str,
-        event_id: str,
-        content: dict[str, Any],
-    ) -> None:
-        laura = self.laura
-        bad = "malformed_message"
-        relates = content.get("m.relates_to")
-        if relates is not None and _obj(relates, "m.relates_to", bad).get("rel_type") == (
-            "m.replace"
-        ):
-            content = _obj(content.get("m.new_content"), "m.new_content", bad)
-        body = _str(content.get("body"), "body", bad)
-        if not body:
-            return
-        msgtype = content.get("msgtype")
-        attachment = msgtype in ("m.image", "m.file", "m.video", "m.audio")
-        name = await laura.store.staff.name_of(conv.id, sender) or await laura.bridge.display_name(
-            room_id, sender
-        )
-        if attachment:
-            body = f"📎 {body}"
-        delivered = await laura.conversations.staff_message(conv, event_id, name, body)
-        if not delivered:
-            await laura.bridge.notice(
-                room_id,
-                laura.bridge.t("not_delivered"),
-                txn_id=f"laura.nd.{event_id}",
-                reply_to=event_id,
-            )
-        elif attachment:
-            await laura.bridge.notice(
-                room_id,
-                laura.bridge.t("attachment"),
-                txn_id=f"laura.att.{event_id}",
-                reply_to=event_id,
-            )
-
-    async def _reaction(
-        self, room_id: str, sender: str, event_id: str, content: dict[str, Any]
-    ) -> None:
-        laura = self.laura
-        bad = "malformed_reaction"
-        relates = _obj(content.get("m.relates_to"), "m.relates_to", bad)
-        if relates.get("rel_type") != "m.annotation":
-            return
-        target = _str(relates.get("event_id"), "m.relates_to.event_id", bad)
-        key = _str(relates.get("key"), "m.relates_to.key", bad)
-        conv = await laura.store.conversations.get_by_dispatch_event(target)
-        if conv is None:
-            return
-        answer = parse_answer(key)
-        if answer is None:
-            return
-        members = await laura.bridge.members(room_id)
-        user_name = await laura.bridge.display_name(room_id, sender)
-        outcome = await laura.dispatch.answer(conv, sender, user_name, answer, event_id, members)
-        text = None
-        if outcome.decision is Decision.ALREADY_TAKEN:
-            text = laura.bridge.t("already_taken", user=user_name, name=outcome.taker_name)
-        elif outcome.decision is Decision.TOO_LATE:
-            text = laura.bridge.t("too_late", user=user_name)
-        elif outcome.decision is Decision.NOT_MEMBER:
-            text = laura.bridge.t("not_member", user=user_name)
-        if text:
-            await laura.bridge.notice(
-                room_id, text, txn_id=f"laura.re.{event_id}", reply_to=conv.dispatch_event_id
-            )

@@ -1,0 +1,60 @@
+"""What happens in a dispatch room: staff answer a request with a reaction ("Ik!" / "Ik kan nu
+niet"), or withdraw one. The decision is Dispatch.answer's; this only reads the event and posts
+the answer's consequences for the person who reacted."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..db import Store
+from ..dispatch.answers import Dispatch
+from ..dispatch.logic import Decision, parse_answer
+from .bridge import MatrixBridge
+from .shapes import obj, text
+
+log = logging.getLogger("laura.dispatch_room")
+
+
+class DispatchRoom:
+    def __init__(self, store: Store, bridge: MatrixBridge, dispatch: Dispatch) -> None:
+        self.store = store
+        self.bridge = bridge
+        self.dispatch = dispatch
+
+    async def reaction(
+        self, room_id: str, sender: str, event_id: str, content: dict[str, Any]
+    ) -> None:
+        bad = "malformed_reaction"
+        relates = obj(content.get("m.relates_to"), "m.relates_to", bad)
+        if relates.get("rel_type") != "m.annotation":
+            return
+        target = text(relates.get("event_id"), "m.relates_to.event_id", bad)
+        key = text(relates.get("key"), "m.relates_to.key", bad)
+        conv = await self.store.conversations.get_by_dispatch_event(target)
+        if conv is None:
+            return
+        answer = parse_answer(key)
+        if answer is None:
+            return
+        members = await self.bridge.members(room_id)
+        user_name = await self.bridge.display_name(room_id, sender)
+        outcome = await self.dispatch.answer(conv, sender, user_name, answer, event_id, members)
+        t = self.bridge.t
+        reply = {
+            Decision.ALREADY_TAKEN: lambda: t(
+                "already_taken", user=user_name, name=outcome.taker_name
+            ),
+            Decision.TOO_LATE: lambda: t("too_late", user=user_name),
+            Decision.NOT_MEMBER: lambda: t("not_member", user=user_name),
+        }.get(outcome.decision)
+        if reply:
+            await self.bridge.notice(
+                room_id, reply(), txn_id=f"laura.re.{event_id}", reply_to=conv.dispatch_event_id
+            )
+
+    async def redaction(self, sender: str, redacts: str) -> None:
+        """Un-clicking a reaction: "Ik kan nu niet" withdrawn means Laura waits for them again."""
+        withdrawn = await self.store.answers.withdraw(redacts)
+        if withdrawn:
+            log.info("%s withdrew %s on %s", sender, withdrawn[2], withdrawn[0])
