@@ -9,7 +9,7 @@ from aiohttp import ClientError, web
 from mautrix.appservice.state_store.asyncpg import PgASStateStore
 from mautrix.errors import MatrixError
 
-from .commands import Context, Registry, registry
+from .commands import Context, Registry, Services, registry
 from .config import Config
 from .conversation import Conversations
 from .db import Store, create_database
@@ -90,6 +90,16 @@ class Laura:
             kick_contacts=lambda: self.contact_runner.kick("contacts"),
         )
         self.dispatch = Dispatch(self.store, self.conversations)
+        services = Services(
+            config,
+            self.store,
+            self.bridge,
+            self.settings,
+            self.conversations,
+            self.dispatch,
+            self.commands,
+            lambda rooms: self.router.kick(rooms),
+        )
         self.router = Router(
             config,
             self.store,
@@ -98,7 +108,7 @@ class Laura:
             ConsultRoom(self.store, self.bridge, self.conversations),
             self.commands,
             lambda room_id, kind, sender, event_id, args: Context(
-                self, room_id, kind, sender, event_id, args
+                services, room_id, kind, sender, event_id, args
             ),
         )
 

@@ -8,19 +8,68 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..app import Laura
+    from ..config import Config
+    from ..conversation import Conversations
+    from ..db import Store
+    from ..dispatch.answers import Dispatch
+    from ..matrix.bridge import MatrixBridge
+    from ..settings import Settings
 
 CONTROL, DISPATCH, CONSULT, OTHER = "control", "dispatch", "consult", "other"
 
 
 @dataclass
+class Services:
+    """What commands may use; the composition root (app.py) hands it over."""
+
+    config: Config
+    store: Store
+    bridge: MatrixBridge
+    settings: Settings
+    conversations: Conversations
+    dispatch: Dispatch
+    commands: Registry
+    kick_rooms: Callable[[list[str]], None]  # handle a room's pending inbox events now
+
+
+@dataclass
 class Context:
-    laura: Laura
+    """One command call: the services, and where and by whom it was given."""
+
+    services: Services
     room_id: str
     room_kind: str
     sender: str
     event_id: str
     args: list[str]
+
+    @property
+    def config(self) -> Config:
+        return self.services.config
+
+    @property
+    def store(self) -> Store:
+        return self.services.store
+
+    @property
+    def bridge(self) -> MatrixBridge:
+        return self.services.bridge
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def conversations(self) -> Conversations:
+        return self.services.conversations
+
+    @property
+    def dispatch(self) -> Dispatch:
+        return self.services.dispatch
+
+    @property
+    def commands(self) -> Registry:
+        return self.services.commands
 
 
 Handler = Callable[[Context], Awaitable[str]]
@@ -70,10 +119,10 @@ def split(text: str) -> tuple[str, list[str]]:
 
 @registry.register("help", (CONTROL, DISPATCH, CONSULT, OTHER))
 async def cmd_help(ctx: Context) -> str:
-    t = ctx.laura.bridge.t
-    is_admin = ctx.sender in ctx.laura.config["laura.admins"]
+    t = ctx.bridge.t
+    is_admin = ctx.sender in ctx.config["laura.admins"]
     lines = [t("help_title")]
-    for cmd in ctx.laura.commands.for_room(ctx.room_kind):
+    for cmd in ctx.commands.for_room(ctx.room_kind):
         if cmd.admin and not is_admin:
             continue
         usage = t(f"cmd_{cmd.name}_usage")

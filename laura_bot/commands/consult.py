@@ -7,11 +7,10 @@ from . import CONSULT, Context, registry
 
 @registry.register("close", (CONSULT,))
 async def cmd_close(ctx: Context) -> str:
-    laura = ctx.laura
-    conv = await laura.store.conversations.get_by_room(ctx.room_id)
+    conv = await ctx.store.conversations.get_by_room(ctx.room_id)
     if conv is None:
-        return laura.bridge.t("already_closed")
-    name = await laura.bridge.display_name(ctx.room_id, ctx.sender)
-    if not await laura.conversations.close_by_staff(conv, ctx.sender):
-        return laura.bridge.t("already_closed")
-    return laura.bridge.t("closed", name=name)
+        return ctx.bridge.t("already_closed")
+    name = await ctx.bridge.display_name(ctx.room_id, ctx.sender)
+    if not await ctx.conversations.close_by_staff(conv, ctx.sender):
+        return ctx.bridge.t("already_closed")
+    return ctx.bridge.t("closed", name=name)

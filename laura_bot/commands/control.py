@@ -20,13 +20,13 @@ _MXID = re.compile(r"^@[^:\s]+:\S+$")
 
 @registry.register("departments", (CONTROL,), admin=True)
 async def cmd_departments(ctx: Context) -> str:
-    t = ctx.laura.bridge.t
-    depts = await ctx.laura.store.departments.all_active()
+    t = ctx.bridge.t
+    depts = await ctx.store.departments.all_active()
     if not depts:
         return t("departments_none")
     lines = [t("departments_title")]
     for d in depts:
-        members = await ctx.laura.bridge.members(d.room_id) if d.room_id else set()
+        members = await ctx.bridge.members(d.room_id) if d.room_id else set()
         lines.append(
             t("departments_line", id=d.id, label=d.label, members=len(members), routing=d.routing)
         )
@@ -35,7 +35,7 @@ async def cmd_departments(ctx: Context) -> str:
 
 @registry.register("department", (CONTROL,), admin=True)
 async def cmd_department(ctx: Context) -> str:
-    t = ctx.laura.bridge.t
+    t = ctx.bridge.t
     args = ctx.args
     if len(args) >= 3 and args[0] == "add":
         dept_id, label = args[1].lower(), " ".join(args[2:]).strip()
@@ -43,14 +43,14 @@ async def cmd_department(ctx: Context) -> str:
             return t("department_bad_id")
         if len(label) > 80:
             return t("department_long_label")
-        if not await ctx.laura.store.departments.add(dept_id, label):
+        if not await ctx.store.departments.add(dept_id, label):
             return t("department_exists", id=dept_id)
-        dept = await ctx.laura.store.departments.get_by_id(dept_id)
+        dept = await ctx.store.departments.get_by_id(dept_id)
         if dept and not dept.room_id:
-            await ctx.laura.bridge.create_dispatch_room(dept_id, label, [])
+            await ctx.bridge.create_dispatch_room(dept_id, label, [])
         return t("department_added", id=dept_id, label=label)
     if len(args) == 2 and args[0] == "remove":
-        if not await ctx.laura.store.departments.deactivate(args[1]):
+        if not await ctx.store.departments.deactivate(args[1]):
             return t("department_unknown", id=args[1][:40])
         return t("department_removed", id=args[1])
     return t("department_usage")
@@ -58,16 +58,16 @@ async def cmd_department(ctx: Context) -> str:
 
 @registry.register("staff", (CONTROL,), admin=True)
 async def cmd_staff(ctx: Context) -> str:
-    bridge = ctx.laura.bridge
+    bridge = ctx.bridge
     t = bridge.t
     if len(ctx.args) != 3 or ctx.args[0] not in ("add", "remove"):
         return t("staff_usage")
     action, user, dept_id = ctx.args
     if not _MXID.match(user):
         return t("staff_bad_user", user=user[:80])
-    if ctx.laura.config.is_own_user(user):
+    if ctx.config.is_own_user(user):
         return t("staff_own_user")
-    dept = await ctx.laura.store.departments.get_by_id(dept_id)
+    dept = await ctx.store.departments.get_by_id(dept_id)
     if dept is None or not dept.active or not dept.room_id:
         return t("department_unknown", id=dept_id[:40])
     if action == "add":
@@ -84,13 +84,13 @@ async def cmd_staff(ctx: Context) -> str:
 
 @registry.register("settings", (CONTROL,), admin=True)
 async def cmd_settings(ctx: Context) -> str:
-    values = await ctx.laura.settings.all()
+    values = await ctx.settings.all()
     return "\n".join(f"{k}: {v}" for k, v in values.items())
 
 
 @registry.register("set", (CONTROL,), admin=True, keys=", ".join(SETTING_KEYS))
 async def cmd_set(ctx: Context) -> str:
-    t = ctx.laura.bridge.t
+    t = ctx.bridge.t
     if len(ctx.args) != 2:
         ranges = ", ".join(
             f"{k} ({format_duration(low)}–{format_duration(high)})"
@@ -98,7 +98,7 @@ async def cmd_set(ctx: Context) -> str:
         )
         return t("set_usage", ranges=ranges)
     try:
-        value = await ctx.laura.settings.set(ctx.args[0], ctx.args[1])
+        value = await ctx.settings.set(ctx.args[0], ctx.args[1])
     except SettingRefused as e:
         return t(e.text_id, **e.values)
     return t("set_done", key=ctx.args[0], value=value)
@@ -106,9 +106,9 @@ async def cmd_set(ctx: Context) -> str:
 
 @registry.register("stats", (CONTROL,), admin=True)
 async def cmd_stats(ctx: Context) -> str:
-    counts = await ctx.laura.store.conversations.counts_by_department()
-    lines = [ctx.laura.bridge.t("stats_title")]
-    for d in await ctx.laura.store.departments.all_active():
+    counts = await ctx.store.conversations.counts_by_department()
+    lines = [ctx.bridge.t("stats_title")]
+    for d in await ctx.store.departments.all_active():
         lines.append(
             f"- {d.id}: {counts.get((d.id, Status.WAITING), 0)} / "
             f"{counts.get((d.id, Status.CONNECTED), 0)} / "
@@ -119,9 +119,8 @@ async def cmd_stats(ctx: Context) -> str:
 
 @registry.register("deadletters", (CONTROL,), admin=True)
 async def cmd_deadletters(ctx: Context) -> str:
-    laura = ctx.laura
-    t = laura.bridge.t
-    inbox = laura.store.inbox
+    t = ctx.bridge.t
+    inbox = ctx.store.inbox
     if len(ctx.args) == 2 and ctx.args[0] == "retry":
         seq = ctx.args[1].lstrip("#")
         if not seq.isdigit() or len(seq) > 18:
@@ -129,14 +128,14 @@ async def cmd_deadletters(ctx: Context) -> str:
         room_id = await inbox.revive(int(seq))
         if room_id is None:
             return t("dead_unknown", seq=seq)
-        laura.router.kick([room_id])
+        ctx.services.kick_rooms([room_id])
         return t("dead_retried", seq=seq)
     if ctx.args:
         return t("dead_usage")
     letters = await inbox.dead_letters()
     if not letters:
         return t("dead_none")
-    zone = ZoneInfo(laura.config["laura.timezone"])
+    zone = ZoneInfo(ctx.config["laura.timezone"])
     rooms = await _room_names(ctx)
     lines = [t("dead_title", total=await inbox.count_dead())]
     for d in letters:
@@ -158,13 +157,13 @@ async def cmd_deadletters(ctx: Context) -> str:
 
 async def _room_names(ctx: Context) -> dict[str, str]:
     """Readable names for Laura's fixed rooms and dispatch rooms; consult rooms keep their id."""
-    bridge = ctx.laura.bridge
+    bridge = ctx.bridge
     names = {}
     if bridge.control_room:
         names[bridge.control_room] = bridge.t("control_name")
     if bridge.contact_room:
         names[bridge.contact_room] = bridge.t("contact_name")
-    for d in await ctx.laura.store.departments.all_active():
+    for d in await ctx.store.departments.all_active():
         if d.room_id:
             names[d.room_id] = bridge.t("dispatch_name", label=d.label)
     return names

@@ -9,13 +9,12 @@ from . import DISPATCH, Context, registry
 
 async def _waiting(ctx: Context) -> list[tuple[str, str, int]]:
     """The department's waiting chats in queue order: (conversation id, nickname, minutes)."""
-    laura = ctx.laura
-    dept = await laura.store.departments.get_by_room(ctx.room_id)
+    dept = await ctx.store.departments.get_by_room(ctx.room_id)
     if dept is None:
         return []
     out = []
-    for conv in await laura.store.conversations.waiting_in(dept.id):
-        session = await laura.store.sessions.get_by_id(conv.session_id)
+    for conv in await ctx.store.conversations.waiting_in(dept.id):
+        session = await ctx.store.sessions.get_by_id(conv.session_id)
         minutes = max(0, (now_ms() - (conv.queued_at or now_ms())) // 60_000)
         out.append((conv.id, session.nickname if session else "?", int(minutes)))
     return out
@@ -23,7 +22,7 @@ async def _waiting(ctx: Context) -> list[tuple[str, str, int]]:
 
 @registry.register("waiting", (DISPATCH,))
 async def cmd_waiting(ctx: Context) -> str:
-    t = ctx.laura.bridge.t
+    t = ctx.bridge.t
     waiting = await _waiting(ctx)
     if not waiting:
         return t("waiting_none")
@@ -36,8 +35,7 @@ async def cmd_waiting(ctx: Context) -> str:
 @registry.register("take", (DISPATCH,))
 async def cmd_take(ctx: Context) -> str:
     """Take the chat at place <n> of !waiting, exactly as "Ik!" on its dispatch message."""
-    laura = ctx.laura
-    t = laura.bridge.t
+    t = ctx.bridge.t
     if len(ctx.args) != 1 or not ctx.args[0].isdigit() or len(ctx.args[0]) > 6:
         return t("take_usage")
     waiting = await _waiting(ctx)
@@ -45,13 +43,11 @@ async def cmd_take(ctx: Context) -> str:
     if not 1 <= n <= len(waiting):
         return t("take_unknown", n=n, count=len(waiting))
     conv_id, nickname, _ = waiting[n - 1]
-    conv = await laura.store.conversations.get_by_id(conv_id)
+    conv = await ctx.store.conversations.get_by_id(conv_id)
     assert conv is not None
-    members = await laura.bridge.members(ctx.room_id)
-    name = await laura.bridge.display_name(ctx.room_id, ctx.sender)
-    outcome = await laura.dispatch.answer(
-        conv, ctx.sender, name, Answer.TAKE, ctx.event_id, members
-    )
+    members = await ctx.bridge.members(ctx.room_id)
+    name = await ctx.bridge.display_name(ctx.room_id, ctx.sender)
+    outcome = await ctx.dispatch.answer(conv, ctx.sender, name, Answer.TAKE, ctx.event_id, members)
     if outcome.decision is Decision.CLAIM:
         return t("take_done", nickname=nickname)
     if outcome.decision is Decision.ALREADY_TAKEN:
