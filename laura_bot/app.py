@@ -29,7 +29,7 @@ from .util import now_ms
 from .web.server import LauraRunner, build_app
 
 log = logging.getLogger("laura")
-SEND_LEDGER_MS = 7 * 24 * 3600 * 1000  # how long sends and command runs are remembered
+REMEMBER_MS = 7 * 24 * 3600 * 1000  # how long sends and command runs are remembered
 
 
 class StartupError(Exception):
@@ -134,8 +134,8 @@ class Laura:
     async def start(self) -> None:
         await self.db.start()
         await self.state_store.upgrade_table.upgrade(self.db)
-        await self.store.sends.prune(now_ms() - SEND_LEDGER_MS)
-        await self.store.commands.prune(now_ms() - SEND_LEDGER_MS)
+        await self.store.sends.prune(now_ms() - REMEMBER_MS)
+        await self.store.commands.prune(now_ms() - REMEMBER_MS)
         await self.az.start(self.config["appservice.hostname"], self.config["appservice.port"])
         await self._wait_for_homeserver()
         bot = self.az.intent

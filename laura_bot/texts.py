@@ -114,10 +114,11 @@ STAFF: dict[str, dict[str, str]] = {
         "cmd_take_usage": "!take <nr>",
         "cmd_take_help": "pakt gesprek <nr> uit !waiting op, net als “Ik!”",
         "waiting_none": "Er wacht nu niemand.",
-        "waiting_title": "Wachtend (pak er een op met !take <nr>):",
-        "waiting_line": "{{ n }}. {{ nickname }} — wacht {{ minutes }} min",
+        "waiting_title": "Wachtend voor {{ label }} (pak er een op met !take <nr>):",
+        "waiting_line": "{{ n }}. {{ nickname }} — wacht sinds {{ since }} ({{ minutes }} min)",
+        "waiting_more": "… en nog {{ count }}.",
         "take_usage": "Gebruik: !take <nr>, met het nummer uit !waiting.",
-        "take_unknown": "Er is geen nummer {{ n }}: er wachten er {{ count }}. Zie !waiting.",
+        "take_unknown": "Nummer {{ n }} staat niet in de lijst. Zie !waiting.",
         "take_done": "Je hebt het gesprek met {{ nickname }} opgepakt; je krijgt zo een "
         "uitnodiging voor de gesprekskamer.",
         "refused": "Alleen beheerders mogen dat commando gebruiken.",
@@ -127,6 +128,9 @@ STAFF: dict[str, dict[str, str]] = {
         "Stuur het opnieuw als gewone tekst.",
         "malformed_reaction": "Deze reactie kon Laura niet lezen. Klik op “Ik!” of “Ik kan nu "
         "niet” onder de aanvraag.",
+        "command_interrupted": "Laura werd onderbroken terwijl ze dit commando uitvoerde; het "
+        "is misschien maar half gedaan (referentie {{ ref }}). Kijk het na voor je het opnieuw "
+        "geeft.",
         "event_failed": "Laura kon dit door een fout niet verwerken; als het een bericht was, "
         "ziet de bezoeker het niet. Een beheerder kan het opnieuw laten verwerken met "
         "!deadletters retry {{ seq }}.",
@@ -228,10 +232,11 @@ STAFF: dict[str, dict[str, str]] = {
         "cmd_take_usage": "!take <nr>",
         "cmd_take_help": "takes chat <nr> of !waiting, just like “Ik!”",
         "waiting_none": "Nobody is waiting right now.",
-        "waiting_title": "Waiting (take one with !take <nr>):",
-        "waiting_line": "{{ n }}. {{ nickname }} — waiting {{ minutes }} min",
+        "waiting_title": "Waiting for {{ label }} (take one with !take <nr>):",
+        "waiting_line": "{{ n }}. {{ nickname }} — waiting since {{ since }} ({{ minutes }} min)",
+        "waiting_more": "… and {{ count }} more.",
         "take_usage": "Usage: !take <nr>, with the number from !waiting.",
-        "take_unknown": "There is no number {{ n }}: {{ count }} are waiting. See !waiting.",
+        "take_unknown": "Number {{ n }} is not on the list. See !waiting.",
         "take_done": "You took the chat with {{ nickname }}; you will be invited to the "
         "consult room in a moment.",
         "refused": "Only admins may use that command.",
@@ -241,6 +246,8 @@ STAFF: dict[str, dict[str, str]] = {
         "it. Send it again as plain text.",
         "malformed_reaction": "Laura could not read this reaction. Click “Ik!” or “Ik kan nu "
         "niet” below the request.",
+        "command_interrupted": "Laura was interrupted while running this command; it may be "
+        "only half done (reference {{ ref }}). Check before you give it again.",
         "event_failed": "Laura could not process this because of an error; if it was a "
         "message, the visitor does not see it. An admin can have it processed again with "
         "!deadletters retry {{ seq }}.",

@@ -191,9 +191,11 @@ async def test_departments_and_settings(store: Store) -> None:
 
 
 async def test_command_runs_are_recorded_once(store: Store) -> None:
-    assert await store.commands.reply_for("$c1") is None
-    await store.commands.record("$c1", "!control", "Afdeling ggz is toegevoegd")
-    await store.commands.record("$c1", "!control", "Afdeling ggz bestaat al")  # a second run
-    assert await store.commands.reply_for("$c1") == "Afdeling ggz is toegevoegd"
+    assert await store.commands.start("$c1", "!control") == (True, None)
+    assert await store.commands.start("$c1", "!control") == (False, None)  # stopped half-way
+    await store.commands.finish("$c1", "Afdeling ggz is toegevoegd")
+    assert await store.commands.start("$c1", "!control") == (False, "Afdeling ggz is toegevoegd")
+    await store.commands.sent("$c1")
+    assert await store.commands.start("$c1", "!control") == (False, "")  # answered: nothing left
     await store.commands.prune(older_than_ms=2**62)
-    assert await store.commands.reply_for("$c1") is None
+    assert await store.commands.start("$c1", "!control") == (True, None)

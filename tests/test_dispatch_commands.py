@@ -22,7 +22,7 @@ async def test_waiting_and_take(team: Team) -> None:
     help_text = await command(team, "anna", room, "!help", "!take <nr>")
     assert "!waiting" in help_text and "!set" not in help_text
     await command(team, "anna", room, "!take", "Gebruik: !take <nr>")
-    await command(team, "anna", room, "!take 5", "Er is geen nummer 5")
+    await command(team, "anna", room, "!take 5", "Nummer 5 staat niet in de lijst")
     # Anna takes the second one early, exactly as "Ik!" would.
     await command(team, "anna", room, "!take 2", "met Tweede opgepakt")
     await second.wait_status("connected")
@@ -38,11 +38,21 @@ async def test_waiting_and_take(team: Team) -> None:
         ),
         what="the dispatch message edited",
     )
+    # Numbers are those of the last listing: after it moved on, "2" is still Tweede (taken).
+    await command(team, "bram", room, "!take 2", "al opgepakt door")
     listing = await command(team, "bram", room, "!waiting", "1. Eerste")
-    assert "Tweede" not in listing
+    assert "Tweede" not in listing and "Wachtend voor Huisartsenpraktijk" in listing
     # A late "Ik!" on the taken one gets the usual polite answer.
     await bram.react(room, dispatch["event_id"], "Ik!")
     await bram.wait_for(
         lambda e: "al opgepakt door" in e.get("content", {}).get("body", ""),
         what="already taken",
     )
+
+
+async def test_dispatch_command_names_are_plain_text_in_a_consult_room(team: Team) -> None:
+    """Only commands allowed in a consult room are commands there: "!Take care" is for the
+    visitor, even though !take is a command in dispatch rooms."""
+    visitor, consult = await team.connected("Zorg")
+    await team["anna"].send(consult, "!Take care, en tot morgen.")
+    await visitor.wait_for(lambda e: e.get("body") == "!Take care, en tot morgen.")

@@ -43,12 +43,14 @@ async def cmd_department(ctx: Context) -> str:
             return t("department_bad_id")
         if len(label) > 80:
             return t("department_long_label")
-        if not await ctx.store.departments.add(dept_id, label):
-            return t("department_exists", id=dept_id)
+        added = await ctx.store.departments.add(dept_id, label)
         dept = await ctx.store.departments.get_by_id(dept_id)
+        if not added and dept and dept.room_id:
+            return t("department_exists", id=dept_id)
         if dept and not dept.room_id:
-            await ctx.bridge.create_dispatch_room(dept_id, label, [])
-        return t("department_added", id=dept_id, label=label)
+            # New, or added before while the homeserver was away: it gets its room now.
+            await ctx.bridge.create_dispatch_room(dept_id, dept.label, [])
+        return t("department_added", id=dept_id, label=dept.label if dept else label)
     if len(args) == 2 and args[0] == "remove":
         if not await ctx.store.departments.deactivate(args[1]):
             return t("department_unknown", id=args[1][:40])

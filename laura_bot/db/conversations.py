@@ -1,22 +1,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from mautrix.util.async_db import Connection, Database, Scheme
 
+from ..status import Status
 from ..util import now_ms
-
-
-class Status(StrEnum):
-    """Where a conversation is; stored as its value, and the widget API's `status`."""
-
-    CHOOSING = "choosing"  # the visitor has not picked a topic yet
-    WAITING = "waiting"  # in a department's queue, offered to staff
-    CONNECTED = "connected"  # taken: staff are in the consult room
-    CONTACT = "contact"  # nobody could take it; the visitor is asked for contact details
-    ENDED = "ended"
-
+from .sessions import nickname
 
 OPEN_STATES = (Status.CHOOSING, Status.WAITING, Status.CONNECTED, Status.CONTACT)
 
@@ -43,6 +33,13 @@ class Conversation:
     ended_by: str | None
     last_position: int | None
     ghost_left: bool
+
+
+@dataclass
+class WaitingChat:
+    conversation_id: str
+    nickname: str
+    queued_at: int
 
 
 class ConversationStore:
@@ -120,6 +117,28 @@ class ConversationStore:
             department_id,
         )
         return [Conversation(**r) for r in rows]
+
+    async def waiting_list(self, department_id: str, limit: int) -> list[WaitingChat]:
+        """The department's queue in order, with what staff see of each visitor (one query)."""
+        rows = await self.db.fetch(
+            "SELECT c.id, c.queued_at, s.name, s.ghost_id FROM conversation c "
+            "JOIN session s ON s.id = c.session_id "
+            "WHERE c.status='waiting' AND c.department_id=$1 "
+            f"ORDER BY c.queued_at, c.id LIMIT {int(limit)}",
+            department_id,
+        )
+        return [
+            WaitingChat(r["id"], nickname(r["name"], r["ghost_id"]), r["queued_at"] or 0)
+            for r in rows
+        ]
+
+    async def count_waiting(self, department_id: str) -> int:
+        return int(
+            await self.db.fetchval(
+                "SELECT COUNT(*) FROM conversation WHERE status='waiting' AND department_id=$1",
+                department_id,
+            )
+        )
 
     async def set_fields(self, id: str, conn: Connection | None = None, **fields: object) -> None:
         cols = list(fields)

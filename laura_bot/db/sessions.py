@@ -7,6 +7,11 @@ from mautrix.util.async_db import Connection, Database, Scheme
 from ..util import now_ms
 
 
+def nickname(name: str | None, ghost_id: str) -> str:
+    """What staff see: the name the visitor gave, or a neutral one from the opaque id."""
+    return name or f"Bezoeker {ghost_id[:4]}"
+
+
 @dataclass
 class Session:
     id: str
@@ -22,8 +27,7 @@ class Session:
 
     @property
     def nickname(self) -> str:
-        """What staff see: the name the visitor gave, or a neutral one from the opaque id."""
-        return self.name or f"Bezoeker {self.ghost_id[:4]}"
+        return nickname(self.name, self.ghost_id)
 
 
 class SessionStore:

@@ -6,7 +6,8 @@ from mautrix.util.async_db import Database
 
 
 class SettingStore:
-    """Key/value settings changed at run time (!set) and Laura's own bookkeeping (room ids)."""
+    """Key/value settings changed at run time (!set) and Laura's own bookkeeping: room ids,
+    secrets, and the config's admins and staff as last applied."""
 
     def __init__(self, db: Database) -> None:
         self.db = db

@@ -6,7 +6,7 @@ import enum
 import unicodedata
 from collections.abc import Iterable
 
-from ..db.conversations import Status
+from ..status import Status
 
 TAKE_KEY = "Ik!"
 DECLINE_KEY = "Ik kan nu niet"

@@ -186,55 +186,74 @@ class MatrixBridge:
         """Bring the rooms in line with the config's admins and department staff.
 
         Someone added to the config since the last start is invited where they belong; someone
-        removed from it is removed from those rooms. People added with !staff add (not in the
-        config) are left alone: only the difference between this config and the last one
-        applied (kept in the database) is acted on. With no earlier record, everyone in the
-        config is invited (harmless for those already there) and nobody is removed."""
+        removed from it is removed from those rooms. Only the difference between this config
+        and the last one applied (kept in the database) is acted on, so people added with
+        !staff add are left alone. The first time there is no record: the rooms were just made
+        with everyone in the config invited, or (an upgrade) their membership is the admins'
+        doing, so the config is only recorded then. What could not be done is not recorded as
+        done, and is tried again at the next start."""
         admins = set(self.config["laura.admins"])
-        staff = {d["id"]: set(d.get("staff") or []) for d in self.config["laura.departments"]}
-        raw = await self.store.settings.get(PEOPLE_KEY)
-        before = json.loads(raw) if raw else None
-        old_admins = set(before["admins"]) if before else set()
-        old_staff = {k: set(v) for k, v in before["staff"].items()} if before else {}
         rooms = {d.id: d.room_id for d in await self.store.departments.all_active() if d.room_id}
+        staff = {
+            d["id"]: set(d.get("staff") or [])
+            for d in self.config["laura.departments"]
+            if d["id"] in rooms  # a department made by command later: staff apply then
+        }
+        raw = await self.store.settings.get(PEOPLE_KEY)
+        if raw is None:
+            await self._record_people(admins, staff)
+            return
+        before = json.loads(raw)
+        old_admins = set(before["admins"])
+        old_staff = {k: set(v) for k, v in before["staff"].items()}
+        failed: set[tuple[str, str]] = set()  # (where, user) not done
+        for user in admins - old_admins:
+            if not await self._try_invite(self.control_room, user):
+                failed.add(("admin", user))
+        for user in old_admins - admins:
+            await self._try_kick(self.control_room, user)
+        for dept, users in staff.items():
+            for user in users - old_staff.get(dept, set()):
+                if not await self._try_invite(rooms[dept], user):
+                    failed.add((dept, user))
+            for user in old_staff.get(dept, set()) - users:
+                await self._try_kick(rooms[dept], user)
         everyone = admins | {u for users in staff.values() for u in users}
-        nobody_before = old_admins | {u for users in old_staff.values() for u in users}
-        wanted: list[tuple[str | None, str]] = [
-            (self.control_room, u) for u in admins - old_admins
-        ]
-        wanted += [
-            (rooms.get(d), u)
-            for d, users in staff.items()
-            for u in users - old_staff.get(d, set())
-        ]
-        wanted += [(self.contact_room, u) for u in everyone - nobody_before]
-        unwanted: list[tuple[str | None, str]] = [
-            (self.control_room, u) for u in old_admins - admins
-        ]
-        unwanted += [
-            (rooms.get(d), u)
-            for d, users in old_staff.items()
-            for u in users - staff.get(d, set())
-        ]
-        unwanted += [(self.contact_room, u) for u in nobody_before - everyone]
-        for room_id, user in wanted:
-            if room_id:
-                try:
-                    await self.invite(room_id, user)
-                    log.info("Invited %s to %s (in the config now)", user, room_id)
-                except MatrixRequestError as e:
-                    log.info("Could not invite %s to %s: %s", user, room_id, e.errcode)
-        for room_id, user in unwanted:
-            if room_id:
-                try:
-                    await self.bot.kick_user(
-                        RoomID(room_id), UserID(user), reason=self.t("removed")
-                    )
-                    log.info("Removed %s from %s (no longer in the config)", user, room_id)
-                except MatrixRequestError as e:
-                    log.info("Could not remove %s from %s: %s", user, room_id, e.errcode)
+        before_all = old_admins | {u for users in old_staff.values() for u in users}
+        for user in everyone - before_all:
+            await self._try_invite(self.contact_room, user)
+        still_staff: set[str] = set()
+        for room_id in rooms.values():
+            still_staff |= await self.members(room_id)
+        for user in before_all - everyone - still_staff:  # not in a department by command either
+            await self._try_kick(self.contact_room, user)
+        admins = {u for u in admins if ("admin", u) not in failed}
+        staff = {d: {u for u in users if (d, u) not in failed} for d, users in staff.items()}
+        await self._record_people(admins, staff)
+
+    async def _record_people(self, admins: set[str], staff: dict[str, set[str]]) -> None:
         people = {"admins": sorted(admins), "staff": {k: sorted(v) for k, v in staff.items()}}
         await self.store.settings.set(PEOPLE_KEY, json.dumps(people))
+
+    async def _try_invite(self, room_id: str | None, user: str) -> bool:
+        if not room_id:
+            return False
+        try:
+            await self.invite(room_id, user)
+        except MatrixRequestError as e:
+            log.warning("Could not invite %s to %s: %s", user, room_id, e.errcode)
+            return False
+        log.info("Invited %s to %s (in the config now)", user, room_id)
+        return True
+
+    async def _try_kick(self, room_id: str | None, user: str) -> None:
+        if not room_id:
+            return
+        try:
+            await self.bot.kick_user(RoomID(room_id), UserID(user), reason=self.t("removed"))
+            log.info("Removed %s from %s (no longer in the config)", user, room_id)
+        except MatrixRequestError as e:
+            log.info("Could not remove %s from %s: %s", user, room_id, e.errcode)
 
     async def create_dispatch_room(self, dept_id: str, label: str, staff: list[str]) -> str:
         room_id = await self.create_private_room(

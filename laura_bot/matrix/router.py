@@ -239,24 +239,38 @@ class Router:
         return OTHER, None
 
     def _is_command(self, kind: str, body: str) -> bool:
-        """Anything starting with ! is a command, except in a consult room, where only a known
-        command name is: "!!! Let op" there is a message for the visitor."""
+        """Anything starting with ! is a command, except in a consult room, where only a command
+        allowed there is: "!!! Let op" or "!Take care" there is a message for the visitor."""
         text = body.strip()
         if not text.startswith("!"):
             return False
-        return kind != CONSULT or split(text)[0] in self.commands.commands
+        if kind != CONSULT:
+            return True
+        cmd = self.commands.commands.get(split(text)[0])
+        return cmd is not None and CONSULT in cmd.rooms
 
     async def _command(
         self, kind: str, room_id: str, sender: str, event_id: str, body: str
     ) -> None:
-        reply = await self.store.commands.reply_for(event_id)
-        if reply is None:
+        first, stored = await self.store.commands.start(event_id, room_id)
+        if first:
             reply = await self._run_command(kind, room_id, sender, event_id, body)
-            await self.store.commands.record(event_id, room_id, reply)
+            await self.store.commands.finish(event_id, reply)
+        elif stored:
+            reply = stored  # it ran; only its reply still has to go out
+        elif stored == "":
+            return  # ran and answered before
+        else:
+            # Laura stopped while it ran: running it again could do it twice.
+            ref = secrets.token_hex(4)
+            log.error("Command in %s was interrupted (reference %s)", event_id, ref)
+            reply = self.bridge.t("command_interrupted", ref=ref)
+            await self.store.commands.finish(event_id, reply)
         # If this send fails, the event is retried: with the stored reply, not a second run.
         await self.bridge.notice(
             room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id
         )
+        await self.store.commands.sent(event_id)
 
     async def _run_command(
         self, kind: str, room_id: str, sender: str, event_id: str, body: str

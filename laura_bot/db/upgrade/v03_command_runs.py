@@ -7,11 +7,13 @@ from . import upgrade_table
 
 @upgrade_table.register(description="Commands run once")  # type: ignore[call-arg,arg-type]
 async def upgrade_v3(conn: Connection, scheme: Scheme) -> None:
-    # A command is not safe to repeat (!staff add, !close, ...): its reply is stored once it has
-    # run, and a retried event (the reply could not be sent) only sends the stored reply.
+    # A command is not safe to repeat (!staff add, !close, ...). A row is made before it runs
+    # and its reply stored when it has; a retried event (the reply could not be sent, or Laura
+    # stopped half-way) never runs it again. The reply is blanked once it was sent (privacy: it
+    # can name a visitor).
     await conn.execute("""CREATE TABLE command_run (
         event_id TEXT PRIMARY KEY,
         room_id TEXT NOT NULL,
-        reply TEXT NOT NULL,
+        reply TEXT,
         ran_at BIGINT NOT NULL
     )""")
