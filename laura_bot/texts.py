@@ -49,6 +49,11 @@ STAFF: dict[str, dict[str, str]] = {
         "attachment": "Bijlagen worden nog niet naar de bezoeker gestuurd; de bezoeker ziet "
         "alleen de bestandsnaam.",
         "contact_request": "Contactverzoek over {{ topic }} van {{ nickname }}",
+        "label_name": "Naam",
+        "label_phone": "Telefoon",
+        "label_email": "E-mail",
+        "label_message": "Bericht",
+        "label_question": "Vraag",
         "control_name": "Laura – beheer",
         "control_topic": "Beheer van Laura. Typ !help voor de commando's.",
         "contact_name": "Laura – contactverzoeken",
@@ -170,6 +175,11 @@ STAFF: dict[str, dict[str, str]] = {
         "attachment": "Attachments are not sent to the visitor yet; the visitor only sees the "
         "file name.",
         "contact_request": "Contact request about {{ topic }} from {{ nickname }}",
+        "label_name": "Name",
+        "label_phone": "Phone",
+        "label_email": "E-mail",
+        "label_message": "Message",
+        "label_question": "Question",
         "control_name": "Laura – admin",
         "control_topic": "Laura's control room. Type !help for commands.",
         "contact_name": "Laura – contact requests",

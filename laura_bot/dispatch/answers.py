@@ -32,14 +32,15 @@ class Dispatch:
         user_id: str,
         user_name: str,
         answer: Answer | None,
-        reaction_event_id: str,
+        answer_event_id: str,
         members: set[str],
     ) -> Outcome:
-        """Record and act on one answer; members are the department's people right now."""
+        """Record and act on one answer (a reaction, or a !take: answer_event_id is its
+        event); members are the department's people right now."""
         answers = self.store.answers
         decision = decide(answer, conv.status, is_member=user_id in members)
         if decision is Decision.CLAIM:
-            await answers.add(conv.id, user_id, Answer.TAKE.value, reaction_event_id)
+            await answers.add(conv.id, user_id, Answer.TAKE.value, answer_event_id)
             if await self.conversations.claim(conv, user_id, user_name):
                 return Outcome(Decision.CLAIM)
             # Somebody else was first, or the chat moved on: answer as things are now.
@@ -48,6 +49,12 @@ class Dispatch:
             conv = reloaded
             decision = decide(answer, conv.status, is_member=True)
         if decision is Decision.DECLINE:
-            await answers.add(conv.id, user_id, Answer.DECLINE.value, reaction_event_id)
+            await answers.add(conv.id, user_id, Answer.DECLINE.value, answer_event_id)
             await self.conversations.decline(conv, members)
         return Outcome(decision, conv.taker_name or conv.taker)
+
+    async def withdraw(self, answer_event_id: str) -> tuple[str, str, str] | None:
+        """An answer taken back (a reaction un-clicked): "Ik kan nu niet" withdrawn means Laura
+        waits for that person again; "Ik!" withdrawn after winning changes nothing.
+        Returns (conversation, user, answer) when there was an answer to withdraw."""
+        return await self.store.answers.withdraw(answer_event_id)

@@ -422,11 +422,11 @@ class MatrixBridge:
             nickname = req.name or session.nickname
             question = await self.store.events.first_visitor_message(conv.id)
             rows = [
-                ("Naam" if self.lang == "nl" else "Name", nickname),
-                ("Telefoon" if self.lang == "nl" else "Phone", req.phone),
-                ("E-mail", req.email),
-                ("Bericht" if self.lang == "nl" else "Message", req.message),
-                ("Vraag" if self.lang == "nl" else "Question", question),
+                (self.t("label_name"), nickname),
+                (self.t("label_phone"), req.phone),
+                (self.t("label_email"), req.email),
+                (self.t("label_message"), req.message),
+                (self.t("label_question"), question),
             ]
             title = self.t("contact_request", topic=topic, nickname=nickname)
             body = title + "".join(f"\n{k}: {v}" for k, v in rows if v)

@@ -55,6 +55,6 @@ class DispatchRoom:
 
     async def redaction(self, sender: str, redacts: str) -> None:
         """Un-clicking a reaction: "Ik kan nu niet" withdrawn means Laura waits for them again."""
-        withdrawn = await self.store.answers.withdraw(redacts)
+        withdrawn = await self.dispatch.withdraw(redacts)
         if withdrawn:
             log.info("%s withdrew %s on %s", sender, withdrawn[2], withdrawn[0])
