@@ -308,6 +308,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "responses": {
                         "200": _json("Session"),
                         "409": _err("Laura did not ask for contact details"),
+                        "429": _limited(
+                            "Too many chats from this address are waiting already "
+                            "(code too_many_waiting)"
+                        ),
                         **AUTH_ERRORS,
                     },
                 }
