@@ -4,8 +4,13 @@ Order is kept per room, where it matters (a message after a join, a withdrawal a
 reaction); rooms never wait for each other. An event whose shape Laura cannot use is moved aside
 at once (with a notice to the person who is waiting for it); one that fails for another reason
 is retried a few times and then moved aside, so it never stalls the events behind it. Transient
-failures (homeserver or database away) are retried with back-off for much longer, since every
-event would fail the same way. Back-off belongs to one event and ends with it.
+failures (homeserver or database away) are retried with back-off until they pass, never moved
+aside, since every event would fail the same way. Back-off belongs to one event and ends with it.
+
+Who handles which failure: this router retries one event (its attempts live in the inbox row);
+KeyedRunner retries a whole unit of outgoing work (a conversation's sync) with back-off; the
+catch-up holds the router while Laura may have missed events and releases it once it has read
+them. A command is never retried: it runs once (see _command).
 """
 
 from __future__ import annotations
