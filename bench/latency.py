@@ -64,6 +64,7 @@ async def main(runs: int, db: str | None) -> None:
         "laura.departments": [{"id": "bench", "label": "Bench", "staff": ["@anna:localhost"]}],
         "laura.settings.dispatch_timeout": "1h",
         "laura.settings.queue_update_interval": "1h",
+        "laura.settings.escalation_after": "24h",
         # Every sample comes from 127.0.0.1 and its chats all wait at once: no abuse limits.
         "web.max_waiting_per_address": 0,
         "web.rate_limits.sessions.per_address": "",

@@ -22,6 +22,7 @@ EXAMPLE = Path(__file__).parent / "example-config.yaml"
 SETTING_RANGES: dict[str, tuple[float, float]] = {
     "dispatch_timeout": (10, 24 * 3600),
     "queue_update_interval": (5, 3600),
+    "escalation_after": (10, 24 * 3600),
 }
 SETTING_KEYS = tuple(SETTING_RANGES)
 _LOCALPART = re.compile(r"^[a-z0-9._=/+-]+$")
@@ -63,6 +64,7 @@ class Config(BaseFileConfig):
             "laura.departments",
             "laura.settings.dispatch_timeout",
             "laura.settings.queue_update_interval",
+            "laura.settings.escalation_after",
             "laura.timezone",
             "laura.staff_language",
             "laura.languages",

@@ -207,6 +207,7 @@ class Conversations:
         conv = await self.current(session)
         timeout = await self.settings.seconds("dispatch_timeout")
         interval = await self.settings.seconds("queue_update_interval")
+        escalation = await self.settings.seconds("escalation_after")
         async with transaction(self.db) as conn:
             now = now_ms()
             if "department_id" in fields:
@@ -221,6 +222,9 @@ class Conversations:
                 dispatch_deadline=now + int(timeout * 1000),
                 next_queue_update=now + int(interval * 1000),
                 dispatch_txn_id=new_txn_id(),
+                escalate_at=now + int(escalation * 1000),
+                escalation_level=0,
+                escalation_posted=0,
                 dispatch_event_id=None,
                 dispatch_outcome_sent=None,
                 last_position=None,
@@ -429,6 +433,7 @@ class Conversations:
     async def _after_leaving_queue(self, conv: Conversation) -> None:
         self.clock.cancel(f"dispatch:{conv.id}")
         self.clock.cancel(f"queue:{conv.id}")
+        self.clock.cancel(f"escalate:{conv.id}")
         self.kick_matrix(conv.id)
         if conv.department_id:
             self.refresh_queue(conv.department_id)
@@ -446,6 +451,33 @@ class Conversations:
             )
         if conv.next_queue_update:
             self.clock.at(f"queue:{conv.id}", conv.next_queue_update, self.queue_tick, conv.id)
+        if conv.escalate_at:
+            self.clock.at(f"escalate:{conv.id}", conv.escalate_at, self.escalate, conv.id)
+
+    async def escalate(self, conv_id: str) -> None:
+        """Still waiting: one level louder (1: the whole department again, 2: the admins).
+        The level is raised in the database only while the chat waits, so a restart or a
+        claim at the same moment never announces twice or too late."""
+        conv = await self.store.conversations.get_by_id(conv_id)
+        if conv is None or conv.status != Status.WAITING or conv.escalation_level >= 2:
+            return
+        level = conv.escalation_level + 1
+        interval = await self.settings.seconds("escalation_after")
+        nxt = now_ms() + int(interval * 1000) if level < 2 else None
+        async with transaction(self.db) as conn:
+            if not await self.store.conversations.transition(
+                conn,
+                conv.id,
+                (Status.WAITING,),
+                Status.WAITING,
+                escalation_level=level,
+                escalate_at=nxt,
+            ):
+                return
+        log.info("Conversation %s escalated to level %s", conv.id, level)
+        self.kick_matrix(conv.id)
+        if nxt:
+            self.clock.at(f"escalate:{conv.id}", nxt, self.escalate, conv.id)
 
     async def _queue(self, department_id: str) -> tuple[list[Conversation], dict[str, int]]:
         """The department's waiting conversations and their 1-based places."""

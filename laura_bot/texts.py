@@ -28,6 +28,11 @@ STAFF: dict[str, dict[str, str]] = {
         "dispatch": "Nieuwe vraag over {{ topic }} van {{ nickname }} (wacht sinds {{ since }})."
         " Reageer met “Ik!” om hem op te pakken of met “Ik kan nu niet”.",
         "dispatch_first": "Eerste bericht: {{ first }}",
+        "escalation_department": "⚠️ {{ nickname }} wacht nog steeds (sinds {{ since }}) met "
+        "een vraag over {{ topic }}. Kan iemand dit oppakken? Reageer met “Ik!” op de aanvraag "
+        "of typ !take.",
+        "escalation_admins": "🚨 {{ nickname }} wacht al sinds {{ since }} met een vraag over "
+        "{{ topic }} en niemand heeft het opgepakt. Kan een beheerder iemand vinden?",
         "taken": "✅ Opgepakt door {{ name }}: vraag over {{ topic }} van {{ nickname }}.",
         "contact": "☎️ Niemand kon deze vraag over {{ topic }} van {{ nickname }} aannemen; "
         "de bezoeker is gevraagd om contactgegevens.",
@@ -154,6 +159,11 @@ STAFF: dict[str, dict[str, str]] = {
         "dispatch": "New question about {{ topic }} from {{ nickname }} (waiting since "
         "{{ since }}). React with “Ik!” to take it or with “Ik kan nu niet”.",
         "dispatch_first": "First message: {{ first }}",
+        "escalation_department": "⚠️ {{ nickname }} is still waiting (since {{ since }}) with "
+        "a question about {{ topic }}. Can someone take it? React “Ik!” on the request or type "
+        "!take.",
+        "escalation_admins": "🚨 {{ nickname }} has been waiting since {{ since }} with a "
+        "question about {{ topic }} and nobody took it. Can an admin find someone?",
         "taken": "✅ Taken by {{ name }}: question about {{ topic }} from {{ nickname }}.",
         "contact": "☎️ Nobody could take this question about {{ topic }} from {{ nickname }}; "
         "the visitor was asked for contact details.",

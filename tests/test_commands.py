@@ -85,6 +85,7 @@ async def test_non_admin_is_refused(team: Team) -> None:
     assert await team.laura.settings.all() == {
         "dispatch_timeout": "5m",
         "queue_update_interval": "5m",
+        "escalation_after": "2m",
     }
     assert [d.id for d in await team.laura.store.departments.all_active()] == [
         "huisarts",

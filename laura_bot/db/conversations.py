@@ -33,6 +33,9 @@ class Conversation:
     ended_by: str | None
     last_position: int | None
     ghost_left: bool
+    escalate_at: int | None
+    escalation_level: int
+    escalation_posted: int
 
 
 @dataclass
@@ -47,7 +50,7 @@ class ConversationStore:
         "id, session_id, status, department_id, room_id, created_at, queued_at, "
         "dispatch_deadline, next_queue_update, dispatch_room_id, dispatch_txn_id, "
         "dispatch_event_id, dispatch_outcome_sent, taker, taker_name, taken_at, ended_at, "
-        "ended_by, last_position, ghost_left"
+        "ended_by, last_position, ghost_left, escalate_at, escalation_level, escalation_posted"
     )
 
     def __init__(self, db: Database) -> None:
@@ -98,6 +101,7 @@ class ConversationStore:
             "OR (status<>'waiting' AND dispatch_event_id IS NOT NULL "
             "    AND dispatch_outcome_sent IS NULL) "
             "OR (status='ended' AND room_id IS NOT NULL AND NOT ghost_left) "
+            "OR (status='waiting' AND escalation_level > escalation_posted) "
             "OR EXISTS (SELECT 1 FROM conversation_staff s WHERE s.conversation_id=c.id "
             "           AND s.membership='to_invite')"
         )

@@ -289,6 +289,8 @@ class MatrixBridge:
             and conv.dispatch_room_id
         ):
             await self._post_dispatch(conv, topic, nickname)
+        if conv.status == Status.WAITING and conv.escalation_level > conv.escalation_posted:
+            await self._post_escalation(conv, topic, nickname)
         if conv.room_id is None:
             if conv.status == Status.ENDED:
                 await self.store.events.skip_pending(conv.id)
@@ -348,20 +350,8 @@ class MatrixBridge:
     async def _post_dispatch(self, conv: Conversation, topic: str, nickname: str) -> None:
         assert conv.dispatch_room_id and conv.dispatch_txn_id
         members = sorted(await self.members(conv.dispatch_room_id))
-        zone = ZoneInfo(self.config["laura.timezone"])
-        since = datetime.fromtimestamp((conv.queued_at or 0) / 1000, zone).strftime("%H:%M")
-        text = self.t("dispatch", topic=topic, nickname=nickname, since=since)
-        html_text = html.escape(text)
-        if members:
-            text += "\n" + ", ".join(members)
-            html_text += "<br>" + ", ".join(pill(m) for m in members)
-        content = {
-            "msgtype": "m.text",
-            "body": text,
-            "format": "org.matrix.custom.html",
-            "formatted_body": html_text,
-            "m.mentions": {"user_ids": members},
-        }
+        text = self.t("dispatch", topic=topic, nickname=nickname, since=self._since(conv))
+        content = self._mention(text, members)
         event_id = await self.send(conv.dispatch_room_id, content, conv.dispatch_txn_id)
         await self.store.conversations.set_fields(conv.id, dispatch_event_id=event_id)
         conv.dispatch_event_id = event_id
@@ -378,6 +368,48 @@ class MatrixBridge:
                 if e.errcode != "M_DUPLICATE_ANNOTATION":
                     raise
         log.info("Conversation %s dispatched as %s", conv.id, event_id)
+
+    async def _post_escalation(self, conv: Conversation, topic: str, nickname: str) -> None:
+        """Level 1: the department again, as a reply to the request (m.text with mentions, so
+        it notifies). Level 2: the admins, in the control room."""
+        level = conv.escalation_level
+        since = self._since(conv)
+        if level == 1 and conv.dispatch_room_id and conv.dispatch_event_id:
+            room_id = conv.dispatch_room_id
+            people = sorted(await self.members(room_id))
+            text = self.t("escalation_department", topic=topic, nickname=nickname, since=since)
+            reply_to: str | None = conv.dispatch_event_id
+        elif level >= 2 and self.control_room:
+            room_id = self.control_room
+            people = sorted(self.config["laura.admins"])
+            text = self.t("escalation_admins", topic=topic, nickname=nickname, since=since)
+            reply_to = None
+        else:
+            return  # nowhere to say it yet (no dispatch message); tried again on the next sync
+        content = self._mention(text, people)
+        if reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+        await self.send(room_id, content, f"{conv.dispatch_txn_id}.escalate{level}")
+        await self.store.conversations.set_fields(conv.id, escalation_posted=level)
+        log.info("Conversation %s: escalation %s posted", conv.id, level)
+
+    def _since(self, conv: Conversation) -> str:
+        zone = ZoneInfo(self.config["laura.timezone"])
+        return datetime.fromtimestamp((conv.queued_at or 0) / 1000, zone).strftime("%H:%M")
+
+    def _mention(self, text: str, people: list[str]) -> dict[str, Any]:
+        """An m.text that notifies these people (m.notice never notifies)."""
+        body, formatted = text, html.escape(text)
+        if people:
+            body += "\n" + ", ".join(people)
+            formatted += "<br>" + ", ".join(pill(p) for p in people)
+        return {
+            "msgtype": "m.text",
+            "body": body,
+            "format": "org.matrix.custom.html",
+            "formatted_body": formatted,
+            "m.mentions": {"user_ids": people},
+        }
 
     async def _show_outcome(self, conv: Conversation, topic: str, nickname: str) -> None:
         if conv.taker:

@@ -4,4 +4,9 @@ from mautrix.util.async_db import UpgradeTable
 
 upgrade_table = UpgradeTable(version_table_name="laura_version", database_name="Laura")
 
-from . import v01_initial, v02_robustness, v03_command_runs  # noqa: E402,F401  (register themselves)
+from . import (  # noqa: E402,F401  (register themselves)
+    v01_initial,
+    v02_robustness,
+    v03_command_runs,
+    v04_escalation,
+)
