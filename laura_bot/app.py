@@ -14,6 +14,7 @@ from .config import Config
 from .conversation import Conversations
 from .db import Store, create_database
 from .dispatch.answers import Dispatch
+from .dispatch.routing import Routing
 from .faults import describe
 from .matrix.appservice import InboxAppService
 from .matrix.bridge import MatrixBridge
@@ -47,6 +48,7 @@ class Laura:
         self.settings = Settings(config, self.store.settings)
         self.commands: Registry = registry
         self._ready = False
+        self._tasks: set[asyncio.Task[None]] = set()
         self._web_runner: web.AppRunner | None = None
         self.web_port: int = config["web.port"]
         self.az = InboxAppService(
@@ -63,6 +65,7 @@ class Laura:
             persist=self.store.inbox.add_many,
             is_own_user=config.is_own_user,
             on_stored=self._on_inbox,
+            on_presence=self._on_presence,
         )
         self.bridge = MatrixBridge(config, self.store, self.az)
         self.catch_up = CatchUp(
@@ -80,6 +83,14 @@ class Laura:
         self.contact_runner = KeyedRunner(
             "contacts", self.bridge.post_contact_requests, on_transient=self.catch_up.suspect
         )
+        self.routing = Routing(
+            config,
+            self.store,
+            self.settings,
+            self.clock,
+            self.bridge.members_cached,
+            self.matrix_runner.kick,
+        )
         self.conversations = Conversations(
             config,
             self.store,
@@ -88,8 +99,10 @@ class Laura:
             self.clock,
             kick_matrix=self.matrix_runner.kick,
             kick_contacts=lambda: self.contact_runner.kick("contacts"),
+            routing=self.routing,
         )
-        self.dispatch = Dispatch(self.store, self.conversations)
+        self.routing.conversations = self.conversations
+        self.dispatch = Dispatch(self.store, self.conversations, self.routing)
         services = Services(
             config,
             self.store,
@@ -97,6 +110,7 @@ class Laura:
             self.settings,
             self.conversations,
             self.dispatch,
+            self.routing,
             self.commands,
             lambda rooms: self.router.kick(rooms),
         )
@@ -104,7 +118,7 @@ class Laura:
             config,
             self.store,
             self.bridge,
-            DispatchRoom(self.store, self.bridge, self.dispatch),
+            DispatchRoom(self.store, self.bridge, self.dispatch, self.routing),
             ConsultRoom(self.store, self.bridge, self.conversations),
             self.commands,
             lambda room_id, kind, sender, event_id, args: Context(
@@ -126,6 +140,23 @@ class Laura:
             log.warning("Ping after the homeserver came back failed: %s", describe(e))
         self.matrix_runner.wake_all()
         self.contact_runner.wake_all()
+
+    def _on_presence(self, user_id: str, presence: str) -> None:
+        if self._ready:
+            task = asyncio.create_task(self._presence(user_id, presence))
+            self._tasks.add(task)  # a task nobody holds may be collected before it ends
+            task.add_done_callback(self._tasks.discard)
+
+    async def _presence(self, user_id: str, presence: str) -> None:
+        """A staff member's clients came or went: who can be asked changes with it."""
+        try:
+            before = await self.store.staff_members.set_presence(user_id, presence)
+        except Exception as e:
+            log.warning("Could not record a presence change: %s", describe(e))
+            return
+        if (before == "offline") != (presence == "offline"):
+            log.info("%s is %s", user_id, "away" if presence == "offline" else "back")
+            await self.routing.kick_all()
 
     def _on_inbox(self, room_ids: set[str]) -> None:
         if self._ready:
@@ -150,6 +181,7 @@ class Laura:
         await site.start()
         self.clock.start()
         await self.conversations.restore()
+        await self.routing.restore()
         self._ready = True
         try:
             await self.az.ping_self()  # proves both directions and flushes Synapse's backoff
@@ -193,6 +225,7 @@ class Laura:
             await self._web_runner.cleanup()
         await self.router.close()
         await self.conversations.close()
+        await self.routing.close()
         for runner in (self.matrix_runner, self.contact_runner):
             await runner.idle(timeout=5)
             await runner.close()

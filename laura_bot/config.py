@@ -23,8 +23,15 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
     "dispatch_timeout": (10, 24 * 3600),
     "queue_update_interval": (5, 3600),
     "escalation_after": (10, 24 * 3600),
+    "offer_timeout": (10, 3600),
+    "inactivity_timeout": (60, 24 * 3600),
+    "inactivity_grace": (30, 3600),
 }
-SETTING_KEYS = tuple(SETTING_RANGES)
+# Whole-number settings and their range.
+SETTING_COUNTS: dict[str, tuple[int, int]] = {"max_chats": (1, 50)}
+# Text settings and their maximum length; an empty text means Laura's built-in text.
+SETTING_TEXTS: dict[str, int] = {"welcome_message": 1000}
+SETTING_KEYS = (*SETTING_RANGES, *SETTING_COUNTS, *SETTING_TEXTS)
 _LOCALPART = re.compile(r"^[a-z0-9._=/+-]+$")
 _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -65,6 +72,11 @@ class Config(BaseFileConfig):
             "laura.settings.dispatch_timeout",
             "laura.settings.queue_update_interval",
             "laura.settings.escalation_after",
+            "laura.settings.offer_timeout",
+            "laura.settings.inactivity_timeout",
+            "laura.settings.inactivity_grace",
+            "laura.settings.max_chats",
+            "laura.settings.welcome_message",
             "laura.timezone",
             "laura.staff_language",
             "laura.languages",
@@ -178,6 +190,26 @@ class Config(BaseFileConfig):
                 raise ConfigError(
                     f"config key '{key}' is invalid ({self[key]!r}): write a duration "
                     f"between {format_duration(low)} and {format_duration(high)}, like 5m"
+                )
+        for name, (low_n, high_n) in SETTING_COUNTS.items():
+            key = f"laura.settings.{name}"
+            value = self[key]
+            if (
+                not isinstance(value, int)
+                or isinstance(value, bool)
+                or not low_n <= value <= high_n
+            ):
+                raise ConfigError(
+                    f"config key '{key}' is invalid ({value!r}): write a whole number between "
+                    f"{low_n} and {high_n}"
+                )
+        for name, length in SETTING_TEXTS.items():
+            key = f"laura.settings.{name}"
+            value = self[key]
+            if value is not None and (not isinstance(value, str) or len(value) > length):
+                raise ConfigError(
+                    f"config key '{key}' is invalid: write a text of at most {length} "
+                    "characters, or leave it empty for Laura's own text"
                 )
         try:
             ZoneInfo(str(self["laura.timezone"]))

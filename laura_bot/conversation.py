@@ -20,9 +20,12 @@ from .db import Store
 from .db.base import transaction
 from .db.contact_requests import ContactRequest
 from .db.conversations import OPEN_STATES, Conversation, Status
+from .db.departments import Department
 from .db.sessions import Session
-from .dispatch.logic import all_declined, queue_positions
+from .dispatch.logic import queue_positions
+from .dispatch.routing import Routing
 from .errors import BadRequest, Conflict, NotFound, TooLarge, TooManyRequests, Unauthorized
+from .faults import describe
 from .notifier import Notifier
 from .scheduler import Clock
 from .settings import Settings
@@ -49,6 +52,7 @@ class Conversations:
         clock: Clock,
         kick_matrix: Callable[[str], None],
         kick_contacts: Callable[[], None],
+        routing: Routing,
     ) -> None:
         self.config = config
         self.store = store
@@ -58,6 +62,7 @@ class Conversations:
         self.clock = clock
         self.kick_matrix = kick_matrix
         self.kick_contacts = kick_contacts
+        self.routing = routing
         self.queue_runner = KeyedRunner("queue", self._refresh_queue)
         self._address_secret: bytes | None = None
 
@@ -91,6 +96,7 @@ class Conversations:
         token = f"{session_id}.{secrets.token_urlsafe(32)}"
         conv_id = random_id(12)
         client_key = await self._client_key(client_address) if client_address else None
+        welcome = await self.settings.text("welcome_message")
         async with transaction(self.db) as conn:
             session = await self.store.sessions.create(
                 conn, session_id, hash_token(token), name, email, lang, random_id(10), client_key
@@ -106,7 +112,7 @@ class Conversations:
                 "message",
                 sender="bot",
                 name="Laura",
-                body=self.text(session, "welcome"),
+                body=render(welcome) if welcome else self.text(session, "welcome"),
                 to_matrix=True,
             )
         session.conversation_id = conv_id
@@ -162,14 +168,19 @@ class Conversations:
         }
 
     async def topics(self) -> list[dict[str, Any]]:
-        """What the widget offers: one topic per department that has its dispatch room."""
+        """What the widget offers: one topic per department that has its dispatch room,
+        available when the department is open and someone there can take a chat now."""
+        available = await self.routing.topic_availability()
         return [
-            {"id": d.id, "label": d.label, "available": True}
+            {"id": d.id, "label": d.label, "available": available.get(d.id, False)}
             for d in await self.store.departments.all_active()
             if d.room_id
         ]
 
-    async def choose_topic(self, session: Session, topic_id: Any) -> None:
+    def out_of_office(self, language: str) -> str:
+        return render(self.config.text(language, "out_of_office"))
+
+    async def _department(self, topic_id: Any) -> Department:
         if not isinstance(topic_id, str) or not 1 <= len(topic_id) <= 64:
             raise BadRequest("topic_id must be a topic's id, a short string.", code="bad_topic")
         dept = await self.store.departments.get_by_id(topic_id)
@@ -177,6 +188,16 @@ class Conversations:
             raise BadRequest(
                 f"Unknown topic {topic_id[:40]!r}; GET /api/v1/widget lists them.",
                 code="unknown_topic",
+            )
+        return dept
+
+    async def choose_topic(self, session: Session, topic_id: Any) -> None:
+        dept = await self._department(topic_id)
+        if not await self.routing.is_open(dept.id, dept.hours):
+            raise Conflict(
+                f"{dept.label} is closed right now. Leave your phone number or e-mail address "
+                "(POST .../contact-request) and we will get back to you.",
+                code="topic_closed",
             )
         await self._enter_queue(
             session,
@@ -225,6 +246,8 @@ class Conversations:
                 escalate_at=now + int(escalation * 1000),
                 escalation_level=0,
                 escalation_posted=0,
+                offered_to=None,
+                offer_deadline=None,
                 dispatch_event_id=None,
                 dispatch_outcome_sent=None,
                 last_position=None,
@@ -241,6 +264,12 @@ class Conversations:
             )
         department_id = str(fields.get("department_id") or conv.department_id)
         log.info("Conversation %s waiting in %s", conv.id, department_id)
+        # Decide whom to ask before the dispatch message goes out, so it carries the mentions.
+        try:
+            await self.routing.consider(department_id)
+        except Exception as e:
+            log.warning("Routing %s failed (%s); retrying", department_id, describe(e))
+            self.routing.kick(department_id)
         self.kick_matrix(conv.id)
         await self.schedule(conv.id)
         self.refresh_queue(department_id)
@@ -342,8 +371,14 @@ class Conversations:
         if fields["email"] and not valid_email(fields["email"]):
             raise BadRequest("That e-mail address does not look right.", code="bad_email")
         conv = await self.current(session)
+        # Before a topic is chosen (the widget's offline form), the visitor may say which
+        # department it is for.
+        topic = data.get("topic_id")
+        dept = await self._department(topic) if topic is not None else None
 
         async def store_request(conn: Any) -> None:
+            if dept is not None and conv.status == Status.CHOOSING:
+                await self.store.conversations.set_fields(conv.id, conn, department_id=dept.id)
             request = ContactRequest(
                 id=random_id(12),
                 conversation_id=conv.id,
@@ -360,11 +395,12 @@ class Conversations:
             conv,
             "contact",
             "contact_thanks",
-            (Status.WAITING, Status.CONTACT),
+            (Status.CHOOSING, Status.WAITING, Status.CONTACT),
             store_request,
         ):
             raise Conflict(
-                "Contact details can be left only while waiting or when Laura asks for them.",
+                "Contact details can be left only before or while waiting, or when Laura asks "
+                "for them.",
                 code="contact_not_possible",
             )
         self.kick_contacts()
@@ -406,6 +442,8 @@ class Conversations:
             )
         log.info("Conversation %s ended (%s)", conv.id, ended_by)
         await self._after_leaving_queue(conv)
+        if conv.status == Status.CONNECTED or conv.taker:
+            await self.routing.kick_all()  # its staff have room for another chat now
         self.notifier.notify(session.id)
         return True
 
@@ -434,9 +472,11 @@ class Conversations:
         self.clock.cancel(f"dispatch:{conv.id}")
         self.clock.cancel(f"queue:{conv.id}")
         self.clock.cancel(f"escalate:{conv.id}")
+        self.clock.cancel(f"offer:{conv.id}")
         self.kick_matrix(conv.id)
         if conv.department_id:
             self.refresh_queue(conv.department_id)
+            self.routing.kick(conv.department_id)  # asks for this chat no longer hold anyone
 
     # Queue and timers -------------------------------------------------------------------------
 
@@ -576,6 +616,7 @@ class Conversations:
         async with transaction(self.db) as conn:
             if not await self.store.conversations.claim(conn, conv.id, user_id, name):
                 return False
+            await self.store.staff_members.assigned(conn, user_id, now_ms())
             await self.store.staff.to_be_invited(conn, conv.id, user_id, name)
             await self.store.events.append(
                 conn, conv.session_id, conv.id, "status", data={"status": Status.CONNECTED}
@@ -584,13 +625,6 @@ class Conversations:
         await self._after_leaving_queue(conv)
         self.notifier.notify(conv.session_id)
         return True
-
-    async def decline(self, conv: Conversation, members: set[str]) -> bool:
-        """After a decline was recorded: True when now everybody declined (→ contact)."""
-        decliners = await self.store.answers.decliners(conv.id)
-        if all_declined(members, decliners):
-            return await self.ask_contact(conv, reason="all declined")
-        return False
 
     async def close_by_staff(self, conv: Conversation, user_id: str) -> bool:
         log.info("Conversation %s: %s closes it", conv.id, user_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from .config import SETTING_RANGES, Config
+from .config import SETTING_COUNTS, SETTING_KEYS, SETTING_RANGES, SETTING_TEXTS, Config
 from .db.settings import SettingStore
 from .util import format_duration, parse_duration
 
@@ -53,24 +53,64 @@ class Settings:
         try:
             return self._checked(key, stored)
         except SettingRefused:
-            if (key, stored) not in self._reported:
-                self._reported.add((key, stored))
-                log.error(
-                    "The stored value of setting %s cannot be used; using the default %s. "
-                    "Set it again with !set.",
-                    key,
-                    format_duration(default),
-                )
+            self._report(key, stored, format_duration(default))
             return default
 
+    @staticmethod
+    def _checked_count(key: str, raw: str | int) -> int:
+        low, high = SETTING_COUNTS[key]
+        text = str(raw).strip()
+        if not text.isdigit() or len(text) > 6 or not low <= int(text) <= high:
+            raise SettingRefused("set_bad_count", key=key, low=str(low), high=str(high))
+        return int(text)
+
+    async def count(self, key: str) -> int:
+        default = int(self.config[f"laura.settings.{key}"])  # validated at start
+        stored = await self.store.get(f"setting.{key}")
+        if stored is None:
+            return default
+        try:
+            return self._checked_count(key, stored)
+        except SettingRefused:
+            self._report(key, stored, str(default))
+            return default
+
+    async def text(self, key: str) -> str:
+        """A text setting; "" means Laura's built-in text."""
+        stored = await self.store.get(f"setting.{key}")
+        if stored is None:
+            return str(self.config[f"laura.settings.{key}"] or "")
+        return stored[: SETTING_TEXTS[key]]
+
+    def _report(self, key: str, stored: str, default: str) -> None:
+        if (key, stored) not in self._reported:
+            self._reported.add((key, stored))
+            log.error(
+                "The stored value of setting %s cannot be used; using the default %s. "
+                "Set it again with !set.",
+                key,
+                default,
+            )
+
     async def set(self, key: str, raw: str) -> str:
-        """Store a new value; SettingRefused when the key or the value is not allowed."""
-        if key not in SETTING_RANGES:
-            raise SettingRefused("set_unknown", key=key[:40], keys=", ".join(SETTING_RANGES))
-        seconds = self._checked(key, raw)
-        value = format_duration(seconds)
+        """Store a new value; SettingRefused when the key or the value is not allowed. A text
+        setting set to "-" goes back to Laura's own text."""
+        if key in SETTING_COUNTS:
+            value = str(self._checked_count(key, raw))
+        elif key in SETTING_TEXTS:
+            value = "" if raw.strip() == "-" else raw.strip()
+            if len(value) > SETTING_TEXTS[key]:
+                raise SettingRefused("set_too_long", key=key, limit=str(SETTING_TEXTS[key]))
+        elif key in SETTING_RANGES:
+            value = format_duration(self._checked(key, raw))
+        else:
+            raise SettingRefused("set_unknown", key=key[:40], keys=", ".join(SETTING_KEYS))
         await self.store.set(f"setting.{key}", value)
         return value
 
     async def all(self) -> dict[str, str]:
-        return {key: format_duration(await self.seconds(key)) for key in SETTING_RANGES}
+        values = {key: format_duration(await self.seconds(key)) for key in SETTING_RANGES}
+        values |= {key: str(await self.count(key)) for key in SETTING_COUNTS}
+        for key in SETTING_TEXTS:
+            values[key] = await self.text(key) or "-"
+        return values

@@ -118,7 +118,7 @@ STAFF: dict[str, dict[str, str]] = {
         "set_out_of_range": "Niet gewijzigd: {{ key }} moet tussen {{ low }} en {{ high }} "
         "liggen.",
         "set_done": "{{ key }} is nu {{ value }}. Dit geldt voor nieuwe vragen.",
-        "stats_title": "Per afdeling: wachtend / in gesprek / contactgegevens gevraagd",
+        "stats_title": "Per afdeling:",
         "cmd_waiting_usage": "!waiting",
         "cmd_waiting_help": "toont wie er wacht, genummerd in volgorde van de wachtrij",
         "cmd_take_usage": "!take <nr>",
@@ -154,6 +154,84 @@ STAFF: dict[str, dict[str, str]] = {
         "dead_retried": "Gebeurtenis #{{ seq }} wordt opnieuw verwerkt.",
         "dead_unknown": "Er is geen overgeslagen gebeurtenis #{{ seq }}. Zie !deadletters.",
         "dead_usage": "Gebruik: !deadletters of !deadletters retry <nr>",
+        # Availability, capacity and routing (#6).
+        "offered_line": "Aangeboden aan {{ name }} (tot {{ until }}).",
+        "nobody_available_line": "Nu is niemand beschikbaar met ruimte voor een gesprek; Laura "
+        "biedt de vraag aan zodra iemand vrijkomt.",
+        "offer_ping": "Wil jij {{ nickname }} helpen (vraag over {{ topic }})? Reageer vóór "
+        "{{ until }} met “Ik!” of “Ik kan nu niet” op de aanvraag.",
+        "ask_again": "{{ nickname }} wacht nog (sinds {{ since }}) met een vraag over "
+        "{{ topic }}, en jij bent nu beschikbaar. Reageer met “Ik!” op de aanvraag.",
+        "direct_hello": "Hallo! Hier kun je je eigen beschikbaarheid regelen: !status, "
+        "!availability en !capacity. Typ !help voor meer.",
+        "cmd_status_usage": "!status online|auto|offline",
+        "cmd_status_help": "zet je beschikbaarheid: online, auto (volgens je rooster) of "
+        "offline; zonder argument zie je je status",
+        "cmd_availability_usage": "!availability <dagen> <van>-<tot> | off | clear",
+        "cmd_availability_help": "je weekrooster voor status auto, bijvoorbeeld "
+        "!availability ma-vr 09:00-17:00",
+        "cmd_capacity_usage": "!capacity <aantal>|standaard",
+        "cmd_capacity_help": "hoeveel gesprekken je tegelijk voert",
+        "cmd_routing_usage": "!routing <afdeling> broadcast|one-at-a-time",
+        "cmd_routing_help": "iedereen tegelijk vragen, of één medewerker tegelijk",
+        "cmd_hours_usage": "!hours [<afdeling> <dagen> <van>-<tot> | <afdeling> always | "
+        "closed <datum> [<afdeling>] | open <datum> [<afdeling>]]",
+        "cmd_hours_help": "openingstijden per afdeling en gesloten dagen",
+        "status_online": "online",
+        "status_auto": "auto (volgens je rooster)",
+        "status_offline": "offline",
+        "status_schedule": "rooster: {{ schedule }}",
+        "status_presence_offline": "al je Matrix-apps zijn gesloten",
+        "status_not_available": "nu niet beschikbaar",
+        "status_full": "beschikbaar, maar vol",
+        "status_available": "beschikbaar",
+        "status_chats": "{{ running }} van {{ capacity }} gesprekken",
+        "status_now": "Je status: {{ state }}.",
+        "status_set": "Je status is nu: {{ state }}.",
+        "status_auto_no_schedule": "Je hebt nog geen rooster, dus je bent niet beschikbaar; "
+        "stel het in met !availability ma-vr 09:00-17:00.",
+        "status_usage": "Gebruik: !status online, !status auto of !status offline.",
+        "availability_now": "Je rooster: {{ schedule }}. Wijzig het met !availability <dagen> "
+        "<van>-<tot>, bijvoorbeeld !availability ma-vr 09:00-17:00.",
+        "availability_cleared": "Je rooster is leeg; met status auto ben je nu nooit beschikbaar.",
+        "availability_set": "Je rooster is nu: {{ schedule }}.",
+        "availability_hint_auto": "Het geldt als je status auto is (!status auto).",
+        "availability_usage": "Gebruik: !availability <dagen> <van>-<tot>, bijvoorbeeld "
+        "!availability ma-vr 09:00-17:00 of !availability za off.",
+        "capacity_now": "Je voert hoogstens {{ capacity }} gesprekken tegelijk (standaard "
+        "{{ default }}).",
+        "capacity_set": "Gewijzigd. Je status: {{ state }}.",
+        "capacity_usage": "Gebruik: !capacity <aantal> (1 tot {{ high }}) of !capacity standaard.",
+        "schedule_bad_days": "“{{ value }}” zijn geen dagen; schrijf bijvoorbeeld ma-vr, "
+        "za,zo of werkdagen.",
+        "schedule_bad_time": "“{{ value }}” is geen tijd; schrijf bijvoorbeeld 09:00-17:00.",
+        "schedule_bad_span": "“{{ value }}”: het einde moet na het begin liggen (over "
+        "middernacht: twee regels).",
+        "schedule_bad_date": "“{{ value }}” is geen datum; schrijf bijvoorbeeld 2026-12-25 of "
+        "25-12.",
+        "routing_broadcast": "iedereen tegelijk",
+        "routing_one-at-a-time": "één tegelijk",
+        "routing_usage": "Gebruik: !routing <afdeling> broadcast of !routing <afdeling> "
+        "one-at-a-time",
+        "routing_set": "Afdeling {{ id }} vraagt nu {{ routing }}.",
+        "hours_usage": "Gebruik: !hours <afdeling> ma-vr 09:00-17:00, !hours <afdeling> always, "
+        "!hours closed 2026-12-25 [<afdeling>] of !hours open <datum>.",
+        "hours_title": "Openingstijden:",
+        "hours_closed_title": "Gesloten dagen:",
+        "hours_all_departments": "alle afdelingen",
+        "hours_set": "Openingstijden van {{ label }}: {{ hours }}.",
+        "hours_closed_day": "{{ day }} is gesloten voor {{ where }}.",
+        "hours_reopened": "{{ day }} is weer open voor {{ where }}.",
+        "hours_not_closed": "{{ day }} stond niet als gesloten voor {{ where }}.",
+        "stats_open": "open",
+        "stats_closed": "gesloten",
+        "stats_department": "{{ label }} ({{ routing }}, {{ open }}): max {{ maximum }} "
+        "gesprekken, {{ running }} lopend, {{ free }} vrij, {{ waiting }} wachtend, "
+        "{{ contact }} contact gevraagd; {{ available }} van {{ people }} beschikbaar",
+        "stats_people": "Medewerkers:",
+        "set_bad_count": "Niet gewijzigd: {{ key }} moet een heel getal tussen {{ low }} en "
+        "{{ high }} zijn.",
+        "set_too_long": "Niet gewijzigd: {{ key }} mag hoogstens {{ limit }} tekens hebben.",
     },
     "en": {
         "dispatch": "New question about {{ topic }} from {{ nickname }} (waiting since "
@@ -246,7 +324,7 @@ STAFF: dict[str, dict[str, str]] = {
         "{{ low }} and {{ high }}, like 5m.",
         "set_out_of_range": "Not changed: {{ key }} must be between {{ low }} and {{ high }}.",
         "set_done": "{{ key }} is now {{ value }}. This applies to new questions.",
-        "stats_title": "Per department: waiting / in conversation / contact details asked",
+        "stats_title": "Per department:",
         "cmd_waiting_usage": "!waiting",
         "cmd_waiting_help": "lists who is waiting, numbered in queue order",
         "cmd_take_usage": "!take <nr>",
@@ -281,6 +359,83 @@ STAFF: dict[str, dict[str, str]] = {
         "dead_retried": "Event #{{ seq }} will be processed again.",
         "dead_unknown": "There is no skipped event #{{ seq }}. See !deadletters.",
         "dead_usage": "Usage: !deadletters or !deadletters retry <nr>",
+        # Availability, capacity and routing (#6).
+        "offered_line": "Offered to {{ name }} (until {{ until }}).",
+        "nobody_available_line": "Nobody is available with room for a chat right now; Laura "
+        "offers it as soon as someone is free.",
+        "offer_ping": "Can you help {{ nickname }} (question about {{ topic }})? React with "
+        "“Ik!” or “Ik kan nu niet” on the request before {{ until }}.",
+        "ask_again": "{{ nickname }} is still waiting (since {{ since }}) with a question about "
+        "{{ topic }}, and you are available now. React with “Ik!” on the request.",
+        "direct_hello": "Hello! Here you can manage your own availability: !status, "
+        "!availability and !capacity. Type !help for more.",
+        "cmd_status_usage": "!status online|auto|offline",
+        "cmd_status_help": "sets your availability: online, auto (by your schedule) or "
+        "offline; without an argument it shows your status",
+        "cmd_availability_usage": "!availability <days> <from>-<to> | off | clear",
+        "cmd_availability_help": "your weekly schedule for status auto, for example "
+        "!availability mon-fri 09:00-17:00",
+        "cmd_capacity_usage": "!capacity <number>|default",
+        "cmd_capacity_help": "how many chats you run at once",
+        "cmd_routing_usage": "!routing <department> broadcast|one-at-a-time",
+        "cmd_routing_help": "ask everyone at once, or one staff member at a time",
+        "cmd_hours_usage": "!hours [<department> <days> <from>-<to> | <department> always | "
+        "closed <date> [<department>] | open <date> [<department>]]",
+        "cmd_hours_help": "business hours per department and closed days",
+        "status_online": "online",
+        "status_auto": "auto (by your schedule)",
+        "status_offline": "offline",
+        "status_schedule": "schedule: {{ schedule }}",
+        "status_presence_offline": "all your Matrix apps are closed",
+        "status_not_available": "not available now",
+        "status_full": "available, but full",
+        "status_available": "available",
+        "status_chats": "{{ running }} of {{ capacity }} chats",
+        "status_now": "Your status: {{ state }}.",
+        "status_set": "Your status is now: {{ state }}.",
+        "status_auto_no_schedule": "You have no schedule yet, so you are not available; set "
+        "one with !availability mon-fri 09:00-17:00.",
+        "status_usage": "Usage: !status online, !status auto or !status offline.",
+        "availability_now": "Your schedule: {{ schedule }}. Change it with !availability "
+        "<days> <from>-<to>, for example !availability mon-fri 09:00-17:00.",
+        "availability_cleared": "Your schedule is empty; with status auto you are never "
+        "available now.",
+        "availability_set": "Your schedule is now: {{ schedule }}.",
+        "availability_hint_auto": "It applies when your status is auto (!status auto).",
+        "availability_usage": "Usage: !availability <days> <from>-<to>, for example "
+        "!availability mon-fri 09:00-17:00 or !availability sat off.",
+        "capacity_now": "You run at most {{ capacity }} chats at once (default {{ default }}).",
+        "capacity_set": "Changed. Your status: {{ state }}.",
+        "capacity_usage": "Usage: !capacity <number> (1 to {{ high }}) or !capacity default.",
+        "schedule_bad_days": "“{{ value }}” are not days; write for example mon-fri, sat,sun "
+        "or weekdays.",
+        "schedule_bad_time": "“{{ value }}” is not a time; write for example 09:00-17:00.",
+        "schedule_bad_span": "“{{ value }}”: the end must be after the start (past midnight: "
+        "two lines).",
+        "schedule_bad_date": "“{{ value }}” is not a date; write for example 2026-12-25 or 25-12.",
+        "routing_broadcast": "everyone at once",
+        "routing_one-at-a-time": "one at a time",
+        "routing_usage": "Usage: !routing <department> broadcast or !routing <department> "
+        "one-at-a-time",
+        "routing_set": "Department {{ id }} now asks {{ routing }}.",
+        "hours_usage": "Usage: !hours <department> mon-fri 09:00-17:00, !hours <department> "
+        "always, !hours closed 2026-12-25 [<department>] or !hours open <date>.",
+        "hours_title": "Business hours:",
+        "hours_closed_title": "Closed days:",
+        "hours_all_departments": "all departments",
+        "hours_set": "Business hours of {{ label }}: {{ hours }}.",
+        "hours_closed_day": "{{ day }} is closed for {{ where }}.",
+        "hours_reopened": "{{ day }} is open again for {{ where }}.",
+        "hours_not_closed": "{{ day }} was not closed for {{ where }}.",
+        "stats_open": "open",
+        "stats_closed": "closed",
+        "stats_department": "{{ label }} ({{ routing }}, {{ open }}): max {{ maximum }} chats, "
+        "{{ running }} running, {{ free }} free, {{ waiting }} waiting, {{ contact }} asked for "
+        "contact; {{ available }} of {{ people }} available",
+        "stats_people": "Staff:",
+        "set_bad_count": "Not changed: {{ key }} must be a whole number between {{ low }} and "
+        "{{ high }}.",
+        "set_too_long": "Not changed: {{ key }} may have at most {{ limit }} characters.",
     },
 }
 

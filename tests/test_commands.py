@@ -63,7 +63,7 @@ async def test_admin_commands(team: Team) -> None:
         assert "ggz" in [t["id"] for t in widget["topics"]]
         await v.start(name="Gijs", topic="ggz")
         await team["carla"].wait_for(is_msg(dept.room_id, body_has="van Gijs"))
-        await command(team, "admin", control, "!stats", "ggz: 1 / 0 / 0")
+        await command(team, "admin", control, "!stats", "0 lopend, 3 vrij, 1 wachtend")
         await command(
             team, "admin", control, "!staff remove @carla:localhost ggz", "verwijderd uit"
         )

@@ -95,3 +95,78 @@ def test_format_duration() -> None:
         "30d",
         "1.5s",
     ]
+
+
+# Routing (pure) --------------------------------------------------------------------------------
+
+from laura_bot.dispatch.logic import (  # noqa: E402
+    BROADCAST,
+    ONE_AT_A_TIME,
+    Person,
+    Round,
+    fair_order,
+    is_available,
+    plan,
+)
+
+
+def person(user: str, available: bool = True, free: int = 1, idle_since: int = 0) -> Person:
+    return Person(user, available, free, idle_since)
+
+
+def test_availability_follows_status_schedule_and_presence() -> None:
+    assert is_available("online", False, None)
+    assert is_available("online", False, "unavailable")  # idle in Element: still there
+    assert not is_available("online", True, "offline")  # every client gone
+    assert is_available("auto", True, "online")
+    assert not is_available("auto", False, "online")
+    assert not is_available("offline", True, "online")
+
+
+def test_broadcast_asks_everyone_available_with_room() -> None:
+    people = [person("@a"), person("@b", available=False), person("@c", free=0)]
+    result = plan(BROADCAST, [Round("c1", {}, None)], people, {}, {})
+    assert result.asks == [("c1", "@a")]
+    assert result.nobody_left == []
+
+
+def test_open_asks_use_up_room_oldest_chat_first() -> None:
+    people = [person("@a", free=1)]
+    queue = [Round("c1", {}, None), Round("c2", {}, None)]
+    assert plan(BROADCAST, queue, people, {}, {}).asks == [("c1", "@a")]
+    # Already asked elsewhere for one chat, with one free slot: not asked again.
+    assert plan(BROADCAST, queue, people, {}, {"@a": 1}).asks == []
+
+
+def test_one_at_a_time_is_fair_and_holds_one_offer() -> None:
+    people = [person("@a", free=3, idle_since=50), person("@b", free=3, idle_since=10)]
+    queue = [Round("c1", {}, None)]
+    # Both run no chat: the one idle longest (took their last chat earliest) first.
+    assert plan(ONE_AT_A_TIME, queue, people, {}, {}).asks == [("c1", "@b")]
+    # Fewest running chats wins over idle time.
+    assert plan(ONE_AT_A_TIME, queue, people, {"@b": 1}, {}).asks == [("c1", "@a")]
+    # An open offer is not doubled.
+    assert plan(ONE_AT_A_TIME, [Round("c1", {"@b": None}, "@b")], people, {}, {}).asks == []
+    # After a no, the next one.
+    declined = Round("c1", {"@b": "declined"}, None)
+    assert plan(ONE_AT_A_TIME, [declined], people, {}, {}).asks == [("c1", "@a")]
+
+
+def test_nobody_left_only_when_everyone_available_said_no() -> None:
+    people = [person("@a"), person("@b"), person("@away", available=False)]
+    both = Round("c1", {"@a": "declined", "@b": "timeout"}, None)
+    assert plan(ONE_AT_A_TIME, [both], people, {}, {}).nobody_left == ["c1"]
+    one_open = Round("c1", {"@a": "declined", "@b": None}, None)
+    assert plan(BROADCAST, [one_open], people, {}, {}).nobody_left == []
+    # Someone available but busy has not been asked yet: the chat waits for them.
+    busy = [person("@a"), person("@b", free=0)]
+    only_a = Round("c1", {"@a": "declined"}, None)
+    result = plan(ONE_AT_A_TIME, [only_a], busy, {}, {})
+    assert result.asks == [] and result.nobody_left == []
+    # Nobody ever asked (nobody there): wait, do not give up.
+    assert plan(BROADCAST, [Round("c1", {}, None)], [], {}, {}).nobody_left == []
+
+
+def test_fair_order_is_stable() -> None:
+    people = [person("@b"), person("@a")]
+    assert [p.user_id for p in fair_order(people, {})] == ["@a", "@b"]

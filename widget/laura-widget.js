@@ -33,6 +33,7 @@
       ended: "Het gesprek is beëindigd.", newChat: "Nieuw gesprek",
       confirmEnd: "Weet je zeker dat je het gesprek wilt beëindigen?",
       offline: "Op dit moment is de chat niet beschikbaar. Probeer het later nog eens.",
+      topic: "Onderwerp (niet verplicht)", offlineThanks: "Dank je wel. We nemen zo snel mogelijk contact met je op.",
       failed: "Versturen lukte niet. Controleer je verbinding en probeer het opnieuw.",
       reconnecting: "Verbinding verbroken, opnieuw verbinden…"
     },
@@ -49,6 +50,7 @@
       ended: "The conversation has ended.", newChat: "New chat",
       confirmEnd: "Are you sure you want to end the conversation?",
       offline: "The chat is not available right now. Please try again later.",
+      topic: "Topic (optional)", offlineThanks: "Thank you. We will get back to you as soon as possible.",
       failed: "Sending failed. Check your connection and try again.",
       reconnecting: "Connection lost, reconnecting…"
     }
@@ -136,7 +138,7 @@
   function startScreen() {
     clearBody();
     if (state.widget && !state.widget.available) {
-      body.appendChild(el("p", { class: "info", text: T.offline }));
+      offlineScreen();
       return;
     }
     var name = el("input", { name: "name", maxlength: "60", autocomplete: "nickname" });
@@ -177,6 +179,40 @@
     });
     body.appendChild(box);
     scroll();
+  }
+
+  // Nobody available (or every department closed): the out-of-office text and a form for
+  // contact details, sent as a new chat's contact request.
+  function offlineScreen() {
+    body.appendChild(el("p", { class: "info offline", text: state.widget.out_of_office || T.offline }));
+    var name = el("input", { name: "name", maxlength: "100", autocomplete: "name" });
+    var phone = el("input", { name: "phone", type: "tel", maxlength: "30", autocomplete: "tel" });
+    var email = el("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email" });
+    var message = el("textarea", { name: "message", maxlength: "2000", rows: "2" });
+    var topic = el("select", { name: "topic_id" }, [el("option", { value: "", text: "—" })].concat(
+      state.widget.topics.map(function (t) { return el("option", { value: t.id, text: t.label }); })));
+    var err = el("div", { class: "error", role: "alert" });
+    var form = el("form", { class: "card contact offline" }, [
+      el("strong", { text: T.contactTitle }), el("label", { text: T.name }, [name]),
+      el("label", { text: T.phone }, [phone]), el("label", { text: T.email.replace(/ \(.*\)/, "") }, [email]),
+      el("label", { text: T.topic }, [topic]), el("label", { text: T.message }, [message]), err,
+      el("div", { class: "row" }, [el("button", { class: "primary", type: "submit", text: T.sendContact })])]);
+    form.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      if (!phone.value.trim() && !email.value.trim()) { err.textContent = T.contactNeed; return; }
+      var payload = {};
+      [["name", name], ["phone", phone], ["email", email], ["message", message], ["topic_id", topic]].forEach(function (p) {
+        if (p[1].value.trim()) payload[p[0]] = p[1].value.trim();
+      });
+      try {
+        var created = await api("POST", "/sessions", { language: LANG, name: payload.name ? payload.name.slice(0, 60) : undefined });
+        state.session = { session_id: created.session_id, token: created.token };
+        await api("POST", "/sessions/" + created.session_id + "/contact-request", payload);
+        state.session = null; save();
+        form.replaceWith(el("p", { class: "info thanks", role: "status", text: T.offlineThanks }));
+      } catch (e) { state.session = null; err.textContent = e.message; }
+    });
+    body.appendChild(form);
   }
 
   function contactForm() {
@@ -322,7 +358,7 @@
   async function boot() {
     if (booted) return;
     booted = true;
-    try { state.widget = await api("GET", "/widget"); title.firstChild.textContent = state.widget.organization; }
+    try { state.widget = await api("GET", "/widget?lang=" + encodeURIComponent(LANG)); title.firstChild.textContent = state.widget.organization; }
     catch (e) { showError(T.reconnecting); }
     if (state.session) poll(); else startScreen();
   }

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ..conversation import Conversations
     from ..db import Store
     from ..dispatch.answers import Dispatch
+    from ..dispatch.routing import Routing
     from ..matrix.bridge import MatrixBridge
     from ..settings import Settings
 
@@ -28,6 +29,7 @@ class Services:
     settings: Settings
     conversations: Conversations
     dispatch: Dispatch
+    routing: Routing
     commands: Registry
     kick_rooms: Callable[[list[str]], None]  # handle a room's pending inbox events now
 
@@ -66,6 +68,10 @@ class Context:
     @property
     def dispatch(self) -> Dispatch:
         return self.services.dispatch
+
+    @property
+    def routing(self) -> Routing:
+        return self.services.routing
 
     @property
     def commands(self) -> Registry:
@@ -130,4 +136,4 @@ async def cmd_help(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-from . import consult, control, dispatch  # noqa: E402,F401  (register themselves)
+from . import consult, control, dispatch, personal  # noqa: E402,F401  (register themselves)

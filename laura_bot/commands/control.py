@@ -8,11 +8,15 @@ from zoneinfo import ZoneInfo
 
 from mautrix.types import RoomID, UserID
 
-from ..config import SETTING_KEYS, SETTING_RANGES
+from .. import weekly
+from ..config import SETTING_COUNTS, SETTING_KEYS, SETTING_RANGES, SETTING_TEXTS
+from ..db.closed_days import ALL
 from ..db.conversations import Status
+from ..dispatch.logic import ROUTING_MODES
 from ..settings import SettingRefused
 from ..util import format_duration
 from . import CONTROL, Context, registry
+from .personal import describe
 
 _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _MXID = re.compile(r"^@[^:\s]+:\S+$")
@@ -93,29 +97,149 @@ async def cmd_settings(ctx: Context) -> str:
 @registry.register("set", (CONTROL,), admin=True, keys=", ".join(SETTING_KEYS))
 async def cmd_set(ctx: Context) -> str:
     t = ctx.bridge.t
-    if len(ctx.args) != 2:
+    text_key = bool(ctx.args) and ctx.args[0] in SETTING_TEXTS
+    if len(ctx.args) < 2 or (len(ctx.args) != 2 and not text_key):
         ranges = ", ".join(
-            f"{k} ({format_duration(low)}–{format_duration(high)})"
-            for k, (low, high) in SETTING_RANGES.items()
+            [
+                f"{k} ({format_duration(low)}–{format_duration(high)})"
+                for k, (low, high) in SETTING_RANGES.items()
+            ]
+            + [f"{k} ({low}–{high})" for k, (low, high) in SETTING_COUNTS.items()]
+            + [f"{k} (tekst/text, - = standaard/default)" for k in SETTING_TEXTS]
         )
         return t("set_usage", ranges=ranges)
+    raw = " ".join(ctx.args[1:]) if text_key else ctx.args[1]
     try:
-        value = await ctx.settings.set(ctx.args[0], ctx.args[1])
+        value = await ctx.settings.set(ctx.args[0], raw)
     except SettingRefused as e:
         return t(e.text_id, **e.values)
-    return t("set_done", key=ctx.args[0], value=value)
+    return t("set_done", key=ctx.args[0], value=value or "-")
 
 
 @registry.register("stats", (CONTROL,), admin=True)
 async def cmd_stats(ctx: Context) -> str:
+    """Per department: maximum chats (everyone's capacity), running chats, free slots (of the
+    people available now), unanswered (waiting) chats; then each staff member's state."""
+    t = ctx.bridge.t
+    routing = ctx.routing
     counts = await ctx.store.conversations.counts_by_department()
-    lines = [ctx.bridge.t("stats_title")]
+    running = await ctx.store.staff_members.active_chats()
+    lines = [t("stats_title")]
+    everyone: set[str] = set()
     for d in await ctx.store.departments.all_active():
+        if not d.room_id:
+            continue
+        users = await ctx.bridge.members(d.room_id)
+        everyone |= users
+        people, _ = await routing.people(d.room_id)
+        maximum = sum(max(p.free, 0) + running.get(p.user_id, 0) for p in people)
+        free = sum(max(p.free, 0) for p in people if p.available)
+        available = sum(1 for p in people if p.available)
+        opened = await routing.is_open(d.id, d.hours)
         lines.append(
-            f"- {d.id}: {counts.get((d.id, Status.WAITING), 0)} / "
-            f"{counts.get((d.id, Status.CONNECTED), 0)} / "
-            f"{counts.get((d.id, Status.CONTACT), 0)}"
+            t(
+                "stats_department",
+                label=d.label,
+                routing=t(f"routing_{d.routing}"),
+                open=t("stats_open") if opened else t("stats_closed"),
+                maximum=maximum,
+                running=counts.get((d.id, Status.CONNECTED), 0),
+                free=free,
+                waiting=counts.get((d.id, Status.WAITING), 0),
+                contact=counts.get((d.id, Status.CONTACT), 0),
+                available=available,
+                people=len(people),
+            )
         )
+    if everyone:
+        lines.append(t("stats_people"))
+        members = await ctx.store.staff_members.many(everyone)
+        for user in sorted(everyone):
+            lines.append(f"- {user}: {await describe(ctx, members[user])}")
+    return "\n".join(lines)
+
+
+@registry.register("routing", (CONTROL,), admin=True)
+async def cmd_routing(ctx: Context) -> str:
+    t = ctx.bridge.t
+    if len(ctx.args) != 2 or ctx.args[1].lower() not in ROUTING_MODES:
+        return t("routing_usage")
+    dept_id, mode = ctx.args[0], ctx.args[1].lower()
+    if not await ctx.store.departments.set_routing(dept_id, mode):
+        return t("department_unknown", id=dept_id[:40])
+    ctx.routing.kick(dept_id)
+    return t("routing_set", id=dept_id, routing=t(f"routing_{mode}"))
+
+
+@registry.register("hours", (CONTROL,), admin=True)
+async def cmd_hours(ctx: Context) -> str:
+    """!hours — all; !hours <dept> <days> <from>-<to> [<from>-<to>]; !hours <dept> <days> off;
+    !hours <dept> always; !hours closed <date> [<dept>] [label]; !hours open <date> [<dept>]."""
+    t = ctx.bridge.t
+    lang = ctx.config["laura.staff_language"]
+    args = ctx.args
+    store = ctx.store
+    if not args:
+        return await _hours_overview(ctx)
+    if args[0].lower() in ("closed", "dicht", "open") and len(args) >= 2:
+        try:
+            day = weekly.parse_date(args[1], year=ctx.routing.local_now().year)
+        except weekly.ScheduleError as e:
+            return t(f"schedule_{e.text_id}", **e.values) + " " + t("hours_usage")
+        dept_id = ALL
+        rest = args[2:]
+        if rest and await store.departments.get_by_id(rest[0]) is not None:
+            dept_id, rest = rest[0], rest[1:]
+        where = dept_id or t("hours_all_departments")
+        if args[0].lower() == "open":
+            if not await store.closed_days.remove(day.isoformat(), dept_id):
+                return t("hours_not_closed", day=day.isoformat(), where=where)
+            await ctx.routing.kick_all()
+            return t("hours_reopened", day=day.isoformat(), where=where)
+        await store.closed_days.add(day.isoformat(), dept_id, " ".join(rest)[:80] or None)
+        await ctx.routing.kick_all()
+        return t("hours_closed_day", day=day.isoformat(), where=where)
+    dept = await store.departments.get_by_id(args[0])
+    if dept is None or not dept.active:
+        return t("department_unknown", id=args[0][:40]) + " " + t("hours_usage")
+    if len(args) == 2 and args[1].lower() in ("always", "altijd"):
+        await store.departments.set_hours(dept.id, None)
+        ctx.routing.kick(dept.id)
+        return t("hours_set", label=dept.label, hours=weekly.describe(None, lang))
+    if len(args) < 3:
+        return t("hours_usage")
+    week = (weekly.from_json(dept.hours) if dept.hours else None) or {}
+    try:
+        days = weekly.parse_days(args[1])
+        if len(args) == 3 and args[2].lower() in ("off", "dicht", "closed", "none", "geen"):
+            week = weekly.set_days(week, days, None)
+        else:
+            spans = [weekly.parse_span(a) for a in args[2:]]
+            week = weekly.set_days(week, days, spans[0])
+            for span in spans[1:]:
+                week = weekly.add_window(week, days, span)
+    except weekly.ScheduleError as e:
+        return t(f"schedule_{e.text_id}", **e.values) + " " + t("hours_usage")
+    await store.departments.set_hours(dept.id, weekly.to_json(week))
+    ctx.routing.kick(dept.id)
+    return t("hours_set", label=dept.label, hours=weekly.describe(week, lang))
+
+
+async def _hours_overview(ctx: Context) -> str:
+    t = ctx.bridge.t
+    lang = ctx.config["laura.staff_language"]
+    lines = [t("hours_title")]
+    for d in await ctx.store.departments.all_active():
+        week = weekly.from_json(d.hours) if d.hours else None
+        state = t("stats_open") if await ctx.routing.is_open(d.id, d.hours) else t("stats_closed")
+        lines.append(f"- {d.label}: {weekly.describe(week, lang)} ({state})")
+    today = ctx.routing.local_now().date().isoformat()
+    closed = await ctx.store.closed_days.upcoming(today)
+    if closed:
+        lines.append(t("hours_closed_title"))
+        for day, dept_id, label in closed[:20]:
+            where = dept_id or t("hours_all_departments")
+            lines.append(f"- {day} ({where})" + (f": {label}" if label else ""))
     return "\n".join(lines)
 
 

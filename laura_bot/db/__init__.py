@@ -5,16 +5,19 @@ from __future__ import annotations
 from mautrix.util.async_db import Database
 
 from .answers import DispatchAnswerStore
+from .closed_days import ClosedDayStore
 from .commands import CommandStore
 from .contact_requests import ContactRequestStore
 from .conversations import ConversationStore
 from .departments import DepartmentStore
 from .events import EventStore
 from .inbox import InboxStore
+from .offers import DispatchOfferStore
 from .sends import SendStore
 from .sessions import SessionStore
 from .settings import SettingStore
 from .staff import ConversationStaffStore
+from .staff_members import StaffMemberStore
 from .upgrade import upgrade_table
 
 
@@ -34,6 +37,9 @@ class Store:
         self.contact_requests = ContactRequestStore(db)
         self.answers = DispatchAnswerStore(db)
         self.staff = ConversationStaffStore(db)
+        self.staff_members = StaffMemberStore(db)
+        self.offers = DispatchOfferStore(db)
+        self.closed_days = ClosedDayStore(db)
 
 
 def create_database(url: str, args: dict | None = None) -> Database:

@@ -36,6 +36,13 @@ class Conversation:
     escalate_at: int | None
     escalation_level: int
     escalation_posted: int
+    offered_to: str | None
+    offer_deadline: int | None
+    notify_count: int
+    last_speaker: str | None
+    last_activity_at: int | None
+    idle_deadline: int | None
+    idle_warned: bool
 
 
 @dataclass
@@ -50,7 +57,9 @@ class ConversationStore:
         "id, session_id, status, department_id, room_id, created_at, queued_at, "
         "dispatch_deadline, next_queue_update, dispatch_room_id, dispatch_txn_id, "
         "dispatch_event_id, dispatch_outcome_sent, taker, taker_name, taken_at, ended_at, "
-        "ended_by, last_position, ghost_left, escalate_at, escalation_level, escalation_posted"
+        "ended_by, last_position, ghost_left, escalate_at, escalation_level, escalation_posted, "
+        "offered_to, offer_deadline, notify_count, last_speaker, last_activity_at, idle_deadline, "
+        "idle_warned"
     )
 
     def __init__(self, db: Database) -> None:
@@ -197,12 +206,37 @@ class ConversationStore:
         """First 'Ik!' wins: decided by the database, never by an in-memory flag."""
         row = await conn.fetchrow(
             "UPDATE conversation SET status='connected', taker=$2, taker_name=$3, taken_at=$4, "
-            "dispatch_deadline=NULL, next_queue_update=NULL "
+            "dispatch_deadline=NULL, next_queue_update=NULL, offered_to=NULL, "
+            "offer_deadline=NULL, last_activity_at=$4 "
             "WHERE id=$1 AND status='waiting' AND taker IS NULL RETURNING id",
             id,
             user_id,
             name,
             now_ms(),
+        )
+        return row is not None
+
+    async def offer(
+        self, conn: Connection, id: str, round: str, user_id: str, deadline: int
+    ) -> bool:
+        """One at a time: offer a waiting chat to user_id, if nobody holds it."""
+        row = await conn.fetchrow(
+            "UPDATE conversation SET offered_to=$3, offer_deadline=$4 WHERE id=$1 "
+            "AND status='waiting' AND dispatch_txn_id=$2 AND offered_to IS NULL RETURNING id",
+            id,
+            round,
+            user_id,
+            deadline,
+        )
+        return row is not None
+
+    async def clear_offer(self, conn: Connection, id: str, user_id: str) -> bool:
+        """The offer to user_id ends (declined, timed out, they went away)."""
+        row = await conn.fetchrow(
+            "UPDATE conversation SET offered_to=NULL, offer_deadline=NULL WHERE id=$1 "
+            "AND offered_to=$2 RETURNING id",
+            id,
+            user_id,
         )
         return row is not None
 

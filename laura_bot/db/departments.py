@@ -14,10 +14,11 @@ class Department:
     room_id: str | None
     routing: str
     active: bool
+    hours: str | None = None  # business hours (weekly.to_json); None: always open
 
 
 class DepartmentStore:
-    _COLS = "id, label, room_id, routing, active"
+    _COLS = "id, label, room_id, routing, active, hours"
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -36,6 +37,18 @@ class DepartmentStore:
 
     async def set_room(self, id: str, room_id: str) -> None:
         await self.db.execute("UPDATE department SET room_id=$2 WHERE id=$1", id, room_id)
+
+    async def set_routing(self, id: str, routing: str) -> bool:
+        row = await self.db.fetchrow(
+            "UPDATE department SET routing=$2 WHERE id=$1 AND active RETURNING id", id, routing
+        )
+        return row is not None
+
+    async def set_hours(self, id: str, hours: str | None) -> bool:
+        row = await self.db.fetchrow(
+            "UPDATE department SET hours=$2 WHERE id=$1 AND active RETURNING id", id, hours
+        )
+        return row is not None
 
     async def deactivate(self, id: str) -> bool:
         row = await self.db.fetchrow(

@@ -205,7 +205,7 @@ class Synapse:
             "trusted_key_servers": [],
             "suppress_key_server_warning": True,
             "enable_registration": False,
-            "presence": {"enabled": False},
+            "presence": {"enabled": True},  # Laura counts staff whose clients are all gone as away
             "url_preview_enabled": False,
             "app_service_config_files": [str(p) for p in self.registrations],
             "rc_message": UNLIMITED,

@@ -13,6 +13,7 @@ from .logic import Answer, Decision, decide
 
 if TYPE_CHECKING:
     from ..conversation import Conversations
+    from .routing import Routing
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,10 @@ class Outcome:
 
 
 class Dispatch:
-    def __init__(self, store: Store, conversations: Conversations) -> None:
+    def __init__(self, store: Store, conversations: Conversations, routing: Routing) -> None:
         self.store = store
         self.conversations = conversations
+        self.routing = routing
 
     async def answer(
         self,
@@ -50,11 +52,18 @@ class Dispatch:
             decision = decide(answer, conv.status, is_member=True)
         if decision is Decision.DECLINE:
             await answers.add(conv.id, user_id, Answer.DECLINE.value, answer_event_id)
-            await self.conversations.decline(conv, members)
+            assert conv.dispatch_txn_id and conv.department_id
+            # Not asked again this round; an offer to them passes on; when nobody available
+            # is left, the visitor is asked for contact details.
+            await self.routing.declined(conv.id, conv.dispatch_txn_id, user_id)
+            await self.routing.consider(conv.department_id)
         return Outcome(decision, conv.taker_name or conv.taker)
 
     async def withdraw(self, answer_event_id: str) -> tuple[str, str, str] | None:
         """An answer taken back (a reaction un-clicked): "Ik kan nu niet" withdrawn means Laura
         waits for that person again; "Ik!" withdrawn after winning changes nothing.
         Returns (conversation, user, answer) when there was an answer to withdraw."""
-        return await self.store.answers.withdraw(answer_event_id)
+        withdrawn = await self.store.answers.withdraw(answer_event_id)
+        if withdrawn and withdrawn[2] == Answer.DECLINE.value:
+            await self.routing.withdrawn(withdrawn[0], withdrawn[1])
+        return withdrawn

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from ..status import Status
 
@@ -77,3 +78,83 @@ def queue_positions(waiting: Iterable[tuple[str, int, str]]) -> dict[str, int]:
         for pos, (_, conv_id) in enumerate(sorted(entries), start=1):
             positions[conv_id] = pos
     return positions
+
+
+# Availability and routing ----------------------------------------------------------------------
+
+BROADCAST, ONE_AT_A_TIME = "broadcast", "one-at-a-time"
+ROUTING_MODES = (BROADCAST, ONE_AT_A_TIME)
+
+
+def is_available(status: str, in_schedule: bool, presence: str | None) -> bool:
+    """A staff member can be asked: they chose online (or auto, inside their schedule), and
+    their Matrix clients have not all gone (presence offline; unknown counts as present)."""
+    if presence == "offline":
+        return False
+    if status == "online":
+        return True
+    return status == "auto" and in_schedule
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: str
+    available: bool
+    free: int  # capacity minus running chats (may be ≤ 0)
+    last_assigned_at: int  # 0 when never
+
+
+@dataclass(frozen=True)
+class Round:
+    """A waiting chat's current dispatch round: who was asked, and how it went."""
+
+    conversation_id: str
+    asked: dict[str, str | None]  # user → outcome (None while open)
+    offered_to: str | None  # one at a time: the open offer
+
+
+@dataclass
+class Plan:
+    asks: list[tuple[str, str]] = field(default_factory=list)  # (conversation, user)
+    nobody_left: list[str] = field(default_factory=list)  # → the all-declined path
+
+
+def fair_order(people: Iterable[Person], running: dict[str, int]) -> list[Person]:
+    """Fewest running chats first, then the one idle longest, then by id (stable)."""
+    return sorted(people, key=lambda p: (running.get(p.user_id, 0), p.last_assigned_at, p.user_id))
+
+
+def plan(
+    mode: str,
+    queue: list[Round],
+    people: list[Person],
+    running: dict[str, int],
+    open_asks: dict[str, int],
+) -> Plan:
+    """Who to ask next for each waiting chat, oldest chat first.
+
+    Broadcast asks every available person with room for one more chat; one at a time asks
+    the fairest one such person, when nobody holds the offer. Open asks count against room
+    (someone asked for two chats with one free slot is not asked for a third). A chat whose
+    every available person has said no (or let an offer pass) goes the all-declined way;
+    one that waits for someone busy stays in the queue and is offered when room frees up."""
+    budget = {p.user_id: p.free - open_asks.get(p.user_id, 0) for p in people if p.available}
+    available = [p for p in fair_order(people, running) if p.available]
+    result = Plan()
+    for chat in queue:
+        asked = chat.asked
+        if mode == ONE_AT_A_TIME and chat.offered_to:
+            continue
+        fresh = [p for p in available if p.user_id not in asked and budget[p.user_id] > 0]
+        if mode == ONE_AT_A_TIME:
+            fresh = fresh[:1]
+        for p in fresh:
+            budget[p.user_id] -= 1
+            result.asks.append((chat.conversation_id, p.user_id))
+        if fresh:
+            continue
+        still_open = any(outcome is None for outcome in asked.values())
+        unasked = [p for p in available if p.user_id not in asked]
+        if asked and not still_open and not unasked:
+            result.nobody_left.append(chat.conversation_id)
+    return result

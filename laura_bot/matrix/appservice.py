@@ -53,12 +53,14 @@ class InboxAppService(AppService):
         persist: Callable[[list[dict[str, Any]]], Awaitable[object]],
         is_own_user: Callable[[str], bool],
         on_stored: Callable[[set[str]], None],
+        on_presence: Callable[[str, str], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._persist = persist
         self._is_own_user = is_own_user
         self._on_stored = on_stored
+        self._on_presence = on_presence
         self.app.middlewares.append(self._guard)
 
     # Authentication and error shape ---------------------------------------------------------
@@ -173,4 +175,23 @@ class InboxAppService(AppService):
             log.warning("State store update failed for transaction %s: %s", txn_id, describe(e))
         if keep:
             self._on_stored({room_key(e) for e in keep})
+        if self._on_presence:
+            for edu in ephemeral:
+                user, presence = self._presence_of(edu)
+                if user and presence and not self._is_own_user(user):
+                    self._on_presence(user, presence)
         return web.json_response({})
+
+    @staticmethod
+    def _presence_of(edu: Any) -> tuple[str | None, str | None]:
+        """(user, presence) of an m.presence EDU; (None, None) for anything else or malformed.
+        Synapse combines the presence of all of a user's devices: offline means every client
+        of theirs is gone."""
+        if not isinstance(edu, dict) or edu.get("type") != "m.presence":
+            return None, None
+        content = edu.get("content")
+        sender = edu.get("sender")
+        presence = content.get("presence") if isinstance(content, dict) else None
+        if not isinstance(sender, str) or presence not in ("online", "unavailable", "offline"):
+            return None, None
+        return sender, presence

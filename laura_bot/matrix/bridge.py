@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import time
 from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -21,6 +22,7 @@ from mautrix.types import EventType, RoomCreatePreset, RoomID, UserID
 from ..config import Config
 from ..db import Store
 from ..db.conversations import Conversation, Status
+from ..db.offers import OFFER
 from ..db.sessions import Session
 from ..dispatch.logic import DECLINE_KEY, TAKE_KEY
 from ..texts import staff_text
@@ -47,6 +49,7 @@ class MatrixBridge:
         self.lang = config["laura.staff_language"]
         self.control_room: str | None = None
         self.contact_room: str | None = None
+        self._members: dict[str, tuple[float, set[str]]] = {}
 
     @property
     def bot(self) -> IntentAPI:
@@ -127,6 +130,29 @@ class MatrixBridge:
         if not isinstance(joined, dict):
             return set()
         return {u for u in joined if not self.config.is_own_user(u)}
+
+    async def members_cached(self, room_id: str, max_age: float = 30.0) -> set[str]:
+        """members(), remembered for a while: routing asks often. A membership event in the
+        room forgets it (forget_members), so a change counts at once."""
+        now = time.monotonic()
+        hit = self._members.get(room_id)
+        if hit and now - hit[0] < max_age:
+            return set(hit[1])
+        members = await self.members(room_id)
+        self._members[room_id] = (now, members)
+        return set(members)
+
+    async def is_staff(self, user_id: str) -> bool:
+        """An admin, or a member of a department's dispatch room."""
+        if user_id in self.config["laura.admins"]:
+            return True
+        for dept in await self.store.departments.all_active():
+            if dept.room_id and user_id in await self.members_cached(dept.room_id):
+                return True
+        return False
+
+    def forget_members(self, room_id: str) -> None:
+        self._members.pop(room_id, None)
 
     async def display_name(self, room_id: str, user_id: str) -> str:
         try:
@@ -289,6 +315,8 @@ class MatrixBridge:
             and conv.dispatch_room_id
         ):
             await self._post_dispatch(conv, topic, nickname)
+        if conv.status == Status.WAITING and conv.dispatch_event_id:
+            await self._post_asks(conv, topic, nickname)
         if conv.status == Status.WAITING and conv.escalation_level > conv.escalation_posted:
             await self._post_escalation(conv, topic, nickname)
         if conv.room_id is None:
@@ -348,13 +376,26 @@ class MatrixBridge:
             await self.store.events.mark_sent(ev.session_id, ev.seq, event_id)
 
     async def _post_dispatch(self, conv: Conversation, topic: str, nickname: str) -> None:
+        """The request in the department's room, mentioning whoever routing asked already
+        (everyone available in broadcast mode, one person one at a time), with both answers
+        seeded as reactions."""
         assert conv.dispatch_room_id and conv.dispatch_txn_id
-        members = sorted(await self.members(conv.dispatch_room_id))
+        asks = await self.store.offers.unposted(conv.id, conv.dispatch_txn_id)
+        people = sorted(o.user_id for o in asks)
         text = self.t("dispatch", topic=topic, nickname=nickname, since=self._since(conv))
-        content = self._mention(text, members)
+        if conv.offered_to and conv.offered_to in people:
+            name = await self.display_name(conv.dispatch_room_id, conv.offered_to)
+            text += "\n" + self.t(
+                "offered_line", name=name, until=self._clock(conv.offer_deadline)
+            )
+        elif not people:
+            text += "\n" + self.t("nobody_available_line")
+        content = self._mention(text, people)
         event_id = await self.send(conv.dispatch_room_id, content, conv.dispatch_txn_id)
         await self.store.conversations.set_fields(conv.id, dispatch_event_id=event_id)
         conv.dispatch_event_id = event_id
+        for o in asks:
+            await self.store.offers.posted(conv.id, o.round, o.user_id, event_id)
         for suffix, key in (("take", TAKE_KEY), ("decline", DECLINE_KEY)):
             rel = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}}
             try:
@@ -368,6 +409,62 @@ class MatrixBridge:
                 if e.errcode != "M_DUPLICATE_ANNOTATION":
                     raise
         log.info("Conversation %s dispatched as %s", conv.id, event_id)
+
+    async def _post_asks(self, conv: Conversation, topic: str, nickname: str) -> None:
+        """People routing asked after the request went out: one at a time, the request is
+        edited to show who has it now, and they are mentioned in a reply; in broadcast mode,
+        those who became available are mentioned in a reply."""
+        room_id, round, dispatch = (
+            conv.dispatch_room_id,
+            conv.dispatch_txn_id,
+            conv.dispatch_event_id,
+        )
+        assert room_id and round and dispatch
+        since = self._since(conv)
+        asks = await self.store.offers.unposted(conv.id, round)
+        if not asks:
+            rounds = await self.store.offers.of_round(conv.id, round)
+            if not conv.offered_to and any(o.kind == OFFER for o in rounds):
+                # The last offer ended and nobody is free: say so on the request.
+                text = self.t("dispatch", topic=topic, nickname=nickname, since=since)
+                text += "\n" + self.t("nobody_available_line")
+                await self._edit(conv, text, f"{round}.none.{len(rounds)}")
+            return
+        if asks[0].kind == OFFER:
+            offer = asks[0]
+            name = await self.display_name(room_id, offer.user_id)
+            until = self._clock(conv.offer_deadline)
+            text = self.t("dispatch", topic=topic, nickname=nickname, since=since)
+            text += "\n" + self.t("offered_line", name=name, until=until)
+            await self._edit(conv, text, f"{offer.txn_id}.edit")
+            ping = self.t("offer_ping", nickname=nickname, topic=topic, until=until)
+            people = [offer.user_id]
+            asks = [offer]
+        else:
+            ping = self.t("ask_again", nickname=nickname, topic=topic, since=since)
+            people = sorted(o.user_id for o in asks)
+        content = self._mention(ping, people)
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": dispatch}}
+        event_id = await self.send(room_id, content, asks[0].txn_id)
+        for o in asks:
+            await self.store.offers.posted(conv.id, round, o.user_id, event_id)
+
+    async def _edit(self, conv: Conversation, text: str, txn_id: str) -> None:
+        """Replace the text of the dispatch message (an edit never notifies anyone)."""
+        assert conv.dispatch_room_id and conv.dispatch_event_id
+        new = {"msgtype": "m.text", "body": text, "m.mentions": {}}
+        content = {
+            "msgtype": "m.text",
+            "body": f"* {text}",
+            "m.new_content": new,
+            "m.mentions": {},
+            "m.relates_to": {"rel_type": "m.replace", "event_id": conv.dispatch_event_id},
+        }
+        await self.send(conv.dispatch_room_id, content, txn_id)
+
+    def _clock(self, ms: int | None) -> str:
+        zone = ZoneInfo(self.config["laura.timezone"])
+        return datetime.fromtimestamp((ms or 0) / 1000, zone).strftime("%H:%M")
 
     async def _post_escalation(self, conv: Conversation, topic: str, nickname: str) -> None:
         """Level 1: the department again, as a reply to the request (m.text with mentions, so
@@ -394,8 +491,7 @@ class MatrixBridge:
         log.info("Conversation %s: escalation %s posted", conv.id, level)
 
     def _since(self, conv: Conversation) -> str:
-        zone = ZoneInfo(self.config["laura.timezone"])
-        return datetime.fromtimestamp((conv.queued_at or 0) / 1000, zone).strftime("%H:%M")
+        return self._clock(conv.queued_at)
 
     def _mention(self, text: str, people: list[str]) -> dict[str, Any]:
         """An m.text that notifies these people (m.notice never notifies)."""
@@ -427,16 +523,7 @@ class MatrixBridge:
             return
         if not conv.dispatch_event_id or conv.dispatch_outcome_sent == outcome:
             return
-        assert conv.dispatch_room_id
-        new = {"msgtype": "m.text", "body": text, "m.mentions": {}}
-        content = {
-            "msgtype": "m.text",
-            "body": f"* {text}",
-            "m.new_content": new,
-            "m.mentions": {},
-            "m.relates_to": {"rel_type": "m.replace", "event_id": conv.dispatch_event_id},
-        }
-        await self.send(conv.dispatch_room_id, content, f"{conv.dispatch_txn_id}.{outcome}")
+        await self._edit(conv, text, f"{conv.dispatch_txn_id}.{outcome}")
         await self.store.conversations.set_fields(conv.id, dispatch_outcome_sent=outcome)
 
     # Contact requests -------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 from ..db import Store
 from ..dispatch.answers import Dispatch
 from ..dispatch.logic import Decision, parse_answer
+from ..dispatch.routing import Routing
 from .bridge import MatrixBridge
 from .shapes import obj, text
 
@@ -17,10 +18,13 @@ log = logging.getLogger("laura.dispatch_room")
 
 
 class DispatchRoom:
-    def __init__(self, store: Store, bridge: MatrixBridge, dispatch: Dispatch) -> None:
+    def __init__(
+        self, store: Store, bridge: MatrixBridge, dispatch: Dispatch, routing: Routing
+    ) -> None:
         self.store = store
         self.bridge = bridge
         self.dispatch = dispatch
+        self.routing = routing
 
     async def reaction(
         self, room_id: str, sender: str, event_id: str, content: dict[str, Any]
@@ -52,6 +56,13 @@ class DispatchRoom:
             await self.bridge.notice(
                 room_id, reply(), txn_id=f"laura.re.{event_id}", reply_to=conv.dispatch_event_id
             )
+
+    async def membership(self, room_id: str) -> None:
+        """Someone joined or left the department: who can be asked changes at once."""
+        self.bridge.forget_members(room_id)
+        dept = await self.store.departments.get_by_room(room_id)
+        if dept is not None:
+            self.routing.kick(dept.id)
 
     async def redaction(self, sender: str, redacts: str) -> None:
         """Un-clicking a reaction: "Ik kan nu niet" withdrawn means Laura waits for them again."""

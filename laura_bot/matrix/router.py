@@ -21,6 +21,8 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from mautrix.types import RoomID
+
 from ..commands import CONSULT, CONTROL, DISPATCH, OTHER, Context, Registry, split
 from ..db.conversations import Conversation
 from ..db.inbox import InboxEvent
@@ -228,10 +230,33 @@ class Router:
                 raw_content.get("redacts") if isinstance(raw_content, dict) else None
             )
             await self.dispatch_room.redaction(sender, text(redacts, "redacts"))
-        elif etype == "m.room.member" and conv is not None:
+        elif etype == "m.room.member":
             user = text(raw.get("state_key"), "state_key")
-            if not self.config.is_own_user(user):
-                await self.consult_room.membership(conv, user, obj(raw.get("content"), "content"))
+            content = obj(raw.get("content"), "content")
+            if user == self.bridge.bot.mxid and content.get("membership") == "invite":
+                await self._invited(room_id, sender, kind)
+            elif self.config.is_own_user(user):
+                return
+            elif conv is not None:
+                await self.consult_room.membership(conv, user, content)
+            elif kind == DISPATCH:
+                await self.dispatch_room.membership(room_id)
+
+    async def _invited(self, room_id: str, sender: str, kind: str) -> None:
+        """Someone invites Laura to a room: a direct chat of a staff member or admin is
+        joined (they give their own commands there, like !status); anyone else's invite is
+        declined, so strangers cannot pull Laura into their rooms."""
+        if kind != OTHER:
+            return
+        if await self.bridge.is_staff(sender):
+            log.info("Joining a direct chat with %s", sender)
+            await self.bridge.bot.join_room(RoomID(room_id))
+            await self.bridge.notice(
+                room_id, self.bridge.t("direct_hello"), txn_id=f"laura.hello.{room_id}"
+            )
+        else:
+            log.info("Declining an invite from %s (not staff)", sender)
+            await self.bridge.bot.leave_room(RoomID(room_id))
 
     async def _room_kind(self, room_id: str) -> tuple[str, Conversation | None]:
         if room_id == self.bridge.control_room:

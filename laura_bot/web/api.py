@@ -126,13 +126,18 @@ def _opt_str(data: dict[str, Any], key: str, limit: int) -> str | None:
 
 async def get_widget(request: web.Request) -> web.Response:
     config = _config(request)
-    topics = await _domain(request).topics()
+    domain = _domain(request)
+    topics = await domain.topics()
+    languages = list(config["laura.languages"])
+    asked = request.query.get("lang")
+    lang = str(asked if asked in languages else languages[0])
     return web.json_response(
         {
             "organization": config["laura.organization"],
             "available": any(t["available"] for t in topics),
-            "languages": list(config["laura.languages"]),
+            "languages": languages,
             "topics": topics,
+            "out_of_office": domain.out_of_office(lang),
         }
     )
 

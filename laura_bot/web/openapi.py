@@ -94,9 +94,18 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                 "properties": {
                                     "id": {"type": "string"},
                                     "label": {"type": "string"},
-                                    "available": {"type": "boolean"},
+                                    "available": {
+                                        "type": "boolean",
+                                        "description": "The department is open and someone "
+                                        "there can take a chat now.",
+                                    },
                                 },
                             },
+                        },
+                        "out_of_office": {
+                            "type": "string",
+                            "description": "The text to show above the contact form when "
+                            "nobody is available (in the language asked with ?lang=).",
                         },
                     },
                 },
@@ -156,6 +165,15 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "/api/v1/widget": {
                 "get": {
                     "summary": "Organisation, languages and topics",
+                    "parameters": [
+                        {
+                            "name": "lang",
+                            "in": "query",
+                            "required": False,
+                            "schema": {"type": "string"},
+                            "description": "Language of out_of_office (default: the first).",
+                        }
+                    ],
                     "responses": {"200": _json("Widget")},
                 }
             },
@@ -203,7 +221,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "responses": {
                         "200": _json("Session"),
                         "400": _err("Unknown topic"),
-                        "409": _err("A topic was already chosen"),
+                        "409": _err(
+                            "A topic was already chosen (topic_already_chosen), or the "
+                            "department is closed now (topic_closed)"
+                        ),
                         "429": _limited(
                             "Too many tries (rate_limited), or too many chats from this "
                             "address are waiting already (too_many_waiting)"
@@ -287,13 +308,18 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                 "phone": {"type": "string"},
                                 "email": {"type": "string"},
                                 "message": {"type": "string"},
+                                "topic_id": {
+                                    "type": "string",
+                                    "description": "Before a topic was chosen (the offline "
+                                    "form): the department the request is for.",
+                                },
                             },
                         }
                     ),
                     "responses": {
                         "201": _json("Session", "Stored"),
                         "400": _err("Invalid input"),
-                        "409": _err("Not waiting and not asked for contact details"),
+                        "409": _err("The chat is already connected or has ended"),
                         "429": _limited("Too many contact requests"),
                         **AUTH_ERRORS,
                     },

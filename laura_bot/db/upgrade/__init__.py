@@ -9,4 +9,5 @@ from . import (  # noqa: E402,F401  (register themselves)
     v02_robustness,
     v03_command_runs,
     v04_escalation,
+    v05_routing,
 )
