@@ -118,7 +118,7 @@ class Laura:
             config,
             self.store,
             self.bridge,
-            DispatchRoom(self.store, self.bridge, self.dispatch, self.routing),
+            DispatchRoom(self.store, self.bridge, self.dispatch, self.routing, self.conversations),
             ConsultRoom(self.store, self.bridge, self.conversations),
             self.commands,
             lambda room_id, kind, sender, event_id, args: Context(

@@ -325,6 +325,10 @@ class Conversations:
                     client_txn_id=client_txn_id,
                     to_matrix=True,
                 )
+                in_waiting_room = conv.status in (Status.WAITING, Status.CONTACT)
+                await self.store.conversations.spoke(
+                    conn, conv.id, "visitor", now_ms(), in_waiting_room
+                )
         except Exception:
             # A concurrent retry with the same client_txn_id won the unique index.
             existing = await self.store.events.seq_for_client_txn(session.id, client_txn_id)
@@ -473,6 +477,7 @@ class Conversations:
         self.clock.cancel(f"queue:{conv.id}")
         self.clock.cancel(f"escalate:{conv.id}")
         self.clock.cancel(f"offer:{conv.id}")
+        self.clock.cancel(f"idle:{conv.id}")
         self.kick_matrix(conv.id)
         if conv.department_id:
             self.refresh_queue(conv.department_id)
@@ -623,6 +628,9 @@ class Conversations:
             )
         log.info("Conversation %s taken by %s", conv.id, user_id)
         await self._after_leaving_queue(conv)
+        taken = await self.store.conversations.get_by_id(conv.id)
+        if taken:
+            await self.schedule_idle(taken)
         self.notifier.notify(conv.session_id)
         return True
 
@@ -630,7 +638,19 @@ class Conversations:
         log.info("Conversation %s: %s closes it", conv.id, user_id)
         return await self._end(await self._session_of(conv), conv, "staff", "ended_by_staff")
 
-    async def staff_message(self, conv: Conversation, event_id: str, name: str, body: str) -> bool:
+    async def staff_message(
+        self,
+        conv: Conversation,
+        event_id: str,
+        name: str,
+        body: str,
+        *,
+        mirror: bool = False,
+        notification: bool = False,
+    ) -> bool:
+        """A staff message for the visitor. mirror: it was written outside the consult room
+        (the waiting room's thread, !notify), so the consult room gets a copy for its history.
+        notification: it counts as one of the waiting visitor's notifications (S18)."""
         if conv.status == Status.ENDED:
             return False
         if await self.store.events.has_mx_event(event_id):
@@ -645,9 +665,29 @@ class Conversations:
                 name=name,
                 body=body,
                 mx_event_id=event_id,
+                to_matrix=mirror,
             )
+            await self.store.conversations.spoke(conn, conv.id, "staff", now_ms(), notification)
         self.notifier.notify(conv.session_id)
+        if mirror or conv.status != Status.CONNECTED:
+            self.kick_matrix(conv.id)  # the copy, and the request's counter
         return True
+
+    async def notify_waiting(
+        self, conv_ids: list[str], event_id: str, name: str, body: str
+    ) -> int:
+        """!notify: a message from staff to waiting visitors; how many got it."""
+        sent = 0
+        for conv_id in conv_ids:
+            conv = await self.store.conversations.get_by_id(conv_id)
+            if conv is None or conv.status not in (Status.WAITING, Status.CONTACT):
+                continue
+            # One staff event, many visitors: each copy has its own id for idempotency.
+            if await self.staff_message(
+                conv, f"{event_id}/{conv_id}", name, body, mirror=True, notification=True
+            ):
+                sent += 1
+        return sent
 
     async def staff_membership(
         self, conv: Conversation, user_id: str, name: str, membership: str
@@ -664,8 +704,58 @@ class Conversations:
                 await self._say(conn, session, conv, text, name=name)
             self.notifier.notify(session.id)
 
+    # Inactivity (S21) ------------------------------------------------------------------------
+
+    async def schedule_idle(self, conv: Conversation) -> None:
+        """Arm the inactivity check of a connected chat: at the warning, or at its end. Every
+        message moves last_activity_at; the check re-arms itself rather than every message
+        moving the timer."""
+        if conv.status != Status.CONNECTED:
+            return
+        if conv.idle_warned and conv.idle_deadline:
+            due = conv.idle_deadline
+        else:
+            timeout = await self.settings.seconds("inactivity_timeout")
+            last = conv.last_activity_at or conv.taken_at or now_ms()
+            due = last + int(timeout * 1000)
+        self.clock.at(f"idle:{conv.id}", due, self.idle_check, conv.id)
+
+    async def idle_check(self, conv_id: str) -> None:
+        conv = await self.store.conversations.get_by_id(conv_id)
+        if conv is None or conv.status != Status.CONNECTED:
+            return
+        now = now_ms()
+        if conv.idle_warned and conv.idle_deadline:
+            if conv.idle_deadline > now + 50:
+                await self.schedule_idle(conv)
+                return
+            session = await self._session_of(conv)
+            log.info("Conversation %s ends: nobody wrote after the warning", conv.id)
+            await self._end(session, conv, "idle", "idle_ended", (Status.CONNECTED,))
+            return
+        timeout = await self.settings.seconds("inactivity_timeout")
+        last = conv.last_activity_at or conv.taken_at or now
+        if last + int(timeout * 1000) > now + 50:
+            await self.schedule_idle(conv)  # somebody wrote in the meantime
+            return
+        grace = await self.settings.seconds("inactivity_grace")
+        session = await self._session_of(conv)
+        deadline = now + int(grace * 1000)
+        async with transaction(self.db) as conn:
+            if not await self.store.conversations.warn_idle(conn, conv.id, last, deadline):
+                return  # a message came in just now
+            minutes = max(1, round(grace / 60))
+            await self._say(conn, session, conv, "idle_warning", to_matrix=True, minutes=minutes)
+        log.info("Conversation %s: inactivity warning", conv.id)
+        self.notifier.notify(session.id)
+        self.kick_matrix(conv.id)
+        conv.idle_warned, conv.idle_deadline = True, deadline
+        await self.schedule_idle(conv)
+
     async def restore(self) -> None:
         """At start-up: rebuild timers and resume unfinished Matrix work from the database."""
+        for conv in await self.store.conversations.all_by_status(Status.CONNECTED):
+            await self.schedule_idle(conv)
         for conv in await self.store.conversations.all_by_status(Status.WAITING):
             await self.schedule(conv.id)
         for conv_id in await self.store.events.conversations_with_pending():

@@ -154,6 +154,23 @@ STAFF: dict[str, dict[str, str]] = {
         "dead_retried": "Gebeurtenis #{{ seq }} wordt opnieuw verwerkt.",
         "dead_unknown": "Er is geen overgeslagen gebeurtenis #{{ seq }}. Zie !deadletters.",
         "dead_usage": "Gebruik: !deadletters of !deadletters retry <nr>",
+        "speaker_visitor": "bezoeker",
+        "speaker_staff": "medewerker",
+        "speaker_none": "nog niemand",
+        "waiting_room_line": "💬 {{ count }} berichten in de wachtkamer; laatst aan het woord: "
+        "{{ last }}. Antwoord in de thread om de bezoeker nu al te schrijven.",
+        "staff_copy": "{{ name }} (vóór het gesprek): {{ body }}",
+        "thread_taken": "Dit gesprek is al opgepakt; schrijf de bezoeker in de gesprekskamer.",
+        "idle_ended": "Het gesprek is gesloten omdat het een tijd stil was.",
+        "cmd_notify_usage": "!notify <nr>|all|waiting|onhold <tekst>",
+        "cmd_notify_help": "stuurt wachtende bezoekers een bericht: één (nummer uit !waiting), "
+        "iedereen in de wachtrij (waiting), wie om contactgegevens is gevraagd (onhold) of "
+        "allebei (all)",
+        "notify_usage": "Gebruik: !notify <nr>|all|waiting|onhold <tekst>, bijvoorbeeld "
+        "!notify all De huisarts is een kwartier later.",
+        "notify_too_long": "Dat bericht is te lang voor de chat.",
+        "notify_nobody": "Er is niemand om dit aan te sturen.",
+        "notify_done": "Verstuurd aan {{ count }} wachtende bezoeker(s).",
         # Availability, capacity and routing (#6).
         "offered_line": "Aangeboden aan {{ name }} (tot {{ until }}).",
         "nobody_available_line": "Nu is niemand beschikbaar met ruimte voor een gesprek; Laura "
@@ -359,6 +376,23 @@ STAFF: dict[str, dict[str, str]] = {
         "dead_retried": "Event #{{ seq }} will be processed again.",
         "dead_unknown": "There is no skipped event #{{ seq }}. See !deadletters.",
         "dead_usage": "Usage: !deadletters or !deadletters retry <nr>",
+        "speaker_visitor": "visitor",
+        "speaker_staff": "staff",
+        "speaker_none": "nobody yet",
+        "waiting_room_line": "💬 {{ count }} messages in the waiting room; last to speak: "
+        "{{ last }}. Reply in the thread to write to the visitor now.",
+        "staff_copy": "{{ name }} (before the chat): {{ body }}",
+        "thread_taken": "This chat was already taken; write to the visitor in the consult room.",
+        "idle_ended": "The conversation was closed because it was quiet for a while.",
+        "cmd_notify_usage": "!notify <nr>|all|waiting|onhold <text>",
+        "cmd_notify_help": "sends waiting visitors a message: one (number from !waiting), "
+        "everyone in the queue (waiting), those asked for contact details (onhold) or both "
+        "(all)",
+        "notify_usage": "Usage: !notify <nr>|all|waiting|onhold <text>, for example "
+        "!notify all The doctor is running fifteen minutes late.",
+        "notify_too_long": "That message is too long for the chat.",
+        "notify_nobody": "There is nobody to send this to.",
+        "notify_done": "Sent to {{ count }} waiting visitor(s).",
         # Availability, capacity and routing (#6).
         "offered_line": "Offered to {{ name }} (until {{ until }}).",
         "nobody_available_line": "Nobody is available with room for a chat right now; Laura "

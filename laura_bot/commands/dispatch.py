@@ -12,9 +12,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..dispatch.logic import Answer, Decision
+from ..status import Status
 from ..util import now_ms
 from . import DISPATCH, Context, registry
 
+FILTERS = {
+    "waiting": (Status.WAITING,),
+    "onhold": (Status.CONTACT,),
+    "all": (Status.WAITING, Status.CONTACT),
+    "alle": (Status.WAITING, Status.CONTACT),
+    "wachtend": (Status.WAITING,),
+}
 SHOWN = 30  # at most this many lines in one listing (a Matrix event has a size limit)
 _last_listing: OrderedDict[str, list[str]] = OrderedDict()  # room → conversation ids shown
 
@@ -46,6 +54,40 @@ async def cmd_waiting(ctx: Context) -> str:
     if total > len(waiting):
         lines.append(t("waiting_more", count=total - len(waiting)))
     return "\n".join(lines)
+
+
+@registry.register("notify", (DISPATCH,))
+async def cmd_notify(ctx: Context) -> str:
+    """!notify <nr>|all|waiting|onhold <text>: a message from staff to waiting visitors. <nr>
+    is a number from the last !waiting; waiting: everyone in the queue; onhold: those asked
+    for contact details who are still in the chat; all: both."""
+    t = ctx.bridge.t
+    if len(ctx.args) < 2:
+        return t("notify_usage")
+    target, body = ctx.args[0].lower(), " ".join(ctx.args[1:]).strip()
+    if len(body) > ctx.config["web.max_message_length"]:
+        return t("notify_too_long")
+    dept = await ctx.store.departments.get_by_room(ctx.room_id)
+    if dept is None:
+        return t("waiting_none")
+    if target.isdigit() and len(target) <= 6:
+        shown = _last_listing.get(ctx.room_id)
+        if shown is None:
+            current = await ctx.store.conversations.waiting_list(dept.id, SHOWN)
+            shown = [w.conversation_id for w in current]
+        n = int(target)
+        if not 1 <= n <= len(shown):
+            return t("take_unknown", n=n)
+        conv_ids = [shown[n - 1]]
+    elif target in FILTERS:
+        conv_ids = await ctx.store.conversations.ids_in(dept.id, FILTERS[target])
+    else:
+        return t("notify_usage")
+    name = await ctx.bridge.display_name(ctx.room_id, ctx.sender)
+    sent = await ctx.conversations.notify_waiting(conv_ids, ctx.event_id, name, body)
+    if not sent:
+        return t("notify_nobody")
+    return t("notify_done", count=sent)
 
 
 @registry.register("take", (DISPATCH,))

@@ -145,6 +145,17 @@ class ConversationStore:
             for r in rows
         ]
 
+    async def ids_in(self, department_id: str, statuses: tuple[str, ...]) -> list[str]:
+        """The department's conversations in these states, oldest first."""
+        marks = ",".join(f"${i + 2}" for i in range(len(statuses)))
+        rows = await self.db.fetch(
+            f"SELECT id FROM conversation WHERE department_id=$1 AND status IN ({marks}) "
+            "ORDER BY queued_at, id",
+            department_id,
+            *statuses,
+        )
+        return [r["id"] for r in rows]
+
     async def count_waiting(self, department_id: str) -> int:
         return int(
             await self.db.fetchval(
@@ -237,6 +248,32 @@ class ConversationStore:
             "AND offered_to=$2 RETURNING id",
             id,
             user_id,
+        )
+        return row is not None
+
+    async def spoke(
+        self, conn: Connection, id: str, who: str, at: int, notification: bool = False
+    ) -> None:
+        """Someone wrote: who spoke last (the waiting room shows it) and the chat's last
+        activity (inactivity), which also cancels an inactivity warning."""
+        await conn.execute(
+            "UPDATE conversation SET last_speaker=$2, last_activity_at=$3, idle_warned=FALSE, "
+            "idle_deadline=NULL, notify_count=notify_count+$4 WHERE id=$1",
+            id,
+            who,
+            at,
+            1 if notification else 0,
+        )
+
+    async def warn_idle(self, conn: Connection, id: str, last: int, deadline: int) -> bool:
+        """Record the inactivity warning, unless somebody wrote since `last`."""
+        row = await conn.fetchrow(
+            "UPDATE conversation SET idle_warned=TRUE, idle_deadline=$3 WHERE id=$1 "
+            "AND status='connected' AND NOT idle_warned "
+            "AND COALESCE(last_activity_at, taken_at, 0) <= $2 RETURNING id",
+            id,
+            last,
+            deadline,
         )
         return row is not None
 

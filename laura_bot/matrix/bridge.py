@@ -6,6 +6,7 @@ KeyedRunner with the same stored txn id, and a restart resumes from what the dat
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import logging
@@ -332,10 +333,9 @@ class MatrixBridge:
                 await self.invite(conv.room_id, user_id)
                 await self.store.staff.mark_invited(conv.id, user_id)
             if conv.status == Status.ENDED and not conv.ghost_left:
-                if conv.ended_by == "visitor":
-                    await self.notice(
-                        conv.room_id, self.t("visitor_ended"), txn_id=f"laura.end.{conv.id}"
-                    )
+                if conv.ended_by in ("visitor", "idle"):
+                    text = self.t("visitor_ended" if conv.ended_by == "visitor" else "idle_ended")
+                    await self.notice(conv.room_id, text, txn_id=f"laura.end.{conv.id}")
                 try:
                     await self.ghost(session).leave_room(RoomID(conv.room_id))
                 except MatrixRequestError as e:
@@ -364,16 +364,63 @@ class MatrixBridge:
         return room_id
 
     async def _deliver(self, conv: Conversation, session: Session) -> None:
+        """What the visitor wrote (as their ghost) and Laura's messages (as notices) into the
+        consult room, in order. While the chat waits, what the visitor writes also goes to the
+        thread of the request, where staff can answer before anyone takes it; a staff message
+        written there (or sent with !notify) gets a copy in the consult room."""
         assert conv.room_id
+        waiting = conv.status in (Status.WAITING, Status.CONTACT) and not conv.taker
         for ev in await self.store.events.pending_for(conv.id):
             if ev.sender == "visitor":
+                if waiting and conv.dispatch_event_id and conv.dispatch_room_id:
+                    await self._to_thread(conv, f"{session.nickname}: {ev.body or ''}", ev)
                 intent = self.ghost(session)
                 content = {"msgtype": "m.text", "body": ev.body or "", "m.mentions": {}}
+            elif ev.sender == "staff":
+                intent = self.bot
+                body = self.t("staff_copy", name=ev.name or "?", body=ev.body or "")
+                content = {"msgtype": "m.notice", "body": body, "m.mentions": {}}
             else:
                 intent = self.bot
                 content = {"msgtype": "m.notice", "body": ev.body or "", "m.mentions": {}}
             event_id = await self.send(conv.room_id, content, ev.mx_txn_id, intent)
             await self.store.events.mark_sent(ev.session_id, ev.seq, event_id)
+
+    async def _to_thread(self, conv: Conversation, text: str, ev: Any) -> None:
+        assert conv.dispatch_room_id and conv.dispatch_event_id
+        content = {
+            "msgtype": "m.text",
+            "body": text,
+            "m.mentions": {},
+            "m.relates_to": {
+                "rel_type": "m.thread",
+                "event_id": conv.dispatch_event_id,
+                "is_falling_back": True,
+                "m.in_reply_to": {"event_id": conv.dispatch_event_id},
+            },
+        }
+        await self.send(conv.dispatch_room_id, content, f"{ev.mx_txn_id}.thread")
+
+    async def _view(self, conv: Conversation, topic: str, nickname: str) -> str:
+        """The request as it stands: who it is offered to now (one at a time), or that
+        nobody is free; the waiting room's count of notifications and who spoke last."""
+        assert conv.dispatch_room_id and conv.dispatch_txn_id
+        lines = [self.t("dispatch", topic=topic, nickname=nickname, since=self._since(conv))]
+        asked = await self.store.offers.of_round(conv.id, conv.dispatch_txn_id)
+        if conv.offered_to:
+            name = await self.display_name(conv.dispatch_room_id, conv.offered_to)
+            until = self._clock(conv.offer_deadline)
+            lines.append(self.t("offered_line", name=name, until=until))
+        elif not any(o.outcome is None for o in asked):
+            lines.append(self.t("nobody_available_line"))
+        if conv.notify_count or conv.last_speaker:
+            who = self.t(f"speaker_{conv.last_speaker or 'none'}")
+            lines.append(self.t("waiting_room_line", count=conv.notify_count, last=who))
+        return "\n".join(lines)
+
+    def _view_txn(self, conv: Conversation, text: str) -> str:
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        return f"{conv.dispatch_txn_id}.view.{digest}"
 
     async def _post_dispatch(self, conv: Conversation, topic: str, nickname: str) -> None:
         """The request in the department's room, mentioning whoever routing asked already
@@ -381,19 +428,15 @@ class MatrixBridge:
         seeded as reactions."""
         assert conv.dispatch_room_id and conv.dispatch_txn_id
         asks = await self.store.offers.unposted(conv.id, conv.dispatch_txn_id)
-        people = sorted(o.user_id for o in asks)
-        text = self.t("dispatch", topic=topic, nickname=nickname, since=self._since(conv))
-        if conv.offered_to and conv.offered_to in people:
-            name = await self.display_name(conv.dispatch_room_id, conv.offered_to)
-            text += "\n" + self.t(
-                "offered_line", name=name, until=self._clock(conv.offer_deadline)
-            )
-        elif not people:
-            text += "\n" + self.t("nobody_available_line")
-        content = self._mention(text, people)
+        text = await self._view(conv, topic, nickname)
+        content = self._mention(text, sorted(o.user_id for o in asks))
         event_id = await self.send(conv.dispatch_room_id, content, conv.dispatch_txn_id)
         await self.store.conversations.set_fields(conv.id, dispatch_event_id=event_id)
         conv.dispatch_event_id = event_id
+        # This text is shown now: no edit needed for it (see _refresh_view).
+        view_txn = self._view_txn(conv, text)
+        await self.store.sends.note(view_txn, conv.dispatch_room_id)
+        await self.store.sends.confirm(view_txn, event_id)
         for o in asks:
             await self.store.offers.posted(conv.id, o.round, o.user_id, event_id)
         for suffix, key in (("take", TAKE_KEY), ("decline", DECLINE_KEY)):
@@ -411,43 +454,32 @@ class MatrixBridge:
         log.info("Conversation %s dispatched as %s", conv.id, event_id)
 
     async def _post_asks(self, conv: Conversation, topic: str, nickname: str) -> None:
-        """People routing asked after the request went out: one at a time, the request is
-        edited to show who has it now, and they are mentioned in a reply; in broadcast mode,
-        those who became available are mentioned in a reply."""
-        room_id, round, dispatch = (
-            conv.dispatch_room_id,
-            conv.dispatch_txn_id,
-            conv.dispatch_event_id,
-        )
+        """People routing asked after the request went out are mentioned in a reply to it
+        (offered one at a time, or available again in broadcast mode); then the request is
+        edited to show where it stands."""
+        room_id, round = conv.dispatch_room_id, conv.dispatch_txn_id
+        dispatch = conv.dispatch_event_id
         assert room_id and round and dispatch
-        since = self._since(conv)
         asks = await self.store.offers.unposted(conv.id, round)
-        if not asks:
-            rounds = await self.store.offers.of_round(conv.id, round)
-            if not conv.offered_to and any(o.kind == OFFER for o in rounds):
-                # The last offer ended and nobody is free: say so on the request.
-                text = self.t("dispatch", topic=topic, nickname=nickname, since=since)
-                text += "\n" + self.t("nobody_available_line")
-                await self._edit(conv, text, f"{round}.none.{len(rounds)}")
-            return
-        if asks[0].kind == OFFER:
-            offer = asks[0]
-            name = await self.display_name(room_id, offer.user_id)
-            until = self._clock(conv.offer_deadline)
-            text = self.t("dispatch", topic=topic, nickname=nickname, since=since)
-            text += "\n" + self.t("offered_line", name=name, until=until)
-            await self._edit(conv, text, f"{offer.txn_id}.edit")
-            ping = self.t("offer_ping", nickname=nickname, topic=topic, until=until)
-            people = [offer.user_id]
-            asks = [offer]
-        else:
-            ping = self.t("ask_again", nickname=nickname, topic=topic, since=since)
-            people = sorted(o.user_id for o in asks)
-        content = self._mention(ping, people)
-        content["m.relates_to"] = {"m.in_reply_to": {"event_id": dispatch}}
-        event_id = await self.send(room_id, content, asks[0].txn_id)
-        for o in asks:
-            await self.store.offers.posted(conv.id, round, o.user_id, event_id)
+        if asks:
+            if asks[0].kind == OFFER:
+                asks = asks[:1]
+                until = self._clock(conv.offer_deadline)
+                ping = self.t("offer_ping", nickname=nickname, topic=topic, until=until)
+            else:
+                ping = self.t("ask_again", nickname=nickname, topic=topic, since=self._since(conv))
+            content = self._mention(ping, sorted(o.user_id for o in asks))
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": dispatch}}
+            event_id = await self.send(room_id, content, asks[0].txn_id)
+            for o in asks:
+                await self.store.offers.posted(conv.id, round, o.user_id, event_id)
+        await self._refresh_view(conv, topic, nickname)
+
+    async def _refresh_view(self, conv: Conversation, topic: str, nickname: str) -> None:
+        """Edit the request when what it should say changed (each text is sent once: the
+        send ledger knows it by a txn id made from the text)."""
+        text = await self._view(conv, topic, nickname)
+        await self._edit(conv, text, self._view_txn(conv, text))
 
     async def _edit(self, conv: Conversation, text: str, txn_id: str) -> None:
         """Replace the text of the dispatch message (an edit never notifies anyone)."""

@@ -7,10 +7,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ..conversation import Conversations
 from ..db import Store
 from ..dispatch.answers import Dispatch
 from ..dispatch.logic import Decision, parse_answer
 from ..dispatch.routing import Routing
+from ..status import Status
 from .bridge import MatrixBridge
 from .shapes import obj, text
 
@@ -19,8 +21,14 @@ log = logging.getLogger("laura.dispatch_room")
 
 class DispatchRoom:
     def __init__(
-        self, store: Store, bridge: MatrixBridge, dispatch: Dispatch, routing: Routing
+        self,
+        store: Store,
+        bridge: MatrixBridge,
+        dispatch: Dispatch,
+        routing: Routing,
+        conversations: Conversations,
     ) -> None:
+        self.conversations = conversations
         self.store = store
         self.bridge = bridge
         self.dispatch = dispatch
@@ -56,6 +64,31 @@ class DispatchRoom:
             await self.bridge.notice(
                 room_id, reply(), txn_id=f"laura.re.{event_id}", reply_to=conv.dispatch_event_id
             )
+
+    async def message(
+        self, room_id: str, sender: str, event_id: str, content: dict[str, Any]
+    ) -> None:
+        """A reply in the thread of a request reaches the waiting visitor (two-way waiting
+        room); anything else said in the room is staff talking among themselves."""
+        relates = content.get("m.relates_to")
+        if not isinstance(relates, dict) or relates.get("rel_type") != "m.thread":
+            return
+        bad = "malformed_message"
+        root = text(relates.get("event_id"), "m.relates_to.event_id", bad)
+        body = text(content.get("body"), "body", bad).strip()
+        conv = await self.store.conversations.get_by_dispatch_event(root)
+        if conv is None or not body:
+            return
+        if conv.status not in (Status.WAITING, Status.CONTACT) or conv.taker:
+            text_id = "thread_taken" if conv.status == Status.CONNECTED else "not_delivered"
+            await self.bridge.notice(
+                room_id, self.bridge.t(text_id), txn_id=f"laura.th.{event_id}", reply_to=event_id
+            )
+            return
+        name = await self.bridge.display_name(room_id, sender)
+        await self.conversations.staff_message(
+            conv, event_id, name, body, mirror=True, notification=True
+        )
 
     async def membership(self, room_id: str) -> None:
         """Someone joined or left the department: who can be asked changes at once."""

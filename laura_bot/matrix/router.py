@@ -221,6 +221,8 @@ class Router:
                 await self._command(kind, room_id, sender, event_id, body.strip())
             elif conv is not None:
                 await self.consult_room.message(conv, room_id, sender, event_id, content)
+            elif kind == DISPATCH:
+                await self.dispatch_room.message(room_id, sender, event_id, content)
         elif etype == "m.reaction" and kind == DISPATCH:
             content = obj(raw.get("content"), "content", "malformed_reaction")
             await self.dispatch_room.reaction(room_id, sender, event_id, content)
