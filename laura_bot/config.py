@@ -24,7 +24,7 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
     "queue_update_interval": (5, 3600),
     "escalation_after": (10, 24 * 3600),
     "offer_timeout": (10, 3600),
-    "inactivity_timeout": (30, 24 * 3600),
+    "inactivity_timeout": (10, 24 * 3600),
     "inactivity_grace": (10, 3600),
 }
 # Whole-number settings and their range.

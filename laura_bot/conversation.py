@@ -22,14 +22,13 @@ from .db.contact_requests import ContactRequest
 from .db.conversations import OPEN_STATES, Conversation, Status
 from .db.departments import Department
 from .db.sessions import Session
-from .dispatch.logic import queue_positions
 from .dispatch.routing import Routing
 from .errors import BadRequest, Conflict, NotFound, TooLarge, TooManyRequests, Unauthorized
 from .faults import describe
 from .notifier import Notifier
+from .queue import Queues
 from .scheduler import Clock
 from .settings import Settings
-from .tasks import KeyedRunner
 from .texts import render
 from .util import new_txn_id, now_ms, random_id, valid_email
 
@@ -63,7 +62,7 @@ class Conversations:
         self.kick_matrix = kick_matrix
         self.kick_contacts = kick_contacts
         self.routing = routing
-        self.queue_runner = KeyedRunner("queue", self._refresh_queue)
+        self.queues = Queues(store, settings, notifier, clock)
         self._address_secret: bytes | None = None
 
     # Helpers ----------------------------------------------------------------------------------
@@ -157,7 +156,7 @@ class Conversations:
         conv = await self.current(session)
         position = None
         if conv.status == Status.WAITING and conv.department_id:
-            position = (await self._queue(conv.department_id))[1].get(conv.id)
+            position = await self.queues.position(conv.department_id, conv.id)
         staff = await self.store.staff.joined(conv.id)
         return {
             "session_id": session.id,
@@ -227,7 +226,6 @@ class Conversations:
         earlier clock later takes."""
         conv = await self.current(session)
         timeout = await self.settings.seconds("dispatch_timeout")
-        interval = await self.settings.seconds("queue_update_interval")
         escalation = await self.settings.seconds("escalation_after")
         async with transaction(self.db) as conn:
             now = now_ms()
@@ -241,7 +239,7 @@ class Conversations:
                 from_states,
                 Status.WAITING,
                 dispatch_deadline=now + int(timeout * 1000),
-                next_queue_update=now + int(interval * 1000),
+                next_queue_update=None,  # one timer per department now (queue.py)
                 dispatch_txn_id=new_txn_id(),
                 escalate_at=now + int(escalation * 1000),
                 escalation_level=0,
@@ -263,6 +261,7 @@ class Conversations:
                 conn, session.id, conv.id, "status", data={"status": Status.WAITING}
             )
         department_id = str(fields.get("department_id") or conv.department_id)
+        queued_at = int(fields.get("queued_at") or conv.queued_at or now)  # type: ignore[call-overload]
         log.info("Conversation %s waiting in %s", conv.id, department_id)
         # Decide whom to ask before the dispatch message goes out, so it carries the mentions.
         try:
@@ -272,7 +271,7 @@ class Conversations:
             self.routing.kick(department_id)
         self.kick_matrix(conv.id)
         await self.schedule(conv.id)
-        self.refresh_queue(department_id)
+        await self.queues.add(department_id, conv.id, session.id, queued_at)
         self.notifier.notify(session.id)
 
     async def _within_waiting_cap(self, conn: Any, session: Session, conv: Conversation) -> None:
@@ -474,13 +473,12 @@ class Conversations:
 
     async def _after_leaving_queue(self, conv: Conversation) -> None:
         self.clock.cancel(f"dispatch:{conv.id}")
-        self.clock.cancel(f"queue:{conv.id}")
         self.clock.cancel(f"escalate:{conv.id}")
         self.clock.cancel(f"offer:{conv.id}")
         self.clock.cancel(f"idle:{conv.id}")
         self.kick_matrix(conv.id)
         if conv.department_id:
-            self.refresh_queue(conv.department_id)
+            await self.queues.remove(conv.department_id, conv.id)
             self.routing.kick(conv.department_id)  # asks for this chat no longer hold anyone
 
     # Queue and timers -------------------------------------------------------------------------
@@ -494,8 +492,6 @@ class Conversations:
             self.clock.at(
                 f"dispatch:{conv.id}", conv.dispatch_deadline, self.dispatch_timeout, conv.id
             )
-        if conv.next_queue_update:
-            self.clock.at(f"queue:{conv.id}", conv.next_queue_update, self.queue_tick, conv.id)
         if conv.escalate_at:
             self.clock.at(f"escalate:{conv.id}", conv.escalate_at, self.escalate, conv.id)
 
@@ -524,49 +520,8 @@ class Conversations:
         if nxt:
             self.clock.at(f"escalate:{conv.id}", nxt, self.escalate, conv.id)
 
-    async def _queue(self, department_id: str) -> tuple[list[Conversation], dict[str, int]]:
-        """The department's waiting conversations and their 1-based places."""
-        waiting = await self.store.conversations.waiting_in(department_id)
-        return waiting, queue_positions((c.id, c.queued_at or 0, department_id) for c in waiting)
-
-    def refresh_queue(self, department_id: str) -> None:
-        """Have every waiting visitor of a department whose place changed told their new place.
-
-        One refresh per department at a time, and a burst of arrivals and departures folds into
-        a few: each refresh reads the queue as it is then, so the last one is always right."""
-        self.queue_runner.kick(department_id)
-
-    async def _refresh_queue(self, department_id: str) -> None:
-        waiting, positions = await self._queue(department_id)
-        for conv in waiting:
-            if conv.last_position != positions[conv.id]:
-                await self._tell_position(conv, positions[conv.id])
-
-    async def _tell_position(self, conv: Conversation, position: int) -> None:
-        async with transaction(self.db) as conn:
-            if not await self.store.conversations.set_position(conn, conv.id, position):
-                return  # taken or gone in the meantime
-            await self.store.events.append(
-                conn, conv.session_id, conv.id, "queue", data={"position": position}
-            )
-        self.notifier.notify(conv.session_id)
-
-    async def queue_tick(self, conv_id: str) -> None:
-        """The periodic reminder: forget the last told place, so the refresh tells it again."""
-        conv = await self.store.conversations.get_by_id(conv_id)
-        if conv is None or conv.status != Status.WAITING or not conv.department_id:
-            return
-        interval = await self.settings.seconds("queue_update_interval")
-        nxt = now_ms() + int(interval * 1000)
-        await self.store.conversations.set_fields(
-            conv.id, last_position=None, next_queue_update=nxt
-        )
-        self.refresh_queue(conv.department_id)
-        self.clock.at(f"queue:{conv.id}", nxt, self.queue_tick, conv.id)
-
     async def close(self) -> None:
-        await self.queue_runner.idle(timeout=5)
-        await self.queue_runner.close()
+        await self.queues.close()
 
     async def dispatch_timeout(self, conv_id: str) -> None:
         conv = await self.store.conversations.get_by_id(conv_id)
@@ -758,6 +713,7 @@ class Conversations:
             await self.schedule_idle(conv)
         for conv in await self.store.conversations.all_by_status(Status.WAITING):
             await self.schedule(conv.id)
+        await self.queues.restore([d.id for d in await self.store.departments.all_active()])
         for conv_id in await self.store.events.conversations_with_pending():
             self.kick_matrix(conv_id)
         for conv_id in await self.store.conversations.all_unfinished_matrix_work():

@@ -6,6 +6,7 @@ is logged, never silently dropped.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -37,7 +38,11 @@ class Clock:
                 log.exception("Scheduled job %s failed", job_id)
 
         when = datetime.fromtimestamp(when_ms / 1000, tz=UTC)
-        self._scheduler.add_job(
+        # In an empty context: the scheduler's timer (and so the job) would otherwise inherit
+        # the caller's context variables, among them mautrix's current database connection,
+        # which is back in the pool (PostgreSQL) by the time the job runs.
+        contextvars.Context().run(
+            self._scheduler.add_job,
             run,
             "date",
             run_date=when,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -33,7 +34,11 @@ class KeyedRunner:
             return
         self._dirty.add(key)
         if key not in self._tasks:
-            self._tasks[key] = asyncio.create_task(self._run(key), name=f"{self.name}:{key}")
+            # A fresh context: a kick from inside a transaction must not hand the task that
+            # transaction's database connection (mautrix keeps it in a context variable).
+            self._tasks[key] = asyncio.create_task(
+                self._run(key), name=f"{self.name}:{key}", context=contextvars.Context()
+            )
 
     async def _run(self, key: str) -> None:
         delay = 0.5

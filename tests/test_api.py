@@ -25,8 +25,11 @@ async def test_widget_and_openapi(laura_handle: LauraHandle) -> None:
     v = Visitor(laura_handle.api)
     try:
         _, widget = await v.call("GET", "/widget", headers={}, expect=200)
-        assert widget["available"] is True and widget["languages"] == ["nl", "en"]
+        # Staff were invited to the dispatch rooms but nobody joined: nobody can take a chat.
+        assert widget["available"] is False and widget["languages"] == ["nl", "en"]
         assert [t["id"] for t in widget["topics"]] == ["huisarts", "thuiszorg"]
+        assert not any(t["available"] for t in widget["topics"])
+        assert widget["out_of_office"].startswith("Op dit moment is er niemand")
         _, doc = await v.call("GET", "/openapi.json", headers={}, expect=200)
         assert doc["openapi"].startswith("3.")
         for path in (
@@ -111,7 +114,12 @@ async def test_bad_inputs(laura_handle: LauraHandle) -> None:
             ("/messages", {"body": "x" * 5000, "client_txn_id": "1"}, 413, "message_too_long"),
             ("/messages", {"body": "hoi", "client_txn_id": "x" * 65}, 400, "bad_client_txn_id"),
             ("/messages", None, 400, "missing_body"),
-            ("/contact-request", {"phone": "0612345678"}, 409, "contact_not_possible"),
+            (
+                "/contact-request",
+                {"phone": "0612345678", "topic_id": "bestaat-niet"},
+                400,
+                "unknown_topic",
+            ),
         ]
         for sub, payload, status_expected, code in cases:
             status, body = await v.call("POST", f"/sessions/{sid}{sub}", payload)
@@ -145,6 +153,12 @@ async def test_bad_inputs(laura_handle: LauraHandle) -> None:
         assert await v.say("Nog steeds hier") > 0
         await v.poll(timeout=0)
         assert [e["body"] for e in v.events if e.get("sender") == "visitor"] == ["Nog steeds hier"]
+        # Contact details after the chat ended: refused, with the reason.
+        await v.call("POST", f"/sessions/{sid}/end", expect=200)
+        status, body = await v.call(
+            "POST", f"/sessions/{sid}/contact-request", {"phone": "0612345678"}
+        )
+        assert_error(status, body, 409, "contact_not_possible")
     finally:
         await v.close()
 

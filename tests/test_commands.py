@@ -86,6 +86,11 @@ async def test_non_admin_is_refused(team: Team) -> None:
         "dispatch_timeout": "5m",
         "queue_update_interval": "5m",
         "escalation_after": "2m",
+        "offer_timeout": "1m",
+        "inactivity_timeout": "30m",
+        "inactivity_grace": "5m",
+        "max_chats": "3",
+        "welcome_message": "-",
     }
     assert [d.id for d in await team.laura.store.departments.all_active()] == [
         "huisarts",

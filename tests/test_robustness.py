@@ -308,7 +308,7 @@ async def test_queue_positions_stay_right_under_concurrency(
                 if len(waiting) == len(staying) and all(c.dispatch_event_id for c in waiting):
                     break
                 await asyncio.sleep(0.2)
-        await laura.conversations.queue_runner.idle(timeout=30)
+        await laura.conversations.queues.idle(timeout=30)
         places = []
         for v in staying:
             await v.poll(timeout=0)

@@ -110,7 +110,7 @@ async def test_notify_and_the_two_way_waiting_room(team: Team) -> None:
 
 
 @pytest.mark.laura_config(
-    {"laura.settings.inactivity_timeout": "30s", "laura.settings.inactivity_grace": "10s"}
+    {"laura.settings.inactivity_timeout": "10s", "laura.settings.inactivity_grace": "10s"}
 )
 async def test_an_idle_chat_is_warned_then_ended(team: Team) -> None:
     anna = team["anna"]
@@ -124,8 +124,10 @@ async def test_an_idle_chat_is_warned_then_ended(team: Team) -> None:
     await anna.wait_for(is_msg(consult, body_has="een tijdje stil"), what="the warning for staff")
     # Writing after the warning keeps the chat open ...
     await visitor.say("Ik ben er nog hoor, even zoeken.")
-    await asyncio.sleep(13)
+    await asyncio.sleep(8)
     assert (await visitor.state())["status"] == "connected"
+    conv = await team.laura.store.conversations.get_by_room(consult)
+    assert conv and not conv.idle_warned
     # ... and silence after the next warning ends it, on both sides.
     await visitor.wait_status("ended", timeout=70)
     await anna.wait_for(

@@ -92,3 +92,26 @@ async def test_widget_contact_form(browser: Any, team: Team) -> None:
     post = await team["admin"].wait_for(is_msg(team.rooms["contact"], body_has="jan@example.org"))
     assert "Bel me morgen" in post["content"]["body"]
     assert page.errors == []
+
+
+async def test_widget_offline_state_with_contact_form(browser: Any, team: Team) -> None:
+    """V13: nobody available → the out-of-office text and a contact form, no chat."""
+    from tests.test_commands import command
+
+    for user, room in (("anna", "huisarts"), ("bram", "huisarts"), ("carla", "thuiszorg")):
+        await command(team, user, team.rooms[room], "!status offline", "offline")
+    page = await open_widget(browser, team, "?lang=en")
+    await page.click("button.launcher")
+    await page.wait_for_selector("p.offline >> text=Nobody is available for the chat right now")
+    assert await page.locator("form.start").count() == 0
+    await page.fill("form.offline input[name=phone]", "+31 6 5555 1234")
+    await page.select_option("form.offline select[name=topic_id]", "thuiszorg")
+    await page.fill("form.offline textarea[name=message]", "Graag terugbellen over zorg")
+    await page.click("form.offline button[type=submit]")
+    await page.wait_for_selector("p.thanks")
+    post = await team["admin"].wait_for(
+        is_msg(team.rooms["contact"], body_has="+31 6 5555 1234"), what="the contact request"
+    )
+    assert "Thuiszorg" in post["content"]["body"]
+    assert "Graag terugbellen over zorg" in post["content"]["body"]
+    assert page.errors == []

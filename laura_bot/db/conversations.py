@@ -100,12 +100,12 @@ class ConversationStore:
         return [Conversation(**r) for r in rows]
 
     async def all_unfinished_matrix_work(self) -> list[str]:
-        """Conversations whose Matrix side lags behind the database (crash recovery): no room
-        yet, no dispatch message, a dispatch outcome not yet shown, an invite not yet sent, or
-        a ghost still in the room of an ended chat."""
+        """Conversations whose Matrix side lags behind the database (crash recovery): taken
+        but no room yet, no dispatch message, a dispatch outcome not yet shown, an invite not
+        yet sent, or a ghost still in the room of an ended chat."""
         rows = await self.db.fetch(
             "SELECT id FROM conversation c WHERE "
-            "(status IN ('waiting','connected','contact') AND room_id IS NULL) "
+            "(status='connected' AND room_id IS NULL) "
             "OR (status='waiting' AND dispatch_event_id IS NULL) "
             "OR (status<>'waiting' AND dispatch_event_id IS NOT NULL "
             "    AND dispatch_outcome_sent IS NULL) "
@@ -123,10 +123,11 @@ class ConversationStore:
         )
         return [r["room_id"] for r in rows]
 
-    async def waiting_in(self, department_id: str) -> list[Conversation]:
+    async def waiting_in(self, department_id: str, limit: int | None = None) -> list[Conversation]:
+        """The department's queue in order (its first `limit` chats)."""
         rows = await self.db.fetch(
             f"SELECT {self._COLS} FROM conversation WHERE status='waiting' AND department_id=$1 "
-            "ORDER BY queued_at, id",
+            "ORDER BY queued_at, id" + (f" LIMIT {int(limit)}" if limit is not None else ""),
             department_id,
         )
         return [Conversation(**r) for r in rows]

@@ -160,13 +160,23 @@ class Routing:
         dept = await self.store.departments.get_by_id(department_id)
         if dept is None or not dept.room_id:
             return
-        waiting = await self.store.conversations.waiting_in(department_id)
+        offers = await self.store.offers.in_department(department_id)
+        open_asks = await self.store.offers.open_per_user()
+        people, running = await self.people(dept.room_id)
+        # Only the head of the queue can be asked now (as many chats as there are free
+        # slots), plus the chats somebody was asked for already: a long queue costs nothing.
+        room = sum(max(p.free - open_asks.get(p.user_id, 0), 0) for p in people if p.available)
+        waiting = await self.store.conversations.waiting_in(department_id, limit=room + 1)
+        seen = {c.id for c in waiting}
+        for conv_id in {o.conversation_id for o in offers} - seen:
+            conv = await self.store.conversations.get_by_id(conv_id)
+            if conv is not None and conv.status == Status.WAITING:
+                waiting.append(conv)
         if not waiting:
             return
-        people, running = await self.people(dept.room_id)
+        waiting.sort(key=lambda c: (c.queued_at or 0, c.id))
         gone = {p.user_id for p in people if not p.available}
         members = {p.user_id for p in people}
-        offers = await self.store.offers.in_department(department_id)
         # An open ask of someone who is no longer there (away, offline, left the department)
         # is forgotten: the chat is not held for them, and they are asked again on return.
         stale = [
@@ -181,7 +191,8 @@ class Routing:
         for o in offers:
             asked[o.conversation_id][o.user_id] = o.outcome
         queue = [Round(c.id, asked[c.id], c.offered_to) for c in waiting]
-        open_asks = await self.store.offers.open_per_user()
+        if stale:
+            open_asks = await self.store.offers.open_per_user()
         mode = dept.routing
         result = plan(mode, queue, people, running, open_asks)
         by_id = {c.id: c for c in waiting}
@@ -190,18 +201,18 @@ class Routing:
         for conv_id, user_id in result.asks:
             conv = by_id[conv_id]
             assert conv.dispatch_txn_id
+            deadline = now_ms() + int(timeout * 1000)
             async with transaction(self.store.db) as conn:
-                if mode == ONE_AT_A_TIME:
-                    deadline = now_ms() + int(timeout * 1000)
-                    if not await self.store.conversations.offer(
-                        conn, conv_id, conv.dispatch_txn_id, user_id, deadline
-                    ):
-                        continue
-                    self.clock.at(f"offer:{conv_id}", deadline, self.offer_expired, conv_id)
+                if mode == ONE_AT_A_TIME and not await self.store.conversations.offer(
+                    conn, conv_id, conv.dispatch_txn_id, user_id, deadline
+                ):
+                    continue
                 kind = OFFER if mode == ONE_AT_A_TIME else MENTION
                 await self.store.offers.add(
                     conn, conv_id, conv.dispatch_txn_id, user_id, kind, new_txn_id()
                 )
+            if mode == ONE_AT_A_TIME:
+                self.clock.at(f"offer:{conv_id}", deadline, self.offer_expired, conv_id)
             log.info("Conversation %s: asking %s (%s)", conv_id, user_id, mode)
             touched.add(conv_id)
         for conv_id in touched:

@@ -308,8 +308,9 @@ class MatrixBridge:
         dept = await self.store.departments.get_by_id(conv.department_id or "")
         topic = dept.label if dept else (conv.department_id or "?")
         nickname = session.nickname
-        # Alert staff first: the consult room (ghost, room, history) takes several requests,
-        # and a claim only needs the room by the time the taker is invited, further down.
+        # No consult room (nor ghost) before someone takes the chat: a waiting visitor costs
+        # Synapse the request and its two reactions only, and what they write meanwhile goes
+        # to the request's thread. The room gets the whole history when it is made.
         if (
             conv.status == Status.WAITING
             and conv.dispatch_event_id is None
@@ -320,11 +321,13 @@ class MatrixBridge:
             await self._post_asks(conv, topic, nickname)
         if conv.status == Status.WAITING and conv.escalation_level > conv.escalation_posted:
             await self._post_escalation(conv, topic, nickname)
+        if conv.room_id is None and not conv.taker and conv.dispatch_event_id:
+            await self._mirror_waiting(conv, session)
         if conv.room_id is None:
-            if conv.status == Status.ENDED:
-                await self.store.events.skip_pending(conv.id)
-            else:
+            if conv.status == Status.CONNECTED:
                 conv.room_id = await self._create_consult_room(conv, session, topic, nickname)
+            elif conv.status == Status.ENDED:
+                await self.store.events.skip_pending(conv.id)  # nobody took it: no room
         if conv.room_id:
             await self._deliver(conv, session)
         await self._show_outcome(conv, topic, nickname)
@@ -365,15 +368,11 @@ class MatrixBridge:
 
     async def _deliver(self, conv: Conversation, session: Session) -> None:
         """What the visitor wrote (as their ghost) and Laura's messages (as notices) into the
-        consult room, in order. While the chat waits, what the visitor writes also goes to the
-        thread of the request, where staff can answer before anyone takes it; a staff message
-        written there (or sent with !notify) gets a copy in the consult room."""
+        consult room, in order; a staff message written in the waiting room (the request's
+        thread, or !notify) as a copy under the name of who wrote it."""
         assert conv.room_id
-        waiting = conv.status in (Status.WAITING, Status.CONTACT) and not conv.taker
         for ev in await self.store.events.pending_for(conv.id):
             if ev.sender == "visitor":
-                if waiting and conv.dispatch_event_id and conv.dispatch_room_id:
-                    await self._to_thread(conv, f"{session.nickname}: {ev.body or ''}", ev)
                 intent = self.ghost(session)
                 content = {"msgtype": "m.text", "body": ev.body or "", "m.mentions": {}}
             elif ev.sender == "staff":
@@ -385,6 +384,13 @@ class MatrixBridge:
                 content = {"msgtype": "m.notice", "body": ev.body or "", "m.mentions": {}}
             event_id = await self.send(conv.room_id, content, ev.mx_txn_id, intent)
             await self.store.events.mark_sent(ev.session_id, ev.seq, event_id)
+
+    async def _mirror_waiting(self, conv: Conversation, session: Session) -> None:
+        """Before anyone took the chat: what the visitor wrote, in the request's thread (each
+        once; the messages stay pending for the consult room, made when someone takes it)."""
+        for ev in await self.store.events.pending_for(conv.id):
+            if ev.sender == "visitor":
+                await self._to_thread(conv, f"{session.nickname}: {ev.body or ''}", ev)
 
     async def _to_thread(self, conv: Conversation, text: str, ev: Any) -> None:
         assert conv.dispatch_room_id and conv.dispatch_event_id

@@ -49,7 +49,7 @@ class DispatchRoom:
         answer = parse_answer(key)
         if answer is None:
             return
-        members = await self.bridge.members(room_id)
+        members = await self.bridge.members_cached(room_id)  # a join or leave forgets it
         user_name = await self.bridge.display_name(room_id, sender)
         outcome = await self.dispatch.answer(conv, sender, user_name, answer, event_id, members)
         t = self.bridge.t
