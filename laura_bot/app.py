@@ -31,6 +31,7 @@ from .web.server import LauraRunner, build_app
 
 log = logging.getLogger("laura")
 REMEMBER_MS = 7 * 24 * 3600 * 1000  # how long sends and command runs are remembered
+MATRIX_CONCURRENCY = 16  # conversations whose Matrix side is brought up to date at once
 
 
 class StartupError(Exception):
@@ -78,7 +79,10 @@ class Laura:
             self._homeserver_back,
         )
         self.matrix_runner = KeyedRunner(
-            "matrix", self.bridge.sync_conversation, on_transient=self.catch_up.suspect
+            "matrix",
+            self.bridge.sync_conversation,
+            on_transient=self.catch_up.suspect,
+            limit=MATRIX_CONCURRENCY,
         )
         self.contact_runner = KeyedRunner(
             "contacts", self.bridge.post_contact_requests, on_transient=self.catch_up.suspect
@@ -193,7 +197,7 @@ class Laura:
             )
         self.az.ready = True
         await self.catch_up.run()
-        self.catch_up.start_watching(self.az.http_session, self.config["homeserver.address"])
+        self.catch_up.start_watching(self.config["homeserver.address"])
         log.info("Laura is running: widget API on port %s", self.web_port)
 
     async def _wait_for_homeserver(self, attempts: int = 30) -> None:

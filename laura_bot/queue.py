@@ -101,15 +101,16 @@ class Queues:
             ]
         if not changed:
             return
-        still = set(await self.store.conversations.ids_in(department_id, ("waiting",)))
-        changed = [(c, p) for c, p in changed if c in still]
         for start in range(0, len(changed), CHUNK):
             chunk = changed[start : start + CHUNK]
             told = []
             async with transaction(self.store.db) as conn:
+                # Only to chats the database says still wait (one left just now, before the
+                # index heard of it, is not told a place after being taken).
+                still = await self.store.conversations.still_waiting(conn, [c for c, _ in chunk])
                 for conv_id, place in chunk:
                     entry = self._entry.get(conv_id)
-                    if entry is None:
+                    if entry is None or conv_id not in still:
                         continue  # left meanwhile
                     await self.store.events.append(
                         conn, entry[2], conv_id, "queue", data={"position": place}

@@ -19,8 +19,12 @@ class KeyedRunner:
         fn: Callable[[str], Awaitable[None]],
         max_delay: float = 30.0,
         on_transient: Callable[[], None] | None = None,
+        limit: int | None = None,
     ) -> None:
+        """limit: at most this many keys run at once; the others wait their turn (thousands
+        of conversations syncing at once would only queue up in the HTTP pool and time out)."""
         self.name = name
+        self._slots = asyncio.Semaphore(limit) if limit else None
         self.fn = fn
         self.max_delay = max_delay
         self.on_transient = on_transient
@@ -46,7 +50,11 @@ class KeyedRunner:
             while key in self._dirty and not self._closed:
                 self._dirty.discard(key)
                 try:
-                    await self.fn(key)
+                    if self._slots is None:
+                        await self.fn(key)
+                    else:
+                        async with self._slots:
+                            await self.fn(key)
                     delay = 0.5
                 except asyncio.CancelledError:
                     raise

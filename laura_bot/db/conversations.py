@@ -157,6 +157,16 @@ class ConversationStore:
         )
         return [r["id"] for r in rows]
 
+    async def still_waiting(self, conn: Connection, ids: list[str]) -> set[str]:
+        """Those of ids that wait now."""
+        if not ids:
+            return set()
+        marks = ",".join(f"${i + 1}" for i in range(len(ids)))
+        rows = await conn.fetch(
+            f"SELECT id FROM conversation WHERE status='waiting' AND id IN ({marks})", *ids
+        )
+        return {r["id"] for r in rows}
+
     async def count_waiting(self, department_id: str) -> int:
         return int(
             await self.db.fetchval(

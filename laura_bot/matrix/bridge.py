@@ -350,14 +350,21 @@ class MatrixBridge:
     ) -> str:
         ghost = self.ghost(session)
         await ghost.ensure_registered()
-        await ghost.set_displayname(nickname)
         room_id = await self.create_private_room(
             self.t("room_name", short=conv.id[:6], topic=topic),
             self.t("room_topic", topic=topic),
             [ghost.mxid],
         )
         await self.store.conversations.set_fields(conv.id, room_id=room_id)
-        await ghost.ensure_joined(RoomID(room_id))
+        # The ghost joins with its nickname in one request (its member event carries the
+        # display name): no profile update, which Synapse would copy into every room.
+        if not await ghost.state_store.is_joined(RoomID(room_id), ghost.mxid):
+            await ghost.api.request(
+                Method.PUT,
+                Path.v3.rooms[room_id].state["m.room.member"][ghost.mxid],
+                {"membership": "join", "displayname": nickname},
+            )
+            await ghost.state_store.joined(RoomID(room_id), ghost.mxid)
         await self.notice(
             room_id,
             self.t("consult_intro", nickname=nickname, topic=topic),

@@ -27,6 +27,7 @@ log = logging.getLogger("laura.catchup")
 WINDOW_MS = 60 * 60 * 1000  # how far back a catch-up looks
 PAGE = 100
 PROBE_EVERY = 2.0  # seconds between homeserver probes
+PROBE_TIMEOUT = 10.0  # a homeserver busy with a burst may take seconds to answer
 
 
 class CatchUp:
@@ -98,23 +99,26 @@ class CatchUp:
 
     # Watching the homeserver ----------------------------------------------------------------
 
-    def start_watching(self, session: aiohttp.ClientSession, url: str) -> None:
-        self._task = asyncio.create_task(self._watch(session, url), name="homeserver-watch")
+    def start_watching(self, url: str) -> None:
+        self._task = asyncio.create_task(self._watch(url), name="homeserver-watch")
 
-    async def _watch(self, session: aiohttp.ClientSession, url: str) -> None:
-        """Runs for Laura's whole life: any failure is logged and the next probe goes on."""
-        while True:
-            try:
-                await self._probe_loop(session, url)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                log.warning("Homeserver watch failed (%s); restarting it", describe(e))
-                await asyncio.sleep(PROBE_EVERY)
+    async def _watch(self, url: str) -> None:
+        """Runs for Laura's whole life: any failure is logged and the next probe goes on. The
+        probe has its own connection: in the shared pool it would wait behind Laura's own
+        requests when she is busy, and a busy Laura is not a homeserver that is away."""
+        async with aiohttp.ClientSession() as session:
+            while True:
+                try:
+                    await self._probe_loop(session, url)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:
+                    log.warning("Homeserver watch failed (%s); restarting it", describe(e))
+                    await asyncio.sleep(PROBE_EVERY)
 
     async def _probe_loop(self, session: aiohttp.ClientSession, url: str) -> None:
         reachable = True
-        timeout = aiohttp.ClientTimeout(total=3)
+        timeout = aiohttp.ClientTimeout(total=PROBE_TIMEOUT)
         while True:
             await asyncio.sleep(PROBE_EVERY)
             try:

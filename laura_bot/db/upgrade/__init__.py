@@ -10,4 +10,5 @@ from . import (  # noqa: E402,F401  (register themselves)
     v03_command_runs,
     v04_escalation,
     v05_routing,
+    v06_queue_index,
 )
