@@ -377,12 +377,15 @@ async def held(api: Api, pid: int, n: int) -> None:
     moved: dict[str, float] = {}
     phase = {"round": False}
 
+    failures: dict[str, int] = {}
+
     async def hold(s: str, t: str) -> None:
         after = 0
         while True:
             try:
                 r = await api.call("GET", f"/sessions/{s}/events?after={after}&timeout=120", t)
-            except Exception:
+            except Exception as e:
+                failures[type(e).__name__ + str(e)[:80]] = failures.get(str(e)[:80], 0) + 1
                 await asyncio.sleep(1)
                 continue
             for e in r["events"]:
@@ -397,7 +400,8 @@ async def held(api: Api, pid: int, n: int) -> None:
     # Settle: every visitor has heard a place and is back in a long poll.
     async with asyncio.timeout(600):
         while len(places) < n:
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(5)
+            print(f"held        settling: {len(places)} of {n} heard a place; failures {failures}")
     await asyncio.sleep(5)
     rss = rss_kib(pid)
     per = (rss - before) / n
