@@ -130,6 +130,24 @@ def add_window(week: Week, days: frozenset[int], span: tuple[int, int]) -> Week:
     return new
 
 
+OFF_WORDS = frozenset({"off", "vrij", "dicht", "closed", "none", "geen"})
+
+
+def edit(week: Week, days_text: str, spans: list[str]) -> Week:
+    """What a command says about some days, applied to a week: `<days> <from>-<to> ...` sets
+    those days to these windows; `<days> off` frees them. ScheduleError when it cannot."""
+    days = parse_days(days_text)
+    if len(spans) == 1 and spans[0].lower() in OFF_WORDS:
+        return set_days(week, days, None)
+    if not spans:
+        raise ScheduleError("bad_time", "")
+    parsed = [parse_span(text) for text in spans]
+    week = set_days(week, days, parsed[0])
+    for span in parsed[1:]:
+        week = add_window(week, days, span)
+    return week
+
+
 def is_open(week: Week, when: dt.datetime) -> bool:
     """Whether the wall-clock moment ``when`` (in the organisation's zone) is in a window."""
     minute = when.hour * 60 + when.minute

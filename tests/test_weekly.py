@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from laura_bot import weekly
 from laura_bot.weekly import (
     ScheduleError,
     Week,
@@ -702,3 +703,13 @@ def test_parse_date_refuses(text: str) -> None:
     with refused("bad_date") as caught:
         parse_date(text, year=2026)
     assert caught.value.values == {"value": text}
+
+
+def test_edit_applies_a_command_to_a_week() -> None:
+    week = weekly.edit({}, "ma-vr", ["09:00-12:00", "13:00-17:00"])
+    assert week[0] == [(540, 720), (780, 1020)] and 5 not in week
+    assert weekly.edit(week, "ma", ["off"]).get(0, []) == []
+    with pytest.raises(weekly.ScheduleError):
+        weekly.edit(week, "ma", [])
+    with pytest.raises(weekly.ScheduleError):
+        weekly.edit(week, "nooit", ["9-17"])

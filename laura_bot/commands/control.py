@@ -210,14 +210,7 @@ async def cmd_hours(ctx: Context) -> str:
         return t("hours_usage")
     week = (weekly.from_json(dept.hours) if dept.hours else None) or {}
     try:
-        days = weekly.parse_days(args[1])
-        if len(args) == 3 and args[2].lower() in ("off", "dicht", "closed", "none", "geen"):
-            week = weekly.set_days(week, days, None)
-        else:
-            spans = [weekly.parse_span(a) for a in args[2:]]
-            week = weekly.set_days(week, days, spans[0])
-            for span in spans[1:]:
-                week = weekly.add_window(week, days, span)
+        week = weekly.edit(week, args[1], args[2:])
     except weekly.ScheduleError as e:
         return t(f"schedule_{e.text_id}", **e.values) + " " + t("hours_usage")
     await store.departments.set_hours(dept.id, weekly.to_json(week))

@@ -71,14 +71,7 @@ async def cmd_availability(ctx: Context) -> str:
     if len(args) < 2:
         return t("availability_usage")
     try:
-        days = weekly.parse_days(args[0])
-        if len(args) == 2 and args[1].lower() in ("off", "vrij", "none", "geen"):
-            week = weekly.set_days(week, days, None)
-        else:
-            spans = [weekly.parse_span(a) for a in args[1:]]
-            week = weekly.set_days(week, days, spans[0])
-            for span in spans[1:]:
-                week = weekly.add_window(week, days, span)
+        week = weekly.edit(week, args[0], args[1:])
     except weekly.ScheduleError as e:
         return t(f"schedule_{e.text_id}", **e.values) + " " + t("availability_usage")
     await members.set(ctx.sender, schedule=weekly.to_json(week))
