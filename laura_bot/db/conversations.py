@@ -214,16 +214,6 @@ class ConversationStore:
         )
         return max(now, int(last or 0) + 1)
 
-    async def set_position(self, conn: Connection, id: str, position: int) -> bool:
-        """Record the place a waiting visitor is told; False when no longer waiting."""
-        row = await conn.fetchrow(
-            "UPDATE conversation SET last_position=$2 WHERE id=$1 AND status='waiting' "
-            "RETURNING id",
-            id,
-            position,
-        )
-        return row is not None
-
     async def claim(self, conn: Connection, id: str, user_id: str, name: str) -> bool:
         """First 'Ik!' wins: decided by the database, never by an in-memory flag."""
         row = await conn.fetchrow(

@@ -87,13 +87,6 @@ class DispatchOfferStore:
         )
         return row is not None
 
-    async def close_all(self, conn: Connection, conv_id: str, outcome: str) -> None:
-        await conn.execute(
-            "UPDATE dispatch_offer SET outcome=$2 WHERE conversation_id=$1 AND outcome IS NULL",
-            conv_id,
-            outcome,
-        )
-
     async def posted(self, conv_id: str, round: str, user_id: str, event_id: str) -> None:
         await self.db.execute(
             "UPDATE dispatch_offer SET event_id=$4 WHERE conversation_id=$1 AND round=$2 "
