@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from aiohttp import ClientError, web
 from mautrix.appservice.state_store.asyncpg import PgASStateStore
@@ -15,18 +17,24 @@ from .conversation import Conversations
 from .db import Store, create_database
 from .dispatch.answers import Dispatch
 from .dispatch.routing import Routing
+from .exports import Transcripts
 from .faults import describe
+from .files import Files
 from .matrix.appservice import InboxAppService
 from .matrix.bridge import MatrixBridge
 from .matrix.catchup import CatchUp
 from .matrix.consult_room import ConsultRoom
 from .matrix.dispatch_room import DispatchRoom
 from .matrix.router import Router
+from .matrix.typing import MatrixTyping
 from .notifier import Notifier
 from .scheduler import Clock
 from .settings import Settings
 from .tasks import KeyedRunner
+from .typing_state import Typing
 from .util import now_ms
+from .video import Video
+from .web.api import Media
 from .web.server import LauraRunner, build_app
 
 log = logging.getLogger("laura")
@@ -67,6 +75,7 @@ class Laura:
             is_own_user=config.is_own_user,
             on_stored=self._on_inbox,
             on_presence=self._on_presence,
+            on_typing=self._on_typing,
         )
         self.bridge = MatrixBridge(config, self.store, self.az)
         self.catch_up = CatchUp(
@@ -107,6 +116,22 @@ class Laura:
         )
         self.routing.conversations = self.conversations
         self.dispatch = Dispatch(self.store, self.conversations, self.routing)
+        kick = self.matrix_runner.kick
+        self.files = Files(
+            config, self.store, self.settings, self.notifier, self.conversations, kick
+        )
+        self.video = Video(config, self.store, self.notifier, self.conversations)
+        self.typing = Typing(
+            config,
+            self.store,
+            self.settings,
+            self.notifier,
+            self.conversations,
+            MatrixTyping(self.bridge),
+        )
+        self.transcripts = Transcripts(config, self.store)
+        self.conversations.after_visitor_message.append(self.typing.visitor_sent)
+        self.conversations.after_end.append(self.typing.visitor_sent)
         services = Services(
             config,
             self.store,
@@ -117,13 +142,15 @@ class Laura:
             self.routing,
             self.commands,
             lambda rooms: self.router.kick(rooms),
+            self.video,
+            self.transcripts,
         )
         self.router = Router(
             config,
             self.store,
             self.bridge,
             DispatchRoom(self.store, self.bridge, self.dispatch, self.routing, self.conversations),
-            ConsultRoom(self.store, self.bridge, self.conversations),
+            ConsultRoom(self.store, self.bridge, self.conversations, self.files, self.video),
             self.commands,
             lambda room_id, kind, sender, event_id, args: Context(
                 services, room_id, kind, sender, event_id, args
@@ -147,9 +174,7 @@ class Laura:
 
     def _on_presence(self, user_id: str, presence: str) -> None:
         if self._ready:
-            task = asyncio.create_task(self._presence(user_id, presence))
-            self._tasks.add(task)  # a task nobody holds may be collected before it ends
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._presence(user_id, presence))
 
     async def _presence(self, user_id: str, presence: str) -> None:
         """A staff member's clients came or went: who can be asked changes with it."""
@@ -161,6 +186,21 @@ class Laura:
         if (before == "offline") != (presence == "offline"):
             log.info("%s is %s", user_id, "away" if presence == "offline" else "back")
             await self.routing.kick_all()
+
+    def _on_typing(self, room_id: str, user_ids: list[str]) -> None:
+        if self._ready:
+            self._spawn(self._staff_typing(room_id, user_ids))
+
+    async def _staff_typing(self, room_id: str, user_ids: list[str]) -> None:
+        try:
+            await self.typing.staff_typing(room_id, user_ids)
+        except Exception as e:
+            log.warning("Could not pass on who is typing: %s", describe(e))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)  # a task nobody holds may be collected before it ends
+        task.add_done_callback(self._tasks.discard)
 
     def _on_inbox(self, room_ids: set[str]) -> None:
         if self._ready:
@@ -178,7 +218,13 @@ class Laura:
         await self.bridge.ensure_rooms()
         await self.bridge.reconcile_people()
         self._web_runner = LauraRunner(
-            build_app(self.conversations, self.config), access_log=None, shutdown_timeout=5
+            build_app(
+                self.conversations,
+                self.config,
+                Media(self.files, self.video, self.typing, self.transcripts),
+            ),
+            access_log=None,
+            shutdown_timeout=5,
         )
         await self._web_runner.setup()
         site = web.TCPSite(self._web_runner, self.config["web.hostname"], self.config["web.port"])
@@ -186,6 +232,7 @@ class Laura:
         self.clock.start()
         await self.conversations.restore()
         await self.routing.restore()
+        await self.typing.restore()
         self._ready = True
         try:
             await self.az.ping_self()  # proves both directions and flushes Synapse's backoff

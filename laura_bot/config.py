@@ -28,10 +28,20 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
     "inactivity_grace": (10, 3600),
 }
 # Whole-number settings and their range.
-SETTING_COUNTS: dict[str, tuple[int, int]] = {"max_chats": (1, 50)}
+SETTING_COUNTS: dict[str, tuple[int, int]] = {"max_chats": (1, 50), "max_file_mb": (1, 100)}
+# On/off settings.
+SETTING_FLAGS: tuple[str, ...] = ("typing_preview",)
 # Text settings and their maximum length; an empty text means Laura's built-in text.
 SETTING_TEXTS: dict[str, int] = {"welcome_message": 1000}
-SETTING_KEYS = (*SETTING_RANGES, *SETTING_COUNTS, *SETTING_TEXTS)
+SETTING_KEYS = (*SETTING_RANGES, *SETTING_COUNTS, *SETTING_TEXTS, *SETTING_FLAGS)
+# What visitors may send (checked by content), by the names the config uses.
+FILE_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "pdf": "application/pdf",
+}
 _LOCALPART = re.compile(r"^[a-z0-9._=/+-]+$")
 _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -77,6 +87,14 @@ class Config(BaseFileConfig):
             "laura.settings.inactivity_grace",
             "laura.settings.max_chats",
             "laura.settings.welcome_message",
+            "laura.settings.max_file_mb",
+            "laura.settings.typing_preview",
+            "media.visitor_types",
+            "video.jitsi_url",
+            "video.jwt_app_id",
+            "video.jwt_secret",
+            "video.jwt_audience",
+            "transcripts.fallback_fonts",
             "laura.timezone",
             "laura.staff_language",
             "laura.languages",
@@ -211,6 +229,10 @@ class Config(BaseFileConfig):
                     f"config key '{key}' is invalid: write a text of at most {length} "
                     "characters, or leave it empty for Laura's own text"
                 )
+        for name in SETTING_FLAGS:
+            key = f"laura.settings.{name}"
+            need(key, isinstance(self[key], bool), "write true or false")
+        self._validate_media(need)
         try:
             ZoneInfo(str(self["laura.timezone"]))
         except (ZoneInfoNotFoundError, ValueError):
@@ -226,6 +248,37 @@ class Config(BaseFileConfig):
             and bool(langs)
             and all(lang in ("nl", "en") for lang in langs),
             "use a list of nl and/or en, like [nl, en]",
+        )
+
+    def _validate_media(self, need: Callable[[str, bool, str], None]) -> None:
+        """media.*, video.* and transcripts.*."""
+        types = self["media.visitor_types"]
+        need(
+            "media.visitor_types",
+            isinstance(types, list) and all(t in FILE_TYPES for t in types),
+            f"use a list of {', '.join(FILE_TYPES)} (or [] to accept no files from visitors)",
+        )
+        url = str(self["video.jitsi_url"] or "")
+        need(
+            "video.jitsi_url",
+            not url or (url.startswith(("https://", "http://")) and " " not in url),
+            "use the address of your Jitsi Meet server, like https://meet.example.org, or '' "
+            "to turn video calls off",
+        )
+        for key in ("video.jwt_app_id", "video.jwt_secret", "video.jwt_audience"):
+            need(key, isinstance(self[key] or "", str), "use a text, or '' for none")
+        need(
+            "video.jwt_secret",
+            not self["video.jwt_app_id"] or len(str(self["video.jwt_secret"] or "")) >= 32,
+            "with jwt_app_id set, give the shared secret of the Jitsi server (32 characters "
+            "or more: HS256 needs a key of 256 bits)",
+        )
+        fonts = self["transcripts.fallback_fonts"]
+        need(
+            "transcripts.fallback_fonts",
+            isinstance(fonts, list)
+            and all(isinstance(f, str) and Path(f).is_file() for f in fonts),
+            "use a list of paths to TTF/OTF font files that exist, or []",
         )
 
     def _validate_web_abuse(self, need: Callable[[str, bool, str], None]) -> None:
@@ -271,6 +324,10 @@ class Config(BaseFileConfig):
 
     def is_own_user(self, mxid: str) -> bool:
         return mxid == self.bot_mxid or mxid.startswith(f"@{self['appservice.ghost_prefix']}_")
+
+    @property
+    def visitor_file_types(self) -> set[str]:
+        return {FILE_TYPES[t] for t in self["media.visitor_types"] or []}
 
     def text(self, lang: str, name: str) -> str:
         texts = self["texts"] or {}

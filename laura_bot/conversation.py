@@ -64,6 +64,9 @@ class Conversations:
         self.routing = routing
         self.queues = Queues(store, settings, notifier, clock)
         self._address_secret: bytes | None = None
+        # Parts that follow the chat (typing, video): told after the change is committed.
+        self.after_visitor_message: list[Callable[[Conversation], Awaitable[None]]] = []
+        self.after_end: list[Callable[[Conversation], Awaitable[None]]] = []
 
     # Helpers ----------------------------------------------------------------------------------
 
@@ -337,7 +340,17 @@ class Conversations:
         if conv.room_id or conv.status != Status.CHOOSING:
             self.kick_matrix(conv.id)
         self.notifier.notify(session.id)
+        await self._tell(self.after_visitor_message, conv)
         return seq
+
+    async def _tell(
+        self, hooks: list[Callable[[Conversation], Awaitable[None]]], conv: Conversation
+    ) -> None:
+        for hook in hooks:
+            try:
+                await hook(conv)
+            except Exception as e:  # what is committed stands; the hook's part is logged
+                log.warning("Follow-up of %s failed: %s", conv.id, describe(e))
 
     async def events(self, session: Session, after: int, timeout: float) -> tuple[list, int]:
         events = await self.store.events.after(session.id, after)
@@ -439,6 +452,11 @@ class Conversations:
                 return False
             if also:
                 await also(conn)
+            if await self.store.conversations.end_video(conn, conv.id):
+                # A call during the chat ends with it: the widget leaves the room too.
+                await self.store.events.append(
+                    conn, session.id, conv.id, "video", data={"video": "ended"}
+                )
             await self._say(conn, session, conv, text_id)
             await self.store.events.append(
                 conn, session.id, conv.id, "status", data={"status": Status.ENDED}
@@ -448,6 +466,8 @@ class Conversations:
         if conv.status == Status.CONNECTED or conv.taker:
             await self.routing.kick_all()  # its staff have room for another chat now
         self.notifier.notify(session.id)
+        ended = await self.store.conversations.get_by_id(conv.id)
+        await self._tell(self.after_end, ended or conv)
         return True
 
     async def _say(

@@ -12,7 +12,7 @@ import sqlite3
 import traceback
 from pathlib import Path
 
-from aiohttp import ClientError
+from aiohttp import ClientError, ClientResponseError
 from mautrix.errors import MatrixConnectionError, MatrixRequestError
 
 try:  # asyncpg is a declared dependency, but keep this module importable without it
@@ -33,6 +33,8 @@ def is_transient(e: BaseException) -> bool:
     if isinstance(e, MatrixRequestError):
         status = getattr(e, "http_status", 0)
         return status >= 500 or status in (0, 429)
+    if isinstance(e, ClientResponseError):  # a refusal (4xx) stays a refusal when retried
+        return e.status >= 500 or e.status == 429
     if isinstance(e, ClientError | MatrixConnectionError | OSError | asyncio.TimeoutError):
         return True
     if isinstance(e, sqlite3.OperationalError):

@@ -10,11 +10,20 @@ from __future__ import annotations
 
 import logging
 
-from .config import SETTING_COUNTS, SETTING_KEYS, SETTING_RANGES, SETTING_TEXTS, Config
+from .config import (
+    SETTING_COUNTS,
+    SETTING_FLAGS,
+    SETTING_KEYS,
+    SETTING_RANGES,
+    SETTING_TEXTS,
+    Config,
+)
 from .db.settings import SettingStore
 from .util import format_duration, parse_duration
 
 log = logging.getLogger("laura.settings")
+_ON = ("on", "aan", "true", "yes", "ja", "1")
+_OFF = ("off", "uit", "false", "no", "nee", "0")
 
 
 class SettingRefused(Exception):
@@ -82,6 +91,13 @@ class Settings:
             return str(self.config[f"laura.settings.{key}"] or "")
         return stored[: SETTING_TEXTS[key]]
 
+    async def flag(self, key: str) -> bool:
+        """An on/off setting (stored as "on" or "off")."""
+        stored = await self.store.get(f"setting.{key}")
+        if stored is None:
+            return bool(self.config[f"laura.settings.{key}"])
+        return stored == "on"
+
     def _report(self, key: str, stored: str, default: str) -> None:
         if (key, stored) not in self._reported:
             self._reported.add((key, stored))
@@ -97,6 +113,11 @@ class Settings:
         setting set to "-" goes back to Laura's own text."""
         if key in SETTING_COUNTS:
             value = str(self._checked_count(key, raw))
+        elif key in SETTING_FLAGS:
+            word = raw.strip().lower()
+            if word not in _ON + _OFF:
+                raise SettingRefused("set_bad_flag", key=key)
+            value = "on" if word in _ON else "off"
         elif key in SETTING_TEXTS:
             value = "" if raw.strip() == "-" else raw.strip()
             if len(value) > SETTING_TEXTS[key]:
@@ -113,4 +134,6 @@ class Settings:
         values |= {key: str(await self.count(key)) for key in SETTING_COUNTS}
         for key in SETTING_TEXTS:
             values[key] = await self.text(key) or "-"
+        for key in SETTING_FLAGS:
+            values[key] = "on" if await self.flag(key) else "off"
         return values

@@ -51,8 +51,6 @@ STAFF: dict[str, dict[str, str]] = {
         "already_closed": "Dit gesprek is al gesloten.",
         "not_delivered": "Dit gesprek is gesloten; de bezoeker ziet dit bericht niet.",
         "visitor_ended": "De bezoeker heeft het gesprek beëindigd.",
-        "attachment": "Bijlagen worden nog niet naar de bezoeker gestuurd; de bezoeker ziet "
-        "alleen de bestandsnaam.",
         "contact_request": "Contactverzoek over {{ topic }} van {{ nickname }}",
         "label_name": "Naam",
         "label_phone": "Telefoon",
@@ -70,6 +68,52 @@ STAFF: dict[str, dict[str, str]] = {
         "help_title": "Commando's hier:",
         "cmd_help_usage": "!help",
         "cmd_help_help": "toont de commando's die hier kunnen",
+        "cmd_video_usage": "!video",
+        "cmd_video_help": "start een videogesprek (Jitsi) in deze kamer; de bezoeker kan "
+        "meedoen in de chat",
+        "cmd_pdf_usage": "!pdf [files]",
+        "cmd_pdf_help": "zet het gespreksverslag als PDF in deze kamer; met files een zip met "
+        "de PDF en alle bestanden",
+        "video_off": "Videobellen staat uit: er is geen Jitsi-server ingesteld (video.jitsi_url "
+        "in de configuratie).",
+        "video_not_connected": "Een videogesprek kan alleen in een lopend gesprek.",
+        "video_already": "Er loopt al een videogesprek in deze kamer; de bezoeker kan meedoen.",
+        "video_started": "Videogesprek gestart. De bezoeker krijgt in de chat de vraag om mee "
+        "te doen; jij doet mee via de widget bovenaan deze kamer.",
+        "video_widget_name": "Videogesprek",
+        "video_foreign": "De bezoeker krijgt dit videogesprek niet aangeboden: Laura biedt "
+        "alleen gesprekken op {{ domain }} aan. Gebruik !video, of stel die server in Element "
+        "in (jitsi.preferred_domain).",
+        "video_ended_notice": "Het videogesprek is beëindigd.",
+        "pdf_usage_bad": "Gebruik !pdf voor het verslag, of !pdf files voor het verslag met "
+        "alle bestanden.",
+        "pdf_no_chat": "Deze kamer hoort niet (meer) bij een gesprek.",
+        "pdf_done": "Het verslag staat hierboven: {{ name }}.",
+        "typing_preview": "✎ {{ nickname }} typt: {{ draft }}",
+        "file_too_large": "Dit bestand is te groot om aan de bezoeker door te geven (hoogstens "
+        "{{ mb }} MB); de bezoeker ziet het niet.",
+        "file_not_posted": "{{ nickname }} stuurde een bestand ({{ name }}) dat de server hier "
+        "niet aannam (te groot?). Vraag de bezoeker het anders te sturen.",
+        "file_unavailable": "Laura kon dit bestand niet van de server halen; de bezoeker ziet "
+        "het niet. Stuur het opnieuw.",
+        "file_encrypted": "Versleutelde bestanden kan Laura niet aan de bezoeker doorgeven; "
+        "de bezoeker ziet dit bestand niet.",
+        "pdf_title": "Gespreksverslag",
+        "pdf_organization": "Organisatie",
+        "pdf_topic": "Onderwerp",
+        "pdf_conversation": "Gesprek",
+        "pdf_participants": "Deelnemers",
+        "pdf_started": "Begonnen",
+        "pdf_ended": "Beëindigd",
+        "pdf_still_open": "nog open",
+        "pdf_generated": "Gemaakt op",
+        "pdf_page": "Pagina {page} van {pages}",
+        "pdf_not_shown": "niet weer te geven",
+        "pdf_video_started": "Videogesprek gestart door {{ name }}",
+        "pdf_video_ended": "Videogesprek beëindigd",
+        "pdf_role_visitor": "bezoeker",
+        "pdf_role_staff": "medewerker",
+        "pdf_file_name": "gespreksverslag",
         "cmd_close_usage": "!close",
         "cmd_close_help": "beëindigt het gesprek: de bezoeker kan niet meer schrijven",
         "cmd_departments_usage": "!departments",
@@ -249,6 +293,7 @@ STAFF: dict[str, dict[str, str]] = {
         "set_bad_count": "Niet gewijzigd: {{ key }} moet een heel getal tussen {{ low }} en "
         "{{ high }} zijn.",
         "set_too_long": "Niet gewijzigd: {{ key }} mag hoogstens {{ limit }} tekens hebben.",
+        "set_bad_flag": "Niet gewijzigd: {{ key }} is on (aan) of off (uit).",
     },
     "en": {
         "dispatch": "New question about {{ topic }} from {{ nickname }} (waiting since "
@@ -277,8 +322,6 @@ STAFF: dict[str, dict[str, str]] = {
         "already_closed": "This conversation is already closed.",
         "not_delivered": "This conversation is closed; the visitor does not see this message.",
         "visitor_ended": "The visitor ended the conversation.",
-        "attachment": "Attachments are not sent to the visitor yet; the visitor only sees the "
-        "file name.",
         "contact_request": "Contact request about {{ topic }} from {{ nickname }}",
         "label_name": "Name",
         "label_phone": "Phone",
@@ -295,6 +338,52 @@ STAFF: dict[str, dict[str, str]] = {
         "help_title": "Commands here:",
         "cmd_help_usage": "!help",
         "cmd_help_help": "lists the commands you can use here",
+        "cmd_video_usage": "!video",
+        "cmd_video_help": "starts a video call (Jitsi) in this room; the visitor can join it in "
+        "the chat",
+        "cmd_pdf_usage": "!pdf [files]",
+        "cmd_pdf_help": "puts the transcript as a PDF in this room; with files, a zip with the "
+        "PDF and every file",
+        "video_off": "Video calls are off: no Jitsi server is set up (video.jitsi_url in the "
+        "config).",
+        "video_not_connected": "A video call needs a running conversation.",
+        "video_already": "A video call is already running in this room; the visitor can join.",
+        "video_started": "Video call started. The visitor is asked in the chat to join; you join "
+        "with the widget at the top of this room.",
+        "video_widget_name": "Video call",
+        "video_foreign": "This video call is not offered to the visitor: Laura only offers "
+        "calls on {{ domain }}. Use !video, or set that server in Element "
+        "(jitsi.preferred_domain).",
+        "video_ended_notice": "The video call has ended.",
+        "pdf_usage_bad": "Use !pdf for the transcript, or !pdf files for the transcript with "
+        "every file.",
+        "pdf_no_chat": "This room does not belong to a conversation (any more).",
+        "pdf_done": "The transcript is above: {{ name }}.",
+        "typing_preview": "✎ {{ nickname }} is typing: {{ draft }}",
+        "file_too_large": "This file is too large to pass on to the visitor (at most {{ mb }} "
+        "MB); the visitor does not see it.",
+        "file_not_posted": "{{ nickname }} sent a file ({{ name }}) the server here did not "
+        "accept (too large?). Ask the visitor to send it another way.",
+        "file_unavailable": "Laura could not fetch this file from the server; the visitor does "
+        "not see it. Send it again.",
+        "file_encrypted": "Laura cannot pass encrypted files on to the visitor; the visitor does "
+        "not see this file.",
+        "pdf_title": "Conversation transcript",
+        "pdf_organization": "Organisation",
+        "pdf_topic": "Topic",
+        "pdf_conversation": "Conversation",
+        "pdf_participants": "Participants",
+        "pdf_started": "Started",
+        "pdf_ended": "Ended",
+        "pdf_still_open": "still open",
+        "pdf_generated": "Generated",
+        "pdf_page": "Page {page} of {pages}",
+        "pdf_not_shown": "cannot be shown",
+        "pdf_video_started": "Video call started by {{ name }}",
+        "pdf_video_ended": "Video call ended",
+        "pdf_role_visitor": "visitor",
+        "pdf_role_staff": "staff",
+        "pdf_file_name": "transcript",
         "cmd_close_usage": "!close",
         "cmd_close_help": "ends the conversation: the visitor can no longer write",
         "cmd_departments_usage": "!departments",
@@ -470,6 +559,7 @@ STAFF: dict[str, dict[str, str]] = {
         "set_bad_count": "Not changed: {{ key }} must be a whole number between {{ low }} and "
         "{{ high }}.",
         "set_too_long": "Not changed: {{ key }} may have at most {{ limit }} characters.",
+        "set_bad_flag": "Not changed: {{ key }} is on or off.",
     },
 }
 

@@ -58,6 +58,7 @@ class Staff:
         self.password = password
         self.client = nio.AsyncClient(homeserver, user_id)
         self.events: list[dict[str, Any]] = []  # timeline events, each with "room_id"
+        self.typing: list[tuple[str, list[str]]] = []  # (room, users typing), as synced
         self.invites: set[str] = set()
         self.stale_invites: set[str] = set()
         self._changed = asyncio.Event()
@@ -85,6 +86,9 @@ class Staff:
             for room_id, room in resp.rooms.join.items():
                 for evt in room.timeline.events:
                     self.events.append({**evt.source, "room_id": room_id})
+                for edu in room.ephemeral:
+                    if isinstance(edu, nio.TypingNoticeEvent):
+                        self.typing.append((room_id, list(edu.users)))
             self.invites.update(set(resp.rooms.invite) - self.stale_invites)
             self._changed.set()
 
@@ -138,6 +142,34 @@ class Staff:
             room_id, event_type, content, tx_id=uuid.uuid4().hex, ignore_unverified_devices=True
         )
         return resp.event_id if isinstance(resp, nio.RoomSendResponse) else None
+
+    async def wait_typing(
+        self, room_id: str, pred: Callable[[list[str]], bool], timeout: float = 30
+    ) -> list[str]:
+        """Waits until the room's latest typing list (as synced) is one pred accepts."""
+
+        def find() -> list[str] | None:
+            latest = next((u for r, u in reversed(self.typing) if r == room_id), [])
+            return latest if pred(latest) else None
+
+        return await wait_until(find, self._next_sync, timeout, f"typing in {room_id}")
+
+    async def upload(self, data: bytes, mime: str, name: str) -> str:
+        """Upload a file to the homeserver (as Element does before sending it)."""
+        resp, _ = await self.client.upload(
+            lambda *_: data, content_type=mime, filename=name, filesize=len(data)
+        )
+        assert isinstance(resp, nio.UploadResponse), resp
+        return str(resp.content_uri)
+
+    async def download(self, mxc: str) -> bytes:
+        """Authenticated media (Synapse refuses the old unauthenticated path for new media)."""
+        server, media_id = mxc.removeprefix("mxc://").split("/", 1)
+        url = f"{self.client.homeserver}/_matrix/client/v1/media/download/{server}/{media_id}"
+        headers = {"Authorization": f"Bearer {self.client.access_token}"}
+        async with aiohttp.ClientSession() as http, http.get(url, headers=headers) as resp:
+            assert resp.status == 200, (resp.status, await resp.text())
+            return await resp.read()
 
     async def react(self, room_id: str, event_id: str, key: str) -> str:
         resp = await self.client.room_send(

@@ -41,6 +41,11 @@ async def test_admin_commands(team: Team) -> None:
     await command(team, "admin", control, "!settings", "dispatch_timeout: 90s")
     await command(team, "admin", control, "!set dispatch_timeout soon", "Niet gewijzigd")
     await command(team, "admin", control, "!set colour blue", "Niet gewijzigd")
+    await command(team, "admin", control, "!set typing_preview misschien", "on (aan) of off")
+    await command(team, "admin", control, "!set typing_preview aan", "is nu on")
+    assert await team.laura.settings.flag("typing_preview") is True
+    await command(team, "admin", control, "!set typing_preview off", "is nu off")
+    await command(team, "admin", control, "!set max_file_mb 500", "Niet gewijzigd")
     await command(team, "admin", control, "!department add geen_spaties!! X", "kleine letters")
     await command(
         team,
@@ -90,7 +95,9 @@ async def test_non_admin_is_refused(team: Team) -> None:
         "inactivity_timeout": "30m",
         "inactivity_grace": "5m",
         "max_chats": "3",
+        "max_file_mb": "10",
         "welcome_message": "-",
+        "typing_preview": "off",
     }
     assert [d.id for d in await team.laura.store.departments.all_active()] == [
         "huisarts",

@@ -35,7 +35,19 @@
       offline: "Op dit moment is de chat niet beschikbaar. Probeer het later nog eens.",
       topic: "Onderwerp (niet verplicht)", offlineThanks: "Dank je wel. We nemen zo snel mogelijk contact met je op.",
       failed: "Versturen lukte niet. Controleer je verbinding en probeer het opnieuw.",
-      reconnecting: "Verbinding verbroken, opnieuw verbinden…"
+      reconnecting: "Verbinding verbroken, opnieuw verbinden…",
+      attach: "Bestand toevoegen", uploading: "{name} versturen…",
+      fileTooLarge: "Dit bestand is te groot: het mag hoogstens {max} zijn.",
+      fileType: "Dit soort bestand kan niet mee. Dit kan wel: {types}.",
+      fileEmpty: "Dit bestand is leeg.", fileUnreadable: "Dit bestand is beschadigd of onleesbaar.", download: "{name} downloaden ({size})",
+      enlarge: "{name} vergroten", closeImage: "Afbeelding sluiten", save: "Opslaan",
+      downloadFailed: "Downloaden lukte niet. Probeer het opnieuw.",
+      typingOne: "{names} typt…", typingMany: "{names} typen…", and: " en ",
+      videoOffer: "{name} nodigt je uit voor een videogesprek.", videoJoin: "Deelnemen aan het videogesprek",
+      videoLeave: "Videogesprek verlaten", videoTitle: "Videogesprek",
+      videoStarted: "{name} is een videogesprek begonnen.", videoEnded: "Het videogesprek is beëindigd.",
+      videoFailed: "Het videogesprek kon niet starten. Probeer het opnieuw.",
+      transcript: "Gesprek downloaden (PDF)"
     },
     en: {
       launcher: "Chat with us", title: "Chat", close: "Close", end: "End chat",
@@ -52,7 +64,19 @@
       offline: "The chat is not available right now. Please try again later.",
       topic: "Topic (optional)", offlineThanks: "Thank you. We will get back to you as soon as possible.",
       failed: "Sending failed. Check your connection and try again.",
-      reconnecting: "Connection lost, reconnecting…"
+      reconnecting: "Connection lost, reconnecting…",
+      attach: "Attach a file", uploading: "Sending {name}…",
+      fileTooLarge: "This file is too large: at most {max}.",
+      fileType: "This kind of file cannot be sent. You can send: {types}.",
+      fileEmpty: "This file is empty.", fileUnreadable: "This file is damaged or cannot be read.", download: "Download {name} ({size})",
+      enlarge: "Enlarge {name}", closeImage: "Close image", save: "Save",
+      downloadFailed: "The download failed. Please try again.",
+      typingOne: "{names} is typing…", typingMany: "{names} are typing…", and: " and ",
+      videoOffer: "{name} invites you to a video call.", videoJoin: "Join the video call",
+      videoLeave: "Leave call", videoTitle: "Video call",
+      videoStarted: "{name} started a video call.", videoEnded: "The video call has ended.",
+      videoFailed: "The video call could not start. Please try again.",
+      transcript: "Download transcript (PDF)"
     }
   }[LANG];
 
@@ -71,6 +95,36 @@
     return node;
   }
 
+  // An icon drawn with lines (SVG needs its own namespace, so not through el()).
+  function icon(d) {
+    var NS = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(NS, "svg");
+    [["viewBox", "0 0 24 24"], ["width", "20"], ["height", "20"], ["aria-hidden", "true"], ["focusable", "false"]]
+      .forEach(function (a) { svg.setAttribute(a[0], a[1]); });
+    var path = document.createElementNS(NS, "path");
+    [["d", d], ["fill", "none"], ["stroke", "currentColor"], ["stroke-width", "2"], ["stroke-linecap", "round"],
+      ["stroke-linejoin", "round"]].forEach(function (a) { path.setAttribute(a[0], a[1]); });
+    svg.appendChild(path);
+    return svg;
+  }
+  var PAPERCLIP = "M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19" +
+    "a2 2 0 0 1-2.83-2.83l8.49-8.48";
+
+  function formatSize(bytes) {
+    var units = ["B", "KB", "MB", "GB"], n = bytes, i = 0;
+    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    return n.toLocaleString(LANG, { maximumFractionDigits: i ? 1 : 0 }) + " " + units[i];
+  }
+
+  var TYPE_NAMES = { "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP", "application/pdf": "PDF" };
+  function typeNames(types) {
+    return types.map(function (m) { return TYPE_NAMES[m] || m.split("/").pop().toUpperCase(); }).join(", ");
+  }
+
+  function listNames(names) {
+    return names.length < 2 ? names.join("") : names.slice(0, -1).join(", ") + T.and + names[names.length - 1];
+  }
+
   function uuid() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
@@ -79,7 +133,11 @@
   // State -----------------------------------------------------------------------------------
   var saved = null;
   try { saved = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { saved = null; }
-  var state = { session: saved, cursor: 0, status: null, widget: null, polling: false, rendered: {} };
+  var state = {
+    session: saved, cursor: 0, status: null, widget: null, polling: false, rendered: {},
+    video: null,   // the call on offer ({name}) while the latest video event is "started"
+    blobs: []      // object URLs of fetched files, released when the chat is cleared
+  };
 
   function save() {
     try {
@@ -102,6 +160,51 @@
     return data;
   }
 
+  function sessionPath(rest) { return "/sessions/" + state.session.session_id + rest; }
+
+  async function errorOf(resp) {
+    var data = null;
+    try { data = await resp.json(); } catch (e) { data = null; }
+    var err = new Error((data && data.error && data.error.message) || resp.statusText);
+    err.status = resp.status; err.code = data && data.error && data.error.code;
+    return err;
+  }
+
+  // Files are only served with the visitor's token, so they are fetched and shown as blobs.
+  async function fetchFile(path) {
+    var resp = await fetch(API + path, { headers: { Authorization: "Bearer " + state.session.token } });
+    if (!resp.ok) throw await errorOf(resp);
+    return resp;
+  }
+
+  async function blobURL(path) {
+    var url = URL.createObjectURL(await (await fetchFile(path)).blob());
+    state.blobs.push(url);
+    return url;
+  }
+
+  function fileNameOf(resp, fallback) {
+    var cd = resp.headers.get("Content-Disposition") || "";
+    var m = /filename\*=UTF-8''([^;]+)/i.exec(cd);
+    if (m) { try { return decodeURIComponent(m[1]); } catch (e) { /* fall through */ } }
+    m = /filename="([^"]+)"/i.exec(cd);
+    return m ? m[1] : fallback;
+  }
+
+  // Save a file: fetched with the token, handed to the browser as a download.
+  async function saveFile(path, name) {
+    try {
+      var resp = await fetchFile(path);
+      var fileName = fileNameOf(resp, name);
+      var url = URL.createObjectURL(await resp.blob());
+      var a = el("a", { href: url, download: fileName, hidden: "" });
+      root.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+    } catch (e) { showError(e.status && e.status < 500 ? e.message : T.downloadFailed); }
+  }
+
   // DOM -------------------------------------------------------------------------------------
   var host = el("div", { id: "laura-chat" });
   var root = host.attachShadow({ mode: "open" });
@@ -115,10 +218,30 @@
   var body = el("div", { class: "body", role: "log", "aria-live": "polite" });
   var textarea = el("textarea", { placeholder: T.placeholder, "aria-label": T.placeholder, rows: "1", maxlength: "4000" });
   var sendBtn = el("button", { type: "submit", text: T.send });
-  var compose = el("form", { class: "compose", hidden: "" }, [textarea, sendBtn]);
+  var fileInput = el("input", { type: "file", hidden: "", tabindex: "-1" });
+  var attachBtn = el("button", { type: "button", class: "attach", "aria-label": T.attach, title: T.attach, hidden: "" },
+    [icon(PAPERCLIP)]);
+  var compose = el("form", { class: "compose", hidden: "" }, [attachBtn, fileInput, textarea, sendBtn]);
+  var uploadName = el("span", { class: "name" });
+  var progress = el("progress", { max: "1", value: "0" });
+  var uploadBar = el("div", { class: "upload", role: "status", hidden: "" }, [uploadName, progress]);
+  var typingLine = el("div", { class: "typing", role: "status", "aria-live": "polite" });
   var errorLine = el("div", { class: "error", role: "alert" });
+  var videoText = el("span");
+  var joinBtn = el("button", { type: "button", class: "join", text: T.videoJoin });
+  var videoBar = el("div", { class: "videobar", role: "status", hidden: "" }, [videoText, joinBtn]);
+  var callFrame = el("div", { class: "call-frame" });
+  var leaveBtn = el("button", { type: "button", class: "leave", text: T.videoLeave });
+  var callBox = el("div", { class: "call", role: "region", "aria-label": T.videoTitle, hidden: "" }, [callFrame, leaveBtn]);
+  var bigImage = el("img", { alt: "" });
+  var bigCaption = el("span", { class: "caption" });
+  var bigClose = el("button", { type: "button", class: "close-image", "aria-label": T.closeImage, text: "✕" });
+  var bigSave = el("button", { type: "button", class: "secondary", text: T.save });
+  var lightbox = el("div", { class: "lightbox", role: "dialog", "aria-modal": "true", hidden: "" },
+    [el("div", { class: "bar" }, [bigCaption, bigSave, bigClose]), el("div", { class: "frame" }, [bigImage])]);
   var panel = el("div", { class: "panel", role: "dialog", "aria-label": T.title, hidden: "" },
-    [el("div", { class: "head" }, [title, endBtn, closeBtn]), queueBar, body, errorLine, compose]);
+    [el("div", { class: "head" }, [title, endBtn, closeBtn]), queueBar, videoBar, callBox, body, typingLine,
+      uploadBar, errorLine, compose, lightbox]);
   root.appendChild(launcher);
   root.appendChild(panel);
 
@@ -132,7 +255,12 @@
 
   function showError(text) { errorLine.textContent = text || ""; }
   function scroll() { body.scrollTop = body.scrollHeight; }
-  function clearBody() { body.textContent = ""; state.rendered = {}; }
+  function clearBody() {
+    body.textContent = ""; state.rendered = {};
+    closeImage();
+    state.blobs.forEach(function (u) { URL.revokeObjectURL(u); });
+    state.blobs = [];
+  }
 
   // Screens ---------------------------------------------------------------------------------
   function startScreen() {
@@ -255,11 +383,19 @@
     if (root.querySelector(".newchat")) return;
     var again = el("button", { type: "button", class: "primary newchat", text: T.newChat });
     again.addEventListener("click", function () {
-      state.session = null; state.cursor = 0; state.status = null; save();
+      state.session = null; state.cursor = 0; state.status = null; state.video = null; save();
       queueBar.hidden = true; endBtn.hidden = true; compose.hidden = true; sub.textContent = "";
+      showTyping([]); updateVideo(); showError("");
       startScreen();
     });
+    var transcript = el("button", { type: "button", class: "secondary transcript", text: T.transcript });
+    transcript.addEventListener("click", async function () {
+      transcript.disabled = true;
+      await saveFile(sessionPath("/transcript.pdf"), "transcript.pdf");
+      transcript.disabled = false;
+    });
     body.appendChild(el("div", { class: "info", text: T.ended }));
+    body.appendChild(transcript);
     body.appendChild(again);
     scroll();
   }
@@ -270,8 +406,22 @@
     state.rendered[ev.seq] = true;
     if (ev.type === "message") {
       var who = ev.sender === "visitor" ? T.you : ev.name;
-      body.appendChild(el("div", { class: "msg " + ev.sender, "data-seq": String(ev.seq) },
-        [el("span", { class: "who", text: who }), document.createTextNode(ev.body)]));
+      if (ev.sender === "staff") showTyping([]);
+      body.appendChild(el("div", { class: "msg " + ev.sender + (ev.attachment ? " attachment" : ""), "data-seq": String(ev.seq) },
+        [el("span", { class: "who", text: who }), ev.attachment ? attachmentView(ev.attachment) : document.createTextNode(ev.body)]));
+    } else if (ev.type === "typing") {
+      // Replayed history (after a reload) may hold someone typing long ago: only fresh ones count.
+      showTyping(Date.now() - ev.ts < 30000 ? ev.names || [] : []);
+    } else if (ev.type === "video") {
+      if (ev.video === "started") {
+        state.video = { name: ev.name || "" };
+        body.appendChild(el("div", { class: "info video", text: t("videoStarted", { name: ev.name || "" }) }));
+      } else if (ev.video === "ended") {
+        state.video = null;
+        leaveCall();
+        body.appendChild(el("div", { class: "info video ended", text: T.videoEnded }));
+      }
+      updateVideo();
     } else if (ev.type === "queue") {
       queueBar.textContent = t("queue", { n: ev.position });
       queueBar.hidden = state.status !== "waiting";
@@ -296,6 +446,9 @@
     compose.hidden = status === "ended" || status === "contact";
     endBtn.hidden = status === "ended";
     if (status !== "waiting") queueBar.hidden = true;
+    if (status !== "connected") { showTyping([]); typingReset(); }
+    if (status === "ended") { state.video = null; leaveCall(); }
+    updateVideo();
   }
 
   function afterBatch() {
@@ -332,11 +485,262 @@
     state.polling = false;
   }
 
+  // Files ------------------------------------------------------------------------------------
+  function attachmentView(att) {
+    var path = sessionPath("/attachments/" + encodeURIComponent(att.id));
+    var size = formatSize(att.size || 0);
+    if (att.kind === "image") {
+      var img = el("img", { alt: att.name });
+      if (att.width && att.height) {   // reserve the space, so the log does not jump when it loads
+        var scale = Math.min(1, 220 / att.width, 220 / att.height);
+        img.width = Math.max(1, Math.round(att.width * scale));
+        img.height = Math.max(1, Math.round(att.height * scale));
+      }
+      var thumb = el("button", { type: "button", class: "thumb", "aria-label": t("enlarge", { name: att.name }) }, [img]);
+      thumb.addEventListener("click", function () { openImage(att, path, thumb); });
+      blobURL(path + "?thumbnail=1").then(function (url) { img.src = url; scroll(); })
+        .catch(function () { img.alt = att.name + " (" + size + ")"; });
+      return el("div", { class: "file-image" }, [thumb, el("span", { class: "meta", text: att.name + " · " + size })]);
+    }
+    var link = el("button", { type: "button", class: "file", "aria-label": t("download", { name: att.name, size: size }) },
+      [icon(PAPERCLIP), el("span", { class: "name", text: att.name }), el("span", { class: "meta", text: size })]);
+    link.addEventListener("click", async function () {
+      link.disabled = true;
+      await saveFile(path + "?download=1", att.name);
+      link.disabled = false;
+    });
+    return link;
+  }
+
+  var imageOpener = null;
+  async function openImage(att, path, opener) {
+    imageOpener = opener;
+    bigCaption.textContent = att.name;
+    bigImage.alt = att.name;
+    lightbox.setAttribute("aria-label", att.name);
+    bigSave.onclick = function () { saveFile(path + "?download=1", att.name); };
+    lightbox.hidden = false;
+    bigClose.focus();
+    try {
+      if (!att.url) att.url = await blobURL(path);
+      if (!lightbox.hidden && imageOpener === opener) bigImage.src = att.url;
+    } catch (e) { showError(e.status && e.status < 500 ? e.message : T.downloadFailed); closeImage(); }
+  }
+
+  function closeImage() {
+    if (lightbox.hidden) return;
+    lightbox.hidden = true;
+    bigImage.removeAttribute("src");
+    if (imageOpener && imageOpener.isConnected) imageOpener.focus();
+    imageOpener = null;
+  }
+  bigClose.addEventListener("click", closeImage);
+  // The host page receives key presses from inside the shadow root too.
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key === "Escape" && !lightbox.hidden) { ev.preventDefault(); closeImage(); }
+  });
+
+  function filesOn() {
+    return !!(state.widget && state.widget.files && state.widget.files.types && state.widget.files.types.length);
+  }
+
+  // The browser refuses what the server would refuse anyway, before a byte is sent; the
+  // server still checks the content itself.
+  function refusal(file) {
+    var rules = state.widget.files;
+    if (file.size > rules.max_bytes) return t("fileTooLarge", { max: formatSize(rules.max_bytes) });
+    if (file.type && rules.types.indexOf(file.type) < 0) return t("fileType", { types: typeNames(rules.types) });
+    if (!file.size) return T.fileEmpty;
+    return null;
+  }
+
+  function upload(file) {
+    var refused = refusal(file);
+    if (refused) { showError(refused); return; }
+    showError("");
+    var form = new FormData();
+    form.append("file", file, file.name);
+    var xhr = new XMLHttpRequest();   // not fetch(): XHR reports the upload's progress
+    xhr.open("POST", API + sessionPath("/attachments"));
+    xhr.setRequestHeader("Authorization", "Bearer " + state.session.token);
+    uploadName.textContent = t("uploading", { name: file.name });
+    progress.value = 0;
+    uploadBar.hidden = false;
+    attachBtn.disabled = true;
+    xhr.upload.addEventListener("progress", function (ev) {
+      if (ev.lengthComputable) progress.value = ev.loaded / ev.total;
+    });
+    function done(message) {
+      uploadBar.hidden = true;
+      attachBtn.disabled = false;
+      showError(message);
+    }
+    xhr.addEventListener("load", function () {
+      if (xhr.status >= 200 && xhr.status < 300) { done(""); return; }
+      var data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+      var code = data && data.error && data.error.code;
+      var message = data && data.error && data.error.message;
+      // The server's messages are English; the ones the widget knows are said in its language.
+      var rules = state.widget.files;
+      var known = {
+        file_too_large: t("fileTooLarge", { max: formatSize(rules.max_bytes) }),
+        file_type_not_allowed: t("fileType", { types: typeNames(rules.types) }),
+        file_empty: T.fileEmpty,
+        file_unreadable: T.fileUnreadable
+      };
+      done(known[code] || (xhr.status < 500 && message ? message : T.failed));
+    });
+    xhr.addEventListener("error", function () { done(T.failed); });
+    xhr.addEventListener("abort", function () { done(""); });
+    xhr.send(form);
+  }
+
+  attachBtn.addEventListener("click", function () { fileInput.click(); });
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";   // choosing the same file again is a new choice
+    if (file) upload(file);
+  });
+
+  function applyFileRules() {
+    attachBtn.hidden = !filesOn();
+    if (filesOn()) fileInput.setAttribute("accept", state.widget.files.types.join(","));
+  }
+
+  // Typing -----------------------------------------------------------------------------------
+  var typingTimer = null;
+  function showTyping(names) {
+    clearTimeout(typingTimer);
+    if (!names.length) { typingLine.textContent = ""; return; }
+    typingLine.textContent = t(names.length > 1 ? "typingMany" : "typingOne", { names: listNames(names) });
+    typingTimer = setTimeout(function () { typingLine.textContent = ""; }, 35000);  // a missed "stopped"
+  }
+
+  // The visitor's own typing: "typing" at most every 3 s while they type, "stopped" after 5 s
+  // without input or when the box is emptied. The draft itself goes only when the server said the
+  // admin turned the preview on, and at most every 2 s (a last update follows the final key).
+  var me = { active: false, sentAt: 0, preview: false, idle: null, trailing: null };
+  function typingReset() {
+    clearTimeout(me.idle); clearTimeout(me.trailing);
+    me.idle = me.trailing = null; me.active = false;
+  }
+
+  async function sendTyping(typing) {
+    if (!state.session) return;
+    var payload = { typing: typing };
+    if (typing && me.preview) payload.draft = textarea.value;
+    me.sentAt = Date.now();
+    try {
+      var wasPreview = me.preview;
+      var answer = await api("POST", sessionPath("/typing"), payload);
+      me.preview = !!answer.preview;
+      if (me.preview && !wasPreview && me.active) trailingDraft();
+    } catch (e) { /* typing is a courtesy: never an error for the visitor */ }
+  }
+
+  function trailingDraft() {
+    if (me.trailing) return;
+    me.trailing = setTimeout(function () {
+      me.trailing = null;
+      if (me.active && textarea.value.trim()) sendTyping(true);
+    }, Math.max(0, me.sentAt + 2000 - Date.now()));
+  }
+
+  function stopTyping() {
+    var was = me.active;
+    typingReset();
+    if (was) sendTyping(false);
+  }
+
+  function onInput() {
+    if (state.status !== "connected" || !state.session) return;
+    if (!textarea.value.trim()) { stopTyping(); return; }
+    clearTimeout(me.idle);
+    me.idle = setTimeout(stopTyping, 5000);
+    var since = Date.now() - me.sentAt;
+    if (!me.active || since >= 3000 || (me.preview && since >= 2000)) {
+      me.active = true;
+      clearTimeout(me.trailing); me.trailing = null;
+      sendTyping(true);
+    } else if (me.preview) {
+      trailingDraft();
+    }
+  }
+
+  // Video ------------------------------------------------------------------------------------
+  var call = null;
+  var scripts = {};
+
+  // Jitsi's external_api.js goes into the host document (a shadow root has no head of its
+  // own), once per page and server; a failed load may be tried again.
+  function loadScript(src) {
+    if (!scripts[src]) {
+      scripts[src] = new Promise(function (resolve, reject) {
+        var s = document.createElement("script");
+        s.src = src; s.async = true;
+        s.onload = resolve;
+        s.onerror = function () { delete scripts[src]; s.remove(); reject(new Error(T.videoFailed)); };
+        document.head.appendChild(s);
+      });
+    }
+    return scripts[src];
+  }
+
+  function updateVideo() {
+    var offer = state.video && state.status === "connected" && !call;
+    if (offer) videoText.textContent = t("videoOffer", { name: state.video.name });
+    videoBar.hidden = !offer;
+  }
+
+  async function joinCall() {
+    joinBtn.disabled = true;
+    try {
+      var info = await api("GET", sessionPath("/video"));
+      await loadScript(info.external_api);
+      if (typeof window.JitsiMeetExternalAPI !== "function") throw new Error(T.videoFailed);
+      if (!state.video || call) return;   // ended (or joined) while loading
+      callFrame.textContent = "";
+      callBox.hidden = false;
+      panel.classList.add("in-call");
+      // Jitsi asks for the camera and microphone now; its iframe carries the permissions.
+      call = new window.JitsiMeetExternalAPI(info.domain, {
+        roomName: info.room, jwt: info.jwt || undefined, parentNode: callFrame,
+        userInfo: { displayName: info.display_name },
+        configOverwrite: { prejoinConfig: { enabled: true } }, interfaceConfigOverwrite: {}
+      });
+      if (typeof call.addListener === "function") call.addListener("readyToClose", leaveCall);
+      showError("");
+    } catch (e) {
+      showError(e.status && e.status < 500 ? e.message : T.videoFailed);
+      leaveCall();
+    } finally {
+      joinBtn.disabled = false;
+      updateVideo();
+    }
+  }
+
+  function leaveCall() {
+    if (call) {
+      var current = call;
+      call = null;
+      try { current.dispose(); } catch (e) { /* already gone */ }
+    }
+    callFrame.textContent = "";
+    callBox.hidden = true;
+    panel.classList.remove("in-call");
+    updateVideo();
+  }
+  joinBtn.addEventListener("click", joinCall);
+  leaveBtn.addEventListener("click", leaveCall);
+
+  // Sending -----------------------------------------------------------------------------------
   var pendingTxn = null;
   compose.addEventListener("submit", async function (ev) {
     ev.preventDefault();
     var text = textarea.value.trim();
     if (!text) return;
+    typingReset();   // the server stops the typing itself once the message is in
     pendingTxn = pendingTxn || uuid();   // a retry after a failure reuses the same id
     sendBtn.disabled = true;
     try {
@@ -349,7 +753,7 @@
     sendBtn.disabled = false;
     textarea.focus();
   });
-  textarea.addEventListener("input", function () { pendingTxn = null; });
+  textarea.addEventListener("input", function () { pendingTxn = null; onInput(); });
   textarea.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); compose.requestSubmit(); }
   });
@@ -360,6 +764,7 @@
     booted = true;
     try { state.widget = await api("GET", "/widget?lang=" + encodeURIComponent(LANG)); title.firstChild.textContent = state.widget.organization; }
     catch (e) { showError(T.reconnecting); }
+    applyFileRules();
     if (state.session) poll(); else startScreen();
   }
 

@@ -13,8 +13,10 @@ if TYPE_CHECKING:
     from ..db import Store
     from ..dispatch.answers import Dispatch
     from ..dispatch.routing import Routing
+    from ..exports import Transcripts
     from ..matrix.bridge import MatrixBridge
     from ..settings import Settings
+    from ..video import Video
 
 CONTROL, DISPATCH, CONSULT, OTHER = "control", "dispatch", "consult", "other"
 
@@ -32,6 +34,8 @@ class Services:
     routing: Routing
     commands: Registry
     kick_rooms: Callable[[list[str]], None]  # handle a room's pending inbox events now
+    video: Video
+    transcripts: Transcripts
 
 
 @dataclass

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from mautrix.types import RoomID, UserID
 
 from .. import weekly
-from ..config import SETTING_COUNTS, SETTING_KEYS, SETTING_RANGES, SETTING_TEXTS
+from ..config import SETTING_COUNTS, SETTING_FLAGS, SETTING_KEYS, SETTING_RANGES, SETTING_TEXTS
 from ..db.closed_days import ALL
 from ..db.conversations import Status
 from ..dispatch.logic import ROUTING_MODES
@@ -106,6 +106,7 @@ async def cmd_set(ctx: Context) -> str:
             ]
             + [f"{k} ({low}–{high})" for k, (low, high) in SETTING_COUNTS.items()]
             + [f"{k} (tekst/text, - = standaard/default)" for k in SETTING_TEXTS]
+            + [f"{k} (on/off)" for k in SETTING_FLAGS]
         )
         return t("set_usage", ranges=ranges)
     raw = " ".join(ctx.args[1:]) if text_key else ctx.args[1]

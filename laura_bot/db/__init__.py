@@ -5,6 +5,7 @@ from __future__ import annotations
 from mautrix.util.async_db import Database
 
 from .answers import DispatchAnswerStore
+from .attachments import AttachmentStore
 from .closed_days import ClosedDayStore
 from .commands import CommandStore
 from .contact_requests import ContactRequestStore
@@ -40,6 +41,7 @@ class Store:
         self.staff_members = StaffMemberStore(db)
         self.offers = DispatchOfferStore(db)
         self.closed_days = ClosedDayStore(db)
+        self.attachments = AttachmentStore(db)
 
 
 def create_database(url: str, args: dict | None = None) -> Database:

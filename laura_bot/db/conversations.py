@@ -43,6 +43,11 @@ class Conversation:
     last_activity_at: int | None
     idle_deadline: int | None
     idle_warned: bool
+    video_widget_id: str | None = None
+    video_domain: str | None = None
+    video_conference: str | None = None
+    video_remove: str | None = None
+    typing_preview: str | None = None
 
 
 @dataclass
@@ -59,7 +64,8 @@ class ConversationStore:
         "dispatch_event_id, dispatch_outcome_sent, taker, taker_name, taken_at, ended_at, "
         "ended_by, last_position, ghost_left, escalate_at, escalation_level, escalation_posted, "
         "offered_to, offer_deadline, notify_count, last_speaker, last_activity_at, idle_deadline, "
-        "idle_warned"
+        "idle_warned, video_widget_id, video_domain, video_conference, video_remove, "
+        "typing_preview"
     )
 
     def __init__(self, db: Database) -> None:
@@ -102,7 +108,7 @@ class ConversationStore:
     async def all_unfinished_matrix_work(self) -> list[str]:
         """Conversations whose Matrix side lags behind the database (crash recovery): taken
         but no room yet, no dispatch message, a dispatch outcome not yet shown, an invite not
-        yet sent, or a ghost still in the room of an ended chat."""
+        yet sent, a ghost still in the room of an ended chat, or a video widget to take out."""
         rows = await self.db.fetch(
             "SELECT id FROM conversation c WHERE "
             "(status='connected' AND room_id IS NULL) "
@@ -111,6 +117,7 @@ class ConversationStore:
             "    AND dispatch_outcome_sent IS NULL) "
             "OR (status='ended' AND room_id IS NOT NULL AND NOT ghost_left) "
             "OR (status='waiting' AND escalation_level > escalation_posted) "
+            "OR video_remove IS NOT NULL "
             "OR EXISTS (SELECT 1 FROM conversation_staff s WHERE s.conversation_id=c.id "
             "           AND s.membership='to_invite')"
         )
@@ -181,6 +188,21 @@ class ConversationStore:
         await (conn or self.db).execute(
             f"UPDATE conversation SET {sets} WHERE id=$1", id, *fields.values()
         )
+
+    async def with_typing_preview(self) -> list[Conversation]:
+        q = f"SELECT {self._COLS} FROM conversation WHERE typing_preview IS NOT NULL"
+        return [Conversation(**r) for r in await self.db.fetch(q)]
+
+    async def end_video(self, conn: Connection, id: str) -> bool:
+        """The chat's video call ends (the chat did): its widget is marked to be taken out of
+        the room. False when there was no call."""
+        row = await conn.fetchrow(
+            "UPDATE conversation SET video_remove=video_widget_id, video_widget_id=NULL, "
+            "video_domain=NULL, video_conference=NULL WHERE id=$1 AND video_widget_id IS NOT "
+            "NULL RETURNING id",
+            id,
+        )
+        return row is not None
 
     async def transition(
         self, conn: Connection, id: str, from_states: tuple[str, ...], to: str, **fields: object

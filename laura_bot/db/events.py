@@ -104,6 +104,14 @@ class EventStore:
         )
         return [Event(**r) for r in rows]
 
+    async def of_conversation(self, conversation_id: str) -> list[Event]:
+        """Everything in one conversation, in order (for its transcript)."""
+        rows = await self.db.fetch(
+            f"SELECT {self._COLS} FROM event WHERE conversation_id=$1 ORDER BY seq",
+            conversation_id,
+        )
+        return [Event(**r) for r in rows]
+
     async def pending_for(self, conversation_id: str) -> list[Event]:
         rows = await self.db.fetch(
             f"SELECT {self._COLS} FROM event WHERE conversation_id=$1 AND mx_state='pending' "

@@ -72,3 +72,12 @@ class ConversationStaffStore:
             id,
         )
         return [(r["user_id"], r["name"]) for r in rows]
+
+    async def ever_joined(self, id: str) -> list[str]:
+        """Names of everyone who was in the consult room at some point (for the transcript)."""
+        rows = await self.db.fetch(
+            "SELECT name FROM conversation_staff WHERE conversation_id=$1 AND "
+            "membership IN ('join', 'leave') ORDER BY name",
+            id,
+        )
+        return [r["name"] for r in rows]

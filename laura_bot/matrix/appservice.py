@@ -54,6 +54,7 @@ class InboxAppService(AppService):
         is_own_user: Callable[[str], bool],
         on_stored: Callable[[set[str]], None],
         on_presence: Callable[[str, str], None] | None = None,
+        on_typing: Callable[[str, list[str]], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -61,6 +62,7 @@ class InboxAppService(AppService):
         self._is_own_user = is_own_user
         self._on_stored = on_stored
         self._on_presence = on_presence
+        self._on_typing = on_typing
         self.app.middlewares.append(self._guard)
 
     # Authentication and error shape ---------------------------------------------------------
@@ -175,12 +177,25 @@ class InboxAppService(AppService):
             log.warning("State store update failed for transaction %s: %s", txn_id, describe(e))
         if keep:
             self._on_stored({room_key(e) for e in keep})
-        if self._on_presence:
-            for edu in ephemeral:
-                user, presence = self._presence_of(edu)
-                if user and presence and not self._is_own_user(user):
-                    self._on_presence(user, presence)
+        for edu in ephemeral:
+            user, presence = self._presence_of(edu)
+            if self._on_presence and user and presence and not self._is_own_user(user):
+                self._on_presence(user, presence)
+            room_id, typing = self._typing_of(edu)
+            if self._on_typing and room_id is not None and typing is not None:
+                self._on_typing(room_id, typing)
         return web.json_response({})
+
+    @staticmethod
+    def _typing_of(edu: Any) -> tuple[str | None, list[str] | None]:
+        """(room, users typing) of an m.typing EDU; (None, None) for anything else."""
+        if not isinstance(edu, dict) or edu.get("type") != "m.typing":
+            return None, None
+        content, room_id = edu.get("content"), edu.get("room_id")
+        users = content.get("user_ids") if isinstance(content, dict) else None
+        if not isinstance(room_id, str) or not isinstance(users, list):
+            return None, None
+        return room_id, [u for u in users if isinstance(u, str)][:50]
 
     @staticmethod
     def _presence_of(edu: Any) -> tuple[str | None, str | None]:

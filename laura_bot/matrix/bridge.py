@@ -27,7 +27,7 @@ from ..db.offers import OFFER
 from ..db.sessions import Session
 from ..dispatch.logic import DECLINE_KEY, TAKE_KEY
 from ..texts import staff_text
-from .rooms import power_levels, private_state
+from .rooms import consult_power_levels, power_levels, private_state
 
 log = logging.getLogger("laura.matrix")
 
@@ -35,7 +35,11 @@ log = logging.getLogger("laura.matrix")
 # recognised in the room after Synapse forgot the txn id (it keeps them in memory only).
 TXN_KEY = "org.laura.txn_id"
 LOOKBACK = 100  # how many of the sender's recent events of that type are searched
-PEOPLE_KEY = "config.people"  # the admins and staff of the config as last applied
+PEOPLE_KEY = "config.people"
+WIDGET_EVENT = EventType.find("im.vector.modular.widgets", EventType.Class.STATE)
+LAYOUT_EVENT = EventType.find(
+    "io.element.widgets.layout", EventType.Class.STATE
+)  # the admins and staff of the config as last applied
 
 
 def pill(user_id: str) -> str:
@@ -175,7 +179,9 @@ class MatrixBridge:
         log.info("Created %s %s", key, room_id)
         return room_id
 
-    async def create_private_room(self, name: str, topic: str, invitees: list[str]) -> str:
+    async def create_private_room(
+        self, name: str, topic: str, invitees: list[str], levels: dict[str, Any] | None = None
+    ) -> str:
         """Invite-only, not federated, history shared with members; only Laura changes state,
         invites or kicks."""
         return await self.bot.create_room(
@@ -185,7 +191,7 @@ class MatrixBridge:
             invitees=[UserID(u) for u in invitees],
             creation_content={"m.federate": False},
             initial_state=private_state(),
-            power_level_override=power_levels(),
+            power_level_override=levels or power_levels(),
         )
 
     async def ensure_rooms(self) -> None:
@@ -330,6 +336,9 @@ class MatrixBridge:
                 await self.store.events.skip_pending(conv.id)  # nobody took it: no room
         if conv.room_id:
             await self._deliver(conv, session)
+        if conv.room_id and conv.video_remove:
+            await self.remove_widget(conv.room_id, conv.video_remove)
+            await self.store.conversations.set_fields(conv.id, video_remove=None)
         await self._show_outcome(conv, topic, nickname)
         if conv.room_id:
             for user_id in await self.store.staff.to_invite(conv.id):
@@ -345,6 +354,30 @@ class MatrixBridge:
                     log.info("Ghost of %s could not leave its room: %s", conv.id, e.errcode)
                 await self.store.conversations.set_fields(conv.id, ghost_left=True)
 
+    # Video widgets --------------------------------------------------------------------------
+
+    async def add_widget(self, room_id: str, widget_id: str, content: dict[str, Any]) -> None:
+        """A widget in the room as Element adds one, pinned at the top (a state event: sending
+        it again is harmless)."""
+        await self.bot.send_state_event(
+            RoomID(room_id), WIDGET_EVENT, cast(Any, content), state_key=widget_id
+        )
+        layout = {
+            "widgets": {widget_id: {"container": "top", "index": 0, "width": 100, "height": 40}}
+        }
+        await self.bot.send_state_event(
+            RoomID(room_id), LAYOUT_EVENT, cast(Any, layout), state_key=""
+        )
+
+    async def remove_widget(self, room_id: str, widget_id: str) -> None:
+        """Take a widget out (its state emptied, as Element does); the call ends for staff."""
+        await self.bot.send_state_event(
+            RoomID(room_id), WIDGET_EVENT, cast(Any, {}), state_key=widget_id
+        )
+        await self.notice(
+            room_id, self.t("video_ended_notice"), txn_id=f"laura.video-end.{widget_id}"
+        )
+
     async def _create_consult_room(
         self, conv: Conversation, session: Session, topic: str, nickname: str
     ) -> str:
@@ -354,6 +387,7 @@ class MatrixBridge:
             self.t("room_name", short=conv.id[:6], topic=topic),
             self.t("room_topic", topic=topic),
             [ghost.mxid],
+            consult_power_levels(ghost.mxid),
         )
         await self.store.conversations.set_fields(conv.id, room_id=room_id)
         # The ghost joins with its nickname in one request (its member event carries the
@@ -379,7 +413,23 @@ class MatrixBridge:
         thread, or !notify) as a copy under the name of who wrote it."""
         assert conv.room_id
         for ev in await self.store.events.pending_for(conv.id):
-            if ev.sender == "visitor":
+            attachment = json.loads(ev.data).get("attachment") if ev.data else None
+            if ev.sender == "visitor" and attachment:
+                intent = self.ghost(session)
+                try:
+                    content = await self._file_content(intent, attachment["id"])
+                except MatrixRequestError as e:
+                    if e.http_status >= 500 or e.http_status in (0, 429):
+                        raise  # the homeserver is in trouble: tried again later
+                    # Refused for good (too large for the homeserver, say): staff are told,
+                    # and what the visitor wrote after it still arrives.
+                    log.warning(
+                        "A file of %s was refused by the homeserver: %s", conv.id, e.errcode
+                    )
+                    intent = self.bot
+                    text = self.t("file_not_posted", nickname=session.nickname, name=ev.body or "")
+                    content = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
+            elif ev.sender == "visitor":
                 intent = self.ghost(session)
                 content = {"msgtype": "m.text", "body": ev.body or "", "m.mentions": {}}
             elif ev.sender == "staff":
@@ -392,12 +442,43 @@ class MatrixBridge:
             event_id = await self.send(conv.room_id, content, ev.mx_txn_id, intent)
             await self.store.events.mark_sent(ev.session_id, ev.seq, event_id)
 
+    async def _file_content(self, intent: IntentAPI, attachment_id: str) -> dict[str, Any]:
+        """An m.image or m.file for a visitor's stored file, uploaded (once) as the ghost."""
+        att = await self.store.attachments.get(attachment_id)
+        assert att is not None
+        if not att.mxc:
+            data = await self.store.attachments.data(att.id)
+            assert data is not None
+            # No filename: mautrix would log it with the URL (the event carries the name).
+            mxc = await intent.upload_media(data, mime_type=att.mime)
+            thumb_mxc = None
+            thumb = await self.store.attachments.data(att.id, thumbnail=True)
+            if thumb and att.thumbnail_mime:
+                thumb_mxc = await intent.upload_media(thumb, mime_type=att.thumbnail_mime)
+            await self.store.attachments.uploaded(att.id, str(mxc), thumb_mxc and str(thumb_mxc))
+            att.mxc, att.thumbnail_mxc = str(mxc), thumb_mxc and str(thumb_mxc)
+        info: dict[str, Any] = {"mimetype": att.mime, "size": att.size}
+        if att.width and att.height:
+            info.update(w=att.width, h=att.height)
+        if att.thumbnail_mxc:
+            info["thumbnail_url"] = att.thumbnail_mxc
+            info["thumbnail_info"] = {"mimetype": att.thumbnail_mime}
+        return {
+            "msgtype": "m.image" if att.kind == "image" else "m.file",
+            "body": att.name,
+            "filename": att.name,
+            "url": att.mxc,
+            "info": info,
+            "m.mentions": {},
+        }
+
     async def _mirror_waiting(self, conv: Conversation, session: Session) -> None:
         """Before anyone took the chat: what the visitor wrote, in the request's thread (each
         once; the messages stay pending for the consult room, made when someone takes it)."""
         for ev in await self.store.events.pending_for(conv.id):
             if ev.sender == "visitor":
-                await self._to_thread(conv, f"{session.nickname}: {ev.body or ''}", ev)
+                clip = "📎 " if ev.data and "attachment" in ev.data else ""
+                await self._to_thread(conv, f"{session.nickname}: {clip}{ev.body or ''}", ev)
 
     async def _to_thread(self, conv: Conversation, text: str, ev: Any) -> None:
         assert conv.dispatch_room_id and conv.dispatch_event_id

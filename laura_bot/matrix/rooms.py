@@ -21,6 +21,17 @@ LOCKED_STATE = (
 )
 
 
+def consult_power_levels(ghost: str) -> dict[str, Any]:
+    """A consult room: as power_levels, but staff (everyone invited besides the ghost) may add
+    and remove widgets, so that Element's own video call button works there; the visitor's
+    ghost may not, and nobody but Laura may redact what others wrote."""
+    levels = power_levels({ghost: 0})
+    levels["users_default"] = 50
+    levels["redact"] = 100
+    levels["events"].update({"im.vector.modular.widgets": 50, "io.element.widgets.layout": 50})
+    return levels
+
+
 def power_levels(users: dict[str, int] | None = None) -> dict[str, Any]:
     """Staff and ghosts may talk and react; nobody but Laura changes state, invites or kicks."""
     return {

@@ -29,6 +29,7 @@ from ..db.inbox import InboxEvent
 from ..faults import describe, is_transient
 from ..tasks import KeyedRunner
 from ..util import now_ms
+from ..video import WIDGET_TYPE
 from .shapes import Malformed, obj, text
 
 if TYPE_CHECKING:
@@ -210,7 +211,13 @@ class Router:
         if self.config.is_own_user(sender):
             return
         etype = raw.get("type")
-        if etype not in ("m.room.message", "m.reaction", "m.room.redaction", "m.room.member"):
+        if etype not in (
+            "m.room.message",
+            "m.reaction",
+            "m.room.redaction",
+            "m.room.member",
+            WIDGET_TYPE,
+        ):
             return
         kind, conv = await self._room_kind(room_id)
         if etype == "m.room.message":
@@ -232,6 +239,11 @@ class Router:
                 raw_content.get("redacts") if isinstance(raw_content, dict) else None
             )
             await self.dispatch_room.redaction(sender, text(redacts, "redacts"))
+        elif etype == WIDGET_TYPE:
+            if conv is not None:
+                widget_id = text(raw.get("state_key"), "state_key")
+                content = obj(raw.get("content"), "content")
+                await self.consult_room.widget(conv, room_id, sender, event_id, widget_id, content)
         elif etype == "m.room.member":
             user = text(raw.get("state_key"), "state_key")
             content = obj(raw.get("content"), "content")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..errors import BadRequest, TooLarge
+from ..errors import BadRequest, LauraError, TooLarge
+from ..media import serve_headers
 from ..util import storable_text, valid_email
 from .openapi import openapi_document
 from .ratelimit import IPNetwork, RateLimiter, client_address
@@ -18,12 +20,28 @@ if TYPE_CHECKING:
     from ..config import Config
     from ..conversation import Conversations
     from ..db.sessions import Session
+    from ..exports import Transcripts
+    from ..files import Files
+    from ..typing_state import Typing
+    from ..video import Video
 
 # The web layer gets the domain (conversations) and the config, nothing else.
 CONVERSATIONS_KEY = web.AppKey("conversations", object)
 CONFIG_KEY = web.AppKey("config", object)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
 PROXIES_KEY = web.AppKey("trusted_proxies", list[IPNetwork])
+MEDIA_KEY = web.AppKey("media", object)
+
+
+@dataclass
+class Media:
+    """The domain's parts for files, video, typing and transcripts."""
+
+    files: Files
+    video: Video
+    typing: Typing
+    transcripts: Transcripts
+
 
 #: The largest whole number a JSON number may be (and an events cursor): JavaScript's safe range.
 MAX_INT = 2**53 - 1
@@ -33,6 +51,10 @@ _SECONDS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,9})?$")
 
 def _domain(request: web.Request) -> Conversations:
     return request.app[CONVERSATIONS_KEY]  # type: ignore[return-value]
+
+
+def _media(request: web.Request) -> Media:
+    return request.app[MEDIA_KEY]  # type: ignore[return-value]
 
 
 def _config(request: web.Request) -> Config:
@@ -131,6 +153,7 @@ async def get_widget(request: web.Request) -> web.Response:
     languages = list(config["laura.languages"])
     asked = request.query.get("lang")
     lang = str(asked if asked in languages else languages[0])
+    media = _media(request)
     return web.json_response(
         {
             "organization": config["laura.organization"],
@@ -138,6 +161,8 @@ async def get_widget(request: web.Request) -> web.Response:
             "languages": languages,
             "topics": topics,
             "out_of_office": domain.out_of_office(lang),
+            "files": await media.files.limits(),
+            "video": media.video.enabled,
         }
     )
 
@@ -224,6 +249,75 @@ async def post_end(request: web.Request) -> web.Response:
     return web.json_response(await domain.view(session))
 
 
+async def post_attachment(request: web.Request) -> web.Response:
+    """One file in a multipart/form-data field named "file", read in chunks and refused as
+    soon as it passes the limit: an oversized file is never stored."""
+    _, session = await _auth(request)
+    await _limit(request, "uploads", session.id)
+    files = _media(request).files
+    limit = await files.max_bytes()
+    too_large = TooLarge(
+        f"The file is too large: at most {limit // (1024 * 1024)} MB.", code="file_too_large"
+    )
+    if request.content_length and request.content_length > limit + 64 * 1024:
+        raise too_large
+    name, data = None, bytearray()
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if getattr(part, "name", None) != "file":
+                continue
+            name = getattr(part, "filename", None) or ""
+            while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
+                data += chunk
+                if len(data) > limit:
+                    raise too_large
+            break
+    except LauraError:
+        raise
+    except Exception:
+        raise BadRequest(
+            "Send the file as multipart/form-data, in a field named file.", code="bad_upload"
+        ) from None
+    if name is None:
+        raise BadRequest("The request has no field named file.", code="bad_upload")
+    event = await files.visitor_upload(session, name, bytes(data))
+    return web.json_response(event, status=201)
+
+
+async def get_attachment(request: web.Request) -> web.Response:
+    _, session = await _auth(request)
+    thumbnail = request.query.get("thumbnail") in ("1", "true")
+    att, data = await _media(request).files.get(
+        session, request.match_info["attachment_id"], thumbnail
+    )
+    mime = att.thumbnail_mime if thumbnail and att.thumbnail_mime else att.mime
+    inline = request.query.get("download") not in ("1", "true")
+    return web.Response(body=data, headers=serve_headers(mime, att.kind, att.name, inline))
+
+
+async def post_typing(request: web.Request) -> web.Response:
+    _, session = await _auth(request)
+    await _limit(request, "typing", session.id)
+    data = await read_json(request)
+    return web.json_response(await _media(request).typing.visitor_typing(session, data))
+
+
+async def get_video(request: web.Request) -> web.Response:
+    _, session = await _auth(request)
+    return web.json_response(await _media(request).video.join(session))
+
+
+async def get_transcript(request: web.Request) -> web.Response:
+    domain, session = await _auth(request)
+    await _limit(request, "transcripts", session.id)
+    transcripts = _media(request).transcripts
+    conv = await domain.current(session)
+    pdf = await transcripts.pdf(conv, session.language)
+    name = transcripts.file_name(conv, session.language, "pdf")
+    return web.Response(body=pdf, headers=serve_headers("application/pdf", "file", name, False))
+
+
 async def get_openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(_config(request)["web.public_url"]))
 
@@ -240,3 +334,8 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/v1/sessions/{id}/contact-request", post_contact)
     r.add_post("/api/v1/sessions/{id}/wait", post_wait)
     r.add_post("/api/v1/sessions/{id}/end", post_end)
+    r.add_post("/api/v1/sessions/{id}/attachments", post_attachment)
+    r.add_get("/api/v1/sessions/{id}/attachments/{attachment_id}", get_attachment)
+    r.add_post("/api/v1/sessions/{id}/typing", post_typing)
+    r.add_get("/api/v1/sessions/{id}/video", get_video)
+    r.add_get("/api/v1/sessions/{id}/transcript.pdf", get_transcript)

@@ -107,6 +107,47 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                             "description": "The text to show above the contact form when "
                             "nobody is available (in the language asked with ?lang=).",
                         },
+                        "files": {
+                            "type": "object",
+                            "description": "What a visitor may send: refuse other files in "
+                            "the browser already (Laura checks again, by content).",
+                            "properties": {
+                                "max_bytes": {"type": "integer"},
+                                "types": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                        "video": {
+                            "type": "boolean",
+                            "description": "Laura's own Jitsi server is set up (staff may "
+                            "still start a call on another one from Element).",
+                        },
+                    },
+                },
+                "Attachment": {
+                    "type": "object",
+                    "required": ["id", "name", "mime", "kind", "size"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "mime": {"type": "string", "description": "Determined from the content"},
+                        "kind": {"enum": ["image", "file"]},
+                        "size": {"type": "integer"},
+                        "width": {"type": "integer"},
+                        "height": {"type": "integer"},
+                    },
+                },
+                "Video": {
+                    "type": "object",
+                    "description": "Join with Jitsi's iframe API: load external_api, then "
+                    "new JitsiMeetExternalAPI(domain, {roomName: room, jwt, userInfo: "
+                    "{displayName}}).",
+                    "properties": {
+                        "domain": {"type": "string"},
+                        "room": {"type": "string"},
+                        "url": {"type": "string"},
+                        "external_api": {"type": "string"},
+                        "display_name": {"type": "string"},
+                        "jwt": {"type": ["string", "null"]},
                     },
                 },
                 "NewSession": {
@@ -141,12 +182,30 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "properties": {
                         "seq": {"type": "integer"},
                         "ts": {"type": "integer"},
-                        "type": {"enum": ["message", "status", "queue"]},
+                        "type": {"enum": ["message", "status", "queue", "typing", "video"]},
                         "sender": {"enum": ["visitor", "staff", "bot"]},
                         "name": {"type": "string"},
-                        "body": {"type": "string"},
+                        "body": {
+                            "type": "string",
+                            "description": "The text; for a file, its name",
+                        },
+                        "attachment": {
+                            "$ref": "#/components/schemas/Attachment",
+                            "description": "A message that is a file (download it with "
+                            "GET .../attachments/{attachment_id})",
+                        },
                         "status": {"type": "string"},
                         "position": {"type": "integer"},
+                        "names": {
+                            "type": "array",
+                            "items": {"type": "string"},
+                            "description": "typing: the staff typing now (empty: nobody)",
+                        },
+                        "video": {
+                            "enum": ["started", "ended"],
+                            "description": "video: a call was started (join with GET .../video) "
+                            "or ended",
+                        },
                     },
                 },
                 "Events": {
@@ -355,5 +414,142 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "responses": {"200": _json("Session"), **AUTH_ERRORS},
                 }
             },
+            **_media_paths(sec),
+        },
+    }
+
+
+def _media_paths(sec: list[dict[str, list[str]]]) -> dict[str, Any]:
+    """Files, typing, video and the transcript."""
+    attachment_param = {
+        "name": "attachment_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    return {
+        "/api/v1/sessions/{id}/attachments": {
+            "post": {
+                "summary": "Send a photo or PDF (multipart/form-data, field file); checked by "
+                "content, photos stripped of metadata",
+                "security": sec,
+                "parameters": SESSION_PARAM,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": {
+                        "description": "Stored; it is in the event stream at seq",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "seq": {"type": "integer"},
+                                        "attachment": {"$ref": "#/components/schemas/Attachment"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "400": _err("Not multipart/form-data with a field named file (bad_upload)"),
+                    "409": _err("The chat has ended (chat_ended)"),
+                    "413": _err("The file is larger than files.max_bytes (file_too_large)"),
+                    "422": _err(
+                        "Not a file Laura takes: file_type_not_allowed, file_unreadable, "
+                        "file_empty, files_not_accepted"
+                    ),
+                    "429": _limited(),
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/v1/sessions/{id}/attachments/{attachment_id}": {
+            "get": {
+                "summary": "A file of this chat (either side's); images inline, everything else "
+                "as a download",
+                "security": sec,
+                "parameters": SESSION_PARAM
+                + [
+                    attachment_param,
+                    {"name": "thumbnail", "in": "query", "schema": {"enum": ["1"]}},
+                    {"name": "download", "in": "query", "schema": {"enum": ["1"]}},
+                ],
+                "responses": {
+                    "200": {"description": "The file's bytes (Content-Type from its content)"},
+                    "401": AUTH_ERRORS["401"],
+                    "404": _err("No such session, or no such file in it (another chat's file)"),
+                },
+            }
+        },
+        "/api/v1/sessions/{id}/typing": {
+            "post": {
+                "summary": "The visitor is typing (or stopped); staff see it in Element. "
+                "draft is shown to staff only when the admin turned typing_preview on",
+                "security": sec,
+                "parameters": SESSION_PARAM,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["typing"],
+                        "properties": {
+                            "typing": {"type": "boolean"},
+                            "draft": {"type": "string"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": {
+                        "description": "preview: whether staff see the draft",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "typing": {"type": "boolean"},
+                                        "preview": {"type": "boolean"},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "400": _err("typing is not a boolean, or draft not a string"),
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/v1/sessions/{id}/video": {
+            "get": {
+                "summary": "How to join the chat's video call (staff start it; a visitor cannot)",
+                "security": sec,
+                "parameters": SESSION_PARAM,
+                "responses": {
+                    "200": _json("Video"),
+                    "409": _err("No video call in this chat now (no_video_call)"),
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/v1/sessions/{id}/transcript.pdf": {
+            "get": {
+                "summary": "The chat's transcript as a PDF (in the session's language)",
+                "security": sec,
+                "parameters": SESSION_PARAM,
+                "responses": {
+                    "200": {
+                        "description": "application/pdf, as a download",
+                        "content": {"application/pdf": {}},
+                    },
+                    **AUTH_ERRORS,
+                },
+            }
         },
     }

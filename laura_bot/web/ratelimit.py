@@ -37,8 +37,9 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "messages": ("per_session", "per_address"),
     "topic": ("per_session", "per_address"),
     "contact": ("per_session", "per_address"),
-    # Attachments (V10) are not there yet; their limit is, so the upload route only calls hit().
     "uploads": ("per_session", "per_address"),
+    "typing": ("per_session", "per_address"),
+    "transcripts": ("per_session", "per_address"),
 }
 
 _MESSAGES = {
@@ -47,6 +48,8 @@ _MESSAGES = {
     "topic": "Too many attempts to choose a topic. Please wait a moment.",
     "contact": "Too many contact requests. Please wait a while before trying again.",
     "uploads": "Too many files were sent. Please wait a while before sending another.",
+    "typing": "Too many typing updates. Please wait a moment.",
+    "transcripts": "Too many transcript downloads. Please wait a while before trying again.",
 }
 
 

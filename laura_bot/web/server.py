@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from .api import CONFIG_KEY, CONVERSATIONS_KEY, LIMITER_KEY, PROXIES_KEY, add_routes
+from .api import (
+    CONFIG_KEY,
+    CONVERSATIONS_KEY,
+    LIMITER_KEY,
+    MEDIA_KEY,
+    PROXIES_KEY,
+    Media,
+    add_routes,
+)
 from .errors import JsonErrorRequestHandler, error_middleware
 from .ratelimit import RateLimiter, parse_networks
 
@@ -37,7 +45,7 @@ def _cors(allowed: set[str]) -> Callable[..., Any]:
             resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
             resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
             resp.headers["Access-Control-Max-Age"] = "600"
-            resp.headers["Access-Control-Expose-Headers"] = "Retry-After"
+            resp.headers["Access-Control-Expose-Headers"] = "Retry-After, Content-Disposition"
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
         if request.path.startswith("/api/"):
@@ -47,7 +55,7 @@ def _cors(allowed: set[str]) -> Callable[..., Any]:
     return cors
 
 
-def build_app(conversations: Conversations, config: Config) -> web.Application:
+def build_app(conversations: Conversations, config: Config, media: Media) -> web.Application:
     """The public app; it talks to the domain (conversations) only."""
     allowed = {o.rstrip("/") for o in config["web.allowed_origins"]}
     app = web.Application(
@@ -56,6 +64,7 @@ def build_app(conversations: Conversations, config: Config) -> web.Application:
     )
     app[CONVERSATIONS_KEY] = conversations
     app[CONFIG_KEY] = config
+    app[MEDIA_KEY] = media
     app[LIMITER_KEY] = RateLimiter(config["web.rate_limits"] or {})
     app[PROXIES_KEY] = parse_networks(config["web.trusted_proxies"] or [])
     add_routes(app)

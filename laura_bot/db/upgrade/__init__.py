@@ -11,4 +11,5 @@ from . import (  # noqa: E402,F401  (register themselves)
     v04_escalation,
     v05_routing,
     v06_queue_index,
+    v07_media,
 )
