@@ -134,6 +134,13 @@ async def test_files_both_ways(team: Team) -> None:
     assert status == 200 and data == PDF
     assert headers["Content-Disposition"].startswith("attachment")
 
+    # A file the homeserver no longer has: staff are told, and the room does not stall.
+    missing = {"msgtype": "m.file", "body": "weg.pdf", "url": "mxc://localhost/bestaatniet"}
+    await anna.send_raw(room, "m.room.message", missing)
+    await anna.wait_for(is_msg(room, body_has="niet van de server halen", msgtype="m.notice"))
+    await anna.send(room, "Bent u er nog, mevrouw?")
+    await visitor.wait_for(lambda e: e.get("body") == "Bent u er nog, mevrouw?")
+
     # Another chat cannot fetch this chat's file: the same 404 as for no file at all.
     other = await team.visitor(topic=None, name="Gerrit")
     status, _, _ = await fetch(other, leaflet["attachment"]["id"])
