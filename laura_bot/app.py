@@ -25,6 +25,7 @@ from .matrix.bridge import MatrixBridge
 from .matrix.catchup import CatchUp
 from .matrix.consult_room import ConsultRoom
 from .matrix.dispatch_room import DispatchRoom
+from .matrix.monitor import Monitors
 from .matrix.router import Router
 from .matrix.typing import MatrixTyping
 from .notifier import Notifier
@@ -130,6 +131,9 @@ class Laura:
             MatrixTyping(self.bridge),
         )
         self.transcripts = Transcripts(config, self.store)
+        self.monitors = Monitors(config, self.store, self.bridge)
+        self.notifier.listeners.append(self.monitors.on_event)
+        self.conversations.after_end.append(self.monitors.chat_ended)
         self.conversations.after_visitor_message.append(self.typing.visitor_sent)
         self.conversations.after_end.append(self.typing.visitor_sent)
         services = Services(
@@ -144,6 +148,7 @@ class Laura:
             lambda rooms: self.router.kick(rooms),
             self.video,
             self.transcripts,
+            self.monitors,
         )
         self.router = Router(
             config,
@@ -233,6 +238,7 @@ class Laura:
         await self.conversations.restore()
         await self.routing.restore()
         await self.typing.restore()
+        await self.monitors.restore()
         self._ready = True
         try:
             await self.az.ping_self()  # proves both directions and flushes Synapse's backoff
@@ -277,6 +283,7 @@ class Laura:
         await self.router.close()
         await self.conversations.close()
         await self.routing.close()
+        await self.monitors.close()
         for runner in (self.matrix_runner, self.contact_runner):
             await runner.idle(timeout=5)
             await runner.close()

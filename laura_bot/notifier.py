@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 
 
 class Notifier:
     def __init__(self) -> None:
         self._waiters: dict[str, set[asyncio.Future[None]]] = defaultdict(set)
+        # Parts that follow a session's events besides its long polls (monitoring).
+        self.listeners: list[Callable[[str], None]] = []
 
     def notify(self, session_id: str) -> None:
+        for listener in self.listeners:
+            listener(session_id)
         for fut in self._waiters.pop(session_id, set()):
             if not fut.done():
                 fut.set_result(None)

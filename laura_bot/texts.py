@@ -294,6 +294,10 @@ STAFF: dict[str, dict[str, str]] = {
         "{{ high }} zijn.",
         "set_too_long": "Niet gewijzigd: {{ key }} mag hoogstens {{ limit }} tekens hebben.",
         "set_bad_flag": "Niet gewijzigd: {{ key }} is on (aan) of off (uit).",
+        # -- canned --
+        # -- cases --
+        # -- monitor --
+        # -- toolkit --
     },
     "en": {
         "dispatch": "New question about {{ topic }} from {{ nickname }} (waiting since "
@@ -560,6 +564,10 @@ STAFF: dict[str, dict[str, str]] = {
         "{{ high }}.",
         "set_too_long": "Not changed: {{ key }} may have at most {{ limit }} characters.",
         "set_bad_flag": "Not changed: {{ key }} is on or off.",
+        # -- canned --
+        # -- cases --
+        # -- monitor --
+        # -- toolkit --
     },
 }
 

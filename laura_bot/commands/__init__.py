@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..dispatch.routing import Routing
     from ..exports import Transcripts
     from ..matrix.bridge import MatrixBridge
+    from ..matrix.monitor import Monitors
     from ..settings import Settings
     from ..video import Video
 
@@ -36,6 +37,7 @@ class Services:
     kick_rooms: Callable[[list[str]], None]  # handle a room's pending inbox events now
     video: Video
     transcripts: Transcripts
+    monitors: Monitors
 
 
 @dataclass
@@ -140,4 +142,4 @@ async def cmd_help(ctx: Context) -> str:
     return "\n".join(lines)
 
 
-from . import consult, control, dispatch, personal  # noqa: E402,F401  (register themselves)
+from . import canned, cases, consult, control, dispatch, personal, supervise  # noqa: E402,F401,I001

@@ -6,6 +6,9 @@ from mautrix.util.async_db import Database
 
 from .answers import DispatchAnswerStore
 from .attachments import AttachmentStore
+from .audit import AuditStore
+from .canned import CannedStore
+from .cases import CaseStore
 from .closed_days import ClosedDayStore
 from .commands import CommandStore
 from .contact_requests import ContactRequestStore
@@ -13,6 +16,7 @@ from .conversations import ConversationStore
 from .departments import DepartmentStore
 from .events import EventStore
 from .inbox import InboxStore
+from .monitors import MonitorStore
 from .offers import DispatchOfferStore
 from .sends import SendStore
 from .sessions import SessionStore
@@ -42,6 +46,10 @@ class Store:
         self.offers = DispatchOfferStore(db)
         self.closed_days = ClosedDayStore(db)
         self.attachments = AttachmentStore(db)
+        self.canned = CannedStore(db)
+        self.cases = CaseStore(db)
+        self.audit = AuditStore(db)
+        self.monitors = MonitorStore(db)
 
 
 def create_database(url: str, args: dict | None = None) -> Database:

@@ -284,8 +284,11 @@ class Router:
 
     def _is_command(self, kind: str, body: str) -> bool:
         """Anything starting with ! is a command, except in a consult room, where only a command
-        allowed there is: "!!! Let op" or "!Take care" there is a message for the visitor."""
+        allowed there is: "!!! Let op" or "!Take care" there is a message for the visitor.
+        In a consult room "#" and "#name" are the canned-answer command too."""
         text = body.strip()
+        if kind == CONSULT and text.startswith("#") and "#" in self.commands.commands:
+            return len(text) == 1 or not text[1].isspace()  # "#" or "#name": canned answers
         if not text.startswith("!"):
             return False
         if kind != CONSULT:
@@ -296,6 +299,8 @@ class Router:
     async def _command(
         self, kind: str, room_id: str, sender: str, event_id: str, body: str
     ) -> None:
+        if body.startswith("#"):
+            body = "!# " + body[1:]  # the canned-answer command, with the name as argument
         first, stored = await self.store.commands.start(event_id, room_id)
         if first:
             reply = await self._run_command(kind, room_id, sender, event_id, body)

@@ -12,4 +12,5 @@ from . import (  # noqa: E402,F401  (register themselves)
     v05_routing,
     v06_queue_index,
     v07_media,
+    v08_toolkit,
 )

@@ -1,0 +1,3 @@
+"""Monitoring (S15): `!monitor <chat>` in the control room."""
+
+from __future__ import annotations
