@@ -78,6 +78,7 @@ class Config(BaseFileConfig):
             "web.max_waiting_per_address",
             "laura.organization",
             "laura.admins",
+            "laura.supervisors",
             "laura.departments",
             "laura.settings.dispatch_timeout",
             "laura.settings.queue_update_interval",
@@ -98,6 +99,7 @@ class Config(BaseFileConfig):
             "laura.timezone",
             "laura.staff_language",
             "laura.languages",
+            "laura.case_categories",
             "logging.level",
         ):
             copy(key)
@@ -176,6 +178,13 @@ class Config(BaseFileConfig):
             and all(isinstance(a, str) and a.startswith("@") and ":" in a for a in admins),
             "use a list of Matrix user IDs, like ['@admin:example.org']",
         )
+        supervisors = self["laura.supervisors"]
+        need(
+            "laura.supervisors",
+            isinstance(supervisors, list)
+            and all(isinstance(a, str) and a.startswith("@") and ":" in a for a in supervisors),
+            "use a list of Matrix user IDs, like ['@teamleider:example.org'], or []",
+        )
         departments = self["laura.departments"]
         need(
             "laura.departments",
@@ -248,6 +257,18 @@ class Config(BaseFileConfig):
             and bool(langs)
             and all(lang in ("nl", "en") for lang in langs),
             "use a list of nl and/or en, like [nl, en]",
+        )
+        categories = self["laura.case_categories"]
+        need(
+            "laura.case_categories",
+            isinstance(categories, list)
+            and bool(categories)
+            and all(
+                isinstance(c, str) and c == c.strip() and 1 <= len(c) <= 40 and "|" not in c
+                for c in categories
+            ),
+            "use a list of category names of 1 to 40 characters without '|', like "
+            "[Medisch, Overig]",
         )
 
     def _validate_media(self, need: Callable[[str, bool, str], None]) -> None:

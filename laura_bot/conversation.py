@@ -167,6 +167,9 @@ class Conversations:
             "topic": conv.department_id,
             "queue_position": position,
             "staff": [{"name": name} for _, name in staff],
+            "conversation_id": conv.id,
+            "can_rate": conv.status == Status.ENDED and bool(conv.taker) and conv.rating is None,
+            "rating": conv.rating,
         }
 
     async def topics(self) -> list[dict[str, Any]]:
@@ -219,6 +222,7 @@ class Conversations:
         text_id: str,
         text_values: dict[str, Any],
         also: Callable[[Any, Conversation], Awaitable[None]] | None = None,
+        front: bool = False,
         **fields: object,
     ) -> None:
         """Start a dispatch round: waiting, fresh deadlines and a new dispatch message.
@@ -235,6 +239,10 @@ class Conversations:
             if "department_id" in fields:
                 fields["queued_at"] = await self.store.conversations.next_place(
                     conn, str(fields["department_id"]), now
+                )
+            elif front and conv.department_id:  # handed back: first in line again
+                fields["queued_at"] = await self.store.conversations.front_place(
+                    conn, conv.department_id, now
                 )
             moved = await self.store.conversations.transition(
                 conn,
@@ -256,7 +264,8 @@ class Conversations:
             )
             if not moved:
                 raise refusal
-            await self._within_waiting_cap(conn, session, conv)
+            if not front:  # a chat handed back by staff is never refused for the cap
+                await self._within_waiting_cap(conn, session, conv)
             if also:
                 await also(conn, conv)
             await self._say(conn, session, conv, text_id, to_matrix=True, **text_values)
@@ -426,6 +435,98 @@ class Conversations:
         conv = await self.current(session)
         text = "contact_declined" if reason == "declined_contact" else "ended_by_visitor"
         await self._end(session, conv, "visitor", text)
+
+    async def restart(self, session: Session) -> None:
+        """A new chat in the same session after the last one ended: the visitor keeps their
+        details and can still read the old chat (its events stay in their stream)."""
+        conv = await self.current(session)
+        if conv.status != Status.ENDED:
+            raise Conflict(
+                "This chat is still going; end it before starting a new one.",
+                code="chat_not_ended",
+            )
+        welcome = await self.settings.text("welcome_message")
+        new_id = random_id(12)
+        async with transaction(self.db) as conn:
+            # Only from the chat that ended: two restarts at once make one new chat.
+            current = await conn.fetchval(
+                "SELECT conversation_id FROM session WHERE id=$1", session.id
+            )
+            if current != conv.id:
+                return
+            await self.store.conversations.create(conn, new_id, session.id)
+            await self.store.events.append(
+                conn, session.id, new_id, "status", data={"status": Status.CHOOSING}
+            )
+            await self.store.events.append(
+                conn,
+                session.id,
+                new_id,
+                "message",
+                sender="bot",
+                name="Laura",
+                body=render(welcome) if welcome else self.text(session, "welcome"),
+                to_matrix=True,
+            )
+        session.conversation_id = new_id
+        log.info("Session %s: new chat %s after %s", session.id, new_id, conv.id)
+        self.notifier.notify(session.id)
+
+    async def rate(self, session: Session, data: dict[str, Any]) -> None:
+        """1-5 stars for the chat that just ended; 1 or 2 need a comment; once."""
+        stars = data.get("stars")
+        if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
+            raise BadRequest("stars must be a whole number from 1 to 5.", code="bad_stars")
+        comment = data.get("comment")
+        if comment is not None and not isinstance(comment, str):
+            raise BadRequest("comment must be a string.", code="bad_comment")
+        comment = (comment or "").strip() or None
+        if comment and len(comment) > 2000:
+            raise BadRequest(
+                "The comment is too long: at most 2000 characters.", code="bad_comment"
+            )
+        if stars <= 2 and not comment:
+            raise BadRequest(
+                "Please tell us in a few words what went wrong (a comment is needed with 1 or "
+                "2 stars).",
+                code="comment_required",
+            )
+        conv = await self.current(session)
+        if conv.status != Status.ENDED or not conv.taker:
+            raise Conflict(
+                "Only a chat with a staff member that has ended can be rated.", code="not_ratable"
+            )
+        if not await self.store.conversations.rate(conv.id, stars, comment, new_txn_id()):
+            raise Conflict("This chat was rated already.", code="already_rated")
+        log.info("Conversation %s rated", conv.id)
+        self.kick_matrix(conv.id)  # the rating goes to the consult room
+
+    async def requeue(self, conv: Conversation, reason: str) -> bool:
+        """The last staff member left a running chat (or handed it back with !leave queue):
+        the visitor goes back to the queue, at the front, in a new dispatch round. Whoever
+        takes it is invited to the same consult room and reads everything."""
+        if conv.status != Status.CONNECTED or not conv.department_id:
+            return False
+        session = await self._session_of(conv)
+        try:
+            await self._enter_queue(
+                session,
+                (Status.CONNECTED,),
+                Conflict("not connected", code="not_connected"),
+                "requeued",
+                {},
+                also=lambda conn, _: self.store.answers.reset(conn, conv.id),
+                front=True,
+                taker=None,
+                taker_name=None,
+                taken_at=None,
+                idle_warned=False,
+                idle_deadline=None,
+            )
+        except Conflict:
+            return False
+        log.info("Conversation %s back in the queue (%s)", conv.id, reason)
+        return True
 
     async def _end(
         self,
@@ -609,6 +710,13 @@ class Conversations:
         self.notifier.notify(conv.session_id)
         return True
 
+    async def invite_colleague(self, conv: Conversation, user_id: str, name: str) -> None:
+        """Bring a colleague into the consult room (the bridge sends the invite)."""
+        async with transaction(self.db) as conn:
+            await self.store.staff.to_be_invited(conn, conv.id, user_id, name)
+        log.info("Conversation %s: a colleague is invited", conv.id)
+        self.kick_matrix(conv.id)
+
     async def close_by_staff(self, conv: Conversation, user_id: str) -> bool:
         log.info("Conversation %s: %s closes it", conv.id, user_id)
         return await self._end(await self._session_of(conv), conv, "staff", "ended_by_staff")
@@ -678,6 +786,14 @@ class Conversations:
             async with transaction(self.db) as conn:
                 await self._say(conn, session, conv, text, name=name)
             self.notifier.notify(session.id)
+        if (
+            text == "staff_left"
+            and conv.status == Status.CONNECTED
+            and not await self.store.staff.joined(conv.id)
+        ):
+            # The last staff member left (Element's own "leave room"): the visitor is not left
+            # talking to nobody.
+            await self.requeue(conv, "the last staff member left")
 
     # Inactivity (S21) ------------------------------------------------------------------------
 

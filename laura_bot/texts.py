@@ -50,7 +50,8 @@ STAFF: dict[str, dict[str, str]] = {
         "kunt de kamer nu verlaten.",
         "already_closed": "Dit gesprek is al gesloten.",
         "not_delivered": "Dit gesprek is gesloten; de bezoeker ziet dit bericht niet.",
-        "visitor_ended": "De bezoeker heeft het gesprek beëindigd.",
+        "visitor_ended": "De bezoeker heeft het gesprek beëindigd. Wat je hier nog schrijft, "
+        "bereikt de bezoeker niet meer; !pdf en !case werken nog. Je kunt de kamer verlaten.",
         "contact_request": "Contactverzoek over {{ topic }} van {{ nickname }}",
         "label_name": "Naam",
         "label_phone": "Telefoon",
@@ -204,6 +205,7 @@ STAFF: dict[str, dict[str, str]] = {
         "waiting_room_line": "💬 {{ count }} berichten in de wachtkamer; laatst aan het woord: "
         "{{ last }}. Antwoord in de thread om de bezoeker nu al te schrijven.",
         "staff_copy": "{{ name }} (vóór het gesprek): {{ body }}",
+        "staff_copy_live": "{{ name }} aan de bezoeker: {{ body }}",
         "thread_taken": "Dit gesprek is al opgepakt; schrijf de bezoeker in de gesprekskamer.",
         "idle_ended": "Het gesprek is gesloten omdat het een tijd stil was.",
         "cmd_notify_usage": "!notify <nr>|all|waiting|onhold <tekst>",
@@ -295,9 +297,231 @@ STAFF: dict[str, dict[str, str]] = {
         "set_too_long": "Niet gewijzigd: {{ key }} mag hoogstens {{ limit }} tekens hebben.",
         "set_bad_flag": "Niet gewijzigd: {{ key }} is on (aan) of off (uit).",
         # -- canned --
+        "cmd_#_usage": "#, #naam",
+        "cmd_#_help": "# toont de standaardantwoorden voor dit gesprek; #naam stuurt er een "
+        "naar de bezoeker, met namen en onderwerp ingevuld",
+        "cmd_canned_usage": "!canned [add|remove|save]",
+        "cmd_canned_help": "toont en beheert standaardantwoorden: in een gesprek die van de "
+        "eigen afdeling, in de beheerkamer (beheerders) die per afdeling of voor iedereen; "
+        "!canned help legt het uit",
+        "canned_usage_consult": "Gebruik: !canned add <naam> <tekst>, !canned remove <naam>, "
+        "of !canned save <naam> als antwoord (reply) op een eigen bericht; dit geldt voor de "
+        "afdeling van dit gesprek. Een naam heeft 1 tot 32 kleine letters, cijfers, - of _. In "
+        "de tekst kun je {% raw %}{{ bezoeker }}, {{ medewerker }} en {{ onderwerp }}"
+        "{% endraw %} gebruiken. Typ # voor de lijst.",
+        "canned_usage_control": "Gebruik: !canned (de lijst), !canned add <naam> "
+        "<afdeling|alle> <tekst>, !canned remove <naam> <afdeling|alle>. Een naam heeft 1 tot "
+        "32 kleine letters, cijfers, - of _. In de tekst kun je {% raw %}{{ bezoeker }}, "
+        "{{ medewerker }} en {{ onderwerp }}{% endraw %} gebruiken.",
+        "canned_list_title": "Standaardantwoorden (typ #naam om er een te sturen):",
+        "canned_all_title": "Standaardantwoorden per afdeling:",
+        "canned_group": "{{ where }}:",
+        "canned_everyone": "alle afdelingen",
+        "canned_none": "Er zijn nog geen standaardantwoorden. Voeg er een toe met !canned add.",
+        "canned_no_chat": "Deze kamer hoort niet bij een gesprek.",
+        "canned_no_department": "Dit gesprek hoort niet bij een afdeling, dus hier kun je "
+        "geen standaardantwoorden beheren; er is niets veranderd. Vraag een beheerder.",
+        "canned_hash_extra": "Niets verstuurd: typ alleen #{{ name }}, zonder tekst erachter.",
+        "canned_unknown": "Er is geen standaardantwoord #{{ name }}; er is niets verstuurd. "
+        "Wel beschikbaar: {{ names }}.",
+        "canned_unknown_none": "Er is geen standaardantwoord #{{ name }}; er is niets "
+        "verstuurd. Er zijn nog geen standaardantwoorden (!canned add).",
+        "canned_ended": "Dit gesprek is beëindigd; #{{ name }} is niet verstuurd.",
+        "canned_sent": "✓ #{{ name }} verstuurd.",
+        "canned_not_sent": "#{{ name }} is niet verstuurd: {{ error }}.",
+        "canned_bad_name": "Niet opgeslagen: “{{ name }}” is geen geldige naam; gebruik 1 tot "
+        "32 kleine letters, cijfers, - of _.",
+        "canned_too_long": "Niet opgeslagen: een standaardantwoord heeft hoogstens "
+        "{{ limit }} tekens, dit zijn er {{ length }}.",
+        "canned_refused": "#{{ name }} is niet opgeslagen: {{ error }}.",
+        "canned_exists": "Er is al een standaardantwoord #{{ name }} voor {{ where }}; er is "
+        "niets veranderd. Verwijder het eerst met !canned remove als je het wilt vervangen.",
+        "canned_added": "Standaardantwoord #{{ name }} opgeslagen voor {{ where }}.",
+        "canned_removed": "Standaardantwoord #{{ name }} verwijderd voor {{ where }}.",
+        "canned_not_found": "Er is geen standaardantwoord #{{ name }} voor {{ where }}; er is "
+        "niets verwijderd.",
+        "canned_admins_only": "Alleen beheerders kunnen hier standaardantwoorden wijzigen; er "
+        "is niets veranderd.",
+        "canned_save_no_reply": "Niet opgeslagen: gebruik !canned save <naam> als antwoord "
+        "(reply) op een bericht dat je zelf hebt gestuurd.",
+        "canned_save_unavailable": "Niet opgeslagen: het bericht waarop je antwoordt kon niet "
+        "worden opgehaald. Probeer het nog eens.",
+        "canned_save_not_yours": "Niet opgeslagen: je kunt alleen je eigen berichten bewaren "
+        "als standaardantwoord.",
+        "canned_save_not_text": "Niet opgeslagen: dat bericht is geen gewone tekst.",
+        "canned_error_syntax": "de opmaak klopt niet ({{ message }}, regel {{ line }})",
+        "canned_error_construct": "alleen tekst, de variabelen, {% raw %}{% if %}{% endraw %} "
+        "en eenvoudige filters zijn toegestaan",
+        "canned_error_variable": "{{ name }} is geen bekende variabele; gebruik {% raw %}"
+        "{{ bezoeker }}, {{ medewerker }} of {{ onderwerp }}{% endraw %}",
+        "canned_error_filter": "het filter {{ name }} is niet toegestaan (wel: upper, lower, "
+        "capitalize, title, trim, default)",
+        "canned_error_runtime": "de tekst kon niet worden ingevuld",
+        "canned_error_empty": "de ingevulde tekst is leeg",
         # -- cases --
+        "cmd_case_usage": "!case <onderwerp> | <categorie> | <notities>",
+        "cmd_case_help": "slaat dit gesprek op als casus; de notities zijn intern en de bezoeker "
+        "ziet ze nooit (in de controlekamer: !case <nr> … voor een gesprek uit !open)",
+        "cmd_cases_usage": "!cases [export <nr> pdf|json]",
+        "cmd_cases_help": "toont de casussen, nieuwste eerst; export zet er één als PDF (het "
+        "verslag) of JSON (velden, notities en de hele geschiedenis) in deze kamer",
+        "cmd_open_usage": "!open [<duur>] | !open end <nr>",
+        "cmd_open_help": "toont gesprekken die nooit netjes zijn beëindigd (standaard: langer "
+        "dan {{ default }} stil); !open end <nr> beëindigt er één, !case <nr> … slaat er één op "
+        "als casus",
+        "case_usage": "Sla dit gesprek op als casus met: !case <onderwerp> | <categorie> | "
+        "<notities> (de notities zijn intern en mogen weg). Categorieën: {{ categories }}.",
+        "case_usage_control": "Sla een gesprek uit !open op als casus met: !case <nr> "
+        "<onderwerp> | <categorie> | <notities> (de notities mogen weg). Categorieën: "
+        "{{ categories }}.",
+        "case_no_chat": "Niet opgeslagen: deze kamer hoort niet bij een gesprek.",
+        "case_no_subject": "Niet opgeslagen: het onderwerp ontbreekt.",
+        "case_no_category": "Niet opgeslagen: de categorie ontbreekt.",
+        "case_bad_category": "Niet opgeslagen: “{{ category }}” is geen categorie.",
+        "case_too_long": "Niet opgeslagen: het onderwerp mag hoogstens {{ subject }} tekens "
+        "hebben, de notities {{ notes }}.",
+        "case_bad_text": "Niet opgeslagen: de tekst bevat tekens die niet bewaard kunnen worden.",
+        "case_saved": "Casus opgeslagen: “{{ subject }}” ({{ category }})"
+        "{% if notes %}, met interne notities{% endif %}"
+        "{% if email %}, met het e-mailadres van de bezoeker{% else %}; de bezoeker gaf geen "
+        "e-mailadres{% endif %}. Beheerders vinden hem met !cases.",
+        "case_file_name": "casus",
+        "cases_none": "Er zijn nog geen casussen.",
+        "cases_title": "Casussen, nieuwste eerst{% if more %} (de {{ shown }} nieuwste van "
+        "{{ total }}){% endif %}:",
+        "cases_line": "{{ nr }}. {{ when }} · {{ subject }} · {{ category }} · {{ department }} "
+        "· opgeslagen door {{ by }}",
+        "cases_hint": "!cases export <nr> pdf of !cases export <nr> json zet er één in deze "
+        "kamer.",
+        "cases_usage": "Gebruik !cases voor de lijst, of !cases export <nr> pdf|json voor één "
+        "casus als bestand.",
+        "cases_unknown": "Er is geen casus {{ nr }}. Typ !cases voor de lijst.",
+        "cases_exported": "Casus {{ nr }} (“{{ subject }}”) staat hierboven: {{ name }}.",
+        "cases_fields": "Categorie: {{ category }} · e-mail: {{ email }} · interne notities: "
+        "{{ notes }}",
+        "open_usage": "Gebruik !open [duur] (bijvoorbeeld !open 2h) voor de lijst, !open end <nr> "
+        "om er één te beëindigen, of !case <nr> <onderwerp> | <categorie> | <notities> om er één "
+        "als casus op te slaan.",
+        "open_bad_duration": "“{{ value }}” is geen duur; schrijf bijvoorbeeld 30m, 2h of 1d.",
+        "open_bad_number": "“{{ value }}” is geen nummer uit de lijst van !open.",
+        "open_none": "Geen open gesprekken die langer dan {{ threshold }} stil zijn.",
+        "open_title": "Nooit beëindigde gesprekken, langer dan {{ threshold }} stil "
+        "({{ count }}, oudste eerst):",
+        "open_line": "{{ nr }}. {{ nickname }} · {{ department }} · {{ status }} · "
+        "{{ age }} oud · laatste activiteit {{ last }} ({{ quiet }} geleden)"
+        "{% if case %} · casus opgeslagen{% endif %}",
+        "open_status_waiting": "wacht in de rij",
+        "open_status_connected": "verbonden",
+        "open_status_contact": "contactgegevens gevraagd",
+        "open_hint": "!case <nr> <onderwerp> | <categorie> | <notities> slaat er één op als "
+        "casus; !open end <nr> beëindigt er één.",
+        "open_no_such": "Er is geen gesprek {{ nr }} in de lijst van !open"
+        "{% if count %} (1–{{ count }}){% else %} (die is leeg){% endif %}. Typ !open voor de "
+        "lijst.",
+        "open_already_ended": "Gesprek {{ nr }} ({{ nickname }}) was al beëindigd.",
+        "open_ended": "Gesprek {{ nr }} ({{ nickname }}, {{ department }}) is beëindigd; het "
+        "wordt verwijderd met de bewaartermijn.",
         # -- monitor --
+        "cmd_monitor_usage": "!monitor [<gesprek> | stop <gesprek>]",
+        "cmd_monitor_help": "ongezien meelezen met een lopend gesprek, in een eigen kamer "
+        "(beheerders en supervisors); zonder gesprek: de lopende gesprekken, genummerd",
+        "cmd_audit_usage": "!audit <gesprek>",
+        "cmd_audit_help": "wie een gesprek heeft ingezien en wanneer (het auditlog)",
+        "monitor_refused": "Alleen beheerders en supervisors (laura.supervisors in de "
+        "configuratie) mogen meekijken met gesprekken.",
+        "monitor_usage": "Gebruik: !monitor (de lopende gesprekken), !monitor <nummer of code> "
+        "om mee te kijken, !monitor stop <code> om te stoppen. De code is het id van het "
+        "gesprek of de eerste 6 tekens ervan, zoals in de naam van de consultkamer.",
+        "monitor_bad_number": "Er is geen lopend gesprek met nummer {{ n }}. Typ !monitor voor "
+        "de lijst.",
+        "monitor_bad_chat": "“{{ chat }}” is geen gesprek: geef een nummer uit !monitor, of de "
+        "code van het gesprek (minstens 6 tekens, zoals in de naam van de consultkamer).",
+        "monitor_ambiguous": "Meer dan één gesprek begint met “{{ chat }}”; geef meer tekens.",
+        "monitor_unknown": "Er is geen gesprek met code “{{ chat }}”. Typ !monitor voor de "
+        "lopende gesprekken.",
+        "monitor_not_live": "Gesprek {{ short }} is al beëindigd; meekijken kan alleen bij een "
+        "lopend gesprek. Er is niets gestart.",
+        "monitor_started": "Je kijkt nu mee met gesprek {{ short }} ({{ nickname }}, "
+        "{{ topic }}). Laura nodigt je uit in de privékamer “{{ room }}”: daar staat het "
+        "gesprek vanaf het begin, daarna alles wat erbij komt. De bezoeker en de medewerkers "
+        "zien niet dat je meekijkt; begin en einde staan in het auditlog. Stoppen: !monitor "
+        "stop {{ short }}.",
+        "monitor_already": "Je kijkt al mee met gesprek {{ short }}, in de kamer “{{ room }}”. "
+        "Er is niets veranderd.",
+        "monitor_stopped": "Je kijkt niet meer mee met gesprek {{ short }}; de kamer wordt "
+        "gesloten en het einde staat in het auditlog.",
+        "monitor_not_following": "Je keek niet mee met gesprek {{ short }}; er is niets "
+        "veranderd.",
+        "monitor_none": "Er lopen nu geen gesprekken (niemand verbonden of wachtend).",
+        "monitor_title": "Lopende gesprekken (meekijken: !monitor <nummer> of !monitor <code>):",
+        "monitor_line": "{{ n }}. {{ short }} · {{ topic }} · {{ nickname }} · {{ state }}",
+        "monitor_state_connected": "met {{ name }} sinds {{ since }}",
+        "monitor_state_waiting": "wacht sinds {{ since }}",
+        "monitor_more": "… en nog {{ count }} (hun nummer werkt ook).",
+        "monitor_room_name": "Meekijken {{ short }} – {{ topic }}",
+        "monitor_room_topic": "Alleen-lezen kopie van gesprek {{ short }}. Niemand in het "
+        "gesprek ziet deze kamer.",
+        "monitor_intro": "Je kijkt mee met {{ nickname }} ({{ topic }}): eerst het gesprek tot "
+        "nu toe, daarna live. Je kunt hier niet schrijven; de bezoeker en de medewerkers zien "
+        "je niet.",
+        "monitor_file": "📎 {{ name }}",
+        "monitor_status_waiting": "wacht op een medewerker",
+        "monitor_status_connected": "verbonden met een medewerker",
+        "monitor_status_contact": "niemand kon het aannemen: gevraagd om contactgegevens",
+        "monitor_status_ended": "gesprek beëindigd",
+        "monitor_video_started": "videogesprek gestart door {{ name }}",
+        "monitor_video_ended": "videogesprek beëindigd",
+        "monitor_ended_chat": "Het gesprek is beëindigd; meekijken is gestopt en deze kamer "
+        "wordt gesloten.",
+        "monitor_ended_stopped": "Meekijken is gestopt; deze kamer wordt gesloten.",
+        "monitor_kick": "meekijken beëindigd",
+        "audit_usage": "Gebruik: !audit <gesprek> (de code van het gesprek of de eerste 6 "
+        "tekens ervan).",
+        "audit_none": "Het auditlog heeft niets over gesprek {{ short }}.",
+        "audit_title": "Auditlog van gesprek {{ short }}:",
+        "audit_line": "- {{ when }} {{ actor }}: {{ action }}",
+        "audit_action_monitor_start": "begon mee te kijken",
+        "audit_action_monitor_end": "stopte met meekijken",
+        "audit_detail_stopped": "zelf gestopt",
+        "audit_detail_chat_ended": "gesprek beëindigd",
         # -- toolkit --
+        "cmd_invite_usage": "!invite @gebruiker:server",
+        "cmd_invite_help": "haalt een collega in dit gesprek; die leest alles wat er al gezegd is",
+        "cmd_leave_usage": "!leave [queue]",
+        "cmd_leave_help": "verlaat het gesprek (overdragen: eerst !invite, dan !leave); als "
+        "laatste: !leave queue zet de bezoeker vooraan in de wachtrij",
+        "cmd_nick_usage": "!nick <naam>",
+        "cmd_nick_help": "de naam die bezoekers van jou zien (!nick - voor je Matrix-naam)",
+        "invite_usage": "Gebruik: !invite @gebruiker:server (een collega of beheerder).",
+        "invite_not_connected": "Collega's uitnodigen kan alleen in een lopend gesprek.",
+        "invite_not_staff": "{{ user }} is geen medewerker of beheerder van Laura en kan niet "
+        "worden uitgenodigd.",
+        "invite_already": "{{ user }} is al in dit gesprek.",
+        "invite_done": "{{ user }} is uitgenodigd en leest alles wat er al gezegd is. "
+        "(Element's eigen uitnodigen werkt hier niet: gebruik !invite.)",
+        "leave_usage": "Gebruik: !leave, of !leave queue om de bezoeker terug in de wachtrij te "
+        "zetten.",
+        "leave_last": "Je bent de laatste medewerker in dit gesprek; de bezoeker zou dan met "
+        "niemand praten. Sluit het gesprek met !close, of zet de bezoeker vooraan in de "
+        "wachtrij met !leave queue.",
+        "leave_queue_not_last": "Er zijn nog collega's in dit gesprek: verlaat het gewoon met "
+        "!leave.",
+        "leave_queued": "De bezoeker staat weer vooraan in de wachtrij; wie het oppakt, komt in "
+        "deze kamer en leest alles.",
+        "leave_done": "Je hebt het gesprek verlaten.",
+        "leave_reason": "Verlaten met !leave",
+        "edited_command": "Een bewerkt commando ({{ command }}) voert Laura niet uit, en het "
+        "gaat niet naar de bezoeker. Typ het opnieuw.",
+        "near_command": "Bedoelde je {{ command }}? Dit bericht is niet naar de bezoeker "
+        "gestuurd. (Was het wel voor de bezoeker bedoeld? Begin het bericht dan niet met !.)",
+        "nick_now": "Bezoekers zien jou als {{ name }}.",
+        "nick_none": "Bezoekers zien je Matrix-naam. Kies een andere met !nick <naam>.",
+        "nick_cleared": "Bezoekers zien weer je Matrix-naam.",
+        "nick_bad": "Een naam heeft hoogstens 40 tekens, zonder regeleinden.",
+        "nick_set": "Bezoekers zien jou voortaan als {{ name }}.",
+        "rating_posted": "Beoordeling van de bezoeker: {{ stars }}{% if comment %} — "
+        "{{ comment }}{% endif %}",
+        "stats_rating": "  beoordeling: gemiddeld {{ average }} sterren ({{ count }}x)",
     },
     "en": {
         "dispatch": "New question about {{ topic }} from {{ nickname }} (waiting since "
@@ -325,7 +549,8 @@ STAFF: dict[str, dict[str, str]] = {
         "leave the room now.",
         "already_closed": "This conversation is already closed.",
         "not_delivered": "This conversation is closed; the visitor does not see this message.",
-        "visitor_ended": "The visitor ended the conversation.",
+        "visitor_ended": "The visitor ended the conversation. What you write here no longer "
+        "reaches the visitor; !pdf and !case still work. You can leave the room.",
         "contact_request": "Contact request about {{ topic }} from {{ nickname }}",
         "label_name": "Name",
         "label_phone": "Phone",
@@ -475,6 +700,7 @@ STAFF: dict[str, dict[str, str]] = {
         "waiting_room_line": "💬 {{ count }} messages in the waiting room; last to speak: "
         "{{ last }}. Reply in the thread to write to the visitor now.",
         "staff_copy": "{{ name }} (before the chat): {{ body }}",
+        "staff_copy_live": "{{ name }} to the visitor: {{ body }}",
         "thread_taken": "This chat was already taken; write to the visitor in the consult room.",
         "idle_ended": "The conversation was closed because it was quiet for a while.",
         "cmd_notify_usage": "!notify <nr>|all|waiting|onhold <text>",
@@ -565,9 +791,219 @@ STAFF: dict[str, dict[str, str]] = {
         "set_too_long": "Not changed: {{ key }} may have at most {{ limit }} characters.",
         "set_bad_flag": "Not changed: {{ key }} is on or off.",
         # -- canned --
+        "cmd_#_usage": "#, #name",
+        "cmd_#_help": "# lists the canned answers for this chat; #name sends one to the "
+        "visitor, with names and topic filled in",
+        "cmd_canned_usage": "!canned [add|remove|save]",
+        "cmd_canned_help": "lists and manages canned answers: in a chat those of its "
+        "department, in the control room (admins) those per department or for everyone; "
+        "!canned help explains",
+        "canned_usage_consult": "Usage: !canned add <name> <text>, !canned remove <name>, or "
+        "!canned save <name> as a reply to a message of your own; this is for the department "
+        "of this chat. A name has 1 to 32 lowercase letters, digits, - or _. The text may use "
+        "{% raw %}{{ visitor }}, {{ staff }} and {{ topic }}{% endraw %}. Type # for the list.",
+        "canned_usage_control": "Usage: !canned (the list), !canned add <name> "
+        "<department|all> <text>, !canned remove <name> <department|all>. A name has 1 to 32 "
+        "lowercase letters, digits, - or _. The text may use {% raw %}{{ visitor }}, "
+        "{{ staff }} and {{ topic }}{% endraw %}.",
+        "canned_list_title": "Canned answers (type #name to send one):",
+        "canned_all_title": "Canned answers per department:",
+        "canned_group": "{{ where }}:",
+        "canned_everyone": "all departments",
+        "canned_none": "There are no canned answers yet. Add one with !canned add.",
+        "canned_no_chat": "This room does not belong to a chat.",
+        "canned_no_department": "This chat has no department, so canned answers cannot be "
+        "managed here; nothing was changed. Ask an admin.",
+        "canned_hash_extra": "Nothing sent: type just #{{ name }}, with no text after it.",
+        "canned_unknown": "There is no canned answer #{{ name }}; nothing was sent. "
+        "Available: {{ names }}.",
+        "canned_unknown_none": "There is no canned answer #{{ name }}; nothing was sent. There "
+        "are no canned answers yet (!canned add).",
+        "canned_ended": "This chat has ended; #{{ name }} was not sent.",
+        "canned_sent": "✓ #{{ name }} sent.",
+        "canned_not_sent": "#{{ name }} was not sent: {{ error }}.",
+        "canned_bad_name": "Not saved: “{{ name }}” is not a valid name; use 1 to 32 lowercase "
+        "letters, digits, - or _.",
+        "canned_too_long": "Not saved: a canned answer has at most {{ limit }} characters, "
+        "this one has {{ length }}.",
+        "canned_refused": "#{{ name }} was not saved: {{ error }}.",
+        "canned_exists": "There already is a canned answer #{{ name }} for {{ where }}; "
+        "nothing was changed. Remove it first with !canned remove to replace it.",
+        "canned_added": "Canned answer #{{ name }} saved for {{ where }}.",
+        "canned_removed": "Canned answer #{{ name }} removed for {{ where }}.",
+        "canned_not_found": "There is no canned answer #{{ name }} for {{ where }}; nothing was "
+        "removed.",
+        "canned_admins_only": "Only admins can change canned answers here; nothing was changed.",
+        "canned_save_no_reply": "Not saved: use !canned save <name> as a reply to a message "
+        "you sent yourself.",
+        "canned_save_unavailable": "Not saved: the message you replied to could not be "
+        "fetched. Please try again.",
+        "canned_save_not_yours": "Not saved: only your own messages can be kept as a canned "
+        "answer.",
+        "canned_save_not_text": "Not saved: that message is not plain text.",
+        "canned_error_syntax": "the template is malformed ({{ message }}, line {{ line }})",
+        "canned_error_construct": "only text, the variables, {% raw %}{% if %}{% endraw %} and "
+        "simple filters are allowed",
+        "canned_error_variable": "{{ name }} is not a known variable; use {% raw %}"
+        "{{ visitor }}, {{ staff }} or {{ topic }}{% endraw %}",
+        "canned_error_filter": "the filter {{ name }} is not allowed (these are: upper, lower, "
+        "capitalize, title, trim, default)",
+        "canned_error_runtime": "the text could not be filled in",
+        "canned_error_empty": "the filled-in text is empty",
         # -- cases --
+        "cmd_case_usage": "!case <subject> | <category> | <notes>",
+        "cmd_case_help": "saves this conversation as a case; the notes are internal and the "
+        "visitor never sees them (in the control room: !case <nr> … for a chat from !open)",
+        "cmd_cases_usage": "!cases [export <nr> pdf|json]",
+        "cmd_cases_help": "lists the cases, newest first; export puts one in this room as a PDF "
+        "(the transcript) or JSON (fields, notes and the whole history)",
+        "cmd_open_usage": "!open [<duration>] | !open end <nr>",
+        "cmd_open_help": "lists chats that were never properly ended (by default: quiet for "
+        "longer than {{ default }}); !open end <nr> ends one, !case <nr> … saves one as a case",
+        "case_usage": "Save this conversation as a case with: !case <subject> | <category> | "
+        "<notes> (the notes are internal and may be left out). Categories: {{ categories }}.",
+        "case_usage_control": "Save a chat from !open as a case with: !case <nr> <subject> | "
+        "<category> | <notes> (the notes may be left out). Categories: {{ categories }}.",
+        "case_no_chat": "Not saved: this room does not belong to a conversation.",
+        "case_no_subject": "Not saved: the subject is missing.",
+        "case_no_category": "Not saved: the category is missing.",
+        "case_bad_category": "Not saved: “{{ category }}” is not a category.",
+        "case_too_long": "Not saved: the subject may have at most {{ subject }} characters, the "
+        "notes {{ notes }}.",
+        "case_bad_text": "Not saved: the text contains characters that cannot be stored.",
+        "case_saved": "Case saved: “{{ subject }}” ({{ category }})"
+        "{% if notes %}, with internal notes{% endif %}"
+        "{% if email %}, with the visitor's e-mail address{% else %}; the visitor gave no "
+        "e-mail address{% endif %}. Admins find it with !cases.",
+        "case_file_name": "case",
+        "cases_none": "There are no cases yet.",
+        "cases_title": "Cases, newest first{% if more %} (the {{ shown }} newest of "
+        "{{ total }}){% endif %}:",
+        "cases_line": "{{ nr }}. {{ when }} · {{ subject }} · {{ category }} · {{ department }} "
+        "· saved by {{ by }}",
+        "cases_hint": "!cases export <nr> pdf or !cases export <nr> json puts one in this room.",
+        "cases_usage": "Use !cases for the list, or !cases export <nr> pdf|json for one case as "
+        "a file.",
+        "cases_unknown": "There is no case {{ nr }}. Type !cases for the list.",
+        "cases_exported": "Case {{ nr }} (“{{ subject }}”) is above: {{ name }}.",
+        "cases_fields": "Category: {{ category }} · e-mail: {{ email }} · internal notes: "
+        "{{ notes }}",
+        "open_usage": "Use !open [duration] (for example !open 2h) for the list, !open end <nr> "
+        "to end one, or !case <nr> <subject> | <category> | <notes> to save one as a case.",
+        "open_bad_duration": "“{{ value }}” is not a duration; write for example 30m, 2h or 1d.",
+        "open_bad_number": "“{{ value }}” is not a number from the !open list.",
+        "open_none": "No open chats that have been quiet for longer than {{ threshold }}.",
+        "open_title": "Chats never ended, quiet for longer than {{ threshold }} "
+        "({{ count }}, oldest first):",
+        "open_line": "{{ nr }}. {{ nickname }} · {{ department }} · {{ status }} · "
+        "{{ age }} old · last activity {{ last }} ({{ quiet }} ago)"
+        "{% if case %} · case saved{% endif %}",
+        "open_status_waiting": "waiting in the queue",
+        "open_status_connected": "connected",
+        "open_status_contact": "asked for contact details",
+        "open_hint": "!case <nr> <subject> | <category> | <notes> saves one as a case; "
+        "!open end <nr> ends one.",
+        "open_no_such": "There is no chat {{ nr }} in the !open list"
+        "{% if count %} (1–{{ count }}){% else %} (it is empty){% endif %}. Type !open for the "
+        "list.",
+        "open_already_ended": "Chat {{ nr }} ({{ nickname }}) had already ended.",
+        "open_ended": "Chat {{ nr }} ({{ nickname }}, {{ department }}) has ended; it will be "
+        "deleted with the retention period.",
         # -- monitor --
+        "cmd_monitor_usage": "!monitor [<chat> | stop <chat>]",
+        "cmd_monitor_help": "follow a live chat unseen, in a room of your own (admins and "
+        "supervisors); without a chat: the live chats, numbered",
+        "cmd_audit_usage": "!audit <chat>",
+        "cmd_audit_help": "who accessed a chat and when (the audit log)",
+        "monitor_refused": "Only admins and supervisors (laura.supervisors in the "
+        "configuration) may follow chats.",
+        "monitor_usage": "Usage: !monitor (the live chats), !monitor <number or code> to follow "
+        "one, !monitor stop <code> to stop. The code is the chat's id or its first 6 "
+        "characters, as in the consult room's name.",
+        "monitor_bad_number": "There is no live chat with number {{ n }}. Type !monitor for the "
+        "list.",
+        "monitor_bad_chat": "“{{ chat }}” is not a chat: give a number from !monitor, or the "
+        "chat's code (at least 6 characters, as in the consult room's name).",
+        "monitor_ambiguous": "More than one chat starts with “{{ chat }}”; give more characters.",
+        "monitor_unknown": "There is no chat with code “{{ chat }}”. Type !monitor for the live "
+        "chats.",
+        "monitor_not_live": "Chat {{ short }} has already ended; only a live chat can be "
+        "followed. Nothing was started.",
+        "monitor_started": "You are now following chat {{ short }} ({{ nickname }}, "
+        "{{ topic }}). Laura invites you to the private room “{{ room }}”: it holds the chat "
+        "from the start, then everything that follows. The visitor and the staff do not see "
+        "that you follow; the start and the end are in the audit log. To stop: !monitor stop "
+        "{{ short }}.",
+        "monitor_already": "You already follow chat {{ short }}, in the room “{{ room }}”. "
+        "Nothing changed.",
+        "monitor_stopped": "You no longer follow chat {{ short }}; its room is being closed and "
+        "the end is in the audit log.",
+        "monitor_not_following": "You were not following chat {{ short }}; nothing changed.",
+        "monitor_none": "There are no live chats now (nobody connected or waiting).",
+        "monitor_title": "Live chats (to follow one: !monitor <number> or !monitor <code>):",
+        "monitor_line": "{{ n }}. {{ short }} · {{ topic }} · {{ nickname }} · {{ state }}",
+        "monitor_state_connected": "with {{ name }} since {{ since }}",
+        "monitor_state_waiting": "waiting since {{ since }}",
+        "monitor_more": "… and {{ count }} more (their numbers work too).",
+        "monitor_room_name": "Monitor {{ short }} – {{ topic }}",
+        "monitor_room_topic": "Read-only copy of chat {{ short }}. Nobody in the chat sees this "
+        "room.",
+        "monitor_intro": "You are following {{ nickname }} ({{ topic }}): first the chat so "
+        "far, then live. You cannot write here; the visitor and the staff do not see you.",
+        "monitor_file": "📎 {{ name }}",
+        "monitor_status_waiting": "waiting for a staff member",
+        "monitor_status_connected": "connected to a staff member",
+        "monitor_status_contact": "nobody could take it: asked for contact details",
+        "monitor_status_ended": "chat ended",
+        "monitor_video_started": "video call started by {{ name }}",
+        "monitor_video_ended": "video call ended",
+        "monitor_ended_chat": "The chat has ended; monitoring has stopped and this room is being "
+        "closed.",
+        "monitor_ended_stopped": "Monitoring has stopped; this room is being closed.",
+        "monitor_kick": "monitoring ended",
+        "audit_usage": "Usage: !audit <chat> (the chat's code or its first 6 characters).",
+        "audit_none": "The audit log holds nothing about chat {{ short }}.",
+        "audit_title": "Audit log of chat {{ short }}:",
+        "audit_line": "- {{ when }} {{ actor }}: {{ action }}",
+        "audit_action_monitor_start": "started monitoring",
+        "audit_action_monitor_end": "stopped monitoring",
+        "audit_detail_stopped": "stopped by them",
+        "audit_detail_chat_ended": "the chat ended",
         # -- toolkit --
+        "cmd_invite_usage": "!invite @user:server",
+        "cmd_invite_help": "brings a colleague into this chat; they read everything said so far",
+        "cmd_leave_usage": "!leave [queue]",
+        "cmd_leave_help": "leaves the chat (to transfer: !invite first, then !leave); the last "
+        "one: !leave queue puts the visitor at the front of the queue",
+        "cmd_nick_usage": "!nick <name>",
+        "cmd_nick_help": "the name visitors see for you (!nick - for your Matrix name)",
+        "invite_usage": "Use: !invite @user:server (a colleague or an admin).",
+        "invite_not_connected": "Colleagues can be invited only into a running chat.",
+        "invite_not_staff": "{{ user }} is not staff or an admin of Laura and cannot be invited.",
+        "invite_already": "{{ user }} is already in this chat.",
+        "invite_done": "{{ user }} is invited and reads everything said so far. (Element's own "
+        "invite does not work here: use !invite.)",
+        "leave_usage": "Use: !leave, or !leave queue to put the visitor back in the queue.",
+        "leave_last": "You are the last staff member in this chat; the visitor would be talking "
+        "to nobody. Close it with !close, or put the visitor at the front of the queue with "
+        "!leave queue.",
+        "leave_queue_not_last": "Colleagues are still in this chat: just leave with !leave.",
+        "leave_queued": "The visitor is at the front of the queue again; whoever takes it joins "
+        "this room and reads everything.",
+        "leave_done": "You left the chat.",
+        "leave_reason": "Left with !leave",
+        "edited_command": "Laura does not run an edited command ({{ command }}), and it does not "
+        "go to the visitor. Type it again.",
+        "near_command": "Did you mean {{ command }}? This message was not sent to the visitor. "
+        "(If it was meant for the visitor, do not start the message with !.)",
+        "nick_now": "Visitors see you as {{ name }}.",
+        "nick_none": "Visitors see your Matrix name. Choose another with !nick <name>.",
+        "nick_cleared": "Visitors see your Matrix name again.",
+        "nick_bad": "A name has at most 40 characters, without line breaks.",
+        "nick_set": "Visitors now see you as {{ name }}.",
+        "rating_posted": "The visitor's rating: {{ stars }}{% if comment %} — "
+        "{{ comment }}{% endif %}",
+        "stats_rating": "  rating: {{ average }} stars on average ({{ count }}x)",
     },
 }
 

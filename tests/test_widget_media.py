@@ -188,12 +188,12 @@ async def test_widget_files_and_transcript(browser: Any, team: Team) -> None:
         ]
     )
     await page.wait_for_selector(".error >> text=te groot")
-    assert "1 MB" in await page.inner_text("div.error")
+    assert "1 MB" in await page.locator("div.error", has_text="te groot").inner_text()
     await file_input.set_input_files(
         files=[{"name": "notities.txt", "mimeType": "text/plain", "buffer": b"hallo daar"}]
     )
     await page.wait_for_selector(".error >> text=Dit soort bestand kan niet mee")
-    assert "PNG" in await page.inner_text("div.error")
+    assert "PNG" in await page.locator("div.error", has_text="kan niet mee").inner_text()
     # Refused by the server (the content is not a PNG at all): said in the widget's language.
     async with page.expect_response(lambda r: r.url.endswith("/attachments")) as refused:
         await file_input.set_input_files(
@@ -201,7 +201,7 @@ async def test_widget_files_and_transcript(browser: Any, team: Team) -> None:
         )
     assert (await refused.value).status == 422
     await page.wait_for_selector("div.error >> text=Dit soort bestand kan niet mee")
-    assert "PDF" in await page.inner_text("div.error")
+    assert "PDF" in await page.locator("div.error", has_text="kan niet mee").inner_text()
     assert await attachment_count(team) == before
     assert await page.is_hidden(".upload")
 

@@ -31,7 +31,15 @@
       message: "Waar gaat het over? (niet verplicht)", sendContact: "Verstuur",
       noContact: "Nee, liever niet", keepWaiting: "Ik wacht nog even", contactNeed: "Vul een telefoonnummer of e-mailadres in.",
       ended: "Het gesprek is beëindigd.", newChat: "Nieuw gesprek",
-      confirmEnd: "Weet je zeker dat je het gesprek wilt beëindigen?",
+      confirmEnd: "Wil je het gesprek beëindigen?", keepChatting: "Doorgaan", endNow: "Beëindigen",
+      rateTitle: "Hoe beoordeel je dit gesprek?", star1: "1 ster", stars: "{n} sterren",
+      comment: "Toelichting (niet verplicht)", commentNeeded: "Toelichting (verplicht)",
+      commentHint: "Vertel ons in een paar woorden wat er beter kan.",
+      chooseStars: "Kies eerst 1 tot 5 sterren.", sendRating: "Verstuur",
+      rateThanks: "Dank je wel voor je beoordeling.", alreadyRated: "Je hebt dit gesprek al beoordeeld.",
+      notRatable: "Dit gesprek kan niet beoordeeld worden.", commentTooLong: "De toelichting is te lang: hoogstens 2000 tekens.",
+      commentRequired: "Bij 1 of 2 sterren hebben we een toelichting nodig: wat kan er beter?",
+      tooMany: "Even te vaak geprobeerd. Probeer het over een minuut opnieuw.",
       offline: "Op dit moment is de chat niet beschikbaar. Probeer het later nog eens.",
       topic: "Onderwerp (niet verplicht)", offlineThanks: "Dank je wel. We nemen zo snel mogelijk contact met je op.",
       failed: "Versturen lukte niet. Controleer je verbinding en probeer het opnieuw.",
@@ -60,7 +68,15 @@
       message: "What is it about? (optional)", sendContact: "Send",
       noContact: "No, thanks", keepWaiting: "I'll keep waiting", contactNeed: "Enter a phone number or an e-mail address.",
       ended: "The conversation has ended.", newChat: "New chat",
-      confirmEnd: "Are you sure you want to end the conversation?",
+      confirmEnd: "Do you want to end the chat?", keepChatting: "Continue", endNow: "End",
+      rateTitle: "How would you rate this chat?", star1: "1 star", stars: "{n} stars",
+      comment: "Comment (optional)", commentNeeded: "Comment (required)",
+      commentHint: "Please tell us in a few words what could be better.",
+      chooseStars: "Choose 1 to 5 stars first.", sendRating: "Send",
+      rateThanks: "Thank you for your rating.", alreadyRated: "You have rated this chat already.",
+      notRatable: "This chat cannot be rated.", commentTooLong: "The comment is too long: at most 2000 characters.",
+      commentRequired: "With 1 or 2 stars we need a comment: what could be better?",
+      tooMany: "Too many tries. Please try again in a minute.",
       offline: "The chat is not available right now. Please try again later.",
       topic: "Topic (optional)", offlineThanks: "Thank you. We will get back to you as soon as possible.",
       failed: "Sending failed. Check your connection and try again.",
@@ -136,7 +152,8 @@
   var state = {
     session: saved, cursor: 0, status: null, widget: null, polling: false, rendered: {},
     video: null,   // the call on offer ({name}) while the latest video event is "started"
-    blobs: []      // object URLs of fetched files, released when the chat is cleared
+    blobs: [],     // object URLs of fetched files, released when the chat is cleared
+    focusTopics: false   // after "New chat": focus the first topic once the choice is shown
   };
 
   function save() {
@@ -239,18 +256,50 @@
   var bigSave = el("button", { type: "button", class: "secondary", text: T.save });
   var lightbox = el("div", { class: "lightbox", role: "dialog", "aria-modal": "true", hidden: "" },
     [el("div", { class: "bar" }, [bigCaption, bigSave, bigClose]), el("div", { class: "frame" }, [bigImage])]);
+  // "End the chat?" asked inside the widget (not window.confirm, which blocks the page and
+  // cannot be styled or translated): Continue is the first button, so Enter keeps the chat.
+  var keepBtn = el("button", { type: "button", class: "secondary keep", text: T.keepChatting });
+  var endNowBtn = el("button", { type: "button", class: "primary end-now", text: T.endNow });
+  var askEndError = el("div", { class: "error", role: "alert" });
+  var askEnd = el("div", { class: "ask-end", role: "alertdialog", "aria-labelledby": "laura-ask-end", hidden: "" },
+    [el("p", { id: "laura-ask-end", text: T.confirmEnd }), askEndError, el("div", { class: "row" }, [keepBtn, endNowBtn])]);
   var panel = el("div", { class: "panel", role: "dialog", "aria-label": T.title, hidden: "" },
-    [el("div", { class: "head" }, [title, endBtn, closeBtn]), queueBar, videoBar, callBox, body, typingLine,
+    [el("div", { class: "head" }, [title, endBtn, closeBtn]), askEnd, queueBar, videoBar, callBox, body, typingLine,
       uploadBar, errorLine, compose, lightbox]);
   root.appendChild(launcher);
   root.appendChild(panel);
 
-  function open() { panel.hidden = false; launcher.hidden = true; boot(); textarea.focus(); }
+  function open() {
+    panel.hidden = false; launcher.hidden = true;
+    if (state.session && state.session.closed) { delete state.session.closed; save(); }
+    boot(); textarea.focus();
+  }
+  function close() { closeAskEnd(false); panel.hidden = true; launcher.hidden = false; launcher.focus(); }
   launcher.addEventListener("click", open);
-  closeBtn.addEventListener("click", function () { panel.hidden = true; launcher.hidden = false; launcher.focus(); });
-  endBtn.addEventListener("click", async function () {
-    if (!confirm(T.confirmEnd)) return;
-    try { await api("POST", "/sessions/" + state.session.session_id + "/end"); } catch (e) { showError(e.message); }
+  closeBtn.addEventListener("click", close);
+
+  function openAskEnd() {
+    askEndError.textContent = "";
+    keepBtn.disabled = endNowBtn.disabled = false;
+    askEnd.hidden = false;
+    keepBtn.focus();
+  }
+  function closeAskEnd(refocus) {
+    if (askEnd.hidden) return;
+    askEnd.hidden = true;
+    if (refocus) (compose.hidden ? endBtn : textarea).focus();
+  }
+  endBtn.addEventListener("click", openAskEnd);
+  keepBtn.addEventListener("click", function () { closeAskEnd(true); });
+  endNowBtn.addEventListener("click", async function () {
+    keepBtn.disabled = endNowBtn.disabled = true;
+    try {
+      await api("POST", sessionPath("/end"), {});
+      closeAskEnd(false);   // the ended screen follows from the event stream
+    } catch (e) {
+      askEndError.textContent = e.status === 429 ? T.tooMany : e.status && e.status < 500 ? e.message : T.failed;
+      keepBtn.disabled = endNowBtn.disabled = false;
+    }
   });
 
   function showError(text) { errorLine.textContent = text || ""; }
@@ -306,6 +355,11 @@
       box.appendChild(b);
     });
     body.appendChild(box);
+    if (state.focusTopics) {   // after "New chat": the clicked button is gone, the choice is next
+      state.focusTopics = false;
+      var first = box.querySelector("button:not([disabled])");
+      if (first) first.focus();
+    }
     scroll();
   }
 
@@ -379,24 +433,117 @@
     scroll();
   }
 
+  // After the end: a rating (when the server says this chat can be rated), the transcript, and
+  // the choice between a new chat in the same session and closing the panel. The box goes once
+  // a new chat starts (the transcript would then be the new chat's); the old messages stay.
   function endedScreen() {
-    if (root.querySelector(".newchat")) return;
-    var again = el("button", { type: "button", class: "primary newchat", text: T.newChat });
-    again.addEventListener("click", function () {
-      state.session = null; state.cursor = 0; state.status = null; state.video = null; save();
-      queueBar.hidden = true; endBtn.hidden = true; compose.hidden = true; sub.textContent = "";
-      showTyping([]); updateVideo(); showError("");
-      startScreen();
-    });
+    if (root.querySelector(".ended-actions")) return;
     var transcript = el("button", { type: "button", class: "secondary transcript", text: T.transcript });
     transcript.addEventListener("click", async function () {
       transcript.disabled = true;
       await saveFile(sessionPath("/transcript.pdf"), "transcript.pdf");
       transcript.disabled = false;
     });
-    body.appendChild(el("div", { class: "info", text: T.ended }));
-    body.appendChild(transcript);
-    body.appendChild(again);
+    var again = el("button", { type: "button", class: "primary newchat", text: T.newChat });
+    var closeChat = el("button", { type: "button", class: "secondary closechat", text: T.close });
+    var err = el("div", { class: "error", role: "alert" });
+    var box = el("div", { class: "ended-actions", tabindex: "-1", "aria-label": T.ended },
+      [el("div", { class: "rating-slot" }), transcript, err, el("div", { class: "row" }, [again, closeChat])]);
+    // A new chat in the same session: the visitor keeps their details, the event stream goes on
+    // (a "choosing" status and the welcome follow) and the topics come back.
+    again.addEventListener("click", async function () {
+      again.disabled = closeChat.disabled = true;
+      err.textContent = "";
+      try {
+        await api("POST", sessionPath("/restart"));
+      } catch (e) {
+        if (e.code !== "chat_not_ended") {   // not ended: another tab started the new chat already
+          err.textContent = e.status === 429 ? T.tooMany : e.status && e.status < 500 ? e.message : T.failed;
+          again.disabled = closeChat.disabled = false;
+          return;
+        }
+      }
+      state.focusTopics = true;
+      poll();
+    });
+    closeChat.addEventListener("click", function () {
+      state.session.closed = true;   // a reload then shows the launcher, not the ended chat
+      save();
+      close();
+    });
+    body.appendChild(box);
+    if (!panel.hidden && focusLost()) box.focus();
+    scroll();
+  }
+
+  function focusLost() {
+    var active = root.activeElement;
+    return !active || !active.getClientRects().length;
+  }
+
+  // 1-5 stars and a comment, which 1 or 2 stars make required. The browser says so before
+  // sending; the server checks the same rule and its refusals are said in the widget's language.
+  function ratingForm(view) {
+    var slot = root.querySelector(".ended-actions .rating-slot");
+    if (!slot || !view.can_rate || slot.firstChild) return;
+    var chosen = 0;
+    var stars = el("fieldset", { class: "stars" }, [el("legend", { text: T.rateTitle })]);
+    var labels = [];
+    for (var n = 1; n <= 5; n++) {
+      var label = n === 1 ? T.star1 : t("stars", { n: n });
+      var star = el("label", { class: "star", title: label },
+        [el("input", { type: "radio", name: "stars", value: String(n), "aria-label": label }),
+          el("span", { "aria-hidden": "true", text: "★" })]);
+      labels.push(star);
+      stars.appendChild(star);
+    }
+    var commentLabel = el("span", { text: T.comment });
+    var comment = el("textarea", { name: "comment", maxlength: "2000", rows: "2" });
+    var hint = el("p", { class: "hint", id: "laura-comment-hint", text: T.commentHint, hidden: "" });
+    var err = el("div", { class: "error", role: "alert" });
+    var send = el("button", { type: "submit", class: "primary", text: T.sendRating });
+    var form = el("form", { class: "card rating", novalidate: "" },
+      [stars, el("label", { class: "comment" }, [commentLabel, comment]), hint, err, send]);
+
+    function needComment() { return chosen > 0 && chosen <= 2; }
+    stars.addEventListener("change", function (ev) {
+      chosen = Number(ev.target.value);
+      labels.forEach(function (l, i) { l.classList.toggle("on", i < chosen); });
+      var need = needComment();
+      commentLabel.textContent = need ? T.commentNeeded : T.comment;
+      hint.hidden = !need;
+      if (need) { comment.required = true; comment.setAttribute("aria-describedby", "laura-comment-hint"); }
+      else { comment.required = false; comment.removeAttribute("aria-describedby"); }
+      err.textContent = "";
+    });
+    function done(text) {
+      var note = el("p", { class: "info rated", role: "status", tabindex: "-1", text: text });
+      form.replaceWith(note);
+      note.focus();
+    }
+    form.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      if (!chosen) { err.textContent = T.chooseStars; labels[0].firstChild.focus(); return; }
+      var text = comment.value.trim();
+      if (needComment() && !text) { err.textContent = T.commentRequired; comment.focus(); return; }
+      var payload = { stars: chosen };
+      if (text) payload.comment = text;
+      send.disabled = true;
+      try {
+        await api("POST", sessionPath("/rating"), payload);
+        done(T.rateThanks);
+      } catch (e) {
+        var known = {
+          comment_required: T.commentRequired, bad_stars: T.chooseStars, bad_comment: T.commentTooLong,
+          already_rated: T.alreadyRated, not_ratable: T.notRatable
+        };
+        var message = known[e.code] || (e.status === 429 ? T.tooMany : e.status && e.status < 500 ? e.message : T.failed);
+        if (e.status === 409) { done(message); return; }   // rated already, or not ratable: no form
+        err.textContent = message;
+        send.disabled = false;
+      }
+    });
+    slot.appendChild(form);
     scroll();
   }
 
@@ -426,19 +573,26 @@
       queueBar.textContent = t("queue", { n: ev.position });
       queueBar.hidden = state.status !== "waiting";
     } else if (ev.type === "status") {
+      if (ev.status === "ended" && state.status !== "ended") {
+        body.appendChild(el("div", { class: "info ended", text: T.ended }));
+      } else if (ev.status !== "ended" && state.status === "ended") {
+        // A new chat in the same session: a line between the old chat and the new one.
+        body.appendChild(el("div", { class: "divider", "data-seq": String(ev.seq) }, [el("span", { text: T.newChat })]));
+      }
       setStatus(ev.status);
     }
     scroll();
   }
 
   async function refreshSub() {
-    if (!state.session) return;
+    if (!state.session) return null;
     try {
       var s = await api("GET", "/sessions/" + state.session.session_id);
       var names = s.staff.map(function (x) { return x.name; }).join(", ");
       sub.textContent = s.status === "connected" && names ? t("connected", { names: names }) :
         s.status === "waiting" ? T.waiting : "";
-    } catch (e) { /* shown by the poll loop */ }
+      return s;
+    } catch (e) { return null; /* shown by the poll loop */ }
   }
 
   function setStatus(status) {
@@ -447,17 +601,19 @@
     endBtn.hidden = status === "ended";
     if (status !== "waiting") queueBar.hidden = true;
     if (status !== "connected") { showTyping([]); typingReset(); }
-    if (status === "ended") { state.video = null; leaveCall(); }
+    if (status === "ended") { state.video = null; leaveCall(); closeAskEnd(false); }
     updateVideo();
   }
 
-  function afterBatch() {
+  async function afterBatch() {
     if (state.status === "choosing") topicButtons();
     else { var tb = root.querySelector(".topics"); if (tb) tb.remove(); }
     if (state.status === "contact") contactForm();
     else { var cf = root.querySelector("form.contact"); if (cf) cf.remove(); }
     if (state.status === "ended") endedScreen();
-    refreshSub();
+    else { var ea = root.querySelector(".ended-actions"); if (ea) ea.remove(); }
+    var view = await refreshSub();
+    if (view && view.status === "ended" && state.status === "ended") ratingForm(view);
   }
 
   async function poll() {
@@ -537,7 +693,9 @@
   bigClose.addEventListener("click", closeImage);
   // The host page receives key presses from inside the shadow root too.
   document.addEventListener("keydown", function (ev) {
-    if (ev.key === "Escape" && !lightbox.hidden) { ev.preventDefault(); closeImage(); }
+    if (ev.key !== "Escape") return;
+    if (!lightbox.hidden) { ev.preventDefault(); closeImage(); }
+    else if (!askEnd.hidden) { ev.preventDefault(); closeAskEnd(true); }
   });
 
   function filesOn() {
@@ -770,7 +928,8 @@
 
   function mount() {
     document.body.appendChild(host);
-    if (state.session) open();   // a chat in progress reopens after navigation or reload
+    // A chat in progress reopens after navigation or reload, unless the visitor closed it after the end.
+    if (state.session && !state.session.closed) open();
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mautrix.types import MessageType
 
+from ..db.conversations import Conversation
 from ..status import Status
 from ..video import jitsi_widget
 from . import CONSULT, Context, registry
@@ -14,7 +15,7 @@ async def cmd_close(ctx: Context) -> str:
     conv = await ctx.store.conversations.get_by_room(ctx.room_id)
     if conv is None:
         return ctx.bridge.t("already_closed")
-    name = await ctx.bridge.display_name(ctx.room_id, ctx.sender)
+    name = await ctx.bridge.staff_name(ctx.room_id, ctx.sender)
     if not await ctx.conversations.close_by_staff(conv, ctx.sender):
         return ctx.bridge.t("already_closed")
     return ctx.bridge.t("closed", name=name)
@@ -33,7 +34,7 @@ async def cmd_video(ctx: Context) -> str:
     if conv.video_widget_id:
         return t("video_already")
     widget_id, conference = video.new_conference(conv)
-    name = await ctx.store.staff.name_of(conv.id, ctx.sender) or await ctx.bridge.display_name(
+    name = await ctx.store.staff.name_of(conv.id, ctx.sender) or await ctx.bridge.staff_name(
         ctx.room_id, ctx.sender
     )
     content = jitsi_widget(
@@ -75,3 +76,59 @@ async def cmd_pdf(ctx: Context) -> str:
         txn_id=f"laura.pdf.{ctx.event_id}",
     )
     return t("pdf_done", name=name)
+
+
+@registry.register("invite", (CONSULT,))
+async def cmd_invite(ctx: Context) -> str:
+    """A colleague joins the chat (staff of any department, or an admin); they read the whole
+    history. Element's own invite needs a power level staff do not have in consult rooms."""
+    t = ctx.bridge.t
+    if len(ctx.args) != 1 or not ctx.args[0].startswith("@") or ":" not in ctx.args[0]:
+        return t("invite_usage")
+    user = ctx.args[0]
+    conv = await ctx.store.conversations.get_by_room(ctx.room_id)
+    if conv is None or conv.status != Status.CONNECTED:
+        return t("invite_not_connected")
+    if ctx.config.is_own_user(user) or not await ctx.bridge.is_staff(user):
+        return t("invite_not_staff", user=user)
+    if user in {u for u, _ in await ctx.store.staff.joined(conv.id)}:
+        return t("invite_already", user=user)
+    name = await ctx.bridge.staff_name(ctx.room_id, user)
+    await ctx.conversations.invite_colleague(conv, user, name)
+    return t("invite_done", user=user)
+
+
+@registry.register("leave", (CONSULT,))
+async def cmd_leave(ctx: Context) -> str:
+    """Leave the chat (a transfer is !invite, then !leave). The last staff member cannot leave
+    a visitor alone: `!leave queue` hands the visitor back to the queue, at the front."""
+    t = ctx.bridge.t
+    to_queue = ctx.args == ["queue"] or ctx.args == ["wachtrij"]
+    if ctx.args and not to_queue:
+        return t("leave_usage")
+    conv = await ctx.store.conversations.get_by_room(ctx.room_id)
+    others = []
+    if conv is not None:
+        others = [u for u, _ in await ctx.store.staff.joined(conv.id) if u != ctx.sender]
+    if conv is not None and conv.status == Status.CONNECTED and not others:
+        if not to_queue:
+            return t("leave_last")
+        if not await ctx.conversations.requeue(conv, "handed back with !leave queue"):
+            return t("leave_last")
+        await _remove(ctx, conv)
+        return t("leave_queued")
+    if to_queue:
+        return t("leave_queue_not_last")
+    await _remove(ctx, conv)
+    return t("leave_done")
+
+
+async def _remove(ctx: Context, conv: Conversation | None) -> None:
+    """Laura takes the sender out of the room. Her own kick never comes back to her as an
+    event (the inbox skips Laura's own events), so the chat is told here."""
+    name = (
+        conv and await ctx.store.staff.name_of(conv.id, ctx.sender)
+    ) or await ctx.bridge.staff_name(ctx.room_id, ctx.sender)
+    await ctx.bridge.remove(ctx.room_id, ctx.sender, ctx.bridge.t("leave_reason"))
+    if conv is not None:
+        await ctx.conversations.staff_membership(conv, ctx.sender, name, "leave")

@@ -125,6 +125,7 @@ async def cmd_stats(ctx: Context) -> str:
     routing = ctx.routing
     counts = await ctx.store.conversations.counts_by_department()
     running = await ctx.store.staff_members.active_chats()
+    ratings = await ctx.store.conversations.ratings_by_department()
     lines = [t("stats_title")]
     everyone: set[str] = set()
     for d in await ctx.store.departments.all_active():
@@ -152,6 +153,9 @@ async def cmd_stats(ctx: Context) -> str:
                 people=len(people),
             )
         )
+        if d.id in ratings:
+            average, n = ratings[d.id]
+            lines.append(t("stats_rating", average=f"{average:.1f}", count=n))
     if everyone:
         lines.append(t("stats_people"))
         members = await ctx.store.staff_members.many(everyone)

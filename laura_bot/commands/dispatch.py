@@ -83,7 +83,7 @@ async def cmd_notify(ctx: Context) -> str:
         conv_ids = await ctx.store.conversations.ids_in(dept.id, FILTERS[target])
     else:
         return t("notify_usage")
-    name = await ctx.bridge.display_name(ctx.room_id, ctx.sender)
+    name = await ctx.bridge.staff_name(ctx.room_id, ctx.sender)
     sent = await ctx.conversations.notify_waiting(conv_ids, ctx.event_id, name, body)
     if not sent:
         return t("notify_nobody")
@@ -109,7 +109,7 @@ async def cmd_take(ctx: Context) -> str:
     if conv is None or session is None:
         return t("take_unknown", n=n)
     members = await ctx.bridge.members(ctx.room_id)
-    name = await ctx.bridge.display_name(ctx.room_id, ctx.sender)
+    name = await ctx.bridge.staff_name(ctx.room_id, ctx.sender)
     outcome = await ctx.dispatch.answer(conv, ctx.sender, name, Answer.TAKE, ctx.event_id, members)
     if outcome.decision is Decision.CLAIM:
         return t("take_done", nickname=session.nickname)

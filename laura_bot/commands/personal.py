@@ -102,3 +102,20 @@ async def cmd_capacity(ctx: Context) -> str:
     await ctx.routing.kick_all()
     member = await members.get(ctx.sender)
     return t("capacity_set", state=await describe(ctx, member))
+
+
+@registry.register("nick", ANY_ROOM)
+async def cmd_nick(ctx: Context) -> str:
+    """What visitors see of this staff member, in the widget's header and on each message."""
+    t = ctx.bridge.t
+    name = " ".join(ctx.args).strip()
+    if not name:
+        current = await ctx.store.staff_members.nickname(ctx.sender)
+        return t("nick_now", name=current) if current else t("nick_none")
+    if name in ("-", "standaard", "default"):
+        await ctx.store.staff_members.set_nickname(ctx.sender, None)
+        return t("nick_cleared")
+    if len(name) > 40 or not name.isprintable():
+        return t("nick_bad")
+    await ctx.store.staff_members.set_nickname(ctx.sender, name)
+    return t("nick_set", name=name)

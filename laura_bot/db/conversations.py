@@ -48,6 +48,9 @@ class Conversation:
     video_conference: str | None = None
     video_remove: str | None = None
     typing_preview: str | None = None
+    rating: int | None = None
+    rating_comment: str | None = None
+    rating_txn_id: str | None = None
 
 
 @dataclass
@@ -65,7 +68,7 @@ class ConversationStore:
         "ended_by, last_position, ghost_left, escalate_at, escalation_level, escalation_posted, "
         "offered_to, offer_deadline, notify_count, last_speaker, last_activity_at, idle_deadline, "
         "idle_warned, video_widget_id, video_domain, video_conference, video_remove, "
-        "typing_preview"
+        "typing_preview, rating, rating_comment, rating_txn_id"
     )
 
     def __init__(self, db: Database) -> None:
@@ -236,6 +239,35 @@ class ConversationStore:
         )
         return max(now, int(last or 0) + 1)
 
+    async def front_place(self, conn: Connection, department_id: str, now: int) -> int:
+        """queued_at for a chat handed back to the queue: before everyone waiting there."""
+        first = await conn.fetchval(
+            "SELECT MIN(queued_at) FROM conversation WHERE status='waiting' AND department_id=$1",
+            department_id,
+        )
+        return int(first) - 1 if first is not None else now
+
+    async def rate(self, id: str, stars: int, comment: str | None, txn_id: str) -> bool:
+        """The visitor's rating of an ended chat, once: False when it was rated before."""
+        row = await self.db.fetchrow(
+            "UPDATE conversation SET rating=$2, rating_comment=$3, rated_at=$4, rating_txn_id=$5 "
+            "WHERE id=$1 AND status='ended' AND rating IS NULL RETURNING id",
+            id,
+            stars,
+            comment,
+            now_ms(),
+            txn_id,
+        )
+        return row is not None
+
+    async def ratings_by_department(self) -> dict[str, tuple[float, int]]:
+        """Average stars and number of ratings per department."""
+        rows = await self.db.fetch(
+            "SELECT department_id, AVG(rating) AS avg, COUNT(rating) AS n FROM conversation "
+            "WHERE rating IS NOT NULL GROUP BY department_id"
+        )
+        return {r["department_id"] or "": (float(r["avg"]), int(r["n"])) for r in rows}
+
     async def claim(self, conn: Connection, id: str, user_id: str, name: str) -> bool:
         """First 'Ik!' wins: decided by the database, never by an in-memory flag."""
         row = await conn.fetchrow(
@@ -308,3 +340,18 @@ class ConversationStore:
             "WHERE status IN ('waiting','connected','contact') GROUP BY department_id, status"
         )
         return {(r["department_id"], r["status"]): r["n"] for r in rows}
+
+    # Unclosed chats (S16) ---------------------------------------------------------------------
+
+    async def all_unclosed(self, quiet_since: int, limit: int = 100) -> list[Conversation]:
+        """Chats never properly ended (the visitor vanished, staff forgot): still waiting,
+        connected or asking for contact details, and quiet since before quiet_since (ms);
+        oldest first."""
+        rows = await self.db.fetch(
+            f"SELECT {self._COLS} FROM conversation "
+            "WHERE status IN ('waiting','connected','contact') "
+            "AND COALESCE(last_activity_at, taken_at, queued_at, created_at) <= $1 "
+            f"ORDER BY created_at, id LIMIT {int(limit)}",
+            quiet_since,
+        )
+        return [Conversation(**r) for r in rows]

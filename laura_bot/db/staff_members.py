@@ -21,10 +21,13 @@ class StaffMember:
     presence: str | None = None  # Matrix presence last seen; None: never seen
     presence_at: int | None = None
     last_assigned_at: int | None = None  # when they last took a chat (fairness: longest idle)
+    nickname: str | None = None  # what visitors see (!nick); None: their Matrix display name
 
 
 class StaffMemberStore:
-    _COLS = "user_id, status, schedule, capacity, presence, presence_at, last_assigned_at"
+    _COLS = (
+        "user_id, status, schedule, capacity, presence, presence_at, last_assigned_at, nickname"
+    )
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -55,6 +58,22 @@ class StaffMemberStore:
             user_id,
             *fields.values(),
         )
+
+    async def nickname(self, user_id: str) -> str | None:
+        return await self.db.fetchval(
+            "SELECT nickname FROM staff_member WHERE user_id=$1", user_id
+        )
+
+    async def set_nickname(self, user_id: str, nickname: str | None) -> None:
+        """A new nickname also renames them in the chats they are in now."""
+        await self.set(user_id, nickname=nickname)
+        if nickname:
+            await self.db.execute(
+                "UPDATE conversation_staff SET name=$2 WHERE user_id=$1 AND conversation_id IN "
+                "(SELECT id FROM conversation WHERE status<>'ended')",
+                user_id,
+                nickname,
+            )
 
     async def set_presence(self, user_id: str, presence: str) -> str | None:
         """Record a presence; returns the one before (None when never seen)."""

@@ -159,6 +159,12 @@ class MatrixBridge:
     def forget_members(self, room_id: str) -> None:
         self._members.pop(room_id, None)
 
+    async def staff_name(self, room_id: str, user_id: str) -> str:
+        """What visitors see of a staff member: their !nick, else their display name."""
+        return await self.store.staff_members.nickname(user_id) or await self.display_name(
+            room_id, user_id
+        )
+
     async def display_name(self, room_id: str, user_id: str) -> str:
         try:
             member = await self.bot.get_room_member_info(RoomID(room_id), UserID(user_id))
@@ -196,7 +202,7 @@ class MatrixBridge:
 
     async def ensure_rooms(self) -> None:
         """Create (once) the control room, the contact-requests room and the dispatch rooms."""
-        admins = list(self.config["laura.admins"])
+        admins = self.control_people()
         self.control_room = await self._room(
             "room.control", self.t("control_name"), self.t("control_topic"), admins
         )
@@ -215,6 +221,11 @@ class MatrixBridge:
             if not dept.room_id:
                 await self.create_dispatch_room(dept.id, dept.label, config_staff.get(dept.id, []))
 
+    def control_people(self) -> list[str]:
+        """Who belongs in the control room: the admins and the supervisors (who monitor)."""
+        people = list(self.config["laura.admins"])
+        return people + [u for u in self.config["laura.supervisors"] or [] if u not in people]
+
     async def reconcile_people(self) -> None:
         """Bring the rooms in line with the config's admins and department staff.
 
@@ -225,7 +236,7 @@ class MatrixBridge:
         with everyone in the config invited, or (an upgrade) their membership is the admins'
         doing, so the config is only recorded then. What could not be done is not recorded as
         done, and is tried again at the next start."""
-        admins = set(self.config["laura.admins"])
+        admins = set(self.control_people())
         rooms = {d.id: d.room_id for d in await self.store.departments.all_active() if d.room_id}
         staff = {
             d["id"]: set(d.get("staff") or [])
@@ -278,6 +289,14 @@ class MatrixBridge:
             return False
         log.info("Invited %s to %s (in the config now)", user, room_id)
         return True
+
+    async def remove(self, room_id: str, user_id: str, reason: str) -> None:
+        """Take someone out of a room (staff cannot kick, so Laura does it for !leave)."""
+        try:
+            await self.bot.kick_user(RoomID(room_id), UserID(user_id), reason=reason)
+        except MatrixRequestError as e:
+            if e.http_status != 403:  # 403: not in the room (any more)
+                raise
 
     async def _try_kick(self, room_id: str | None, user: str) -> None:
         if not room_id:
@@ -344,6 +363,8 @@ class MatrixBridge:
             for user_id in await self.store.staff.to_invite(conv.id):
                 await self.invite(conv.room_id, user_id)
                 await self.store.staff.mark_invited(conv.id, user_id)
+            if conv.rating and conv.rating_txn_id:
+                await self._post_rating(conv)
             if conv.status == Status.ENDED and not conv.ghost_left:
                 if conv.ended_by in ("visitor", "idle"):
                     text = self.t("visitor_ended" if conv.ended_by == "visitor" else "idle_ended")
@@ -353,6 +374,12 @@ class MatrixBridge:
                 except MatrixRequestError as e:
                     log.info("Ghost of %s could not leave its room: %s", conv.id, e.errcode)
                 await self.store.conversations.set_fields(conv.id, ghost_left=True)
+
+    async def _post_rating(self, conv: Conversation) -> None:
+        assert conv.room_id and conv.rating and conv.rating_txn_id
+        stars = "★" * conv.rating + "☆" * (5 - conv.rating)
+        text = self.t("rating_posted", stars=stars, comment=conv.rating_comment or "")
+        await self.notice(conv.room_id, text, txn_id=conv.rating_txn_id)
 
     # Video widgets --------------------------------------------------------------------------
 
@@ -434,7 +461,11 @@ class MatrixBridge:
                 content = {"msgtype": "m.text", "body": ev.body or "", "m.mentions": {}}
             elif ev.sender == "staff":
                 intent = self.bot
-                body = self.t("staff_copy", name=ev.name or "?", body=ev.body or "")
+                # Written before the chat was taken (waiting room), or during it (a canned
+                # answer): the copy says which.
+                during = bool(conv.taken_at) and ev.ts >= (conv.taken_at or 0)
+                copy = "staff_copy_live" if during else "staff_copy"
+                body = self.t(copy, name=ev.name or "?", body=ev.body or "")
                 content = {"msgtype": "m.notice", "body": body, "m.mentions": {}}
             else:
                 intent = self.bot

@@ -55,7 +55,7 @@ class ConsultRoom:
         body = text(content.get("body"), "body", bad)
         if not body:
             return
-        name = await self.store.staff.name_of(conv.id, sender) or await self.bridge.display_name(
+        name = await self.store.staff.name_of(conv.id, sender) or await self.bridge.staff_name(
             room_id, sender
         )
         if content.get("msgtype") in ATTACHMENT_TYPES:
@@ -137,7 +137,7 @@ class ConsultRoom:
 
     async def membership(self, conv: Conversation, user: str, content: dict[str, Any]) -> None:
         membership = text(content.get("membership"), "membership")
-        name = content.get("displayname")
+        name = await self.store.staff_members.nickname(user) or content.get("displayname")
         if not isinstance(name, str) or not name.strip():
             name = user.split(":")[0].lstrip("@")
         await self.conversations.staff_membership(conv, user, name, membership)

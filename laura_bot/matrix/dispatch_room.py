@@ -50,7 +50,7 @@ class DispatchRoom:
         if answer is None:
             return
         members = await self.bridge.members_cached(room_id)  # a join or leave forgets it
-        user_name = await self.bridge.display_name(room_id, sender)
+        user_name = await self.bridge.staff_name(room_id, sender)
         outcome = await self.dispatch.answer(conv, sender, user_name, answer, event_id, members)
         t = self.bridge.t
         reply = {
@@ -85,7 +85,7 @@ class DispatchRoom:
                 room_id, self.bridge.t(text_id), txn_id=f"laura.th.{event_id}", reply_to=event_id
             )
             return
-        name = await self.bridge.display_name(room_id, sender)
+        name = await self.bridge.staff_name(room_id, sender)
         await self.conversations.staff_message(
             conv, event_id, name, body, mirror=True, notification=True
         )

@@ -16,6 +16,7 @@ them. A command is never retried: it runs once (see _command).
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import secrets
 from collections.abc import Callable
@@ -226,6 +227,15 @@ class Router:
             body = content.get("body")
             if isinstance(body, str) and self._is_command(kind, body):
                 await self._command(kind, room_id, sender, event_id, body.strip())
+            elif conv is not None and (held := self._not_for_visitor(content)):
+                # An edited command, or a mistyped one: it may hold internal notes (!case).
+                text_id, command = held
+                await self.bridge.notice(
+                    room_id,
+                    self.bridge.t(text_id, command=command),
+                    txn_id=f"laura.held.{event_id}",
+                    reply_to=event_id,
+                )
             elif conv is not None:
                 await self.consult_room.message(conv, room_id, sender, event_id, content)
             elif kind == DISPATCH:
@@ -281,6 +291,26 @@ class Router:
         if conv is not None:
             return CONSULT, conv
         return OTHER, None
+
+    def _not_for_visitor(self, content: dict[str, Any]) -> tuple[str, str] | None:
+        """(text id, close command) when a consult-room message must not reach the visitor:
+        an edit that makes it a command, or what looks like a mistyped command ("!caes")."""
+        body = content.get("body")
+        relates = content.get("m.relates_to")
+        new = content.get("m.new_content")
+        if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
+            body = new.get("body") if isinstance(new, dict) else None
+            if isinstance(body, str) and self._is_command(CONSULT, body):
+                return "edited_command", body.strip().split()[0][:40]
+        if not isinstance(body, str) or not body.strip().startswith("!"):
+            return None
+        rest = body.strip()[1:]
+        word = rest.split(maxsplit=1)[0].lower() if rest.strip() else ""
+        known = [n for n, c in self.commands.commands.items() if CONSULT in c.rooms and n != "#"]
+        close = difflib.get_close_matches(word, known, n=1, cutoff=0.75)
+        if close and word not in known:
+            return "near_command", f"!{close[0]}"
+        return None
 
     def _is_command(self, kind: str, body: str) -> bool:
         """Anything starting with ! is a command, except in a consult room, where only a command

@@ -249,6 +249,20 @@ async def post_end(request: web.Request) -> web.Response:
     return web.json_response(await domain.view(session))
 
 
+async def post_restart(request: web.Request) -> web.Response:
+    domain, session = await _auth(request)
+    await _limit(request, "sessions")
+    await domain.restart(session)
+    return web.json_response(await domain.view(session))
+
+
+async def post_rating(request: web.Request) -> web.Response:
+    domain, session = await _auth(request)
+    data = await read_json(request)
+    await domain.rate(session, data)
+    return web.json_response(await domain.view(session), status=201)
+
+
 async def post_attachment(request: web.Request) -> web.Response:
     """One file in a multipart/form-data field named "file", read in chunks and refused as
     soon as it passes the limit: an oversized file is never stored."""
@@ -334,6 +348,8 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/v1/sessions/{id}/contact-request", post_contact)
     r.add_post("/api/v1/sessions/{id}/wait", post_wait)
     r.add_post("/api/v1/sessions/{id}/end", post_end)
+    r.add_post("/api/v1/sessions/{id}/restart", post_restart)
+    r.add_post("/api/v1/sessions/{id}/rating", post_rating)
     r.add_post("/api/v1/sessions/{id}/attachments", post_attachment)
     r.add_get("/api/v1/sessions/{id}/attachments/{attachment_id}", get_attachment)
     r.add_post("/api/v1/sessions/{id}/typing", post_typing)

@@ -174,6 +174,15 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                                 "properties": {"name": {"type": "string"}},
                             },
                         },
+                        "conversation_id": {
+                            "type": "string",
+                            "description": "The current chat (a new one after restart)",
+                        },
+                        "can_rate": {
+                            "type": "boolean",
+                            "description": "The chat ended with staff and is not rated yet",
+                        },
+                        "rating": {"type": ["integer", "null"]},
                     },
                 },
                 "Event": {
@@ -428,6 +437,43 @@ def _media_paths(sec: list[dict[str, list[str]]]) -> dict[str, Any]:
         "schema": {"type": "string"},
     }
     return {
+        "/api/v1/sessions/{id}/restart": {
+            "post": {
+                "summary": "A new chat in the same session after the last one ended (the "
+                "visitor's details are kept; the old chat stays in the event stream)",
+                "security": sec,
+                "parameters": SESSION_PARAM,
+                "responses": {
+                    "200": _json("Session"),
+                    "409": _err("The chat has not ended (chat_not_ended)"),
+                    "429": _limited(),
+                    **AUTH_ERRORS,
+                },
+            }
+        },
+        "/api/v1/sessions/{id}/rating": {
+            "post": {
+                "summary": "Rate the chat that ended: 1-5 stars; 1 or 2 need a comment; once",
+                "security": sec,
+                "parameters": SESSION_PARAM,
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["stars"],
+                        "properties": {
+                            "stars": {"type": "integer", "minimum": 1, "maximum": 5},
+                            "comment": {"type": "string", "maxLength": 2000},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": _json("Session"),
+                    "400": _err("bad_stars, bad_comment, or comment_required (1-2 stars)"),
+                    "409": _err("already_rated, or not_ratable (not ended, or nobody took it)"),
+                    **AUTH_ERRORS,
+                },
+            }
+        },
         "/api/v1/sessions/{id}/attachments": {
             "post": {
                 "summary": "Send a photo or PDF (multipart/form-data, field file); checked by "

@@ -1,0 +1,228 @@
+"""The visitor's side of ending a chat, in real headless Chromium (issue #8, "Endings"): the end
+button asks first, the rating after a chat with staff (1-2 stars need a comment, once), and a
+new chat in the same session that keeps the visitor's details and the old messages. Staff are
+in Matrix through matrix-nio."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.conftest import Team
+from tests.helpers import is_msg, secret
+
+pytestmark = pytest.mark.synapse
+
+# The widget lives in an open shadow root; this reaches into it from page.evaluate.
+ROOT = "document.querySelector('#laura-chat').shadowRoot"
+SESSION = (
+    "() => JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('laura.chat.'))[1])"
+)
+
+
+def dispatch_of(team: Team, name: str) -> Any:
+    """The dispatch request for `name` in the huisarts room (not its later edits)."""
+    return lambda e: (
+        is_msg(team.rooms["huisarts"], body_has=f"van {name}", msgtype="m.text")(e)
+        and "m.relates_to" not in e["content"]
+    )
+
+
+async def connected_page(
+    browser: Any, team: Team, name: str, query: str = ""
+) -> tuple[Any, str, str]:
+    """A visitor in the page whose chat anna took: (page, consult room, dispatch event id)."""
+    anna = team["anna"]
+    context = await browser.new_context(viewport={"width": 1000, "height": 760})
+    page = await context.new_page()
+    errors: list[str] = []
+    dialogs: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # The widget asks inside itself; a window.confirm() or alert() would land here.
+    page.on("dialog", lambda d: dialogs.append(d.message))
+    page.errors = errors
+    page.dialogs = dialogs
+    await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{query}")
+    await page.click("button.launcher")
+    await page.fill("input[name=name]", name)
+    await page.click("form.start button[type=submit]")
+    await page.click("button[data-topic=huisarts]")
+    dispatch = await anna.wait_for(dispatch_of(team, name), what="the dispatch message")
+    await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
+    consult = await anna.wait_invite()
+    await anna.join(consult)
+    await page.wait_for_function(
+        f"() => {ROOT}.querySelector('.sub').textContent.includes('anna')"
+    )
+    return page, consult, dispatch["event_id"]
+
+
+async def api(team: Team, page: Any, method: str, rest: str, body: Any = None) -> tuple[int, Any]:
+    """The widget API as this page's visitor (with the token from its localStorage)."""
+    session = await page.evaluate(SESSION)
+    url = f"{team.handle.api}/sessions/{session['session_id']}{rest}"
+    headers = {"Authorization": f"Bearer {session['token']}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, url, json=body, headers=headers) as resp,
+    ):
+        return resp.status, await resp.json()
+
+
+async def focused_text(page: Any) -> str:
+    return str(await page.evaluate(f"() => ({ROOT}.activeElement || {{}}).textContent || ''"))
+
+
+async def test_end_asks_first(browser: Any, team: Team) -> None:
+    anna = team["anna"]
+    page, consult, _ = await connected_page(browser, team, "Ilse")
+
+    # Continue closes the question and the chat goes on.
+    await page.click("button.end")
+    await page.wait_for_selector(".ask-end:not([hidden]) >> text=Wil je het gesprek beëindigen?")
+    assert await focused_text(page) == "Doorgaan"
+    await page.click(".ask-end button >> text=Doorgaan")
+    await page.wait_for_selector(".ask-end", state="hidden")
+    assert (await api(team, page, "GET", ""))[1]["status"] == "connected"
+    assert await page.is_visible("form.compose")
+
+    # Escape is Continue too, and the question is reachable with the keyboard alone.
+    await page.click("button.end")
+    await page.wait_for_selector(".ask-end:not([hidden])")
+    await page.keyboard.press("Escape")
+    await page.wait_for_selector(".ask-end", state="hidden")
+    await page.click("button.end")
+    await page.wait_for_selector(".ask-end:not([hidden])")
+    await page.keyboard.press("Tab")
+    assert await focused_text(page) == "Beëindigen"
+    await page.keyboard.press("Enter")
+
+    notice = await anna.wait_for(
+        is_msg(consult, body_has="De bezoeker heeft het gesprek beëindigd"),
+        what="the visitor's end in the consult room",
+    )
+    assert notice["content"]["msgtype"] == "m.notice"
+    await page.wait_for_selector("button.newchat")
+    await page.wait_for_selector(".info.ended >> text=Het gesprek is beëindigd.")
+    assert (await api(team, page, "GET", ""))[1]["status"] == "ended"
+    assert await page.is_hidden("form.compose")
+    assert await page.is_hidden("button.end")
+    assert page.dialogs == []
+    assert page.errors == []
+
+
+async def test_rating_with_comment_once(browser: Any, team: Team) -> None:
+    anna = team["anna"]
+    page, consult, _ = await connected_page(browser, team, "Joost")
+    await anna.send(consult, "!close")
+    await page.wait_for_selector("form.rating")
+    assert await page.is_visible("button.transcript")
+    for n, label in ((1, "1 ster"), (2, "2 sterren"), (5, "5 sterren")):
+        radio = page.get_by_role("radio", name=label, exact=True)
+        assert await radio.get_attribute("value") == str(n)
+
+    # Two stars: the comment becomes required, with a visible hint, and the browser refuses.
+    await page.get_by_role("radio", name="2 sterren", exact=True).check()
+    await page.wait_for_selector("form.rating .hint:visible")
+    assert await page.locator("form.rating textarea[name=comment][required]").count() == 1
+    assert "(verplicht)" in await page.inner_text("form.rating label.comment")
+    await page.click("form.rating button[type=submit]")
+    await page.wait_for_selector("form.rating .error >> text=toelichting nodig")
+    status, view = await api(team, page, "GET", "")
+    assert view["rating"] is None and view["can_rate"] is True
+    # The server holds the same rule.
+    status, answer = await api(team, page, "POST", "/rating", {"stars": 2})
+    assert (status, answer["error"]["code"]) == (400, "comment_required")
+
+    comment = "De wachttijd was erg lang vandaag"
+    secret(comment)
+    await page.fill("form.rating textarea[name=comment]", comment)
+    await page.click("form.rating button[type=submit]")
+    await page.wait_for_selector(".rated >> text=Dank je wel voor je beoordeling")
+    assert await page.locator("form.rating").count() == 0
+    notice = await anna.wait_for(
+        is_msg(consult, body_has="★★☆☆☆"), what="the rating in the consult room"
+    )
+    assert comment in notice["content"]["body"]
+    status, view = await api(team, page, "GET", "")
+    assert (view["rating"], view["can_rate"]) == (2, False)
+    status, answer = await api(team, page, "POST", "/rating", {"stars": 5})
+    assert (status, answer["error"]["code"]) == (409, "already_rated")
+
+    # A reload shows the ended chat again, without a second rating form.
+    await page.reload()
+    await page.wait_for_selector("button.newchat")
+    await page.wait_for_function(f"() => {ROOT}.querySelector('.sub') !== null")
+    await page.wait_for_timeout(800)  # the session view (can_rate) has been read by now
+    assert await page.locator("form.rating").count() == 0
+    assert await page.is_visible("button.transcript")
+
+    # Close closes the panel, and a reload then leaves it closed.
+    await page.click("button.closechat")
+    await page.wait_for_selector(".panel", state="hidden")
+    assert await page.is_visible("button.launcher")
+    await page.reload()
+    await page.wait_for_selector("button.launcher")
+    assert await page.is_hidden(".panel")
+    await page.click("button.launcher")
+    await page.wait_for_selector("button.newchat")
+    assert page.errors == []
+
+
+async def test_new_chat_in_the_same_session(browser: Any, team: Team) -> None:
+    anna = team["anna"]
+    page, consult, first = await connected_page(browser, team, "Gijs", "?lang=en")
+    question = "My first question about the repeat prescription"
+    secret(question)
+    await page.fill("textarea[aria-label]", question)
+    await page.keyboard.press("Enter")
+    await anna.wait_for(is_msg(consult, body_has="first question"))
+    session_id = (await page.evaluate(SESSION))["session_id"]
+    await anna.send(consult, "!close")
+    await page.wait_for_selector("form.rating")
+    assert await page.get_by_role("radio", name="5 stars", exact=True).count() == 1
+
+    # Rated meanwhile (another tab): the form says so in the widget's language.
+    status, _ = await api(team, page, "POST", "/rating", {"stars": 4})
+    assert status == 201
+    await page.get_by_role("radio", name="5 stars", exact=True).check()
+    await page.click("form.rating button[type=submit]")
+    await page.wait_for_selector(".rated >> text=You have rated this chat already.")
+    await anna.wait_for(is_msg(consult, body_has="★★★★☆"), what="the rating notice")
+
+    # New chat: the topics again, no name/e-mail form, the old messages above a divider.
+    await page.click("button.newchat >> text=New chat")
+    await page.wait_for_selector("button[data-topic=huisarts]")
+    assert await focused_text(page) != ""  # focus moved on to the topic choice
+    assert await page.locator("form.start").count() == 0
+    assert await page.locator("input[name=name]").count() == 0
+    assert await page.is_visible(f".msg.visitor >> text={question}")
+    await page.wait_for_selector(".divider >> text=New chat")
+    assert await page.locator(".ended-actions, button.transcript, form.rating").count() == 0
+    assert (await page.evaluate(SESSION))["session_id"] == session_id
+    status, view = await api(team, page, "GET", "")
+    assert view["status"] == "choosing" and view["rating"] is None and not view["can_rate"]
+    assert await page.is_visible("button.end")
+
+    await page.click("button[data-topic=huisarts]")
+    second = await anna.wait_for(
+        lambda e: dispatch_of(team, "Gijs")(e) and e["event_id"] != first,
+        what="a second dispatch request",
+    )
+    assert second["event_id"] != first
+    await page.wait_for_selector(".queue:not([hidden])")
+
+    # A reload replays both chats, in order, with one divider and no ended screen.
+    before = await page.locator(".msg, .divider, .info.ended").all_inner_texts()
+    await page.reload()
+    await page.wait_for_selector(".divider >> text=New chat")
+    await page.wait_for_selector(".queue:not([hidden])")
+    await page.wait_for_timeout(500)
+    assert await page.locator(".msg, .divider, .info.ended").all_inner_texts() == before
+    assert await page.locator(".divider").count() == 1
+    assert await page.locator(".ended-actions").count() == 0
+    assert await page.is_visible(f".msg.visitor >> text={question}")
+    assert (await page.evaluate(SESSION))["session_id"] == session_id
+    assert page.errors == []
