@@ -45,7 +45,8 @@ STAFF: dict[str, dict[str, str]] = {
         "room_topic": "Gesprek met een bezoeker over {{ topic }}. Typ !help voor de commando's.",
         "consult_intro": "Nieuwe bezoeker {{ nickname }} met een vraag over {{ topic }}. "
         "Alles wat de bezoeker schrijft verschijnt hier; wat jij schrijft ziet "
-        "de bezoeker. Typ !help voor de commando's.",
+        "de bezoeker. Een collega erbij halen: !invite @naam:server (Element's eigen "
+        "uitnodigen werkt hier niet). Typ !help voor de commando's.",
         "closed": "Gesprek gesloten door {{ name }}. De bezoeker kan niet meer schrijven; je "
         "kunt de kamer nu verlaten.",
         "already_closed": "Dit gesprek is al gesloten.",
@@ -359,6 +360,16 @@ STAFF: dict[str, dict[str, str]] = {
         "canned_error_runtime": "de tekst kon niet worden ingevuld",
         "canned_error_empty": "de ingevulde tekst is leeg",
         # -- cases --
+        "case_ask_subject": "Casus opslaan, stap {{ step }} van {{ steps }}: wat is het "
+        "onderwerp? Antwoord met ‘Beantwoorden’ op dit bericht: een antwoord aan Laura gaat nooit "
+        "naar de bezoeker. (In één regel kan ook: !case onderwerp | categorie | notities.)",
+        "case_ask_category": "Stap {{ step }} van {{ steps }}: welke categorie? Kies uit: "
+        "{{ categories }}. (Beantwoord dit bericht.)",
+        "case_ask_notes": "Stap {{ step }} van {{ steps }}: interne notities? Alleen voor "
+        "collega's; de bezoeker ziet ze nooit. Antwoord - voor geen. (Beantwoord dit bericht.)",
+        "case_ask_not_yours": "Deze vraag is voor wie !case begon.",
+        "reply_to_laura": "Een antwoord op een bericht van Laura gaat niet naar de bezoeker (en "
+        "deze vraag is verlopen). Schrijf de bezoeker gewoon, zonder te antwoorden op Laura.",
         "cmd_case_usage": "!case <onderwerp> | <categorie> | <notities>",
         "cmd_case_help": "slaat dit gesprek op als casus; de notities zijn intern en de bezoeker "
         "ziet ze nooit (in de controlekamer: !case <nr> … voor een gesprek uit !open)",
@@ -544,7 +555,8 @@ STAFF: dict[str, dict[str, str]] = {
         "room_topic": "Conversation with a visitor about {{ topic }}. Type !help for commands.",
         "consult_intro": "New visitor {{ nickname }} with a question about {{ topic }}. "
         "Everything the visitor writes appears here; what you write the visitor "
-        "sees. Type !help for commands.",
+        "sees. To bring in a colleague: !invite @name:server (Element's own invite does not "
+        "work here). Type !help for commands.",
         "closed": "Conversation closed by {{ name }}. The visitor can no longer write; you can "
         "leave the room now.",
         "already_closed": "This conversation is already closed.",
@@ -851,6 +863,16 @@ STAFF: dict[str, dict[str, str]] = {
         "canned_error_runtime": "the text could not be filled in",
         "canned_error_empty": "the filled-in text is empty",
         # -- cases --
+        "case_ask_subject": "Saving a case, step {{ step }} of {{ steps }}: what is the "
+        "subject? Answer with ‘Reply’ to this message: a reply to Laura never reaches the "
+        "visitor. (One line works too: !case subject | category | notes.)",
+        "case_ask_category": "Step {{ step }} of {{ steps }}: which category? Choose from: "
+        "{{ categories }}. (Reply to this message.)",
+        "case_ask_notes": "Step {{ step }} of {{ steps }}: internal notes? For colleagues only; "
+        "the visitor never sees them. Answer - for none. (Reply to this message.)",
+        "case_ask_not_yours": "This question is for whoever started !case.",
+        "reply_to_laura": "A reply to a message of Laura's does not go to the visitor (and this "
+        "question has expired). Write to the visitor directly, without replying to Laura.",
         "cmd_case_usage": "!case <subject> | <category> | <notes>",
         "cmd_case_help": "saves this conversation as a case; the notes are internal and the "
         "visitor never sees them (in the control room: !case <nr> … for a chat from !open)",

@@ -259,3 +259,50 @@ async def test_open_lists_and_ends_a_vanished_chat(team: Team) -> None:
     await admin.wait_for(is_msg(control, body_has="Er is geen gesprek 5"), what="no chat 5")
     await admin.send(control, "!open straks")
     await admin.wait_for(is_msg(control, body_has="“straks” is geen duur"), what="bad duration")
+
+
+async def test_case_step_by_step_by_replying_to_laura(team: Team) -> None:
+    anna = team["anna"]
+    visitor, room = await team.connected("Saar")
+    notes = "Stap voor stap: interne notitie over de val van Saar"
+    secret(notes)
+
+    async def answer(question: dict, text: str) -> None:
+        await anna.send_raw(
+            room,
+            "m.room.message",
+            {
+                "msgtype": "m.text",
+                "body": text,
+                "m.relates_to": {"m.in_reply_to": {"event_id": question["event_id"]}},
+            },
+        )
+
+    await anna.send(room, "!case")
+    subject_q = await anna.wait_for(is_msg(room, body_has="stap 1 van 3", msgtype="m.notice"))
+    await answer(subject_q, "Valpartij thuis")
+    category_q = await anna.wait_for(is_msg(room, body_has="Stap 2 van 3", msgtype="m.notice"))
+    await answer(category_q, "bestaat niet")
+    await anna.wait_for(is_msg(room, body_has="bestaat niet", msgtype="m.notice"))
+    again = await anna.wait_for(
+        lambda e: (
+            is_msg(room, body_has="Stap 2 van 3", msgtype="m.notice")(e)
+            and e["event_id"] != category_q["event_id"]
+        )
+    )
+    await answer(again, "medisch")
+    notes_q = await anna.wait_for(is_msg(room, body_has="Stap 3 van 3", msgtype="m.notice"))
+    await answer(notes_q, notes)
+    await anna.wait_for(is_msg(room, body_has="Valpartij thuis", msgtype="m.notice"))
+    rows = await team.laura.store.db.fetch("SELECT subject, category, notes FROM case_record")
+    assert [(r["subject"], r["category"], r["notes"]) for r in rows] == [
+        ("Valpartij thuis", "Medisch", notes)
+    ]
+    # A reply to a notice of Laura's with no question open is held back too.
+    await answer(subject_q, "Dit is voor de bezoeker bedoeld maar gaat niet door")
+    await anna.wait_for(is_msg(room, body_has="gaat niet naar de bezoeker", msgtype="m.notice"))
+    await anna.send(room, "Tot zover, ik ben er weer")
+    await visitor.wait_for(lambda e: e.get("body") == "Tot zover, ik ben er weer")
+    bodies = " ".join(str(e.get("body")) for e in visitor.events)
+    assert "Valpartij" not in bodies and "interne notitie" not in bodies
+    assert "niet door" not in bodies

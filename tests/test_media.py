@@ -638,3 +638,28 @@ def test_growing_gif_frames_are_counted_in_total() -> None:
     bomb = growing_gif(30, 6000)
     assert len(bomb) < 1000
     assert refused(bomb, "klein.gif").code == "file_too_large"
+
+
+def test_jitsi_token_names_one_conference() -> None:
+    """The visitor's Jitsi token (prosody token auth): HS256, for that room only, short-lived."""
+    import time
+
+    import jwt
+
+    from laura_bot.video import TOKEN_LIFETIME, Video
+
+    config = {
+        "video.jitsi_url": "https://meet.example.org",
+        "video.jwt_app_id": "laura",
+        "video.jwt_secret": "s" * 32,
+        "video.jwt_audience": "jitsi",
+    }
+    video = Video(config, None, None, None)  # type: ignore[arg-type]
+    token = video.token("laura0123abcd", "Fenna")
+    claims = jwt.decode(token, "s" * 32, algorithms=["HS256"], audience="jitsi")
+    assert claims["room"] == "laura0123abcd" and claims["sub"] == "meet.example.org"
+    assert claims["iss"] == "laura" and claims["context"]["user"]["name"] == "Fenna"
+    assert claims["context"]["user"]["moderator"] is False
+    assert 0 < claims["exp"] - time.time() <= TOKEN_LIFETIME
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(token, "x" * 32, algorithms=["HS256"], audience="jitsi")

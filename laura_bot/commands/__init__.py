@@ -85,6 +85,8 @@ class Context:
 
 
 Handler = Callable[[Context], Awaitable[str]]
+# A step of a dialogue: Laura asked something, and a staff member answered by replying to it.
+ReplyHandler = Callable[[Context, str], Awaitable[str]]
 
 
 @dataclass
@@ -102,6 +104,12 @@ class Command:
 @dataclass
 class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
+    # Laura's open questions (by their event id) and what handles the reply to each. Kept in
+    # memory: after a restart a reply to an old question is held back and explained.
+    replies: dict[str, ReplyHandler] = field(default_factory=dict)
+
+    def expect_reply(self, question_event_id: str, handler: ReplyHandler) -> None:
+        self.replies[question_event_id] = handler
 
     def register(
         self, name: str, rooms: tuple[str, ...], admin: bool = False, **help_values: str

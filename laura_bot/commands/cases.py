@@ -75,17 +75,73 @@ async def cmd_case(ctx: Context) -> str:
         if conv is None:
             return t("case_no_chat")
         usage = t("case_usage", categories=listed)
+        if not text.strip():
+            # Step by step: Laura asks, the staff member answers by replying to her question
+            # (a reply to Laura never reaches the visitor).
+            await _ask(ctx, conv, ctx.event_id, "subject", {})
+            return ""
     if not text.strip():
         return usage
     try:
         subject, category, notes = _parse(text, categories)
     except _Refused as e:
         return f"{t(e.text_id, **e.values)} {usage}"
+    return await _save(ctx, conv, subject, category, notes)
+
+
+_STEPS = ("subject", "category", "notes")
+
+
+async def _ask(
+    ctx: Context, conv: Conversation, reply_to: str, step: str, fields: dict[str, str | None]
+) -> None:
+    """One question of the step-by-step !case; the reply to it is the answer."""
+    t = ctx.bridge.t
+    categories = ", ".join(str(c) for c in ctx.config["laura.case_categories"])
+    number = _STEPS.index(step) + 1
+    question = t(f"case_ask_{step}", step=number, steps=len(_STEPS), categories=categories)
+    asked = await ctx.bridge.notice(
+        ctx.room_id, question, txn_id=f"laura.case.{reply_to}.{step}", reply_to=reply_to
+    )
+    starter = ctx.sender
+
+    async def answer(reply: Context, text: str) -> str:
+        if reply.sender != starter:
+            ctx.commands.expect_reply(asked, answer)  # still open for the one who asked
+            return t("case_ask_not_yours")
+        value = text.strip()
+        values = dict(fields)
+        if step == "subject":
+            if not value or len(value) > SUBJECT_MAX or not storable_text(value):
+                await _ask(reply, conv, reply.event_id, step, values)
+                return ""
+            values["subject"] = value
+        elif step == "category":
+            names = [str(c) for c in ctx.config["laura.case_categories"]]
+            chosen = next((c for c in names if c.casefold() == value.casefold()), None)
+            if chosen is None:
+                await _ask(reply, conv, reply.event_id, step, values)
+                return t("case_bad_category", category=value[:40])
+            values["category"] = chosen
+        else:
+            notes = None if value in ("", "-") else value
+            if notes and (len(notes) > NOTES_MAX or not storable_text(notes)):
+                return t("case_too_long", subject=SUBJECT_MAX, notes=NOTES_MAX)
+            return await _save(reply, conv, str(values["subject"]), str(values["category"]), notes)
+        await _ask(reply, conv, reply.event_id, _STEPS[number], values)
+        return ""
+
+    ctx.commands.expect_reply(asked, answer)
+
+
+async def _save(
+    ctx: Context, conv: Conversation, subject: str, category: str, notes: str | None
+) -> str:
     email = await ctx.store.cases.visitor_email(conv.id)
     case = await ctx.store.cases.add(conv.id, subject, category, notes, email, ctx.sender)
     await ctx.store.audit.record(ctx.sender, "case_saved", conv.id, case.id)
     log.info("Case %s saved for conversation %s by %s", case.id, conv.id, ctx.sender)
-    return t(
+    return ctx.bridge.t(
         "case_saved", subject=subject, category=category, notes=bool(notes), email=bool(email)
     )
 

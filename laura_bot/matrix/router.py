@@ -22,9 +22,11 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mautrix.types import RoomID
+from mautrix.errors import MatrixRequestError
+from mautrix.types import EventID, RoomID
 
 from ..commands import CONSULT, CONTROL, DISPATCH, OTHER, Context, Registry, split
+from ..commands.canned import strip_reply_fallback
 from ..db.conversations import Conversation
 from ..db.inbox import InboxEvent
 from ..faults import describe, is_transient
@@ -227,6 +229,12 @@ class Router:
             body = content.get("body")
             if isinstance(body, str) and self._is_command(kind, body):
                 await self._command(kind, room_id, sender, event_id, body.strip())
+            elif (
+                conv is not None
+                and (target := self._reply_target(content))
+                and (await self._answers_laura(room_id, sender, event_id, target, content))
+            ):
+                pass  # an answer to one of Laura's questions (or notices): not for the visitor
             elif conv is not None and (held := self._not_for_visitor(content)):
                 # An edited command, or a mistyped one: it may hold internal notes (!case).
                 text_id, command = held
@@ -292,6 +300,56 @@ class Router:
             return CONSULT, conv
         return OTHER, None
 
+    @staticmethod
+    def _reply_target(content: dict[str, Any]) -> str | None:
+        relates = content.get("m.relates_to")
+        reply = relates.get("m.in_reply_to") if isinstance(relates, dict) else None
+        target = reply.get("event_id") if isinstance(reply, dict) else None
+        return target if isinstance(target, str) and len(target) < 256 else None
+
+    async def _answers_laura(
+        self, room_id: str, sender: str, event_id: str, target: str, content: dict[str, Any]
+    ) -> bool:
+        """A reply to one of Laura's messages in a consult room is for Laura, never for the
+        visitor: the answer to a question she asked (a step of !case) is handled; a reply to
+        any other message of hers is held back, and she says so. False: not a reply to her."""
+        handler = self.commands.replies.get(target)
+        if handler is None:
+            try:
+                event = await self.bridge.bot.get_event(RoomID(room_id), EventID(target))
+            except MatrixRequestError as e:
+                if e.http_status in (403, 404):
+                    return False  # not visible (any more): an ordinary message
+                raise
+            if event.sender != self.bridge.bot.mxid:
+                return False
+        body = content.get("body")
+        text_ = strip_reply_fallback(body).strip() if isinstance(body, str) else ""
+        first, stored = await self.store.commands.start(event_id, room_id)
+        if first:
+            if handler is None:
+                reply = self.bridge.t("reply_to_laura")
+            else:
+                self.commands.replies.pop(target, None)
+                ctx = self.make_context(room_id, CONSULT, sender, event_id, [])
+                try:
+                    reply = await handler(ctx, text_)
+                except Exception as e:
+                    ref = secrets.token_hex(4)
+                    log.error("Answer %s failed (reference %s): %s", event_id, ref, describe(e))
+                    reply = self.bridge.t("command_failed", ref=ref)
+            await self.store.commands.finish(event_id, reply)
+        elif not stored:
+            return True  # handled and answered before
+        else:
+            reply = stored
+        if reply:
+            await self.bridge.notice(
+                room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id
+            )
+        await self.store.commands.sent(event_id)
+        return True
+
     def _not_for_visitor(self, content: dict[str, Any]) -> tuple[str, str] | None:
         """(text id, close command) when a consult-room message must not reach the visitor:
         an edit that makes it a command, or what looks like a mistyped command ("!caes")."""
@@ -346,9 +404,10 @@ class Router:
             reply = self.bridge.t("command_interrupted", ref=ref)
             await self.store.commands.finish(event_id, reply)
         # If this send fails, the event is retried: with the stored reply, not a second run.
-        await self.bridge.notice(
-            room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id
-        )
+        if reply:  # "": the command answered itself (a question that starts a dialogue)
+            await self.bridge.notice(
+                room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id
+            )
         await self.store.commands.sent(event_id)
 
     async def _run_command(
