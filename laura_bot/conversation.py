@@ -449,12 +449,8 @@ class Conversations:
         new_id = random_id(12)
         async with transaction(self.db) as conn:
             # Only from the chat that ended: two restarts at once make one new chat.
-            current = await conn.fetchval(
-                "SELECT conversation_id FROM session WHERE id=$1", session.id
-            )
-            if current != conv.id:
+            if not await self.store.conversations.create_next(conn, new_id, session.id, conv.id):
                 return
-            await self.store.conversations.create(conn, new_id, session.id)
             await self.store.events.append(
                 conn, session.id, new_id, "status", data={"status": Status.CHOOSING}
             )
@@ -492,6 +488,10 @@ class Conversations:
                 code="comment_required",
             )
         conv = await self.current(session)
+        asked = data.get("conversation_id")
+        if asked is not None and asked != conv.id:
+            # A page that still shows an older chat: that one cannot be rated any more.
+            raise Conflict("That chat can no longer be rated.", code="not_ratable")
         if conv.status != Status.ENDED or not conv.taker:
             raise Conflict(
                 "Only a chat with a staff member that has ended can be rated.", code="not_ratable"
@@ -787,13 +787,15 @@ class Conversations:
                 await self._say(conn, session, conv, text, name=name)
             self.notifier.notify(session.id)
         if (
-            text == "staff_left"
+            membership in ("leave", "ban")
             and conv.status == Status.CONNECTED
-            and not await self.store.staff.joined(conv.id)
+            and not await self.store.staff.present(conv.id)
         ):
-            # The last staff member left (Element's own "leave room"): the visitor is not left
-            # talking to nobody.
-            await self.requeue(conv, "the last staff member left")
+            # Nobody is (or is coming) in the room any more: the last staff member left (also
+            # through Element's own "leave room"), or the invited colleague declined. The
+            # visitor is not left talking to nobody. Decided from the state, so a retried
+            # event still does it.
+            await self.requeue(conv, "no staff member left in the chat")
 
     # Inactivity (S21) ------------------------------------------------------------------------
 

@@ -433,6 +433,8 @@ STAFF: dict[str, dict[str, str]] = {
         "open_ended": "Gesprek {{ nr }} ({{ nickname }}, {{ department }}) is beëindigd; het "
         "wordt verwijderd met de bewaartermijn.",
         # -- monitor --
+        "monitor_direct_only": "Meekijken kan hier alleen in een direct gesprek met Laura "
+        "(alleen jij en Laura), of in de beheerkamer.",
         "cmd_monitor_usage": "!monitor [<gesprek> | stop <gesprek>]",
         "cmd_monitor_help": "ongezien meelezen met een lopend gesprek, in een eigen kamer "
         "(beheerders en supervisors); zonder gesprek: de lopende gesprekken, genummerd",
@@ -932,6 +934,8 @@ STAFF: dict[str, dict[str, str]] = {
         "open_ended": "Chat {{ nr }} ({{ nickname }}, {{ department }}) has ended; it will be "
         "deleted with the retention period.",
         # -- monitor --
+        "monitor_direct_only": "Monitoring works here only in a direct chat with Laura (just "
+        "you and Laura), or in the control room.",
         "cmd_monitor_usage": "!monitor [<chat> | stop <chat>]",
         "cmd_monitor_help": "follow a live chat unseen, in a room of your own (admins and "
         "supervisors); without a chat: the live chats, numbered",

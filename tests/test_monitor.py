@@ -59,6 +59,17 @@ async def into_control(team: Team, user: str) -> None:
     await staff.join(control)
 
 
+async def direct_chat(team: Team, user: str) -> str:
+    """A direct chat of user with Laura (she joins one of staff and supervisors)."""
+    staff = team[user]
+    resp = await staff.client.room_create(
+        invite=[team.laura.config.bot_mxid], is_direct=True, preset=nio.RoomPreset.private_chat
+    )
+    assert isinstance(resp, nio.RoomCreateResponse), resp
+    await staff.wait_for(is_msg(resp.room_id, sender=team.laura.config.bot_mxid))
+    return resp.room_id
+
+
 async def gone_from(team: Team, user: str, room: str) -> None:
     """Wait until user is no longer in room (Laura removed them)."""
     client = team[user].client
@@ -152,7 +163,10 @@ async def test_supervisor_restart_stop_and_refusal(team: Team) -> None:
     carla = team["carla"]
     control = team.rooms["control"]
     await into_control(team, "bram")
-    await into_control(team, "carla")
+    # A supervisor is not in the control room (admins' case exports are not theirs to read):
+    # they monitor from a direct chat with Laura.
+    assert control not in carla.stale_invites | carla.invites
+    direct = await direct_chat(team, "carla")
     visitor, room = await team.connected("Joris")
     conv_id = await conversation_id(team, visitor)
     short = conv_id[:6]
@@ -164,13 +178,13 @@ async def test_supervisor_restart_stop_and_refusal(team: Team) -> None:
     assert await team.laura.store.monitors.all_active(conv_id) == []
     assert await team.laura.store.audit.of_conversation(conv_id) == []
     # Names that are no chat say so.
-    await command(team, "carla", control, "!monitor 99", "geen lopend gesprek met nummer 99")
-    await command(team, "carla", control, "!monitor x!y", "is geen gesprek")
-    await command(team, "carla", control, "!monitor 0123456789ab", "geen gesprek met code")
-    await command(team, "carla", control, f"!monitor stop {short}", "keek niet mee")
+    await command(team, "carla", direct, "!monitor 99", "geen lopend gesprek met nummer 99")
+    await command(team, "carla", direct, "!monitor x!y", "is geen gesprek")
+    await command(team, "carla", direct, "!monitor 0123456789ab", "geen gesprek met code")
+    await command(team, "carla", direct, f"!monitor stop {short}", "keek niet mee")
 
     # A supervisor follows by the code in the consult room's name.
-    await command(team, "carla", control, f"!monitor {short}", "Je kijkt nu mee")
+    await command(team, "carla", direct, f"!monitor {short}", "Je kijkt nu mee")
     mirror = await carla.wait_invite()
     await carla.join(mirror)
     await visitor.say("Bericht van Joris voor de herstart")
@@ -188,7 +202,7 @@ async def test_supervisor_restart_stop_and_refusal(team: Team) -> None:
     assert sum("voor de herstart" in b for b in lines) == 1, lines
 
     # Stopping by command: the room is closed, the chat goes on without the mirror.
-    await command(team, "carla", control, f"!monitor stop {short}", "niet meer mee")
+    await command(team, "carla", direct, f"!monitor stop {short}", "niet meer mee")
     await carla.wait_for(is_msg(mirror, body_has="Meekijken is gestopt"))
     await gone_from(team, "carla", mirror)
     await visitor.say("Bericht van Joris nadat niemand meer meekeek")

@@ -215,6 +215,18 @@ async def test_mistyped_and_edited_commands_do_not_reach_the_visitor(team: Team)
     }
     await anna.send_raw(room, "m.room.message", edit)
     await anna.wait_for(is_msg(room, body_has="bewerkt commando", msgtype="m.notice"))
+    # A command sent as a reply by a client that still quotes the message replied to.
+    quoted = await visitor.say("Mag ik iets vragen over mijn val?")
+    assert quoted
+    asked = await anna.wait_for(is_msg(room, body_has="over mijn val"))
+    fallback = {
+        "msgtype": "m.text",
+        "body": f"> <{asked['sender']}> Mag ik iets vragen over mijn val?\n\n"
+        "!case Val | Medisch | derde interne notitie via een antwoord",
+        "m.relates_to": {"m.in_reply_to": {"event_id": asked["event_id"]}},
+    }
+    await anna.send_raw(room, "m.room.message", fallback)
+    await anna.wait_for(is_msg(room, body_has="Casus opgeslagen", msgtype="m.notice"))
     await anna.send(room, "Nu ben ik er weer")
     await visitor.wait_for(lambda e: e.get("body") == "Nu ben ik er weer")
     assert not any("notitie" in str(e.get("body")) for e in visitor.events)

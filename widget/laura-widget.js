@@ -526,7 +526,8 @@
       if (!chosen) { err.textContent = T.chooseStars; labels[0].firstChild.focus(); return; }
       var text = comment.value.trim();
       if (needComment() && !text) { err.textContent = T.commentRequired; comment.focus(); return; }
-      var payload = { stars: chosen };
+      // The chat this form was shown for: another tab may have started a new one since.
+      var payload = { stars: chosen, conversation_id: view.conversation_id };
       if (text) payload.comment = text;
       send.disabled = true;
       try {

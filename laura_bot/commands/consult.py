@@ -108,13 +108,13 @@ async def cmd_leave(ctx: Context) -> str:
         return t("leave_usage")
     conv = await ctx.store.conversations.get_by_room(ctx.room_id)
     others = []
-    if conv is not None:
-        others = [u for u, _ in await ctx.store.staff.joined(conv.id) if u != ctx.sender]
+    if conv is not None:  # a colleague invited but not joined yet counts: a transfer
+        others = [u for u in await ctx.store.staff.present(conv.id) if u != ctx.sender]
     if conv is not None and conv.status == Status.CONNECTED and not others:
         if not to_queue:
             return t("leave_last")
-        if not await ctx.conversations.requeue(conv, "handed back with !leave queue"):
-            return t("leave_last")
+        # Out of the room first: leaving as the last one hands the visitor back (and a kick
+        # that fails leaves the chat as it was, for the command to be given again).
         await _remove(ctx, conv)
         return t("leave_queued")
     if to_queue:

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..db.conversations import Conversation
 from ..status import Status
 from ..texts import STAFF
-from . import CONTROL, Context, registry
+from . import CONTROL, OTHER, Context, registry
 
 log = logging.getLogger("laura.commands")
 
 SHORT = 6  # characters of a chat id in a consult room's name
 _ID = re.compile(r"^[0-9a-f]{6,64}$")
 LIST_LIMIT = 30  # chats shown by !monitor (a number further down still works)
+LISTING_TTL = 600.0  # seconds a `!monitor` listing keeps its numbers
+# (room, user) → (when, conversation ids in the order `!monitor` showed them).
+_listings: dict[tuple[str, str], tuple[float, list[str]]] = {}
 
 
 def _clock(ctx: Context, ms: int | None, with_date: bool = False) -> str:
@@ -39,11 +43,17 @@ async def _find(ctx: Context, name: str, numbers: bool = True) -> tuple[Conversa
     t = ctx.bridge.t
     name = name.strip().lower().lstrip("#")
     if numbers and name.isdigit() and len(name) < SHORT:
-        chats = await ctx.services.monitors.live()
         n = int(name)
-        if not 1 <= n <= len(chats):
+        # The number means what this person was shown, even when chats ended since.
+        when, ids = _listings.get((ctx.room_id, ctx.sender), (0.0, []))
+        if time.monotonic() - when > LISTING_TTL:
+            ids = [c.conversation.id for c in await ctx.services.monitors.live()]
+        if not 1 <= n <= len(ids):
             return None, t("monitor_bad_number", n=n)
-        return chats[n - 1].conversation, ""
+        listed = await ctx.store.conversations.get_by_id(ids[n - 1])
+        if listed is None:
+            return None, t("monitor_bad_number", n=n)
+        return listed, ""
     if not _ID.match(name):
         return None, t("monitor_bad_chat", chat=name[:40])
     conv = await ctx.store.conversations.get_by_id(name)
@@ -58,13 +68,17 @@ async def _find(ctx: Context, name: str, numbers: bool = True) -> tuple[Conversa
     return conv, ""
 
 
-@registry.register("monitor", (CONTROL,))
+@registry.register("monitor", (CONTROL, OTHER))
 async def cmd_monitor(ctx: Context) -> str:
+    """In the control room (admins), or in a direct chat with Laura (supervisors, who are not
+    in the control room: admins' output there, such as case exports, is not theirs to read)."""
     t = ctx.bridge.t
     monitors = ctx.services.monitors
     if not monitors.may_monitor(ctx.sender):
         log.info("Refused !monitor from %s (not an admin or supervisor)", ctx.sender)
         return t("monitor_refused")
+    if ctx.room_kind == OTHER and await ctx.bridge.members(ctx.room_id) != {ctx.sender}:
+        return t("monitor_direct_only")
     args = ctx.args
     if not args:
         return await _list(ctx)
@@ -96,6 +110,10 @@ async def _list(ctx: Context) -> str:
     t = ctx.bridge.t
     monitors = ctx.services.monitors
     chats = await monitors.live()
+    _listings[(ctx.room_id, ctx.sender)] = (
+        time.monotonic(),
+        [c.conversation.id for c in chats],
+    )
     if not chats:
         return t("monitor_none")
     lines = [t("monitor_title")]

@@ -51,6 +51,7 @@ class Conversation:
     rating: int | None = None
     rating_comment: str | None = None
     rating_txn_id: str | None = None
+    rating_posted: bool = False
 
 
 @dataclass
@@ -68,7 +69,7 @@ class ConversationStore:
         "ended_by, last_position, ghost_left, escalate_at, escalation_level, escalation_posted, "
         "offered_to, offer_deadline, notify_count, last_speaker, last_activity_at, idle_deadline, "
         "idle_warned, video_widget_id, video_domain, video_conference, video_remove, "
-        "typing_preview, rating, rating_comment, rating_txn_id"
+        "typing_preview, rating, rating_comment, rating_txn_id, rating_posted"
     )
 
     def __init__(self, db: Database) -> None:
@@ -121,6 +122,7 @@ class ConversationStore:
             "OR (status='ended' AND room_id IS NOT NULL AND NOT ghost_left) "
             "OR (status='waiting' AND escalation_level > escalation_posted) "
             "OR video_remove IS NOT NULL "
+            "OR (rating_txn_id IS NOT NULL AND NOT rating_posted AND room_id IS NOT NULL) "
             "OR EXISTS (SELECT 1 FROM conversation_staff s WHERE s.conversation_id=c.id "
             "           AND s.membership='to_invite')"
         )
@@ -238,6 +240,28 @@ class ConversationStore:
             department_id,
         )
         return max(now, int(last or 0) + 1)
+
+    async def create_next(self, conn: Connection, id: str, session_id: str, after: str) -> bool:
+        """A new chat in a session, only if `after` is still its current one: of two restarts
+        at once (two tabs), one makes the chat. The session row is updated first, which locks
+        it on PostgreSQL until the transaction ends."""
+        row = await conn.fetchrow(
+            "UPDATE session SET conversation_id=$2 WHERE id=$1 AND conversation_id=$3 "
+            "RETURNING id",
+            session_id,
+            id,
+            after,
+        )
+        if row is None:
+            return False
+        await conn.execute(
+            "INSERT INTO conversation (id, session_id, status, created_at) VALUES ($1,$2,$3,$4)",
+            id,
+            session_id,
+            Status.CHOOSING,
+            now_ms(),
+        )
+        return True
 
     async def front_place(self, conn: Connection, department_id: str, now: int) -> int:
         """queued_at for a chat handed back to the queue: before everyone waiting there."""

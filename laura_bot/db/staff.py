@@ -81,3 +81,12 @@ class ConversationStaffStore:
             id,
         )
         return [r["name"] for r in rows]
+
+    async def present(self, id: str) -> list[str]:
+        """Staff in the consult room or on their way in (invited, or to be invited)."""
+        rows = await self.db.fetch(
+            "SELECT user_id FROM conversation_staff WHERE conversation_id=$1 AND "
+            "membership IN ('join', 'invite', 'to_invite')",
+            id,
+        )
+        return [r["user_id"] for r in rows]

@@ -148,8 +148,10 @@ class MatrixBridge:
         return set(members)
 
     async def is_staff(self, user_id: str) -> bool:
-        """An admin, or a member of a department's dispatch room."""
-        if user_id in self.config["laura.admins"]:
+        """An admin, a supervisor, or a member of a department's dispatch room."""
+        if user_id in self.config["laura.admins"] or user_id in (
+            self.config["laura.supervisors"] or []
+        ):
             return True
         for dept in await self.store.departments.all_active():
             if dept.room_id and user_id in await self.members_cached(dept.room_id):
@@ -222,9 +224,10 @@ class MatrixBridge:
                 await self.create_dispatch_room(dept.id, dept.label, config_staff.get(dept.id, []))
 
     def control_people(self) -> list[str]:
-        """Who belongs in the control room: the admins and the supervisors (who monitor)."""
-        people = list(self.config["laura.admins"])
-        return people + [u for u in self.config["laura.supervisors"] or [] if u not in people]
+        """Who belongs in the control room: the admins. Supervisors are not: what admins do
+        there (case exports, the audit) is not theirs to read; they monitor from a direct chat
+        with Laura."""
+        return list(self.config["laura.admins"])
 
     async def reconcile_people(self) -> None:
         """Bring the rooms in line with the config's admins and department staff.
@@ -363,7 +366,7 @@ class MatrixBridge:
             for user_id in await self.store.staff.to_invite(conv.id):
                 await self.invite(conv.room_id, user_id)
                 await self.store.staff.mark_invited(conv.id, user_id)
-            if conv.rating and conv.rating_txn_id:
+            if conv.rating and conv.rating_txn_id and not conv.rating_posted:
                 await self._post_rating(conv)
             if conv.status == Status.ENDED and not conv.ghost_left:
                 if conv.ended_by in ("visitor", "idle"):
@@ -380,6 +383,7 @@ class MatrixBridge:
         stars = "★" * conv.rating + "☆" * (5 - conv.rating)
         text = self.t("rating_posted", stars=stars, comment=conv.rating_comment or "")
         await self.notice(conv.room_id, text, txn_id=conv.rating_txn_id)
+        await self.store.conversations.set_fields(conv.id, rating_posted=True)
 
     # Video widgets --------------------------------------------------------------------------
 

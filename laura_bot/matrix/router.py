@@ -227,6 +227,11 @@ class Router:
             notice = "malformed_message" if kind == CONSULT else None
             content = obj(raw.get("content"), "content", notice)
             body = content.get("body")
+            if isinstance(body, str) and self._reply_target(content):
+                # Older clients quote the message replied to ("> <@anna> ...") before the
+                # text: the quote is not the sender's words, for a command or for the visitor.
+                body = strip_reply_fallback(body)
+                content = {**content, "body": body}
             if isinstance(body, str) and self._is_command(kind, body):
                 await self._command(kind, room_id, sender, event_id, body.strip())
             elif (

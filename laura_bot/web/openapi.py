@@ -463,6 +463,11 @@ def _media_paths(sec: list[dict[str, list[str]]]) -> dict[str, Any]:
                         "properties": {
                             "stars": {"type": "integer", "minimum": 1, "maximum": 5},
                             "comment": {"type": "string", "maxLength": 2000},
+                            "conversation_id": {
+                                "type": "string",
+                                "description": "The chat the visitor rates (from the session); "
+                                "another than the current one is refused (not_ratable)",
+                            },
                         },
                     }
                 ),

@@ -57,5 +57,8 @@ async def upgrade_v8(conn: Connection, scheme: Scheme) -> None:
     await conn.execute("ALTER TABLE conversation ADD COLUMN rating_comment TEXT")
     await conn.execute("ALTER TABLE conversation ADD COLUMN rated_at BIGINT")
     await conn.execute("ALTER TABLE conversation ADD COLUMN rating_txn_id TEXT")
+    await conn.execute(
+        "ALTER TABLE conversation ADD COLUMN rating_posted BOOLEAN NOT NULL DEFAULT FALSE"
+    )
     # What visitors see of a staff member (S19); NULL: their Matrix display name.
     await conn.execute("ALTER TABLE staff_member ADD COLUMN nickname TEXT")
