@@ -104,22 +104,26 @@ class Conversations:
                 conn, session_id, hash_token(token), name, email, lang, random_id(10), client_key
             )
             await self.store.conversations.create(conn, conv_id, session_id)
-            await self.store.events.append(
-                conn, session_id, conv_id, "status", data={"status": Status.CHOOSING}
-            )
-            await self.store.events.append(
-                conn,
-                session_id,
-                conv_id,
-                "message",
-                sender="bot",
-                name="Laura",
-                body=render(welcome) if welcome else self.text(session, "welcome"),
-                to_matrix=True,
-            )
+            await self._opening(conn, session, conv_id, welcome)
         session.conversation_id = conv_id
         log.info("Session %s created", session_id)
         return session, token
+
+    async def _opening(self, conn: Any, session: Session, conv_id: str, welcome: str) -> None:
+        """A new chat's first events: choosing a topic, and the welcome message."""
+        await self.store.events.append(
+            conn, session.id, conv_id, "status", data={"status": Status.CHOOSING}
+        )
+        await self.store.events.append(
+            conn,
+            session.id,
+            conv_id,
+            "message",
+            sender="bot",
+            name="Laura",
+            body=render(welcome) if welcome else self.text(session, "welcome"),
+            to_matrix=True,
+        )
 
     async def _client_key(self, address: str) -> str:
         """The keyed hash stored as session.client_key for a network address.
@@ -451,19 +455,7 @@ class Conversations:
             # Only from the chat that ended: two restarts at once make one new chat.
             if not await self.store.conversations.create_next(conn, new_id, session.id, conv.id):
                 return
-            await self.store.events.append(
-                conn, session.id, new_id, "status", data={"status": Status.CHOOSING}
-            )
-            await self.store.events.append(
-                conn,
-                session.id,
-                new_id,
-                "message",
-                sender="bot",
-                name="Laura",
-                body=render(welcome) if welcome else self.text(session, "welcome"),
-                to_matrix=True,
-            )
+            await self._opening(conn, session, new_id, welcome)
         session.conversation_id = new_id
         log.info("Session %s: new chat %s after %s", session.id, new_id, conv.id)
         self.notifier.notify(session.id)

@@ -188,6 +188,21 @@ class Staff:
         return [e.source for e in reversed(resp.chunk)]
 
 
+async def reply_to(staff: Staff, room: str, event_id: str, what: str) -> str:
+    """The body of Laura's notice answering event_id (a command's reply)."""
+    reply = await staff.wait_for(
+        lambda e: (
+            e.get("type") == "m.room.message"
+            and e.get("room_id") == room
+            and e["content"].get("msgtype") == "m.notice"
+            and e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+            == event_id
+        ),
+        what=f"reply to {what}",
+    )
+    return str(reply["content"]["body"])
+
+
 def is_msg(
     room_id: str | None = None,
     body_has: str | None = None,

@@ -14,7 +14,7 @@ from laura_bot.db import Store, create_database
 from laura_bot.db.canned import SHARED
 
 from .conftest import Team
-from .helpers import Staff, Visitor, is_msg, secret
+from .helpers import Staff, Visitor, is_msg, reply_to, secret
 
 HOSTILE = (
     "{{ ''.__class__.__mro__[1].__subclasses__() }}",
@@ -31,21 +31,6 @@ HOSTILE = (
 SPREEKUUR = 'Het spreekuur is \'s ochtends, "vanaf" 8 uur.\nBel gerust.'
 # What a leak of Python internals would look like in a text.
 INTERNALS = ("class", "Template", "<", "function", "object at", "subclasses", "__")
-
-
-async def reply_to(staff: Staff, room: str, event_id: str, what: str) -> str:
-    """The body of Laura's notice answering event_id."""
-    reply = await staff.wait_for(
-        lambda e: (
-            e.get("type") == "m.room.message"
-            and e.get("room_id") == room
-            and e["content"].get("msgtype") == "m.notice"
-            and e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-            == event_id
-        ),
-        what=f"reply to {what}",
-    )
-    return str(reply["content"]["body"])
 
 
 async def command(staff: Staff, room: str, text: str, *expect: str) -> str:

@@ -7,25 +7,15 @@ import asyncio
 import pytest
 
 from tests.conftest import Team
-from tests.helpers import Visitor, is_msg
+from tests.helpers import Visitor, is_msg, reply_to
 
 pytestmark = pytest.mark.synapse
 
 
 async def command(team: Team, user: str, room: str, text: str, expect: str) -> str:
+    """Send a command; its reply (a notice in reply to it) must contain expect."""
     staff = team[user]
-    event_id = await staff.send(room, text)
-    reply = await staff.wait_for(
-        lambda e: (
-            e.get("type") == "m.room.message"
-            and e.get("room_id") == room
-            and e["content"].get("msgtype") == "m.notice"
-            and e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-            == event_id
-        ),
-        what=f"reply to {text}",
-    )
-    body = reply["content"]["body"]
+    body = await reply_to(staff, room, await staff.send(room, text), text)
     assert expect in body, body
     return body
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 from mautrix.errors import MatrixError
-from mautrix.types import EventID, MessageType, RoomID
+from mautrix.types import EventID, RoomID
 
 from ..db.cases import Case
 from ..db.conversations import Conversation
@@ -248,20 +248,7 @@ async def _export(ctx: Context, number: int, fmt: str) -> str:
         data = json.dumps(export, ensure_ascii=False, indent=2).encode()
         mime = "application/json"
         name = safe_file_name(f"{t('case_file_name')}-{case.id[:8]}.json")
-    # No file name for the upload itself: mautrix would log it.
-    mxc = await ctx.bridge.bot.upload_media(data, mime_type=mime)
-    await ctx.bridge.send(
-        ctx.room_id,
-        {
-            "msgtype": str(MessageType.FILE),
-            "body": name,
-            "filename": name,
-            "url": str(mxc),
-            "info": {"mimetype": mime, "size": len(data)},
-            "m.mentions": {},
-        },
-        txn_id=f"laura.case.{ctx.event_id}",
-    )
+    await ctx.bridge.send_file(ctx.room_id, data, mime, name, f"laura.case.{ctx.event_id}")
     await ctx.store.audit.record(ctx.sender, "case_exported", conv.id, f"{case.id} {fmt}")
     log.info("Case %s exported as %s by %s", case.id, fmt, ctx.sender)
     reply = t("cases_exported", nr=number, subject=_short(case.subject, 80), name=name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from mautrix.types import MessageType
-
 from ..db.conversations import Conversation
 from ..status import Status
 from ..video import jitsi_widget
@@ -62,19 +60,7 @@ async def cmd_pdf(ctx: Context) -> str:
     else:
         data, mime = await transcripts.pdf(conv, lang), "application/pdf"
         name = transcripts.file_name(conv, lang, "pdf")
-    mxc = await ctx.bridge.bot.upload_media(data, mime_type=mime)
-    await ctx.bridge.send(
-        ctx.room_id,
-        {
-            "msgtype": str(MessageType.FILE),
-            "body": name,
-            "filename": name,
-            "url": str(mxc),
-            "info": {"mimetype": mime, "size": len(data)},
-            "m.mentions": {},
-        },
-        txn_id=f"laura.pdf.{ctx.event_id}",
-    )
+    await ctx.bridge.send_file(ctx.room_id, data, mime, name, f"laura.pdf.{ctx.event_id}")
     return t("pdf_done", name=name)
 
 

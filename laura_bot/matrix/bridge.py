@@ -117,6 +117,20 @@ class MatrixBridge:
                 return str(evt["event_id"])
         return None
 
+    async def send_file(self, room_id: str, data: bytes, mime: str, name: str, txn_id: str) -> str:
+        """A file of Laura's own (a transcript, an export) as an m.file in the room. The upload
+        carries no file name: mautrix would log it with the URL."""
+        mxc = await self.bot.upload_media(data, mime_type=mime)
+        content = {
+            "msgtype": "m.file",
+            "body": name,
+            "filename": name,
+            "url": str(mxc),
+            "info": {"mimetype": mime, "size": len(data)},
+            "m.mentions": {},
+        }
+        return await self.send(room_id, content, txn_id)
+
     async def notice(
         self, room_id: str, text: str, txn_id: str | None = None, reply_to: str | None = None
     ) -> str:
