@@ -131,6 +131,8 @@ class Laura:
             MatrixTyping(self.bridge),
         )
         self.transcripts = Transcripts(config, self.store)
+        self._typing_latest: dict[str, list[str]] = {}
+        self.typing_runner = KeyedRunner("typing", self._staff_typing)
         self.monitors = Monitors(config, self.store, self.bridge)
         self.notifier.listeners.append(self.monitors.on_event)
         self.conversations.after_end.append(self.monitors.chat_ended)
@@ -193,14 +195,19 @@ class Laura:
             await self.routing.kick_all()
 
     def _on_typing(self, room_id: str, user_ids: list[str]) -> None:
+        """Who types in a room: one room at a time, and only its latest list counts (two
+        quick updates handled at once could otherwise end in the older one)."""
         if self._ready:
-            self._spawn(self._staff_typing(room_id, user_ids))
+            self._typing_latest[room_id] = user_ids
+            self.typing_runner.kick(room_id)
 
-    async def _staff_typing(self, room_id: str, user_ids: list[str]) -> None:
-        try:
-            await self.typing.staff_typing(room_id, user_ids)
-        except Exception as e:
-            log.warning("Could not pass on who is typing: %s", describe(e))
+    async def _staff_typing(self, room_id: str) -> None:
+        user_ids = self._typing_latest.get(room_id)
+        if user_ids is None:
+            return
+        await self.typing.staff_typing(room_id, user_ids)  # a failure is retried, with this list
+        if self._typing_latest.get(room_id) is user_ids:
+            del self._typing_latest[room_id]
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -284,7 +291,7 @@ class Laura:
         await self.conversations.close()
         await self.routing.close()
         await self.monitors.close()
-        for runner in (self.matrix_runner, self.contact_runner):
+        for runner in (self.matrix_runner, self.contact_runner, self.typing_runner):
             await runner.idle(timeout=5)
             await runner.close()
         self.clock.stop()

@@ -126,6 +126,9 @@ async def test_nickname(team: Team) -> None:
         assert await staff_seen(visitor, [{"name": "Anna de Vries"}]) == [
             {"name": "Anna de Vries"}
         ]
+        await anna.send(room, "!nick -")
+        await anna.wait_for(is_msg(room, body_has="weer je Matrix-naam"))
+        assert await staff_seen(visitor, [{"name": "anna"}]) == [{"name": "anna"}]
     finally:
         await team.laura.store.staff_members.set_nickname("@anna:localhost", None)
 

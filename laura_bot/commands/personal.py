@@ -114,6 +114,10 @@ async def cmd_nick(ctx: Context) -> str:
         return t("nick_now", name=current) if current else t("nick_none")
     if name in ("-", "standaard", "default"):
         await ctx.store.staff_members.set_nickname(ctx.sender, None)
+        # Back to their Matrix name in the chats they are in now, too.
+        for conv_id, room_id in await ctx.store.staff_members.open_rooms_of(ctx.sender):
+            own = await ctx.bridge.display_name(room_id, ctx.sender)
+            await ctx.store.staff.rename(conv_id, ctx.sender, own)
         return t("nick_cleared")
     if len(name) > 40 or not name.isprintable():
         return t("nick_bad")

@@ -90,3 +90,11 @@ class ConversationStaffStore:
             id,
         )
         return [r["user_id"] for r in rows]
+
+    async def rename(self, id: str, user_id: str, name: str) -> None:
+        await self.db.execute(
+            "UPDATE conversation_staff SET name=$3 WHERE conversation_id=$1 AND user_id=$2",
+            id,
+            user_id,
+            name,
+        )

@@ -75,6 +75,16 @@ class StaffMemberStore:
                 nickname,
             )
 
+    async def open_rooms_of(self, user_id: str) -> list[tuple[str, str]]:
+        """(conversation, consult room) of the chats they are in now."""
+        rows = await self.db.fetch(
+            "SELECT c.id, c.room_id FROM conversation_staff s JOIN conversation c ON "
+            "c.id=s.conversation_id WHERE s.user_id=$1 AND c.status<>'ended' AND "
+            "c.room_id IS NOT NULL",
+            user_id,
+        )
+        return [(r["id"], r["room_id"]) for r in rows]
+
     async def set_presence(self, user_id: str, presence: str) -> str | None:
         """Record a presence; returns the one before (None when never seen)."""
         prev = await self.db.fetchval(
