@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 
 from laura_bot.app import Laura
+from laura_bot.db import Store, create_database
 from laura_bot.dev.demo import write_laura_config
 from laura_bot.dev.synapse import Synapse, free_port
 from laura_bot.logs import install as install_privacy_filter
@@ -71,6 +72,17 @@ async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
         admin = await asyncpg.connect(PG_DSN)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@pytest_asyncio.fixture
+async def store(db_url: str) -> AsyncIterator[Store]:
+    """Laura's stores over a fresh database (SQLite or PostgreSQL), without Synapse."""
+    db = create_database(db_url, {"min_size": 1, "max_size": 5} if "postgres" in db_url else {})
+    await db.start()
+    try:
+        yield Store(db)
+    finally:
+        await db.stop()
 
 
 @dataclass

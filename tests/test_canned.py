@@ -3,14 +3,11 @@ matrix-nio staff; the template checks and the store on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 
 from laura_bot.commands.canned import Refused, check_template, fill, strip_reply_fallback
 from laura_bot.commands.canned import variables as canned_variables
-from laura_bot.db import Store, create_database
+from laura_bot.db import Store
 from laura_bot.db.canned import SHARED
 
 from .conftest import Team
@@ -93,16 +90,6 @@ def test_reply_fallback_is_stripped() -> None:
 
 
 # The store on both engines ---------------------------------------------------------------------
-
-
-@pytest_asyncio.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    db = create_database(db_url, {"min_size": 1, "max_size": 5} if "postgres" in db_url else {})
-    await db.start()
-    try:
-        yield Store(db)
-    finally:
-        await db.stop()
 
 
 async def test_store_department_before_shared(store: Store) -> None:

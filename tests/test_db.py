@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 from laura_bot.db import Store, create_database
 from laura_bot.db.conversations import Status
-
-
-@pytest_asyncio.fixture
-async def store(db_url: str) -> AsyncIterator[Store]:
-    db = create_database(db_url, {"min_size": 1, "max_size": 5} if "postgres" in db_url else {})
-    await db.start()
-    try:
-        yield Store(db)
-    finally:
-        await db.stop()
 
 
 async def _session_with_conversation(store: Store, sid: str = "s1") -> str:

@@ -59,7 +59,7 @@ async def _find(ctx: Context, name: str, numbers: bool = True) -> tuple[Conversa
     conv = await ctx.store.conversations.get_by_id(name)
     if conv is not None:
         return conv, ""
-    found = await ctx.store.monitors.conversations_starting(name)
+    found = await ctx.store.conversations.starting_with(name)
     if len(found) > 1:
         return None, t("monitor_ambiguous", chat=name)
     conv = await ctx.store.conversations.get_by_id(found[0]) if found else None

@@ -263,6 +263,15 @@ class ConversationStore:
         )
         return True
 
+    async def starting_with(self, prefix: str, limit: int = 2) -> list[str]:
+        """Ids of conversations that start with prefix (staff know a chat by the first
+        characters in its consult room's name). prefix holds only [0-9a-f]: no wildcards."""
+        rows = await self.db.fetch(
+            f"SELECT id FROM conversation WHERE id LIKE $1 ORDER BY id LIMIT {int(limit)}",
+            f"{prefix}%",
+        )
+        return [r["id"] for r in rows]
+
     async def front_place(self, conn: Connection, department_id: str, now: int) -> int:
         """queued_at for a chat handed back to the queue: before everyone waiting there."""
         first = await conn.fetchval(

@@ -135,12 +135,3 @@ class MonitorStore:
             now,
         )
         return row is not None
-
-    async def conversations_starting(self, prefix: str, limit: int = 2) -> list[str]:
-        """Ids of conversations that start with prefix (staff know a chat by the first
-        characters in its consult room's name). prefix holds only [0-9a-f]: no wildcards."""
-        rows = await self.db.fetch(
-            f"SELECT id FROM conversation WHERE id LIKE $1 ORDER BY id LIMIT {int(limit)}",
-            f"{prefix}%",
-        )
-        return [r["id"] for r in rows]
