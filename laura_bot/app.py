@@ -77,6 +77,7 @@ class Laura:
             on_stored=self._on_inbox,
             on_presence=self._on_presence,
             on_typing=self._on_typing,
+            on_transaction=lambda txn_id, stored: self.catch_up.transaction(txn_id, stored),
         )
         self.bridge = MatrixBridge(config, self.store, self.az)
         self.catch_up = CatchUp(
@@ -257,6 +258,7 @@ class Laura:
             )
         self.az.ready = True
         await self.catch_up.run()
+        self.catch_up.recovering()  # Synapse is now resending what it held back
         self.catch_up.start_watching(self.config["homeserver.address"])
         log.info("Laura is running: widget API on port %s", self.web_port)
 

@@ -7,21 +7,24 @@ These tests get a Synapse of their own, since one of them kills it.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
+from aiohttp import web
 
 from laura_bot.dev.demo import write_laura_config
 from laura_bot.dev.synapse import free_port
 from tests.conftest import LauraHandle, SynapseEnv, laura_overrides, password, start_synapse_env
-from tests.helpers import Staff, Visitor, is_msg
+from tests.helpers import Staff, Visitor, is_msg, wait_until
 
 pytestmark = pytest.mark.synapse
 
@@ -206,3 +209,89 @@ async def test_kill_synapse_mid_conversation(
         await handle.stop()
         if own_env.synapse.proc is None:
             await own_env.synapse.start()
+
+
+class LossyLink:
+    """Stands between Synapse and Laura's appservice listener and loses whole transactions
+    whose events match `lose`, answering Synapse 200: what Synapse does itself when its
+    recoverer leaves a transaction unsent (it is in the room, but never pushed)."""
+
+    def __init__(self, port: int, target_port: int) -> None:
+        self.port = port
+        self.target = f"http://127.0.0.1:{target_port}"
+        self.lose: Callable[[dict[str, Any]], bool] = lambda e: False
+        self.lost: list[str] = []
+        self._runner: web.AppRunner | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._forward)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+        self._http = aiohttp.ClientSession()
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.path.startswith("/_matrix/app/v1/transactions/"):
+            events = json.loads(body).get("events", [])
+            if any(self.lose(e) for e in events):
+                self.lost.append(request.match_info["tail"])
+                return web.json_response({})
+        assert self._http
+        headers = {
+            k: v for k, v in request.headers.items() if k in ("Authorization", "Content-Type")
+        }
+        async with self._http.request(
+            request.method, self.target + request.path_qs, headers=headers, data=body
+        ) as resp:
+            return web.Response(
+                status=resp.status, body=await resp.read(), content_type=resp.content_type
+            )
+
+    async def stop(self) -> None:
+        if self._http:
+            await self._http.close()
+        if self._runner:
+            await self._runner.cleanup()
+
+
+async def test_transaction_the_homeserver_never_sent(
+    own_env: SynapseEnv, db_url: str, tmp_path: Path
+) -> None:
+    """A staff message Synapse never pushes (its recoverer's race) still reaches the visitor,
+    before the message that came after it; a lost last message is found too."""
+    laura_port = free_port()
+    link = LossyLink(own_env.as_port, laura_port)
+    await link.start()
+    handle = LauraHandle(own_env, db_url, tmp_path, {"appservice.port": laura_port})
+    await handle.start()
+    anna = await staff_member(own_env, "anna")
+    visitor = Visitor(handle.api)
+    try:
+        await join_invites(anna)
+        consult = await connect(visitor, anna, f"Lost{db_url[:6]}")
+
+        def lost_text(e: dict[str, Any]) -> bool:
+            content = e.get("content")
+            return isinstance(content, dict) and str(content.get("body", "")).startswith("kwijt")
+
+        link.lose = lost_text
+        await anna.send(consult, "kwijt 1")
+        await wait_until(lambda: link.lost or None, lambda: asyncio.sleep(0.05), 10, "a lost txn")
+        await anna.send(consult, "na 1")
+        await visitor.wait_for(lambda e: e.get("body") == "na 1", timeout=60, what="na 1")
+        staff = [e["body"] for e in visitor.events if e.get("sender") == "staff"]
+        assert staff == ["kwijt 1", "na 1"], staff
+
+        await anna.send(consult, "kwijt 2")  # the last message: no gap shows it was lost
+        await visitor.wait_for(lambda e: e.get("body") == "kwijt 2", timeout=90, what="kwijt 2")
+        assert len(link.lost) == 2, link.lost
+        staff = [e["body"] for e in visitor.events if e.get("sender") == "staff"]
+        assert staff == ["kwijt 1", "na 1", "kwijt 2"], staff
+    finally:
+        await anna.stop()
+        await visitor.close()
+        await handle.stop()
+        await link.stop()

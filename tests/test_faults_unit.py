@@ -10,6 +10,7 @@ import aiohttp
 from mautrix.errors import MatrixConnectionError, MatrixUnknownRequestError
 
 from laura_bot.faults import describe, is_transient
+from laura_bot.matrix.catchup import CatchUp
 from laura_bot.matrix.router import MAX_ATTEMPTS, _retry_delay
 from laura_bot.tasks import KeyedRunner
 
@@ -60,3 +61,81 @@ async def test_keyed_runner_backoff_is_cut_short_when_woken() -> None:
     await runner.idle(timeout=5)
     assert len(calls) == 3 and calls[-1] - calls[0] < 0.45
     await runner.close()
+
+
+class _Rooms:
+    """CatchUp's surroundings as plain records: what it held, released and read."""
+
+    def __init__(self) -> None:
+        self.held = 0
+        self.released: list[list[str]] = []
+        self.reads = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def rooms(self) -> list[str]:
+        self.reads += 1
+        await self.gate.wait()
+        return []
+
+    async def store(self, events: list[dict[str, object]]) -> int:
+        return 0
+
+    def hold(self) -> None:
+        self.held += 1
+
+    def release(self, rooms: list[str]) -> None:
+        self.released.append(rooms)
+
+    async def back(self) -> None:
+        pass
+
+
+def _catch_up(r: _Rooms) -> CatchUp:
+    return CatchUp(None, r.rooms, lambda u: False, r.store, r.hold, r.release, r.back)
+
+
+async def test_a_gap_in_transactions_is_caught_up_only_while_recovering() -> None:
+    r = _Rooms()
+    c = _catch_up(r)
+    c.transaction("10", True)
+    c.transaction("12", True)  # no recovery going on: another appservice's transaction
+    await asyncio.sleep(0)
+    assert (r.held, r.reads) == (0, 0)
+    c.transaction("12", True)  # Synapse resends: its recoverer runs, so losses may follow
+    r.gate.clear()
+    c.transaction("14", True)
+    assert r.held == 1  # at once, before the router hears of transaction 14's events
+    await asyncio.sleep(0)
+    assert r.reads == 1 and not r.released
+    r.gate.set()
+    await asyncio.sleep(0.01)
+    assert r.released == [[]]
+    c.transaction("15", True)  # no gap
+    await asyncio.sleep(0.01)
+    assert r.reads == 1
+    await c.stop()
+
+
+async def test_the_router_waits_for_the_last_of_overlapping_catch_ups() -> None:
+    r = _Rooms()
+    c = _catch_up(r)
+    r.gate.clear()
+    first = asyncio.create_task(c.run())
+    await asyncio.sleep(0)
+    second = asyncio.create_task(c.run())
+    await asyncio.sleep(0)
+    assert r.reads == 1  # one at a time
+    r.gate.set()
+    r.gate = asyncio.Event()  # the second read waits on this one
+    await first
+    await asyncio.sleep(0.01)
+    assert r.reads == 2
+    assert not r.released  # the second still reads: events after it must wait
+    r.gate.set()
+    await second
+    assert r.released == [[]]
+    c.suspect()  # the homeserver is in doubt: a catch-up alone does not let the router go
+    await c.run()
+    assert r.released == [[]]
+    await c.stop()

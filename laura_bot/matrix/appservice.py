@@ -55,6 +55,7 @@ class InboxAppService(AppService):
         on_stored: Callable[[set[str]], None],
         on_presence: Callable[[str, str], None] | None = None,
         on_typing: Callable[[str, list[str]], None] | None = None,
+        on_transaction: Callable[[str, bool], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -63,6 +64,7 @@ class InboxAppService(AppService):
         self._on_stored = on_stored
         self._on_presence = on_presence
         self._on_typing = on_typing
+        self._on_transaction = on_transaction
         self.app.middlewares.append(self._guard)
 
     # Authentication and error shape ---------------------------------------------------------
@@ -149,6 +151,8 @@ class InboxAppService(AppService):
                 txn_id,
                 describe(e),
             )
+            if self._on_transaction:
+                self._on_transaction(txn_id, False)
             return _error(500, "M_UNKNOWN", "Could not store the events; retry later")
         log.debug("Stored transaction %s (%d of %d events)", txn_id, len(keep), len(events))
         # The state store (and any ephemeral handler) still runs through mautrix, but only on
@@ -175,6 +179,8 @@ class InboxAppService(AppService):
             )
         except Exception as e:
             log.warning("State store update failed for transaction %s: %s", txn_id, describe(e))
+        if self._on_transaction:
+            self._on_transaction(txn_id, True)  # may hold the router: a transaction was lost
         if keep:
             self._on_stored({room_key(e) for e in keep})
         for edu in ephemeral:
