@@ -25,10 +25,12 @@ from .matrix.bridge import MatrixBridge
 from .matrix.catchup import CatchUp
 from .matrix.consult_room import ConsultRoom
 from .matrix.dispatch_room import DispatchRoom
+from .matrix.erasure import Eraser
 from .matrix.monitor import Monitors
 from .matrix.router import Router
 from .matrix.typing import MatrixTyping
 from .notifier import Notifier
+from .privacy import Retention
 from .scheduler import Clock
 from .settings import Settings
 from .tasks import KeyedRunner
@@ -132,6 +134,18 @@ class Laura:
             MatrixTyping(self.bridge),
         )
         self.transcripts = Transcripts(config, self.store)
+        self.eraser = Eraser(self.store, lambda: self.az.intent, self._not_admin)
+        self.erasure_runner = KeyedRunner("erasure", self.eraser.run)
+        self.retention = Retention(
+            config,
+            self.store,
+            self.settings,
+            self.clock,
+            lambda: self.erasure_runner.kick("all"),
+            lambda session: self.conversations.end_by_visitor(session, None),
+        )
+        self.retention.contact_room = lambda: self.bridge.contact_room
+        self.bridge.deletion_date = self.retention.deletion_date
         self._typing_latest: dict[str, list[str]] = {}
         self.typing_runner = KeyedRunner("typing", self._staff_typing)
         self.monitors = Monitors(config, self.store, self.bridge)
@@ -170,6 +184,14 @@ class Laura:
         rooms = [r for r in (self.bridge.control_room,) if r]
         rooms += [d.room_id for d in await self.store.departments.all_active() if d.room_id]
         return rooms + await self.store.conversations.open_rooms()
+
+    async def _not_admin(self) -> None:
+        """Told once per run: deletions on the homeserver wait until Laura is a server admin."""
+        if self.bridge.control_room:
+            try:
+                await self.bridge.notice(self.bridge.control_room, self.bridge.t("not_admin"))
+            except Exception as e:
+                log.warning("Could not tell the control room: %s", describe(e))
 
     async def _homeserver_back(self) -> None:
         """Flush Synapse's backoff towards us and retry pending sends now, not in 30 s."""
@@ -234,7 +256,7 @@ class Laura:
             build_app(
                 self.conversations,
                 self.config,
-                Media(self.files, self.video, self.typing, self.transcripts),
+                Media(self.files, self.video, self.typing, self.transcripts, self.retention),
             ),
             access_log=None,
             shutdown_timeout=5,
@@ -247,6 +269,7 @@ class Laura:
         await self.routing.restore()
         await self.typing.restore()
         await self.monitors.restore()
+        self.retention.start()
         self._ready = True
         try:
             await self.az.ping_self()  # proves both directions and flushes Synapse's backoff
@@ -293,7 +316,12 @@ class Laura:
         await self.conversations.close()
         await self.routing.close()
         await self.monitors.close()
-        for runner in (self.matrix_runner, self.contact_runner, self.typing_runner):
+        for runner in (
+            self.matrix_runner,
+            self.contact_runner,
+            self.typing_runner,
+            self.erasure_runner,
+        ):
             await runner.idle(timeout=5)
             await runner.close()
         self.clock.stop()

@@ -26,9 +26,20 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
     "offer_timeout": (10, 3600),
     "inactivity_timeout": (10, 24 * 3600),
     "inactivity_grace": (10, 3600),
+    # Privacy (C2): how long after a chat ends its content is kept; contact requests and
+    # cases from their creation. Ten seconds is allowed for trying it out; !set warns below a day.
+    "retention": (10, 3650 * 86400),
+    "contact_retention": (10, 3650 * 86400),
+    "case_retention": (10, 3650 * 86400),
 }
+# Settings a department may override (!set retention 90d huisarts).
+SETTING_PER_DEPARTMENT: tuple[str, ...] = ("retention",)
 # Whole-number settings and their range.
-SETTING_COUNTS: dict[str, tuple[int, int]] = {"max_chats": (1, 50), "max_file_mb": (1, 100)}
+SETTING_COUNTS: dict[str, tuple[int, int]] = {
+    "max_chats": (1, 50),
+    "max_file_mb": (1, 100),
+    "audit_years": (1, 50),  # how long the audit trail is kept (NEN 7513: years)
+}
 # On/off settings.
 SETTING_FLAGS: tuple[str, ...] = ("typing_preview",)
 # Text settings and their maximum length; an empty text means Laura's built-in text.
@@ -90,6 +101,11 @@ class Config(BaseFileConfig):
             "laura.settings.welcome_message",
             "laura.settings.max_file_mb",
             "laura.settings.typing_preview",
+            "laura.settings.retention",
+            "laura.settings.contact_retention",
+            "laura.settings.case_retention",
+            "laura.settings.audit_years",
+            "privacy.sweep_interval",
             "media.visitor_types",
             "video.jitsi_url",
             "video.jwt_app_id",
@@ -242,6 +258,13 @@ class Config(BaseFileConfig):
             key = f"laura.settings.{name}"
             need(key, isinstance(self[key], bool), "write true or false")
         self._validate_media(need)
+        try:
+            sweep = parse_duration(self["privacy.sweep_interval"])
+        except ValueError:
+            sweep = -1.0
+        need(
+            "privacy.sweep_interval", 1 <= sweep <= 3600, "write a duration from 1s to 1h, like 1m"
+        )
         try:
             ZoneInfo(str(self["laura.timezone"]))
         except (ZoneInfoNotFoundError, ValueError):

@@ -768,6 +768,9 @@ class Conversations:
         self, conv: Conversation, user_id: str, name: str, membership: str
     ) -> None:
         prev = await self.store.staff.set(conv.id, user_id, name, membership)
+        if membership == "join" and prev != "join":
+            # Joining is reading: the room holds the whole chat (C3).
+            await self.store.audit.record(user_id, "joined", conv.id)
         session = await self._session_of(conv)
         text = None
         if membership == "join" and prev != "join":

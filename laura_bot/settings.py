@@ -14,6 +14,7 @@ from .config import (
     SETTING_COUNTS,
     SETTING_FLAGS,
     SETTING_KEYS,
+    SETTING_PER_DEPARTMENT,
     SETTING_RANGES,
     SETTING_TEXTS,
     Config,
@@ -129,8 +130,43 @@ class Settings:
         await self.store.set(f"setting.{key}", value)
         return value
 
+    async def seconds_for(self, key: str, department_id: str | None) -> float:
+        """A setting a department may override (retention): its own value, else everyone's."""
+        if department_id:
+            stored = await self.store.get(f"setting.{key}@{department_id}")
+            if stored is not None:
+                try:
+                    return self._checked(key, stored)
+                except SettingRefused:
+                    self._report(f"{key}@{department_id}", stored, "the general value")
+        return await self.seconds(key)
+
+    async def set_for_department(self, key: str, department_id: str, raw: str) -> str:
+        """A department's own value ("-" removes it: the general value applies again)."""
+        if key not in SETTING_PER_DEPARTMENT:
+            raise SettingRefused("set_not_per_department", key=key[:40])
+        if raw.strip() == "-":
+            await self.store.delete(f"setting.{key}@{department_id}")
+            return ""
+        value = format_duration(self._checked(key, raw))
+        await self.store.set(f"setting.{key}@{department_id}", value)
+        return value
+
+    async def department_values(self, key: str) -> dict[str, float]:
+        """The departments with a value of their own for key."""
+        out = {}
+        for stored_key, stored in (await self.store.with_prefix(f"setting.{key}@")).items():
+            try:
+                out[stored_key.split("@", 1)[1]] = self._checked(key, stored)
+            except SettingRefused:
+                continue
+        return out
+
     async def all(self) -> dict[str, str]:
         values = {key: format_duration(await self.seconds(key)) for key in SETTING_RANGES}
+        for key in SETTING_PER_DEPARTMENT:
+            for dept, seconds in sorted((await self.department_values(key)).items()):
+                values[f"{key} ({dept})"] = format_duration(seconds)
         values |= {key: str(await self.count(key)) for key in SETTING_COUNTS}
         for key in SETTING_TEXTS:
             values[key] = await self.text(key) or "-"

@@ -438,7 +438,7 @@ STAFF: dict[str, dict[str, str]] = {
         "cmd_monitor_usage": "!monitor [<gesprek> | stop <gesprek>]",
         "cmd_monitor_help": "ongezien meelezen met een lopend gesprek, in een eigen kamer "
         "(beheerders en supervisors); zonder gesprek: de lopende gesprekken, genummerd",
-        "cmd_audit_usage": "!audit <gesprek>",
+        "cmd_audit_usage": "!audit <gesprek>|<@gebruiker>",
         "cmd_audit_help": "wie een gesprek heeft ingezien en wanneer (het auditlog)",
         "monitor_refused": "Alleen beheerders en supervisors (laura.supervisors in de "
         "configuratie) mogen meekijken met gesprekken.",
@@ -489,7 +489,7 @@ STAFF: dict[str, dict[str, str]] = {
         "monitor_ended_stopped": "Meekijken is gestopt; deze kamer wordt gesloten.",
         "monitor_kick": "meekijken beëindigd",
         "audit_usage": "Gebruik: !audit <gesprek> (de code van het gesprek of de eerste 6 "
-        "tekens ervan).",
+        "tekens ervan), of !audit @gebruiker:server.",
         "audit_none": "Het auditlog heeft niets over gesprek {{ short }}.",
         "audit_title": "Auditlog van gesprek {{ short }}:",
         "audit_line": "- {{ when }} {{ actor }}: {{ action }}",
@@ -535,6 +535,29 @@ STAFF: dict[str, dict[str, str]] = {
         "rating_posted": "Beoordeling van de bezoeker: {{ stars }}{% if comment %} — "
         "{{ comment }}{% endif %}",
         "stats_rating": "  beoordeling: gemiddeld {{ average }} sterren ({{ count }}x)",
+        # -- privacy --
+        "set_not_per_department": "Niet gewijzigd: {{ key }} kan niet per afdeling worden "
+        "ingesteld.",
+        "set_department_done": "{{ key }} is nu {{ value }} voor {{ dept }}.",
+        "set_value_done": "{{ key }} is nu {{ value }}.",
+        "set_department_cleared": "{{ dept }} volgt weer de algemene {{ key }}.",
+        "set_retention_done": "Dit geldt ook voor gesprekken die al zijn afgelopen: wat ouder "
+        "is, wordt bij de volgende ronde verwijderd.",
+        "set_retention_short": "Let op: dat is korter dan een dag.",
+        "retention_notice": "Dit gesprek wordt op {{ date }} verwijderd, hier en in Laura "
+        "(bewaartermijn {{ period }}). Moet het bewaard blijven? Exporteer het voor die tijd "
+        "met !pdf of leg het vast met !case.",
+        "not_admin": "Laura is geen serverbeheerder van de homeserver, dus afgelopen gesprekken "
+        "kunnen daar niet worden verwijderd (in Laura's eigen database wel). Maak @laura "
+        "serverbeheerder (zie synapse/README.md); wat wacht, wordt dan alsnog verwijderd.",
+        "audit_action_joined": "kwam in het gesprek (en las het)",
+        "audit_action_exported": "exporteerde het gesprek",
+        "audit_action_deleted": "verwijderde de inhoud",
+        "audit_action_case_saved": "legde een zaak vast",
+        "audit_action_case_exported": "exporteerde een zaak",
+        "audit_user_none": "Het auditlog heeft niets over {{ user }}.",
+        "audit_user_title": "Auditlog van {{ user }} (nieuwste eerst):",
+        "audit_user_line": "- {{ when }} gesprek {{ chat }}: {{ action }}",
     },
     "en": {
         "dispatch": "New question about {{ topic }} from {{ nickname }} (waiting since "
@@ -939,7 +962,7 @@ STAFF: dict[str, dict[str, str]] = {
         "cmd_monitor_usage": "!monitor [<chat> | stop <chat>]",
         "cmd_monitor_help": "follow a live chat unseen, in a room of your own (admins and "
         "supervisors); without a chat: the live chats, numbered",
-        "cmd_audit_usage": "!audit <chat>",
+        "cmd_audit_usage": "!audit <chat>|<@user>",
         "cmd_audit_help": "who accessed a chat and when (the audit log)",
         "monitor_refused": "Only admins and supervisors (laura.supervisors in the "
         "configuration) may follow chats.",
@@ -987,7 +1010,8 @@ STAFF: dict[str, dict[str, str]] = {
         "closed.",
         "monitor_ended_stopped": "Monitoring has stopped; this room is being closed.",
         "monitor_kick": "monitoring ended",
-        "audit_usage": "Usage: !audit <chat> (the chat's code or its first 6 characters).",
+        "audit_usage": "Usage: !audit <chat> (the chat's code or its first 6 characters), or "
+        "!audit @user:server.",
         "audit_none": "The audit log holds nothing about chat {{ short }}.",
         "audit_title": "Audit log of chat {{ short }}:",
         "audit_line": "- {{ when }} {{ actor }}: {{ action }}",
@@ -1030,6 +1054,28 @@ STAFF: dict[str, dict[str, str]] = {
         "rating_posted": "The visitor's rating: {{ stars }}{% if comment %} — "
         "{{ comment }}{% endif %}",
         "stats_rating": "  rating: {{ average }} stars on average ({{ count }}x)",
+        # -- privacy --
+        "set_not_per_department": "Not changed: {{ key }} cannot be set per department.",
+        "set_department_done": "{{ key }} is now {{ value }} for {{ dept }}.",
+        "set_value_done": "{{ key }} is now {{ value }}.",
+        "set_department_cleared": "{{ dept }} follows the general {{ key }} again.",
+        "set_retention_done": "This applies to chats that have ended already too: whatever is "
+        "older is deleted in the next round.",
+        "set_retention_short": "Mind: that is less than a day.",
+        "retention_notice": "This chat will be deleted on {{ date }}, here and in Laura "
+        "(retention {{ period }}). Must it be kept? Export it before then with !pdf, or save "
+        "it with !case.",
+        "not_admin": "Laura is not a server admin of the homeserver, so ended chats cannot be "
+        "deleted there (they are in Laura's own database). Make @laura a server admin (see "
+        "synapse/README.md); what waits is deleted then.",
+        "audit_action_joined": "joined the chat (and read it)",
+        "audit_action_exported": "exported the chat",
+        "audit_action_deleted": "deleted its content",
+        "audit_action_case_saved": "saved a case",
+        "audit_action_case_exported": "exported a case",
+        "audit_user_none": "The audit log holds nothing about {{ user }}.",
+        "audit_user_title": "Audit log of {{ user }} (newest first):",
+        "audit_user_line": "- {{ when }} chat {{ chat }}: {{ action }}",
     },
 }
 

@@ -140,6 +140,9 @@ async def start_synapse_env(d: Path) -> SynapseEnv:
     await env.synapse.start()
     for user in USERS:
         await env.synapse.register(user, password(user), admin=(user == "admin"))
+    await env.synapse.make_admin(
+        config.bot_mxid, env.as_token, "admin", password("admin")
+    )  # retention
     return env
 
 

@@ -248,7 +248,9 @@ async def _export(ctx: Context, number: int, fmt: str) -> str:
         data = json.dumps(export, ensure_ascii=False, indent=2).encode()
         mime = "application/json"
         name = safe_file_name(f"{t('case_file_name')}-{case.id[:8]}.json")
-    await ctx.bridge.send_file(ctx.room_id, data, mime, name, f"laura.case.{ctx.event_id}")
+    await ctx.bridge.send_file(
+        ctx.room_id, data, mime, name, f"laura.case.{ctx.event_id}", purpose="cases"
+    )
     await ctx.store.audit.record(ctx.sender, "case_exported", conv.id, f"{case.id} {fmt}")
     log.info("Case %s exported as %s by %s", case.id, fmt, ctx.sender)
     reply = t("cases_exported", nr=number, subject=_short(case.subject, 80), name=name)

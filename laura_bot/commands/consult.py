@@ -60,7 +60,18 @@ async def cmd_pdf(ctx: Context) -> str:
     else:
         data, mime = await transcripts.pdf(conv, lang), "application/pdf"
         name = transcripts.file_name(conv, lang, "pdf")
-    await ctx.bridge.send_file(ctx.room_id, data, mime, name, f"laura.pdf.{ctx.event_id}")
+    await ctx.bridge.send_file(
+        ctx.room_id,
+        data,
+        mime,
+        name,
+        f"laura.pdf.{ctx.event_id}",
+        purpose="chat",
+        conversation_id=conv.id,
+    )
+    await ctx.store.audit.record(
+        ctx.sender, "exported", conv.id, "pdf files" if ctx.args else "pdf"
+    )
     return t("pdf_done", name=name)
 
 

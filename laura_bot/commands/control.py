@@ -9,14 +9,23 @@ from zoneinfo import ZoneInfo
 from mautrix.types import RoomID, UserID
 
 from .. import weekly
-from ..config import SETTING_COUNTS, SETTING_FLAGS, SETTING_KEYS, SETTING_RANGES, SETTING_TEXTS
+from ..config import (
+    SETTING_COUNTS,
+    SETTING_FLAGS,
+    SETTING_KEYS,
+    SETTING_PER_DEPARTMENT,
+    SETTING_RANGES,
+    SETTING_TEXTS,
+)
 from ..db.closed_days import ALL
 from ..db.conversations import Status
 from ..dispatch.logic import ROUTING_MODES
 from ..settings import SettingRefused
-from ..util import format_duration
+from ..util import format_duration, parse_duration
 from . import CONTROL, Context, registry
 from .personal import describe
+
+SETTING_PRIVACY = ("retention", "contact_retention", "case_retention")
 
 _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 _MXID = re.compile(r"^@[^:\s]+:\S+$")
@@ -98,6 +107,8 @@ async def cmd_settings(ctx: Context) -> str:
 async def cmd_set(ctx: Context) -> str:
     t = ctx.bridge.t
     text_key = bool(ctx.args) and ctx.args[0] in SETTING_TEXTS
+    if len(ctx.args) == 3 and ctx.args[0] in SETTING_KEYS and not text_key:
+        return await _set_for_department(ctx)
     if len(ctx.args) < 2 or (len(ctx.args) != 2 and not text_key):
         ranges = ", ".join(
             [
@@ -114,7 +125,33 @@ async def cmd_set(ctx: Context) -> str:
         value = await ctx.settings.set(ctx.args[0], raw)
     except SettingRefused as e:
         return t(e.text_id, **e.values)
-    return t("set_done", key=ctx.args[0], value=value or "-")
+    if ctx.args[0] not in SETTING_PRIVACY:
+        return t("set_done", key=ctx.args[0], value=value or "-")
+    reply = t("set_value_done", key=ctx.args[0], value=value) + " " + t("set_retention_done")
+    if parse_duration(value) < 86400:
+        reply += " " + t("set_retention_short")
+    return reply
+
+
+async def _set_for_department(ctx: Context) -> str:
+    """!set retention <duration>|- <department>: a department's own value."""
+    t = ctx.bridge.t
+    key, raw, dept_id = ctx.args
+    if key not in SETTING_PER_DEPARTMENT:
+        return t("set_not_per_department", key=key)
+    if await ctx.store.departments.get_by_id(dept_id) is None:
+        return t("department_unknown", id=dept_id[:40])
+    try:
+        value = await ctx.settings.set_for_department(key, dept_id, raw)
+    except SettingRefused as e:
+        return t(e.text_id, **e.values)
+    if not value:
+        return t("set_department_cleared", key=key, dept=dept_id)
+    reply = t("set_department_done", key=key, dept=dept_id, value=value)
+    reply += " " + t("set_retention_done")
+    if parse_duration(value) < 86400:
+        reply += " " + t("set_retention_short")
+    return reply
 
 
 @registry.register("stats", (CONTROL,), admin=True)

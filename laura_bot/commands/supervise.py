@@ -15,6 +15,7 @@ import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from ..db.audit import AuditRecord
 from ..db.conversations import Conversation
 from ..status import Status
 from ..texts import STAFF
@@ -25,6 +26,7 @@ log = logging.getLogger("laura.commands")
 SHORT = 6  # characters of a chat id in a consult room's name
 _ID = re.compile(r"^[0-9a-f]{6,64}$")
 LIST_LIMIT = 30  # chats shown by !monitor (a number further down still works)
+USER_LIMIT = 50  # records shown by !audit @user
 LISTING_TTL = 600.0  # seconds a `!monitor` listing keeps its numbers
 # (room, user) → (when, conversation ids in the order `!monitor` showed them).
 _listings: dict[tuple[str, str], tuple[float, list[str]]] = {}
@@ -150,6 +152,8 @@ async def cmd_audit(ctx: Context) -> str:
     t = ctx.bridge.t
     if len(ctx.args) != 1:
         return t("audit_usage")
+    if ctx.args[0].startswith("@"):
+        return await _audit_of_user(ctx, ctx.args[0])
     conv, why = await _find(ctx, ctx.args[0], numbers=False)
     conv_id = conv.id if conv else ctx.args[0].strip().lower()
     records = await ctx.store.audit.of_conversation(conv_id) if conv or _ID.match(conv_id) else []
@@ -158,14 +162,35 @@ async def cmd_audit(ctx: Context) -> str:
     short = conv_id[:SHORT]
     if not records:
         return t("audit_none", short=short)
-    texts = STAFF[ctx.config["laura.staff_language"]]
     lines = [t("audit_title", short=short)]
     for r in records:
-        action = t(f"audit_action_{r.action}") if f"audit_action_{r.action}" in texts else r.action
-        if r.detail:
-            detail = (
-                t(f"audit_detail_{r.detail}") if f"audit_detail_{r.detail}" in texts else r.detail
-            )
-            action = f"{action} ({detail})"
+        action = _action(ctx, r)
         lines.append(t("audit_line", when=_clock(ctx, r.ts, True), actor=r.actor, action=action))
+    return "\n".join(lines)
+
+
+def _action(ctx: Context, r: AuditRecord) -> str:
+    t = ctx.bridge.t
+    texts = STAFF[ctx.config["laura.staff_language"]]
+    action = t(f"audit_action_{r.action}") if f"audit_action_{r.action}" in texts else r.action
+    if r.detail:
+        detail = t(f"audit_detail_{r.detail}") if f"audit_detail_{r.detail}" in texts else r.detail
+        action = f"{action} ({detail})"
+    return action
+
+
+async def _audit_of_user(ctx: Context, user: str) -> str:
+    """!audit @user: what one person accessed, newest first (visitors and Laura's own
+    retention are actors too: "visitor", "retention")."""
+    t = ctx.bridge.t
+    user = user.strip()
+    records = await ctx.store.audit.of_actor(user, limit=USER_LIMIT)
+    if not records:
+        return t("audit_user_none", user=user[:80])
+    lines = [t("audit_user_title", user=user[:80])]
+    for r in records:
+        chat = (r.conversation_id or "-")[:SHORT]
+        lines.append(
+            t("audit_user_line", when=_clock(ctx, r.ts, True), chat=chat, action=_action(ctx, r))
+        )
     return "\n".join(lines)

@@ -14,10 +14,12 @@ from .commands import CommandStore
 from .contact_requests import ContactRequestStore
 from .conversations import ConversationStore
 from .departments import DepartmentStore
+from .erasure import ErasureStore
 from .events import EventStore
 from .inbox import InboxStore
 from .monitors import MonitorStore
 from .offers import DispatchOfferStore
+from .privacy import PrivacyStore
 from .sends import SendStore
 from .sessions import SessionStore
 from .settings import SettingStore
@@ -50,12 +52,20 @@ class Store:
         self.cases = CaseStore(db)
         self.audit = AuditStore(db)
         self.monitors = MonitorStore(db)
+        self.erasure = ErasureStore(db)
+        self.privacy = PrivacyStore(db)
 
 
 def create_database(url: str, args: dict | None = None) -> Database:
-    return Database.create(
-        url, upgrade_table=upgrade_table, db_args=dict(args or {}), owner_name="laura"
-    )
+    db_args = dict(args or {})
+    if url.startswith("sqlite"):
+        # Deleted content is overwritten with zeros, not left in free pages of the file
+        # (retention must really delete). mautrix adds its own pragmas to these.
+        db_args["init_commands"] = [
+            *db_args.get("init_commands", []),
+            "PRAGMA secure_delete = ON",
+        ]
+    return Database.create(url, upgrade_table=upgrade_table, db_args=db_args, owner_name="laura")
 
 
 __all__ = ["Store", "create_database", "upgrade_table"]

@@ -23,6 +23,15 @@ class SettingStore:
             value,
         )
 
+    async def delete(self, key: str) -> None:
+        await self.db.execute("DELETE FROM setting WHERE key=$1", key)
+
+    async def with_prefix(self, prefix: str) -> dict[str, str]:
+        rows = await self.db.fetch(
+            "SELECT key, value FROM setting WHERE key LIKE $1", prefix + "%"
+        )
+        return {r["key"]: r["value"] for r in rows if r["key"].startswith(prefix)}
+
     async def secret(self, key: str) -> bytes:
         """A random secret made on first use and kept here (e.g. the key of the address
         hashes). Two processes asking at once agree: the first insert wins."""

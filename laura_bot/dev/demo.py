@@ -154,6 +154,9 @@ async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
     try:
         for user in users:
             await synapse.register(user, passwords[user], admin=(user == ADMIN))
+        await synapse.make_admin(
+            config.bot_mxid, config["appservice.as_token"], ADMIN, passwords[ADMIN]
+        )  # for retention
         laura = Laura(config)
         await laura.start()
         departments = await laura.store.departments.all_active()

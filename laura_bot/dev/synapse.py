@@ -216,6 +216,10 @@ class Synapse:
             "rc_login": {"address": UNLIMITED, "account": UNLIMITED, "failed_attempts": UNLIMITED},
             "rc_joins": {"local": UNLIMITED, "remote": UNLIMITED},
             "rc_invites": {"per_room": UNLIMITED, "per_user": UNLIMITED, "per_issuer": UNLIMITED},
+            # Redacted events keep their original content this long, then Synapse censors it
+            # (its job runs every 5 minutes). Retention redacts the requests in department
+            # rooms, so keep this short (Synapse's default is 7 days). See synapse/README.md.
+            "redaction_retention_period": "5m",
             **secrets_,
         }
         # JSON is valid YAML; no need for a YAML writer here.
@@ -337,6 +341,33 @@ class Synapse:
                 if resp.status != 200 and data.get("errcode") != "M_USER_IN_USE":
                     raise SynapseError(f"Could not register {localpart}: {data}")
         return f"@{localpart}:{self.server_name}"
+
+    async def make_admin(
+        self, user_id: str, as_token: str, admin_localpart: str, admin_password: str
+    ) -> None:
+        """Make the appservice's bot a server admin, as an existing admin (the bot is
+        registered through the appservice first: its namespace is the appservice's own).
+        Retention needs it: deleting rooms, media and ghosts goes through the admin API."""
+        token = await self.login(admin_localpart, admin_password)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(
+                f"{self.url}/_matrix/client/v3/register",
+                json={
+                    "type": "m.login.application_service",
+                    "username": user_id[1:].split(":")[0],
+                },
+                headers={"Authorization": f"Bearer {as_token}"},
+            ) as resp:
+                data = await resp.json()
+                if resp.status != 200 and data.get("errcode") != "M_USER_IN_USE":
+                    raise SynapseError(f"Could not register {user_id}: {data}")
+            async with http.put(
+                f"{self.url}/_synapse/admin/v2/users/{user_id}",
+                json={"admin": True},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as resp:
+                if resp.status not in (200, 201):
+                    raise SynapseError(f"Could not make {user_id} an admin: {await resp.text()}")
 
     async def login(self, localpart: str, password: str) -> str:
         async with aiohttp.ClientSession() as http:

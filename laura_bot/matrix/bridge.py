@@ -11,6 +11,7 @@ import html
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -55,6 +56,8 @@ class MatrixBridge:
         self.control_room: str | None = None
         self.contact_room: str | None = None
         self._members: dict[str, tuple[float, set[str]]] = {}
+        # When an ended chat will be deleted (date, period), for the notice at its end.
+        self.deletion_date: Callable[[Conversation], Awaitable[tuple[str, str]]] | None = None
 
     @property
     def bot(self) -> IntentAPI:
@@ -117,10 +120,22 @@ class MatrixBridge:
                 return str(evt["event_id"])
         return None
 
-    async def send_file(self, room_id: str, data: bytes, mime: str, name: str, txn_id: str) -> str:
+    async def send_file(
+        self,
+        room_id: str,
+        data: bytes,
+        mime: str,
+        name: str,
+        txn_id: str,
+        *,
+        purpose: str,
+        conversation_id: str | None = None,
+    ) -> str:
         """A file of Laura's own (a transcript, an export) as an m.file in the room. The upload
-        carries no file name: mautrix would log it with the URL."""
+        carries no file name: mautrix would log it with the URL. It is noted before it is sent,
+        for retention to delete with the chat (purpose "chat") or the case ("cases")."""
         mxc = await self.bot.upload_media(data, mime_type=mime)
+        await self.store.privacy.record_upload(str(mxc), room_id, conversation_id, purpose)
         content = {
             "msgtype": "m.file",
             "body": name,
@@ -343,8 +358,8 @@ class MatrixBridge:
 
     async def sync_conversation(self, conv_id: str) -> None:
         conv = await self.store.conversations.get_by_id(conv_id)
-        if conv is None or conv.status == Status.CHOOSING:
-            return
+        if conv is None or conv.status == Status.CHOOSING or conv.purged_at:
+            return  # nothing to do yet, or its rooms are being deleted
         session = await self.store.sessions.get_by_id(conv.session_id)
         assert session is not None
         dept = await self.store.departments.get_by_id(conv.department_id or "")
@@ -386,6 +401,13 @@ class MatrixBridge:
                 if conv.ended_by in ("visitor", "idle"):
                     text = self.t("visitor_ended" if conv.ended_by == "visitor" else "idle_ended")
                     await self.notice(conv.room_id, text, txn_id=f"laura.end.{conv.id}")
+                if self.deletion_date:
+                    date, period = await self.deletion_date(conv)
+                    await self.notice(
+                        conv.room_id,
+                        self.t("retention_notice", date=date, period=period),
+                        txn_id=f"laura.retention.{conv.id}",
+                    )
                 try:
                     await self.ghost(session).leave_room(RoomID(conv.room_id))
                 except MatrixRequestError as e:

@@ -79,6 +79,11 @@ class ConsultRoom:
             return True
         info = content.get("info")
         info = obj(info, "info", bad) if info is not None else {}
+        # The homeserver keeps staff's uploads after the room is gone: noted for retention.
+        await self.store.privacy.record_upload(url, room_id, conv.id, "staff")
+        thumb = info.get("thumbnail_url")
+        if isinstance(thumb, str) and _MXC.match(thumb):
+            await self.store.privacy.record_upload(thumb, room_id, conv.id, "staff")
         declared = info.get("mimetype") if isinstance(info.get("mimetype"), str) else None
         limit = await self.files.max_bytes()
         size = info.get("size")

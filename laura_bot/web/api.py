@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..db.sessions import Session
     from ..exports import Transcripts
     from ..files import Files
+    from ..privacy import Retention
     from ..typing_state import Typing
     from ..video import Video
 
@@ -41,6 +42,7 @@ class Media:
     video: Video
     typing: Typing
     transcripts: Transcripts
+    retention: Retention
 
 
 #: The largest whole number a JSON number may be (and an events cursor): JavaScript's safe range.
@@ -332,6 +334,13 @@ async def get_transcript(request: web.Request) -> web.Response:
     return web.Response(body=pdf, headers=serve_headers("application/pdf", "file", name, False))
 
 
+async def delete_session(request: web.Request) -> web.Response:
+    """The visitor's "delete my data": everything about them goes now; the token with it."""
+    _, session = await _auth(request)
+    await _media(request).retention.forget(session)
+    return web.Response(status=204)
+
+
 async def get_openapi(request: web.Request) -> web.Response:
     return web.json_response(openapi_document(_config(request)["web.public_url"]))
 
@@ -342,6 +351,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/v1/openapi.json", get_openapi)
     r.add_post("/api/v1/sessions", create_session)
     r.add_get("/api/v1/sessions/{id}", get_session)
+    r.add_delete("/api/v1/sessions/{id}", delete_session)
     r.add_post("/api/v1/sessions/{id}/topic", post_topic)
     r.add_post("/api/v1/sessions/{id}/messages", post_message)
     r.add_get("/api/v1/sessions/{id}/events", get_events)

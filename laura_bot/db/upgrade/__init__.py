@@ -13,4 +13,5 @@ from . import (  # noqa: E402,F401  (register themselves)
     v06_queue_index,
     v07_media,
     v08_toolkit,
+    v09_privacy,
 )

@@ -1,0 +1,173 @@
+"""Retention (C2) and the visitor's own "delete my data": what is due, deleted in Laura's
+tables at once, and queued for the homeserver in the same transaction (matrix/erasure.py does
+that part).
+
+Deadlines come from the database: a chat is due when it ended longer ago than its department's
+retention (or the general one); a chat never begun (no topic chosen) counts from its start.
+Open chats are never touched. Contact requests and cases have retentions of their own, from
+when they were made; the audit trail is kept for audit_years. A sweep runs every
+privacy.sweep_interval on the in-process clock, and at start-up, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from mautrix.util.async_db import Scheme
+
+from .config import Config
+from .db import Store
+from .db.base import transaction
+from .db.conversations import Conversation
+from .db.sessions import Session
+from .scheduler import Clock
+from .settings import Settings
+from .util import format_duration, now_ms, parse_duration
+
+log = logging.getLogger("laura.privacy")
+
+YEAR_MS = 365 * 86400 * 1000
+KEEP_DONE_MS = 30 * 86400 * 1000  # finished erasure items (ids only) are kept this long
+
+
+class Retention:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        settings: Settings,
+        clock: Clock,
+        kick_erasure: Callable[[], None],
+        end_chat: Callable[[Session], Awaitable[None]],
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.kick_erasure = kick_erasure
+        self.end_chat = end_chat
+        self.interval_ms = int(parse_duration(config["privacy.sweep_interval"]) * 1000)
+        self.contact_room: Callable[[], str | None] = lambda: None
+
+    def start(self) -> None:
+        self.clock.at("privacy:sweep", now_ms(), self.sweep)
+        self.kick_erasure()
+
+    async def sweep(self) -> None:
+        try:
+            erased = await self._sweep(now_ms())
+            if erased:
+                await self._checkpoint()
+        finally:
+            self.clock.at("privacy:sweep", now_ms() + self.interval_ms, self.sweep)
+        self.kick_erasure()
+
+    async def _sweep(self, now: int) -> int:
+        store = self.store
+        general = await self.settings.seconds("retention")
+        own = await self.settings.department_values("retention")
+        due = []
+        for chat in await store.privacy.chats_not_purged():
+            keep = own.get(chat.department_id or "", general)
+            since = chat.ended_at if chat.status == "ended" else chat.created_at
+            if since is not None and since + keep * 1000 <= now:
+                due.append(chat.id)
+        erased = await self.erase_chats(due, "retention")
+        erased += await self._erase_sessions()
+        async with transaction(store.db) as conn:
+            cutoff = now - int(await self.settings.seconds("contact_retention") * 1000)
+            requests = await store.privacy.contact_requests_before(conn, cutoff)
+            room = self.contact_room()
+            if requests and room:
+                for _, event_id in requests:
+                    if event_id:
+                        await store.erasure.add(conn, "redact", room, event_id)
+                oldest = await store.privacy.oldest_contact_request(conn)
+                await store.erasure.add(conn, "history", room, str(oldest or ""))
+            cutoff = now - int(await self.settings.seconds("case_retention") * 1000)
+            cases = await store.privacy.cases_before(conn, cutoff)
+            for mxc in await store.privacy.exports_before(conn, cutoff):
+                await store.erasure.add(conn, "media", None, mxc)
+            years = await self.settings.count("audit_years")
+            audit = await store.privacy.audit_before(conn, now - years * YEAR_MS)
+        await store.erasure.prune(now - KEEP_DONE_MS)
+        if requests or cases or audit:
+            log.info(
+                "Retention: %d contact requests, %d cases, %d audit records deleted",
+                len(requests),
+                cases,
+                audit,
+            )
+        return erased + len(requests) + cases
+
+    async def erase_chats(self, conversation_ids: list[str], actor: str) -> int:
+        """Delete these chats' content now, each in its own transaction with the homeserver's
+        part queued; returns how many were deleted (one deleted before counts not)."""
+        store = self.store
+        count = 0
+        for conv_id in conversation_ids:
+            async with transaction(store.db) as conn:
+                erased = await store.privacy.erase_chat(conn, conv_id)
+                if erased is None:
+                    continue
+                for room, event_id in erased.threads:
+                    await store.erasure.add(conn, "thread", room, event_id)
+                for room, event_id in erased.events:
+                    await store.erasure.add(conn, "redact", room, event_id)
+                for room in erased.rooms:
+                    await store.erasure.add(conn, "room", room)
+                for mxc in erased.media:
+                    await store.erasure.add(conn, "media", None, mxc)
+                for room in erased.dispatch_rooms:
+                    # Back to the oldest chat still kept there (its request stays); none:
+                    # up to when the purge runs, after the redactions queued before it.
+                    oldest = await store.privacy.oldest_kept_in(conn, room)
+                    await store.erasure.add(conn, "history", room, str(oldest or ""))
+                await store.audit.record(actor, "deleted", conv_id, conn=conn)
+            count += 1
+            log.info("Chat %s deleted (%s)", conv_id, actor)
+        return count
+
+    async def _erase_sessions(self) -> int:
+        count = 0
+        for session_id, ghost_id in await self.store.privacy.sessions_done():
+            async with transaction(self.store.db) as conn:
+                if await self.store.privacy.erase_session(conn, session_id):
+                    ghost = self.config.ghost_mxid(ghost_id)
+                    await self.store.privacy.forget_user(conn, ghost)
+                    await self.store.erasure.add(conn, "ghost", None, ghost)
+                    count += 1
+        return count
+
+    async def forget(self, session: Session) -> None:
+        """The visitor's "delete my data": an open chat is ended first (staff are told, as
+        when a visitor ends it), then everything about them goes at once, except the audit
+        trail's facts (who did what when, never what was said)."""
+        if await self.store.privacy.open_chats_of(session.id):
+            await self.end_chat(session)
+        await self.erase_chats(await self.store.privacy.chats_of(session.id), "visitor")
+        await self._erase_sessions()
+        await self._checkpoint()
+        self.kick_erasure()
+        log.info("Session %s: the visitor deleted their data", session.id)
+
+    async def deletion_date(self, conv: Conversation) -> tuple[str, str]:
+        """(date, period) on which an ended chat will be deleted, for the staff notice."""
+        keep = await self.settings.seconds_for("retention", conv.department_id)
+        at = (conv.ended_at or now_ms()) + int(keep * 1000)
+        tz = ZoneInfo(str(self.config["laura.timezone"]))
+        when = datetime.fromtimestamp(at / 1000, tz)
+        text = when.strftime("%d-%m-%Y %H:%M") if keep < 2 * 86400 else when.strftime("%d-%m-%Y")
+        return text, format_duration(keep)
+
+    async def _checkpoint(self) -> None:
+        """SQLite: move the write-ahead log into the file and empty it, so no copy of deleted
+        pages stays in the -wal file (secure_delete has zeroed them in the file itself)."""
+        if self.store.db.scheme == Scheme.SQLITE:
+            try:
+                await self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except Exception as e:
+                log.warning("Could not checkpoint the database: %s", type(e).__name__)

@@ -1,0 +1,335 @@
+"""Privacy (C2, C3): proof of deletion, the visitor's own "delete my data", and the audit trail.
+
+The canary test plants unique strings everywhere a chat leaves a trace (the visitor's name,
+their message, a staff reply, a file's name and bytes in both directions, a transcript export,
+a case, a contact request), lets a short retention pass and then looks for them:
+
+- in Laura's database: on SQLite in the raw bytes of the file and its -wal (deleted pages are
+  zeroed, the log is emptied); on PostgreSQL in every row of every table (bytea as hex);
+- in Synapse's database, every row of every table (its own Synapse, so nothing else is there),
+  and in every file of its media store;
+- in Synapse's log, and (at the end of the run, see conftest.py) in every log line of the run.
+
+These tests get a Synapse of their own: what is in its database must come from them alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from laura_bot.app import Laura
+from tests.conftest import LauraHandle, SynapseEnv, password, start_synapse_env
+from tests.helpers import SECRETS, Staff, Visitor, is_msg, reply_to
+
+pytestmark = pytest.mark.synapse
+
+FAST = {
+    "laura.settings.retention": "10s",
+    "laura.settings.contact_retention": "10s",
+    "laura.settings.case_retention": "10s",
+    "privacy.sweep_interval": "1s",
+}
+
+
+@pytest_asyncio.fixture(scope="module")
+async def own_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SynapseEnv]:
+    env = await start_synapse_env(tmp_path_factory.mktemp("privacy"))
+    yield env
+    env.synapse.stop()
+
+
+def canary(what: str) -> str:
+    value = f"KANARIE{what}{secrets.token_hex(6)}"
+    SECRETS.add(value)  # the whole run's log output is searched for it too
+    return value
+
+
+def pdf_with(text: str) -> bytes:
+    return (
+        b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
+        b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
+        b"% " + text.encode() + b"\ntrailer <</Root 1 0 R>>\n%%EOF\n"
+    )
+
+
+async def staff(env: SynapseEnv, user: str) -> Staff:
+    member = await Staff(env.synapse.url, env.mxid(user), password(user)).start()
+    await asyncio.sleep(0.5)
+    for room in list(member.invites | member.stale_invites):
+        await member.join(room)
+    return member
+
+
+async def upload(visitor: Visitor, data: bytes, name: str, mime: str) -> dict[str, Any]:
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename=name, content_type=mime)
+    _, body = await visitor.call(
+        "POST", f"/sessions/{visitor.session_id}/attachments", data=form, expect=201
+    )
+    return dict(body)
+
+
+async def request_for(member: Staff, nickname: str) -> dict[str, Any]:
+    return await member.wait_for(
+        lambda e: (
+            is_msg(body_has=nickname, msgtype="m.text")(e) and "m.relates_to" not in e["content"]
+        ),
+        what=f"the request of {nickname}",
+    )
+
+
+async def wait_erased(laura: Laura, session_ids: list[str], timeout: float = 180) -> None:
+    """Until every chat of these visitors is deleted and the homeserver's part is done."""
+    store = laura.store
+    async with asyncio.timeout(timeout):
+        while True:
+            left = [s for s in session_ids if await store.privacy.chats_of(s)]
+            erased = [await store.sessions.get_by_id(s) for s in session_ids]
+            pending = await store.erasure.count_pending()
+            cases = await store.db.fetchval("SELECT COUNT(*) FROM case_record")
+            requests = await store.db.fetchval("SELECT COUNT(*) FROM contact_request")
+            if (
+                not left
+                and all(s and s.name is None for s in erased)
+                and not pending
+                and not cases
+                and not requests
+            ):
+                return
+            await asyncio.sleep(0.5)
+
+
+def hits_in_bytes(data: bytes, canaries: dict[str, str]) -> list[str]:
+    return [k for k, v in canaries.items() if v.encode() in data]
+
+
+async def laura_db_hits(db_url: str, canaries: dict[str, str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    if db_url.startswith("sqlite:"):
+        base = Path(db_url.removeprefix("sqlite:"))
+        for path in (base, base.with_name(base.name + "-wal")):
+            if path.exists() and (hits := hits_in_bytes(path.read_bytes(), canaries)):
+                found[path.name] = hits
+        return found
+    conn = await asyncpg.connect(db_url)
+    try:
+        tables = await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema='public'"
+        )
+        for t in tables:
+            name = t["table_name"]
+            rows = await conn.fetch(f'SELECT CAST(x AS text) AS row FROM "{name}" x')
+            text = "\n".join(r["row"] for r in rows)
+            hits = [
+                k
+                for k, v in canaries.items()
+                if v in text or v.encode().hex() in text  # bytea is shown as hex
+            ]
+            if hits:
+                found[name] = hits
+    finally:
+        await conn.close()
+    return found
+
+
+def synapse_hits(env: SynapseEnv, canaries: dict[str, str]) -> dict[str, list[str]]:
+    """Every row of every table of Synapse's database, every file of its media store, and
+    its log."""
+    found: dict[str, list[str]] = {}
+    d = env.synapse.dir
+    db = sqlite3.connect(f"file:{d / 'homeserver.db'}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        for table in tables:
+            blob = bytearray()
+            for row in db.execute(f'SELECT * FROM "{table}"'):
+                for value in row:
+                    if isinstance(value, str):
+                        blob += value.encode()
+                    elif isinstance(value, bytes):
+                        blob += value
+            if hits := hits_in_bytes(bytes(blob), canaries):
+                found[f"synapse table {table}"] = hits
+    finally:
+        db.close()
+    for path in (d / "media_store").rglob("*"):
+        if path.is_file() and (hits := hits_in_bytes(path.read_bytes(), canaries)):
+            found[f"media {path.relative_to(d)}"] = hits
+    log = d / "homeserver.log"
+    if log.exists() and (hits := hits_in_bytes(log.read_bytes(), canaries)):
+        found["homeserver.log"] = hits
+    return found
+
+
+async def test_canaries_are_gone_after_retention(
+    own_env: SynapseEnv, db_url: str, tmp_path: Path
+) -> None:
+    c = {
+        k: canary(k)
+        for k in ("nick", "visitor", "staff", "file", "filename", "stafffile", "case")
+        + ("nick2", "email", "note")
+    }
+    c["phone"] = "06" + "".join(secrets.choice("0123456789") for _ in range(8))
+    SECRETS.add(c["phone"])
+    handle = LauraHandle(own_env, db_url, tmp_path, FAST)
+    laura = await handle.start()
+    anna = await staff(own_env, "anna")
+    bram = await staff(own_env, "bram")
+    first = Visitor(handle.api)
+    second = Visitor(handle.api)
+    try:
+        # A chat with everything in it.
+        await first.start(name=c["nick"], topic="huisarts")
+        await first.say(f"Mijn vraag: {c['visitor']}")
+        await upload(first, pdf_with(c["file"]), f"{c['filename']}.pdf", "application/pdf")
+        request = await request_for(anna, c["nick"])
+        await anna.react(request["room_id"], request["event_id"], "Ik!")
+        consult = await anna.wait_invite()
+        await anna.join(consult)
+        await first.wait_status("connected")
+        await anna.send(consult, f"Antwoord: {c['staff']}")
+        mxc = await anna.upload(pdf_with(c["stafffile"]), "application/pdf", "brief.pdf")
+        await anna.send_raw(
+            consult,
+            "m.room.message",
+            {"msgtype": "m.file", "body": "brief.pdf", "url": mxc, "info": {"size": 200}},
+        )
+        await first.wait_for(lambda e: e.get("type") == "message" and "attachment" in e)
+        await first.wait_for(lambda e: c["staff"] in str(e.get("body")))
+        case = await anna.send(consult, f"!case {c['case']} | Medisch")
+        await reply_to(anna, consult, case, "the case")
+        pdf = await anna.send(consult, "!pdf")
+        await reply_to(anna, consult, pdf, "the transcript")
+        await first.call("POST", f"/sessions/{first.session_id}/end", expect=200)
+        notice = await anna.wait_for(
+            is_msg(consult, body_has="wordt op"), what="the notice of the deletion date"
+        )
+        assert "bewaartermijn 10s" in notice["content"]["body"]
+
+        # A contact request: nobody could take the chat.
+        await second.start(name=c["nick2"], topic="huisarts")
+        await second.say(f"Bel mij: {c['note']}")
+        request = await request_for(anna, c["nick2"])
+        await anna.react(request["room_id"], request["event_id"], "Ik kan nu niet")
+        await bram.react(request["room_id"], request["event_id"], "Ik kan nu niet")
+        await second.wait_status("contact")
+        await second.call(
+            "POST",
+            f"/sessions/{second.session_id}/contact-request",
+            {"phone": c["phone"], "email": f"{c['email']}@example.org"},
+            expect=201,
+        )
+        await anna.wait_for(is_msg(body_has=c["email"]), what="the contact request")
+
+        await wait_erased(laura, [first.session_id, second.session_id])
+        await asyncio.sleep(1.5)  # the last sweep's checkpoint
+        laura_found = await laura_db_hits(db_url, c)
+        synapse_found = synapse_hits(own_env, c)
+        assert not laura_found, laura_found
+        assert not synapse_found, synapse_found
+
+        # The visitors' tokens are no more; the audit trail says who did what (and no more).
+        status, _ = await first.call("GET", f"/sessions/{first.session_id}")
+        assert status == 401
+        records = await laura.store.audit.of_actor("retention")
+        assert {r.action for r in records} == {"deleted"} and len(records) == 2
+        joined = await laura.store.audit.of_actor(own_env.mxid("anna"))
+        assert {"joined", "exported", "case_saved"} <= {r.action for r in joined}
+        # The consult room is gone from the homeserver for staff too.
+        assert consult not in (await anna.client.joined_rooms()).rooms  # type: ignore[union-attr]
+    finally:
+        for member in (anna, bram):
+            await member.stop()
+        for visitor in (first, second):
+            await visitor.close()
+        await handle.stop()
+
+
+async def test_visitor_deletes_their_data(
+    own_env: SynapseEnv, db_url: str, tmp_path: Path
+) -> None:
+    """DELETE /api/v1/sessions/{id} in the middle of a chat: it ends (staff are told), and
+    everything about the visitor goes at once, retention or not."""
+    handle = LauraHandle(own_env, db_url, tmp_path, {"privacy.sweep_interval": "1s"})
+    laura = await handle.start()
+    anna = await staff(own_env, "anna")
+    visitor = Visitor(handle.api)
+    c = {k: canary(k) for k in ("nick", "visitor", "staff")}
+    try:
+        await visitor.start(name=c["nick"], topic="huisarts")
+        await visitor.say(c["visitor"])
+        request = await request_for(anna, c["nick"])
+        await anna.react(request["room_id"], request["event_id"], "Ik!")
+        consult = await anna.wait_invite()
+        await anna.join(consult)
+        await anna.send(consult, c["staff"])
+        await visitor.wait_for(lambda e: e.get("body") == c["staff"])
+        conv_id = (await visitor.state())["conversation_id"]
+
+        # Someone else's session: the same 404 as any unknown one.
+        other = await Visitor(handle.api).start(name="Ander")
+        status, body = await other.call(
+            "DELETE", f"/sessions/{visitor.session_id}", headers=other.auth
+        )
+        assert status == 404 and body["error"]["code"] == "session_not_found"
+        await other.close()
+
+        async with visitor.http.delete(
+            f"{handle.api}/sessions/{visitor.session_id}", headers=visitor.auth
+        ) as resp:
+            assert resp.status == 204
+        status, body = await visitor.call("GET", f"/sessions/{visitor.session_id}")
+        assert status == 401, body
+        await wait_erased(laura, [visitor.session_id], timeout=60)
+        assert not await laura_db_hits(db_url, c)
+        assert not synapse_hits(own_env, c)
+        records = await laura.store.audit.of_conversation(conv_id)
+        assert [r.action for r in records if r.actor == "visitor"] == ["deleted"]
+        assert any(r.action == "joined" and r.actor == own_env.mxid("anna") for r in records)
+    finally:
+        await anna.stop()
+        await visitor.close()
+        await handle.stop()
+
+
+async def test_retention_commands(own_env: SynapseEnv, db_url: str, tmp_path: Path) -> None:
+    """!set retention, per department, and the refusal of nonsense; !audit @user."""
+    handle = LauraHandle(own_env, db_url, tmp_path)
+    laura = await handle.start()
+    admin = await staff(own_env, "admin")
+    control = laura.bridge.control_room
+    assert control
+    try:
+
+        async def command(text: str) -> str:
+            event_id = await admin.send(control, text)
+            return await reply_to(admin, control, event_id, text)
+
+        assert "retention is nu 90d voor huisarts" in await command("!set retention 90d huisarts")
+        reply = await command("!set retention 12h")
+        assert "retention is nu 12h" in reply and "korter dan een dag" in reply
+        assert await laura.settings.seconds_for("retention", "huisarts") == 90 * 86400
+        assert await laura.settings.seconds_for("retention", "thuiszorg") == 12 * 3600
+        assert "geen afdeling" in await command("!set retention 90d nergens")
+        assert "tussen" in await command("!set retention 1s")
+        assert "niet per afdeling" in await command("!set max_chats 3 huisarts")
+        settings = await command("!settings")
+        assert "retention (huisarts): 90d" in settings
+        assert "volgt weer" in await command("!set retention - huisarts")
+        assert await laura.settings.seconds_for("retention", "huisarts") == 12 * 3600
+        await laura.store.audit.record("@anna:localhost", "joined", "abc123def456")
+        reply = await command("!audit @anna:localhost")
+        assert "abc123" in reply and "kwam in het gesprek" in reply
+    finally:
+        await admin.stop()
+        await handle.stop()
