@@ -145,6 +145,7 @@ class Laura:
             lambda session: self.conversations.end_by_visitor(session, None),
         )
         self.retention.contact_room = lambda: self.bridge.contact_room
+        self.retention.control_room = lambda: self.bridge.control_room
         self.bridge.deletion_date = self.retention.deletion_date
         self._typing_latest: dict[str, list[str]] = {}
         self.typing_runner = KeyedRunner("typing", self._staff_typing)

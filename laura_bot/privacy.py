@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from mautrix.util.async_db import Scheme
@@ -31,6 +32,7 @@ log = logging.getLogger("laura.privacy")
 
 YEAR_MS = 365 * 86400 * 1000
 KEEP_DONE_MS = 30 * 86400 * 1000  # finished erasure items (ids only) are kept this long
+COMMANDS_KEPT_MS = 7 * 86400 * 1000
 
 
 class Retention:
@@ -51,6 +53,7 @@ class Retention:
         self.end_chat = end_chat
         self.interval_ms = int(parse_duration(config["privacy.sweep_interval"]) * 1000)
         self.contact_room: Callable[[], str | None] = lambda: None
+        self.control_room: Callable[[], str | None] = lambda: None
 
     def start(self) -> None:
         self.clock.at("privacy:sweep", now_ms(), self.sweep)
@@ -78,15 +81,15 @@ class Retention:
         erased = await self.erase_chats(due, "retention")
         erased += await self._erase_sessions()
         async with transaction(store.db) as conn:
+            control = self.control_room()
+            if erased and control:
+                # Command replies there may name visitors (!open, !monitor, escalations):
+                # the control room keeps no more than the longest retention of chats.
+                longest = max([general, *own.values()])
+                await store.erasure.add(conn, "history", control, str(now - int(longest * 1000)))
             cutoff = now - int(await self.settings.seconds("contact_retention") * 1000)
             requests = await store.privacy.contact_requests_before(conn, cutoff)
-            room = self.contact_room()
-            if requests and room:
-                for _, event_id in requests:
-                    if event_id:
-                        await store.erasure.add(conn, "redact", room, event_id)
-                oldest = await store.privacy.oldest_contact_request(conn)
-                await store.erasure.add(conn, "history", room, str(oldest or ""))
+            await self._requests_posted(conn, requests)
             cutoff = now - int(await self.settings.seconds("case_retention") * 1000)
             cases = await store.privacy.cases_before(conn, cutoff)
             for mxc in await store.privacy.exports_before(conn, cutoff):
@@ -94,6 +97,9 @@ class Retention:
             years = await self.settings.count("audit_years")
             audit = await store.privacy.audit_before(conn, now - years * YEAR_MS)
         await store.erasure.prune(now - KEEP_DONE_MS)
+        # A command's stored reply (kept so that a replayed event is not run twice) may name
+        # a visitor: kept no longer than the chats themselves, and never over a week.
+        await store.commands.prune(now - int(min(general * 1000, COMMANDS_KEPT_MS)))
         if requests or cases or audit:
             log.info(
                 "Retention: %d contact requests, %d cases, %d audit records deleted",
@@ -102,6 +108,16 @@ class Retention:
                 audit,
             )
         return erased + len(requests) + cases
+
+    async def _requests_posted(self, conn: Any, requests: list[tuple[str, str | None]]) -> None:
+        """Deleted contact requests: their posts in the contact room go too."""
+        room = self.contact_room()
+        if requests and room:
+            for _, event_id in requests:
+                if event_id:
+                    await self.store.erasure.add(conn, "redact", room, event_id)
+            oldest = await self.store.privacy.oldest_contact_request(conn)
+            await self.store.erasure.add(conn, "history", room, str(oldest or ""))
 
     async def erase_chats(self, conversation_ids: list[str], actor: str) -> int:
         """Delete these chats' content now, each in its own transaction with the homeserver's
@@ -148,6 +164,9 @@ class Retention:
         trail's facts (who did what when, never what was said)."""
         if await self.store.privacy.open_chats_of(session.id):
             await self.end_chat(session)
+        async with transaction(self.store.db) as conn:
+            requests = await self.store.privacy.contact_requests_of(conn, session.id)
+            await self._requests_posted(conn, requests)
         await self.erase_chats(await self.store.privacy.chats_of(session.id), "visitor")
         await self._erase_sessions()
         await self._checkpoint()

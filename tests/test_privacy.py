@@ -185,6 +185,9 @@ async def test_canaries_are_gone_after_retention(
     laura = await handle.start()
     anna = await staff(own_env, "anna")
     bram = await staff(own_env, "bram")
+    admin = await staff(own_env, "admin")
+    control = laura.bridge.control_room
+    assert control
     first = Visitor(handle.api)
     second = Visitor(handle.api)
     try:
@@ -210,6 +213,12 @@ async def test_canaries_are_gone_after_retention(
         await reply_to(anna, consult, case, "the case")
         pdf = await anna.send(consult, "!pdf")
         await reply_to(anna, consult, pdf, "the transcript")
+        # The control room names visitors in command replies: it keeps no more than the
+        # chats (Synapse keeps the last event before a purge's bound: here, !help's reply).
+        listing = await admin.send(control, "!open 0s")
+        assert c["nick"] in await reply_to(admin, control, listing, "!open")
+        help_ = await admin.send(control, "!help")
+        await reply_to(admin, control, help_, "!help")
         await first.call("POST", f"/sessions/{first.session_id}/end", expect=200)
         notice = await anna.wait_for(
             is_msg(consult, body_has="wordt op"), what="the notice of the deletion date"
@@ -248,7 +257,7 @@ async def test_canaries_are_gone_after_retention(
         # The consult room is gone from the homeserver for staff too.
         assert consult not in (await anna.client.joined_rooms()).rooms  # type: ignore[union-attr]
     finally:
-        for member in (anna, bram):
+        for member in (anna, bram, admin):
             await member.stop()
         for visitor in (first, second):
             await visitor.close()
@@ -263,7 +272,9 @@ async def test_visitor_deletes_their_data(
     handle = LauraHandle(own_env, db_url, tmp_path, {"privacy.sweep_interval": "1s"})
     laura = await handle.start()
     anna = await staff(own_env, "anna")
+    bram = await staff(own_env, "bram")
     visitor = Visitor(handle.api)
+    caller = Visitor(handle.api)
     c = {k: canary(k) for k in ("nick", "visitor", "staff")}
     try:
         await visitor.start(name=c["nick"], topic="huisarts")
@@ -296,9 +307,33 @@ async def test_visitor_deletes_their_data(
         records = await laura.store.audit.of_conversation(conv_id)
         assert [r.action for r in records if r.actor == "visitor"] == ["deleted"]
         assert any(r.action == "joined" and r.actor == own_env.mxid("anna") for r in records)
+
+        # A visitor who left a contact request: it goes too, in Laura and in the room.
+        c2 = {k: canary(k) for k in ("nick", "email")}
+        await caller.start(name=c2["nick"], topic="huisarts")
+        request = await request_for(anna, c2["nick"])
+        await anna.react(request["room_id"], request["event_id"], "Ik kan nu niet")
+        await bram.react(request["room_id"], request["event_id"], "Ik kan nu niet")
+        await caller.wait_status("contact")
+        await caller.call(
+            "POST",
+            f"/sessions/{caller.session_id}/contact-request",
+            {"email": f"{c2['email']}@example.org"},
+            expect=201,
+        )
+        await anna.wait_for(is_msg(body_has=c2["email"]), what="the contact request")
+        async with caller.http.delete(
+            f"{handle.api}/sessions/{caller.session_id}", headers=caller.auth
+        ) as resp:
+            assert resp.status == 204
+        await wait_erased(laura, [caller.session_id], timeout=60)
+        assert not await laura_db_hits(db_url, c2)
+        assert not synapse_hits(own_env, c2)
     finally:
         await anna.stop()
+        await bram.stop()
         await visitor.close()
+        await caller.close()
         await handle.stop()
 
 

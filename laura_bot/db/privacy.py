@@ -168,11 +168,26 @@ class PrivacyStore:
     ) -> list[tuple[str, str | None]]:
         """Delete contact requests made before the cutoff; (id, event id in the contact
         room, if it was posted) of each."""
+        return await self._delete_requests(conn, "r.created_at < $1", cutoff_ms)
+
+    async def contact_requests_of(
+        self, conn: Connection, session_id: str
+    ) -> list[tuple[str, str | None]]:
+        """Delete a visitor's contact requests (their own "delete my data")."""
+        return await self._delete_requests(
+            conn,
+            "r.conversation_id IN (SELECT id FROM conversation WHERE session_id=$1)",
+            session_id,
+        )
+
+    async def _delete_requests(
+        self, conn: Connection, where: str, value: object
+    ) -> list[tuple[str, str | None]]:
         rows = await conn.fetch(
             "SELECT r.id, r.mx_txn_id, COALESCE(r.mx_event_id, s.event_id) AS event_id "
             "FROM contact_request r LEFT JOIN mx_send s ON s.txn_id=r.mx_txn_id "
-            "WHERE r.created_at < $1",
-            cutoff_ms,
+            f"WHERE {where}",
+            value,
         )
         for r in rows:
             await conn.execute("DELETE FROM contact_request WHERE id=$1", r["id"])

@@ -272,7 +272,21 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "security": sec,
                     "parameters": SESSION_PARAM,
                     "responses": {"200": _json("Session"), **AUTH_ERRORS},
-                }
+                },
+                "delete": {
+                    "summary": "Delete my data: everything about the visitor, now",
+                    "description": (
+                        "An open chat ends first (staff are told). Then the visitor's "
+                        "messages, files, name, e-mail, contact requests and the token "
+                        "are deleted from Laura's database, and the chat's rooms, files and "
+                        "Matrix user from the homeserver. Only the audit trail's facts (who "
+                        "joined or exported the chat, and when) remain. The token no longer "
+                        "works afterwards (401)."
+                    ),
+                    "security": sec,
+                    "parameters": SESSION_PARAM,
+                    "responses": {"204": {"description": "Deleted"}, **AUTH_ERRORS},
+                },
             },
             "/api/v1/sessions/{id}/topic": {
                 "post": {
