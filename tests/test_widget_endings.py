@@ -226,3 +226,44 @@ async def test_new_chat_in_the_same_session(browser: Any, team: Team) -> None:
     assert await page.is_visible(f".msg.visitor >> text={question}")
     assert (await page.evaluate(SESSION))["session_id"] == session_id
     assert page.errors == []
+
+
+async def test_delete_my_data(browser: Any, team: Team) -> None:
+    """The ended screen offers "delete my data": asked once more, then the session is gone
+    (the token no longer works, the stored chat is forgotten by the page) and Laura's tables
+    hold nothing of the chat."""
+    anna = team["anna"]
+    page, consult, _ = await connected_page(browser, team, "Vera")
+    await anna.send(consult, "Tot ziens Vera")
+    await anna.send(consult, "!close")
+    await page.wait_for_selector("button.forget")
+    session = await page.evaluate(SESSION)
+    conv_id = (await api(team, page, "GET", ""))[1]["conversation_id"]
+
+    await page.click("button.forget")
+    await page.wait_for_selector(".forget-ask >> text=niet ongedaan")
+    assert await focused_text(page) == "Annuleren"
+    await page.click("button.forget-no")
+    await page.wait_for_selector(".forget-ask", state="detached")
+    assert (await api(team, page, "GET", ""))[0] == 200  # cancelled: nothing deleted
+
+    await page.click("button.forget")
+    await page.click("button.forget-yes")
+    await page.wait_for_selector(".forgotten >> text=Uw gegevens zijn verwijderd.")
+    stored = "() => Object.keys(localStorage).filter(k => k.startsWith('laura.chat.')).length"
+    assert await page.evaluate(stored) == 0  # the page forgot the chat
+    store = team.handle.laura.store if team.handle.laura else None
+    assert store is not None
+    assert await store.sessions.get_by_id(session["session_id"]) is not None
+    assert (await store.sessions.get_by_id(session["session_id"])).name is None  # type: ignore[union-attr]
+    assert (
+        await store.db.fetchval("SELECT COUNT(*) FROM event WHERE conversation_id=$1", conv_id)
+        == 0
+    )
+    url = f"{team.handle.api}/sessions/{session['session_id']}"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(url, headers={"Authorization": f"Bearer {session['token']}"}) as resp,
+    ):
+        assert resp.status == 401
+    assert page.errors == []

@@ -55,7 +55,12 @@
       videoLeave: "Videogesprek verlaten", videoTitle: "Videogesprek",
       videoStarted: "{name} is een videogesprek begonnen.", videoEnded: "Het videogesprek is beëindigd.",
       videoFailed: "Het videogesprek kon niet starten. Probeer het opnieuw.",
-      transcript: "Gesprek downloaden (PDF)"
+      transcript: "Gesprek downloaden (PDF)",
+      forget: "Mijn gegevens verwijderen",
+      forgetAsk: "Alles van dit gesprek wordt nu verwijderd: uw berichten, bestanden, naam en "
+        + "contactgegevens, ook bij de zorgverlener. Dat kan niet ongedaan worden gemaakt.",
+      forgetYes: "Ja, verwijderen", forgetNo: "Annuleren",
+      forgotten: "Uw gegevens zijn verwijderd."
     },
     en: {
       launcher: "Chat with us", title: "Chat", close: "Close", end: "End chat",
@@ -92,7 +97,12 @@
       videoLeave: "Leave call", videoTitle: "Video call",
       videoStarted: "{name} started a video call.", videoEnded: "The video call has ended.",
       videoFailed: "The video call could not start. Please try again.",
-      transcript: "Download transcript (PDF)"
+      transcript: "Download transcript (PDF)",
+      forget: "Delete my data",
+      forgetAsk: "Everything of this chat is deleted now: your messages, files, name and "
+        + "contact details, at the care provider too. This cannot be undone.",
+      forgetYes: "Yes, delete", forgetNo: "Cancel",
+      forgotten: "Your data has been deleted."
     }
   }[LANG];
 
@@ -447,8 +457,40 @@
     var again = el("button", { type: "button", class: "primary newchat", text: T.newChat });
     var closeChat = el("button", { type: "button", class: "secondary closechat", text: T.close });
     var err = el("div", { class: "error", role: "alert" });
+    var forget = el("button", { type: "button", class: "secondary forget", text: T.forget });
     var box = el("div", { class: "ended-actions", tabindex: "-1", "aria-label": T.ended },
-      [el("div", { class: "rating-slot" }), transcript, err, el("div", { class: "row" }, [again, closeChat])]);
+      [el("div", { class: "rating-slot" }), transcript, err, el("div", { class: "row" }, [again, closeChat]),
+       forget]);
+    // "Delete my data" (DELETE /sessions/{id}): asked once more, then everything goes, here too.
+    forget.addEventListener("click", function () {
+      var yes = el("button", { type: "button", class: "primary forget-yes", text: T.forgetYes });
+      var no = el("button", { type: "button", class: "secondary forget-no", text: T.forgetNo });
+      var ask = el("div", { class: "forget-ask", role: "alertdialog", "aria-label": T.forget },
+        [el("p", { text: T.forgetAsk }), el("div", { class: "row" }, [yes, no])]);
+      forget.replaceWith(ask);
+      no.focus();
+      no.addEventListener("click", function () { ask.replaceWith(forget); forget.focus(); });
+      yes.addEventListener("click", async function () {
+        yes.disabled = no.disabled = true;
+        err.textContent = "";
+        try {
+          await api("DELETE", sessionPath(""));
+        } catch (e) {
+          if (e.status !== 401 && e.status !== 404) {   // gone already: that is what was asked
+            err.textContent = e.status && e.status < 500 ? e.message : T.failed;
+            yes.disabled = no.disabled = false;
+            return;
+          }
+        }
+        state.session = null;
+        save();
+        clearBody();
+        var done = el("div", { class: "forgotten", tabindex: "-1", role: "status" },
+          [el("p", { text: T.forgotten })]);
+        body.appendChild(done);
+        done.focus();
+      });
+    });
     // A new chat in the same session: the visitor keeps their details, the event stream goes on
     // (a "choosing" status and the welcome follow) and the topics come back.
     again.addEventListener("click", async function () {
