@@ -30,7 +30,7 @@ from .queue import Queues
 from .scheduler import Clock
 from .settings import Settings
 from .texts import render
-from .util import new_txn_id, now_ms, random_id, valid_email
+from .util import clean_name, new_txn_id, now_ms, random_id, valid_email
 
 log = logging.getLogger("laura.conversation")
 
@@ -94,6 +94,7 @@ class Conversations:
             raise BadRequest(
                 f"Language must be one of: {', '.join(languages)}.", code="bad_language"
             )
+        name = clean_name(name)
         session_id = random_id(12)
         token = f"{session_id}.{secrets.token_urlsafe(32)}"
         conv_id = random_id(12)
@@ -384,7 +385,7 @@ class Conversations:
                 raise BadRequest(
                     f"{key} is too long: at most {limit} characters.", code=f"bad_{key}"
                 )
-            fields[key] = value or None
+            fields[key] = (clean_name(value) if key == "name" else value) or None
         if not fields["phone"] and not fields["email"]:
             raise BadRequest(
                 "Give a phone number or an e-mail address so we can reach you.",

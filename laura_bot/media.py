@@ -18,6 +18,7 @@ import io
 import re
 import unicodedata
 import warnings
+import zlib
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -70,7 +71,8 @@ _RESERVED = '<>:"|?*'
 class Refused(Exception):
     """A file Laura will not take, with a stable ``code`` and a ``message`` a visitor understands.
 
-    Codes: file_too_large, file_type_not_allowed, file_unreadable, file_empty.
+    Codes: file_too_large, file_type_not_allowed, file_unreadable, file_empty,
+    file_active_content.
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -109,6 +111,12 @@ def inspect_upload(data: bytes, name: str, allowed: Collection[str], max_bytes: 
     if _PDF in allowed and data.startswith(b"%PDF-"):
         if not _pdf_complete(data):
             raise _unreadable()
+        if _pdf_active(data):
+            raise Refused(
+                "file_active_content",
+                "This PDF contains scripts, actions or embedded files and cannot be sent. "
+                "Print it to a new PDF (or send a photo of it) and try again.",
+            )
         return _as_pdf(data, name)
     raise _not_allowed(allowed)
 
@@ -247,6 +255,43 @@ def _sniff_image(data: bytes) -> str | None:
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
     return None
+
+
+# Names of what a PDF reader runs or opens by itself: scripts, programs, embedded files, forms
+# that send data away. Written as a name token (also with #xx escapes, undone first).
+_PDF_ACTIVE = re.compile(
+    rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia|XFA|SubmitForm|ImportData|GoToE)"
+    rb"(?=[\s/<>\[\]()%{}]|$)"
+)
+_PDF_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_PDF_STREAM = re.compile(rb"\bstream\r?\n")
+_OBJSTM_LIMIT = 16 * 1024 * 1024  # far above any real object stream
+
+
+def _pdf_names(chunk: bytes) -> bytes:
+    return _PDF_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), chunk)
+
+
+def _pdf_active(data: bytes) -> bool:
+    """Whether a PDF holds active content. Dictionaries (and so actions) are either in the
+    file's text or, compressed, in an object stream (/Type /ObjStm): both are searched. An
+    object stream that cannot be read, or that is absurdly large, counts as active."""
+    if _PDF_ACTIVE.search(_pdf_names(data)):
+        return True
+    view = memoryview(data)
+    for match in _PDF_STREAM.finditer(data):
+        head = data[max(0, match.start() - 4096) : match.start()]
+        start = head.rfind(b" obj")
+        if start >= 0 and b"/ObjStm" not in _pdf_names(head[start:]):
+            continue  # a page's drawing, an image, a font: no dictionaries inside
+        inflater = zlib.decompressobj()
+        try:
+            inflated = inflater.decompress(view[match.end() :], _OBJSTM_LIMIT)
+        except zlib.error:
+            return True
+        if inflater.unconsumed_tail or _PDF_ACTIVE.search(_pdf_names(inflated)):
+            return True
+    return False
 
 
 def _pdf_complete(data: bytes) -> bool:

@@ -147,7 +147,7 @@ async def test_bad_inputs(laura_handle: LauraHandle) -> None:
             assert_error(status, body, 400, code)
         status, body = await v.call("GET", "/nothing-here")
         assert_error(status, body, 404)
-        status, body = await v.call("DELETE", f"/sessions/{sid}")
+        status, body = await v.call("PUT", f"/sessions/{sid}")
         assert_error(status, body, 405)
         # After all that, the session still works and nothing was half-stored.
         assert await v.say("Nog steeds hier") > 0

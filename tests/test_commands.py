@@ -88,6 +88,10 @@ async def test_non_admin_is_refused(team: Team) -> None:
         "max_file_mb": "10",
         "welcome_message": "-",
         "typing_preview": "off",
+        "retention": "30d",
+        "contact_retention": "30d",
+        "case_retention": "365d",
+        "audit_years": "5",
     }
     assert [d.id for d in await team.laura.store.departments.all_active()] == [
         "huisarts",

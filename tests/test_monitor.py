@@ -158,7 +158,8 @@ async def test_supervisor_restart_stop_and_refusal(team: Team) -> None:
         await command(team, "bram", control, text, "Alleen beheerders en supervisors")
     await command(team, "bram", control, f"!audit {short}", "Alleen beheerders")
     assert await team.laura.store.monitors.all_active(conv_id) == []
-    assert await team.laura.store.audit.of_conversation(conv_id) == []
+    records = await team.laura.store.audit.of_conversation(conv_id)
+    assert [r.action for r in records] == ["joined"]  # anna's, when she took the chat
     # Names that are no chat say so.
     await command(team, "carla", direct, "!monitor 99", "geen lopend gesprek met nummer 99")
     await command(team, "carla", direct, "!monitor x!y", "is geen gesprek")
@@ -193,6 +194,7 @@ async def test_supervisor_restart_stop_and_refusal(team: Team) -> None:
     assert not any("nadat niemand" in b for b in mirrored(carla.events, mirror))
     records = await team.laura.store.audit.of_conversation(conv_id)
     assert [(r.actor, r.action, r.detail) for r in records] == [
+        (team["anna"].user_id, "joined", None),  # the taker
         (carla.user_id, "monitor_start", None),
         (carla.user_id, "monitor_end", "stopped"),
     ]
@@ -221,4 +223,4 @@ async def test_restore_ends_monitoring_of_a_chat_that_ended_meanwhile(team: Team
     await admin.wait_for(is_msg(mirror, body_has="meekijken is gestopt"))
     await gone_from(team, "admin", mirror)
     actions = [r.action for r in await team.laura.store.audit.of_conversation(conv_id)]
-    assert actions == ["monitor_start", "monitor_end"]
+    assert actions == ["joined", "monitor_start", "monitor_end"]  # joined: the taker

@@ -368,3 +368,52 @@ async def test_retention_commands(own_env: SynapseEnv, db_url: str, tmp_path: Pa
     finally:
         await admin.stop()
         await handle.stop()
+
+
+async def set_admin(env: SynapseEnv, user_id: str, admin: bool) -> None:
+    token = await env.synapse.login("admin", password("admin"))
+    async with (
+        aiohttp.ClientSession() as http,
+        http.put(
+            f"{env.synapse.url}/_synapse/admin/v2/users/{user_id}",
+            json={"admin": admin},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
+
+
+async def test_without_server_admin_the_homeserver_part_waits(
+    own_env: SynapseEnv, db_url: str, tmp_path: Path
+) -> None:
+    """Laura's own tables are cleared anyway; the homeserver's part waits, the control room
+    is told once, and it is done as soon as Laura is made a server admin."""
+    handle = LauraHandle(own_env, db_url, tmp_path, FAST)
+    laura = await handle.start()
+    bot = laura.config.bot_mxid
+    admin = await staff(own_env, "admin")
+    anna = await staff(own_env, "anna")
+    visitor = Visitor(handle.api)
+    nick = canary("nick")
+    control = laura.bridge.control_room
+    try:
+        await set_admin(own_env, bot, False)
+        await visitor.start(name=nick, topic="huisarts")
+        await request_for(anna, nick)
+        await visitor.call("POST", f"/sessions/{visitor.session_id}/end", expect=200)
+        told = await admin.wait_for(
+            is_msg(control, body_has="geen serverbeheerder"), timeout=60, what="not an admin"
+        )
+        assert told["content"]["msgtype"] == "m.notice"
+        assert not await laura.store.privacy.chats_of(visitor.session_id)  # Laura's part
+        assert await laura.store.erasure.count_pending() > 0
+        assert synapse_hits(own_env, {"nick": nick})  # still on the homeserver
+        await set_admin(own_env, bot, True)
+        await wait_erased(laura, [visitor.session_id], timeout=90)
+        assert not synapse_hits(own_env, {"nick": nick})
+    finally:
+        await set_admin(own_env, bot, True)
+        await admin.stop()
+        await anna.stop()
+        await visitor.close()
+        await handle.stop()

@@ -47,6 +47,8 @@
       attach: "Bestand toevoegen", uploading: "{name} versturen…",
       fileTooLarge: "Dit bestand is te groot: het mag hoogstens {max} zijn.",
       fileType: "Dit soort bestand kan niet mee. Dit kan wel: {types}.",
+      fileActive: "Deze PDF bevat scripts of ingesloten bestanden en kan niet mee. Druk hem af als "
+        + "nieuwe PDF, of stuur een foto ervan.",
       fileEmpty: "Dit bestand is leeg.", fileUnreadable: "Dit bestand is beschadigd of onleesbaar.", download: "{name} downloaden ({size})",
       enlarge: "{name} vergroten", closeImage: "Afbeelding sluiten", save: "Opslaan",
       downloadFailed: "Downloaden lukte niet. Probeer het opnieuw.",
@@ -89,6 +91,8 @@
       attach: "Attach a file", uploading: "Sending {name}…",
       fileTooLarge: "This file is too large: at most {max}.",
       fileType: "This kind of file cannot be sent. You can send: {types}.",
+      fileActive: "This PDF contains scripts or embedded files and cannot be sent. Print it to a "
+        + "new PDF, or send a photo of it.",
       fileEmpty: "This file is empty.", fileUnreadable: "This file is damaged or cannot be read.", download: "Download {name} ({size})",
       enlarge: "Enlarge {name}", closeImage: "Close image", save: "Save",
       downloadFailed: "The download failed. Please try again.",
@@ -788,7 +792,8 @@
         file_too_large: t("fileTooLarge", { max: formatSize(rules.max_bytes) }),
         file_type_not_allowed: t("fileType", { types: typeNames(rules.types) }),
         file_empty: T.fileEmpty,
-        file_unreadable: T.fileUnreadable
+        file_unreadable: T.fileUnreadable,
+        file_active_content: T.fileActive
       };
       done(known[code] || (xhr.status < 500 && message ? message : T.failed));
     });

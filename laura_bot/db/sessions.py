@@ -4,12 +4,12 @@ from dataclasses import dataclass
 
 from mautrix.util.async_db import Connection, Database, Scheme
 
-from ..util import now_ms
+from ..util import clean_name, now_ms
 
 
 def nickname(name: str | None, ghost_id: str) -> str:
     """What staff see: the name the visitor gave, or a neutral one from the opaque id."""
-    return name or f"Bezoeker {ghost_id[:4]}"
+    return clean_name(name) or f"Bezoeker {ghost_id[:4]}"
 
 
 @dataclass

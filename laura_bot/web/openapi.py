@@ -530,7 +530,8 @@ def _media_paths(sec: list[dict[str, list[str]]]) -> dict[str, Any]:
                     "413": _err("The file is larger than files.max_bytes (file_too_large)"),
                     "422": _err(
                         "Not a file Laura takes: file_type_not_allowed, file_unreadable, "
-                        "file_empty, files_not_accepted"
+                        "file_empty, files_not_accepted, file_active_content (a PDF with "
+                        "scripts, actions or embedded files)"
                     ),
                     "429": _limited(),
                     **AUTH_ERRORS,

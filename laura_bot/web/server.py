@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
+from yarl import URL
 
 from .api import (
     CONFIG_KEY,
@@ -18,7 +19,7 @@ from .api import (
     Media,
     add_routes,
 )
-from .errors import JsonErrorRequestHandler, error_middleware
+from .errors import JsonErrorRequestHandler, error_middleware, error_response
 from .ratelimit import RateLimiter, parse_networks
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 SOURCE_WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget"
 
 
-def _cors(allowed: set[str]) -> Callable[..., Any]:
+def _cors(allowed: set[str], own: str) -> Callable[..., Any]:
     @web.middleware
     async def cors(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -37,6 +38,18 @@ def _cors(allowed: set[str]) -> Callable[..., Any]:
         allow = origin if origin and origin in allowed else None
         if request.method == "OPTIONS" and request.path.startswith("/api/"):
             resp: web.StreamResponse = web.Response(status=204)
+        elif (
+            origin is not None
+            and request.method not in ("GET", "HEAD")
+            and request.path.startswith("/api/")
+            and origin != own
+            and not allow
+        ):
+            # A browser on a foreign page (Origin is neither Laura's own nor allowed): refused
+            # before anything happens. Clients that are not browsers send no Origin.
+            resp = error_response(
+                403, "origin_not_allowed", "Requests from this web site are not accepted."
+            )
         else:
             resp = await handler(request)
         if allow:
@@ -58,8 +71,9 @@ def _cors(allowed: set[str]) -> Callable[..., Any]:
 def build_app(conversations: Conversations, config: Config, media: Media) -> web.Application:
     """The public app; it talks to the domain (conversations) only."""
     allowed = {o.rstrip("/") for o in config["web.allowed_origins"]}
+    own = str(URL(config["web.public_url"]).origin())
     app = web.Application(
-        middlewares=[_cors(allowed), error_middleware],
+        middlewares=[_cors(allowed, own), error_middleware],
         client_max_size=int(config["web.max_body_size"]),
     )
     app[CONVERSATIONS_KEY] = conversations
