@@ -73,7 +73,8 @@ class Retention:
         general = await self.settings.seconds("retention")
         own = await self.settings.department_values("retention")
         due = []
-        for chat in await store.privacy.chats_not_purged():
+        shortest = min([general, *own.values()])
+        for chat in await store.privacy.chats_not_purged(now - int(shortest * 1000)):
             keep = own.get(chat.department_id or "", general)
             since = chat.ended_at if chat.status == "ended" else chat.created_at
             if since is not None and since + keep * 1000 <= now:

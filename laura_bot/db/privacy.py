@@ -42,12 +42,15 @@ class PrivacyStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def chats_not_purged(self) -> list[Due]:
-        """Ended chats whose content is still here, and chats never begun (a topic never
-        chosen): the caller decides from their department's retention which are due."""
+    async def chats_not_purged(self, before_ms: int) -> list[Due]:
+        """Chats whose content is still here that ended before before_ms, and chats never
+        begun (a topic never chosen) started before it: the caller decides from their
+        department's retention which are due."""
         rows = await self.db.fetch(
             "SELECT id, session_id, department_id, status, ended_at, created_at "
-            "FROM conversation WHERE purged_at IS NULL AND status IN ('ended', 'choosing')"
+            "FROM conversation WHERE purged_at IS NULL AND ("
+            "(status='ended' AND ended_at < $1) OR (status='choosing' AND created_at < $1))",
+            before_ms,
         )
         return [Due(**r) for r in rows]
 

@@ -48,7 +48,7 @@ class Media:
 #: The largest whole number a JSON number may be (and an events cursor): JavaScript's safe range.
 MAX_INT = 2**53 - 1
 _CURSOR = re.compile(r"^[0-9]{1,16}$")
-_SECONDS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,9})?$")
+_SECONDS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?$")
 
 
 def _domain(request: web.Request) -> Conversations:
@@ -222,7 +222,7 @@ async def get_events(request: web.Request) -> web.Response:
             code="bad_query",
         )
     after, timeout = int(after_text), float(timeout_text)
-    if after > MAX_INT:
+    if after > MAX_INT or not math.isfinite(timeout):
         raise BadRequest(f"after is at most {MAX_INT}.", code="bad_query")
     timeout = min(timeout, float(_config(request)["web.max_poll_timeout"]))
     events, nxt = await domain.events(session, after, timeout)

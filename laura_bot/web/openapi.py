@@ -42,6 +42,27 @@ SESSION_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
+    """The document, with what every call shares added to each: a JSON body over
+    web.max_body_size is 413, and a browser on a web site that is not allowed cannot change
+    anything (403)."""
+    doc = _document(server_url)
+    for path, methods in doc["paths"].items():
+        for method, operation in methods.items():
+            responses = operation["responses"]
+            if "requestBody" in operation:
+                responses.setdefault("413", _err("The request body is too large (too_large)"))
+            if method not in ("get", "head") and path.startswith("/api/v1/"):
+                responses.setdefault(
+                    "403",
+                    _err(
+                        "Sent by a browser from a web site that is not in web.allowed_origins "
+                        "(origin_not_allowed)"
+                    ),
+                )
+    return doc
+
+
+def _document(server_url: str) -> dict[str, Any]:
     sec: list[dict[str, list[str]]] = [{"bearer": []}]
     return {
         "openapi": "3.1.0",
@@ -431,10 +452,17 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "security": sec,
                     "parameters": SESSION_PARAM,
                     "requestBody": _body(
-                        {"type": "object", "properties": {"reason": {"type": "string"}}},
+                        {
+                            "type": "object",
+                            "properties": {"reason": {"type": "string", "maxLength": 40}},
+                        },
                         required=False,
                     ),
-                    "responses": {"200": _json("Session"), **AUTH_ERRORS},
+                    "responses": {
+                        "200": _json("Session"),
+                        "400": _err("Invalid input (bad_reason: not a string, or too long)"),
+                        **AUTH_ERRORS,
+                    },
                 }
             },
             **_media_paths(sec),
