@@ -28,6 +28,10 @@ import pytest
 import pytest_asyncio
 
 from laura_bot.app import Laura
+from laura_bot.db import Store
+from laura_bot.db.base import transaction
+from laura_bot.privacy import YEAR_MS
+from laura_bot.util import now_ms
 from tests.conftest import LauraHandle, SynapseEnv, password, start_synapse_env
 from tests.helpers import SECRETS, Staff, Visitor, is_msg, reply_to
 
@@ -417,3 +421,21 @@ async def test_without_server_admin_the_homeserver_part_waits(
         await anna.stop()
         await visitor.close()
         await handle.stop()
+
+
+async def test_audit_trail_keeps_its_years(store: Store) -> None:
+    """Audit records outlive the chats they speak of, for audit_years; older ones go. The
+    records themselves are never changed."""
+    now = now_ms()
+    await store.audit.record("@anna:localhost", "joined", "c1")
+    await store.db.execute(
+        "INSERT INTO audit_log (ts, actor, action, conversation_id) VALUES ($1,$2,$3,$4)",
+        now - 6 * YEAR_MS,
+        "@bram:localhost",
+        "joined",
+        "c0",
+    )
+    async with transaction(store.db) as conn:
+        assert await store.privacy.audit_before(conn, now - 5 * YEAR_MS) == 1
+    assert [r.actor for r in await store.audit.of_conversation("c1")] == ["@anna:localhost"]
+    assert await store.audit.of_conversation("c0") == []
