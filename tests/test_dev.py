@@ -166,6 +166,28 @@ async def test_laura_dev_demo(tmp_path: Path) -> None:
     assert os.path.exists(data_dir / "laura.db")
 
 
+async def test_restart_at_once_keeps_the_addresses(tmp_path: Path) -> None:
+    """Stopped and started again at once, the demo comes back on the same ports (the ones
+    bookmarked, and the widget's stored chat belongs to that origin), and the visitor's token
+    still works there."""
+    data_dir = tmp_path / "demo"
+    data_dir.mkdir()
+    proc, dev = await start_dev(data_dir)
+    visitor = Visitor(dev["api"])
+    try:
+        await visitor.start(name="Terug", topic=dev["departments"][0]["id"])
+    finally:
+        stop_dev(proc)
+    proc, dev2 = await start_dev(data_dir)  # no pause: the old sockets may linger
+    try:
+        for key in ("homeserver", "widget_url", "api"):
+            assert dev2[key] == dev[key], key
+        assert (await visitor.state())["status"] == "waiting"
+    finally:
+        await visitor.close()
+        stop_dev(proc)
+
+
 async def test_kill_9_takes_synapse_along(tmp_path: Path) -> None:
     data_dir = tmp_path / "demo"
     data_dir.mkdir()

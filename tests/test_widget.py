@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -116,4 +117,68 @@ async def test_widget_offline_state_with_contact_form(browser: Any, team: Team) 
     )
     assert "Thuiszorg" in post["content"]["body"]
     assert "Graag terugbellen over zorg" in post["content"]["body"]
+    assert page.errors == []
+
+
+@pytest.mark.parametrize(
+    ("locale", "html_lang", "data_lang", "expected"),
+    [
+        ("en-US", "", "", "Chat with us"),  # the browser's language, on a page without one
+        ("en-US", "nl", "", "Chat met ons"),  # the page's own language comes first
+        ("nl-NL", "nl", "en", "Chat with us"),  # data-lang on the script tag, first of all
+        ("fr-FR", "", "", "Chat met ons"),  # a language Laura does not have: Dutch
+    ],
+)
+async def test_language_from_the_page_and_the_browser(
+    browser: Any, team: Team, locale: str, html_lang: str, data_lang: str, expected: str
+) -> None:
+    origin = f"http://127.0.0.1:{team.handle.web_port}"
+    lang_attr = f' lang="{html_lang}"' if html_lang else ""
+    data_attr = f' data-lang="{data_lang}"' if data_lang else ""
+    html = (
+        f"<!doctype html><html{lang_attr}><head><title>Host</title></head><body>"
+        f'<script src="/widget/laura-widget.js"{data_attr} defer></script></body></html>'
+    )
+    context = await browser.new_context(locale=locale)
+    try:
+        page = await context.new_page()
+        await page.route(
+            f"{origin}/host-page",
+            lambda route: route.fulfill(status=200, content_type="text/html", body=html),
+        )
+        await page.goto(f"{origin}/host-page")
+        launcher = page.locator("button.launcher")
+        await launcher.wait_for()
+        assert await launcher.inner_text() == expected
+    finally:
+        await context.close()
+
+
+async def test_unread_messages_on_the_launcher_and_in_the_title(browser: Any, team: Team) -> None:
+    """Staff's messages while the chat is closed count on the launcher and in the page title
+    until the visitor opens it; a reload does not count the history again."""
+    from tests.test_widget_endings import connected_page
+
+    anna = team["anna"]
+    page, consult, _ = await connected_page(browser, team, "Ursula")
+    title = await page.title()
+    await page.click("button.close")
+    await anna.send(consult, "Bent u er nog?")
+    await anna.send(consult, "Ik wacht even.")
+    await page.wait_for_function(
+        "() => document.querySelector('#laura-chat').shadowRoot"
+        ".querySelector('.launcher .badge').textContent === '2'"
+    )
+    assert await page.title() == f"(2) {title}"
+    label = await page.get_attribute("#laura-chat >> button.launcher", "aria-label")
+    assert label == "Chat met ons (2 nieuw)"
+    await page.click("button.launcher")
+    await page.wait_for_function(f"() => document.title === {title!r}")
+    assert await page.is_hidden("button.launcher")
+    await page.click("button.close")  # closed again: a replay must not count as new
+    await page.reload()
+    await page.wait_for_selector(".msg.staff >> text=Ik wacht even.", state="attached")
+    await asyncio.sleep(1)
+    assert await page.title() == title
+    assert await page.is_hidden(".launcher .badge")
     assert page.errors == []

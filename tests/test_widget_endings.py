@@ -249,7 +249,7 @@ async def test_delete_my_data(browser: Any, team: Team) -> None:
 
     await page.click("button.forget")
     await page.click("button.forget-yes")
-    await page.wait_for_selector(".forgotten >> text=Uw gegevens zijn verwijderd.")
+    await page.wait_for_selector(".forgotten >> text=Je gegevens zijn verwijderd.")
     stored = "() => Object.keys(localStorage).filter(k => k.startsWith('laura.chat.')).length"
     assert await page.evaluate(stored) == 0  # the page forgot the chat
     store = team.handle.laura.store if team.handle.laura else None

@@ -16,10 +16,8 @@
   var CSS = new URL("laura-widget.css", base).href;
   var STORE = "laura.chat." + new URL(API, location.href).host;
   var params = new URLSearchParams(location.search);
-  var LANG = (script && script.dataset.lang) || params.get("lang") || "nl";
-  if (LANG !== "en") LANG = "nl";
 
-  var T = {
+  var TEXTS = {
     nl: {
       launcher: "Chat met ons", title: "Chat", close: "Sluiten", end: "Beëindigen",
       intro: "Stel je vraag via de chat. Je naam en e-mailadres zijn niet verplicht.",
@@ -59,10 +57,11 @@
       videoFailed: "Het videogesprek kon niet starten. Probeer het opnieuw.",
       transcript: "Gesprek downloaden (PDF)",
       forget: "Mijn gegevens verwijderen",
-      forgetAsk: "Alles van dit gesprek wordt nu verwijderd: uw berichten, bestanden, naam en "
+      forgetAsk: "Alles van dit gesprek wordt nu verwijderd: je berichten, bestanden, naam en "
         + "contactgegevens, ook bij de zorgverlener. Dat kan niet ongedaan worden gemaakt.",
       forgetYes: "Ja, verwijderen", forgetNo: "Annuleren",
-      forgotten: "Uw gegevens zijn verwijderd."
+      forgotten: "Je gegevens zijn verwijderd.",
+      unread: "{n} nieuw"
     },
     en: {
       launcher: "Chat with us", title: "Chat", close: "Close", end: "End chat",
@@ -106,9 +105,22 @@
       forgetAsk: "Everything of this chat is deleted now: your messages, files, name and "
         + "contact details, at the care provider too. This cannot be undone.",
       forgetYes: "Yes, delete", forgetNo: "Cancel",
-      forgotten: "Your data has been deleted."
+      forgotten: "Your data has been deleted.",
+      unread: "{n} new"
     }
-  }[LANG];
+  };
+  // The visitor's language: the page's data-lang, else ?lang=, else the page's own lang,
+  // else the browser's languages in order of preference; Dutch when none of them is known.
+  var LANG = (function () {
+    var wanted = [script && script.dataset.lang, params.get("lang"), document.documentElement.lang]
+      .concat(navigator.languages || [navigator.language]);
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i] || "").toLowerCase().split("-")[0];
+      if (Object.prototype.hasOwnProperty.call(TEXTS, code)) return code;
+    }
+    return "nl";
+  })();
+  var T = TEXTS[LANG];
 
   function t(key, vars) {
     return T[key].replace(/\{(\w+)\}/g, function (_, k) { return vars[k]; });
@@ -167,7 +179,8 @@
     session: saved, cursor: 0, status: null, widget: null, polling: false, rendered: {},
     video: null,   // the call on offer ({name}) while the latest video event is "started"
     blobs: [],     // object URLs of fetched files, released when the chat is cleared
-    focusTopics: false   // after "New chat": focus the first topic once the choice is shown
+    focusTopics: false,  // after "New chat": focus the first topic once the choice is shown
+    unread: 0            // staff messages the visitor has not seen yet (launcher, page title)
   };
 
   function save() {
@@ -287,6 +300,7 @@
     panel.hidden = false; launcher.hidden = true;
     if (state.session && state.session.closed) { delete state.session.closed; save(); }
     boot(); textarea.focus();
+    markSeen();
   }
   function close() { closeAskEnd(false); panel.hidden = true; launcher.hidden = false; launcher.focus(); }
   launcher.addEventListener("click", open);
@@ -595,9 +609,35 @@
   }
 
   // Events ----------------------------------------------------------------------------------
+  // Unread: what staff (or Laura) said while the chat was closed or the tab hidden counts on
+  // the launcher and in the page title, until the visitor looks. Replayed history counts not:
+  // the last seq the visitor saw is kept with the session.
+  var pageTitle = document.title;
+  var badge = el("span", { class: "badge", hidden: "", "aria-hidden": "true" });
+  launcher.appendChild(badge);
+  function looking() { return !panel.hidden && !document.hidden; }
+  function showUnread() {
+    var n = state.unread;
+    badge.hidden = !n;
+    badge.textContent = n ? String(n) : "";
+    launcher.setAttribute("aria-label", n ? T.launcher + " (" + t("unread", { n: n }) + ")" : T.launcher);
+    document.title = n ? "(" + n + ") " + pageTitle : pageTitle;
+  }
+  function markSeen() {
+    if (!state.session || !looking()) return;
+    if (state.cursor > (state.session.seen || 0)) { state.session.seen = state.cursor; save(); }
+    if (state.unread) { state.unread = 0; showUnread(); }
+  }
+  document.addEventListener("visibilitychange", markSeen);
+
   function render(ev) {
     if (state.rendered[ev.seq]) return;
     state.rendered[ev.seq] = true;
+    if (ev.type === "message" && ev.sender !== "visitor" && !looking() && state.session
+        && ev.seq > (state.session.seen || 0)) {
+      state.unread += 1;
+      showUnread();
+    }
     if (ev.type === "message") {
       var who = ev.sender === "visitor" ? T.you : ev.name;
       if (ev.sender === "staff") showTyping([]);
@@ -675,6 +715,7 @@
         showError("");
         data.events.forEach(render);
         state.cursor = data.next;
+        markSeen();
         if (data.events.length) afterBatch();
         if (state.status === "ended") break;
       } catch (e) {
