@@ -87,6 +87,8 @@ class Config(BaseFileConfig):
             "web.widget_dir",
             "web.trusted_proxies",
             "web.max_waiting_per_address",
+            "web.consent",
+            "web.privacy_url",
             "laura.organization",
             "laura.admins",
             "laura.supervisors",
@@ -258,6 +260,14 @@ class Config(BaseFileConfig):
             key = f"laura.settings.{name}"
             need(key, isinstance(self[key], bool), "write true or false")
         self._validate_media(need)
+        need("web.consent", isinstance(self["web.consent"], bool), "write true or false")
+        privacy_url = self["web.privacy_url"]
+        need(
+            "web.privacy_url",
+            privacy_url in ("", None)
+            or (isinstance(privacy_url, str) and privacy_url.startswith(("https://", "http://"))),
+            "use the web address of your privacy statement (https://...), or leave it empty",
+        )
         try:
             sweep = parse_duration(self["privacy.sweep_interval"])
         except ValueError:

@@ -86,13 +86,19 @@ class Conversations:
         email: str | None,
         language: str | None,
         client_address: str | None = None,
+        consent: bool = False,
     ) -> tuple[Session, str]:
-        """client_address is kept only as a keyed hash (Session.client_key), for abuse caps."""
+        """client_address is kept only as a keyed hash (Session.client_key), for abuse caps.
+        With web.consent, a chat needs the visitor's consent to the privacy statement."""
         languages = self.config["laura.languages"]
         lang = language or languages[0]
         if lang not in languages:
             raise BadRequest(
                 f"Language must be one of: {', '.join(languages)}.", code="bad_language"
+            )
+        if self.config["web.consent"] and not consent:
+            raise BadRequest(
+                "Agree to the privacy statement first (consent: true).", code="consent_required"
             )
         name = clean_name(name)
         session_id = random_id(12)
@@ -106,6 +112,9 @@ class Conversations:
             )
             await self.store.conversations.create(conn, conv_id, session_id)
             await self._opening(conn, session, conv_id, welcome)
+            if consent:
+                # When the visitor agreed to the privacy statement: a fact for the audit trail.
+                await self.store.audit.record("visitor", "consented", conv_id, conn=conn)
         session.conversation_id = conv_id
         log.info("Session %s created", session_id)
         return session, token
@@ -189,6 +198,14 @@ class Conversations:
 
     def out_of_office(self, language: str) -> str:
         return render(self.config.text(language, "out_of_office"))
+
+    def consent(self, language: str) -> dict[str, Any]:
+        """The consent step the widget shows before a chat (web.consent)."""
+        return {
+            "required": bool(self.config["web.consent"]),
+            "text": render(self.config.text(language, "consent")),
+            "privacy_url": self.config["web.privacy_url"] or None,
+        }
 
     async def _department(self, topic_id: Any) -> Department:
         if not isinstance(topic_id, str) or not 1 <= len(topic_id) <= 64:

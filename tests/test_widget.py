@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Team
-from tests.helpers import is_msg
+from tests.helpers import Visitor, is_msg
 
 pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -181,4 +181,70 @@ async def test_unread_messages_on_the_launcher_and_in_the_title(browser: Any, te
     await asyncio.sleep(1)
     assert await page.title() == title
     assert await page.is_hidden(".launcher .badge")
+    assert page.errors == []
+
+
+async def test_keyboard_open_and_escape(browser: Any, team: Team) -> None:
+    """Keyboard alone: the launcher opens the chat with focus inside it; Escape closes it and
+    focus goes back to the launcher. Escape elsewhere on the page leaves the widget alone."""
+    page = await open_widget(browser, team)
+    launcher = page.locator("button.launcher")
+    await launcher.focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_selector(".panel:not([hidden])")
+    inside = "() => document.activeElement && document.activeElement.id === 'laura-chat'"
+    assert await page.evaluate(inside)
+    await page.keyboard.press("Escape")
+    await page.wait_for_selector(".panel", state="hidden")
+    focused = (
+        "() => document.querySelector('#laura-chat').shadowRoot.activeElement"
+        "?.classList.contains('launcher')"
+    )
+    assert await page.evaluate(focused)
+    await page.keyboard.press("Enter")  # open again, then move focus out of the widget
+    await page.wait_for_selector(".panel:not([hidden])")
+    await page.evaluate("() => document.activeElement.blur()")
+    await page.keyboard.press("Escape")
+    assert await page.is_visible(".panel")
+    assert page.errors == []
+
+
+@pytest.mark.laura_config(
+    {"web.consent": True, "web.privacy_url": "https://zorg.example.org/privacy"}
+)
+async def test_consent_before_the_first_message(browser: Any, team: Team) -> None:
+    """With web.consent, the start form has a required tick box with the statement's link,
+    and the API refuses a chat without consent; the consent is in the audit trail."""
+    probe = Visitor(team.handle.api)
+    status, body = await probe.call("POST", "/sessions", {"name": "Zonder"})
+    assert status == 400 and body["error"]["code"] == "consent_required", body
+    status, body = await probe.call("POST", "/sessions", {"consent": "ja"})
+    assert status == 400 and body["error"]["code"] == "bad_consent", body
+    await probe.close()
+
+    page = await open_widget(browser, team)
+    await page.click("button.launcher")
+    box = page.locator("form.start input[name=consent]")
+    await box.wait_for()
+    label = page.locator("form.start label.consent")
+    assert "privacyverklaring gelezen" in await label.inner_text()
+    link = label.locator("a")
+    assert await link.get_attribute("href") == "https://zorg.example.org/privacy"
+    assert await link.get_attribute("rel") == "noopener noreferrer"
+    await page.fill("input[name=name]", "Wim")
+    await page.click("form.start button[type=submit]")
+    await asyncio.sleep(0.5)
+    assert await page.is_visible("form.start")  # not ticked: the browser held the form back
+    await box.check()
+    await page.click("form.start button[type=submit]")
+    await page.wait_for_selector("button[data-topic=huisarts]")
+    session = await page.evaluate(
+        "() => JSON.parse(Object.entries(localStorage)"
+        ".find(([k]) => k.startsWith('laura.chat.'))[1])"
+    )
+    assert team.handle.laura
+    conv = await team.handle.laura.store.sessions.get_by_id(session["session_id"])
+    assert conv and conv.conversation_id
+    records = await team.handle.laura.store.audit.of_conversation(conv.conversation_id)
+    assert [(r.actor, r.action) for r in records] == [("visitor", "consented")]
     assert page.errors == []

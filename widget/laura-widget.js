@@ -61,7 +61,8 @@
         + "contactgegevens, ook bij de zorgverlener. Dat kan niet ongedaan worden gemaakt.",
       forgetYes: "Ja, verwijderen", forgetNo: "Annuleren",
       forgotten: "Je gegevens zijn verwijderd.",
-      unread: "{n} nieuw"
+      unread: "{n} nieuw",
+      privacyLink: "Privacyverklaring"
     },
     en: {
       launcher: "Chat with us", title: "Chat", close: "Close", end: "End chat",
@@ -106,7 +107,8 @@
         + "contact details, at the care provider too. This cannot be undone.",
       forgetYes: "Yes, delete", forgetNo: "Cancel",
       forgotten: "Your data has been deleted.",
-      unread: "{n} new"
+      unread: "{n} new",
+      privacyLink: "Privacy statement"
     }
   };
   // The visitor's language: the page's data-lang, else ?lang=, else the page's own lang,
@@ -299,8 +301,16 @@
   function open() {
     panel.hidden = false; launcher.hidden = true;
     if (state.session && state.session.closed) { delete state.session.closed; save(); }
-    boot(); textarea.focus();
+    focusInside();
+    boot().then(focusInside);   // the first screen may only be there once the API answered
     markSeen();
+  }
+  // Focus into the chat: the message box when there is one, else the screen's first control.
+  function focusInside() {
+    if (panel.hidden || root.activeElement && root.activeElement !== closeBtn) return;
+    var target = !compose.hidden ? textarea
+      : body.querySelector("input:not([type=hidden]), select, textarea, button");
+    (target || closeBtn).focus();
   }
   function close() { closeAskEnd(false); panel.hidden = true; launcher.hidden = false; launcher.focus(); }
   launcher.addEventListener("click", open);
@@ -339,6 +349,20 @@
     state.blobs = [];
   }
 
+  // The consent step (when the organisation asks for it): a required tick box with its text
+  // and a link to the privacy statement; null when not asked.
+  function consentBox() {
+    var c = state.widget && state.widget.consent;
+    if (!c || !c.required) return null;
+    var box = el("input", { type: "checkbox", name: "consent", required: "" });
+    var parts = [box, el("span", { text: " " + c.text })];
+    if (c.privacy_url && /^https?:\/\//.test(c.privacy_url)) {
+      parts.push(document.createTextNode(" "));
+      parts.push(el("a", { href: c.privacy_url, target: "_blank", rel: "noopener noreferrer", text: T.privacyLink }));
+    }
+    return el("label", { class: "consent" }, parts);
+  }
+
   // Screens ---------------------------------------------------------------------------------
   function startScreen() {
     clearBody();
@@ -349,14 +373,17 @@
     var name = el("input", { name: "name", maxlength: "60", autocomplete: "nickname" });
     var email = el("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email" });
     var err = el("div", { class: "error", role: "alert" });
+    var consent = consentBox();
     var form = el("form", { class: "card start" }, [
       el("p", { text: T.intro }),
-      el("label", { text: T.name }, [name]), el("label", { text: T.email }, [email]),
-      err, el("button", { class: "primary", type: "submit", text: T.start })]);
+      el("label", { text: T.name }, [name]), el("label", { text: T.email }, [email])]
+      .concat(consent ? [consent] : [])
+      .concat([err, el("button", { class: "primary", type: "submit", text: T.start })]));
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       try {
         var payload = { language: LANG };
+        if (consent) payload.consent = true;   // the browser let the form through: ticked
         if (name.value.trim()) payload.name = name.value.trim();
         if (email.value.trim()) payload.email = email.value.trim();
         var created = await api("POST", "/sessions", payload);
@@ -402,11 +429,14 @@
     var topic = el("select", { name: "topic_id" }, [el("option", { value: "", text: "—" })].concat(
       state.widget.topics.map(function (t) { return el("option", { value: t.id, text: t.label }); })));
     var err = el("div", { class: "error", role: "alert" });
+    var consent = consentBox();
     var form = el("form", { class: "card contact offline" }, [
       el("strong", { text: T.contactTitle }), el("label", { text: T.name }, [name]),
       el("label", { text: T.phone }, [phone]), el("label", { text: T.email.replace(/ \(.*\)/, "") }, [email]),
-      el("label", { text: T.topic }, [topic]), el("label", { text: T.message }, [message]), err,
-      el("div", { class: "row" }, [el("button", { class: "primary", type: "submit", text: T.sendContact })])]);
+      el("label", { text: T.topic }, [topic]), el("label", { text: T.message }, [message])]
+      .concat(consent ? [consent] : [])
+      .concat([err,
+        el("div", { class: "row" }, [el("button", { class: "primary", type: "submit", text: T.sendContact })])]));
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       if (!phone.value.trim() && !email.value.trim()) { err.textContent = T.contactNeed; return; }
@@ -415,7 +445,8 @@
         if (p[1].value.trim()) payload[p[0]] = p[1].value.trim();
       });
       try {
-        var created = await api("POST", "/sessions", { language: LANG, name: payload.name ? payload.name.slice(0, 60) : undefined });
+        var created = await api("POST", "/sessions", { language: LANG, consent: !!consent,
+          name: payload.name ? payload.name.slice(0, 60) : undefined });
         state.session = { session_id: created.session_id, token: created.token };
         await api("POST", "/sessions/" + created.session_id + "/contact-request", payload);
         state.session = null; save();
@@ -784,6 +815,9 @@
     if (ev.key !== "Escape") return;
     if (!lightbox.hidden) { ev.preventDefault(); closeImage(); }
     else if (!askEnd.hidden) { ev.preventDefault(); closeAskEnd(true); }
+    else if (!panel.hidden && ev.composedPath().indexOf(host) >= 0) {
+      ev.preventDefault(); close();   // focus goes back to the launcher
+    }
   });
 
   function filesOn() {
@@ -1007,7 +1041,7 @@
 
   var booted = false;
   async function boot() {
-    if (booted) return;
+    if (booted) return undefined;
     booted = true;
     try { state.widget = await api("GET", "/widget?lang=" + encodeURIComponent(LANG)); title.firstChild.textContent = state.widget.organization; }
     catch (e) { showError(T.reconnecting); }

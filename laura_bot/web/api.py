@@ -163,6 +163,7 @@ async def get_widget(request: web.Request) -> web.Response:
             "languages": languages,
             "topics": topics,
             "out_of_office": domain.out_of_office(lang),
+            "consent": domain.consent(lang),
             "files": await media.files.limits(),
             "video": media.video.enabled,
         }
@@ -177,8 +178,11 @@ async def create_session(request: web.Request) -> web.Response:
     language = _opt_str(data, "language", 10)
     if email and not valid_email(email):
         raise BadRequest("That e-mail address does not look right.", code="bad_email")
+    consent = data.get("consent", False)
+    if not isinstance(consent, bool):
+        raise BadRequest("consent must be true or false.", code="bad_consent")
     session, token = await _domain(request).create_session(
-        name, email, language, _address(request)
+        name, email, language, _address(request), consent
     )
     return web.json_response({"session_id": session.id, "token": token}, status=201)
 

@@ -142,6 +142,16 @@ def _document(server_url: str) -> dict[str, Any]:
                             "description": "Laura's own Jitsi server is set up (staff may "
                             "still start a call on another one from Element).",
                         },
+                        "consent": {
+                            "type": "object",
+                            "description": "The consent step: when required, a chat starts "
+                            "only with consent: true (POST /sessions).",
+                            "properties": {
+                                "required": {"type": "boolean"},
+                                "text": {"type": "string"},
+                                "privacy_url": {"type": ["string", "null"]},
+                            },
+                        },
                     },
                 },
                 "Attachment": {
@@ -276,13 +286,18 @@ def _document(server_url: str) -> dict[str, Any]:
                                 "name": {"type": "string", "maxLength": 60},
                                 "email": {"type": "string", "maxLength": 254},
                                 "language": {"enum": ["nl", "en"]},
+                                "consent": {
+                                    "type": "boolean",
+                                    "description": "The visitor agreed to the privacy "
+                                    "statement (needed when the widget's consent.required).",
+                                },
                             },
                         },
                         required=False,
                     ),
                     "responses": {
                         "201": _json("NewSession", "Created"),
-                        "400": _err("Invalid input"),
+                        "400": _err("Invalid input; consent_required: agree first"),
                         "429": _limited("Too many new chats from this address"),
                     },
                 }
