@@ -296,6 +296,10 @@ class Conversations:
             )
         department_id = str(fields.get("department_id") or conv.department_id)
         queued_at = int(fields.get("queued_at") or conv.queued_at or now)  # type: ignore[call-overload]
+        # Into the index at once, with no await before it: arrivals reach it in the order of
+        # their commits, so nobody is told a place that an arrival committed earlier (but
+        # slower to get here) then takes from them.
+        await self.queues.add(department_id, conv.id, session.id, queued_at)
         log.info("Conversation %s waiting in %s", conv.id, department_id)
         # Decide whom to ask before the dispatch message goes out, so it carries the mentions.
         try:
@@ -305,7 +309,6 @@ class Conversations:
             self.routing.kick(department_id)
         self.kick_matrix(conv.id)
         await self.schedule(conv.id)
-        await self.queues.add(department_id, conv.id, session.id, queued_at)
         self.notifier.notify(session.id)
 
     async def _within_waiting_cap(self, conn: Any, session: Session, conv: Conversation) -> None:
