@@ -10,11 +10,12 @@ then measures:
               minute one user sends and another sees within 2 s p95, at the same rates
   messages    message latency in one connected chat while --queue visitors wait (long-polling)
               in the same department, p95 against plain Matrix send → sync (interleaved)
-  held        --held visitors waiting in one Laura process, each with an open long poll:
-              Laura's memory per visitor (RSS growth / visitors), and one round of queue
-              updates (the first visitor leaves, everyone moves up: time until every long poll
-              has returned its new place); baseline: a bare aiohttp server that holds as many
-              long polls and answers them all at once
+  held        --held visitors waiting in one Laura process, each with an open event stream
+              (the widget's push transport; --transport poll: a long poll instead): Laura's
+              memory per visitor (RSS growth / visitors), and one round of queue updates (the
+              first visitor leaves, everyone moves up: time until every visitor has heard
+              their new place); baseline: a bare aiohttp server that holds as many streams
+              (or long polls) and answers them all at once
 
 Run: .venv/bin/python bench/waiting_room.py  (--held 10000 --queue 1000 by default; smaller
 numbers for a quick look). Takes several minutes on a 2-core machine.
@@ -33,6 +34,7 @@ import tempfile
 import textwrap
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +88,16 @@ class Api:
                 "POST", f"/sessions/{s['session_id']}/topic", s["token"], {"topic_id": topic}
             )
         return s["session_id"], s["token"]
+
+    async def stream(self, path: str, token: str) -> AsyncIterator[dict[str, Any]]:
+        """The push transport: each Server-Sent Event's data, parsed."""
+        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+        async with self.http.get(self.base + path, headers=headers) as r:
+            if r.status >= 400:
+                raise RuntimeError(f"GET {path}: {r.status} {await r.text()}")
+            async for line in r.content:
+                if line.startswith(b"data: "):
+                    yield json.loads(line[6:])
 
     async def close(self) -> None:
         await self.http.close()
@@ -318,23 +330,37 @@ BARE_SERVER = textwrap.dedent(
         waiters.append(fut)
         await asyncio.wait_for(fut, 600)
         return web.json_response({"events": [{"type": "queue", "position": 1}], "next": 1})
+    streams = []
+    async def stream(request):
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await resp.prepare(request)
+        await resp.write(b'data: {"events": [], "next": 0}\\n\\n')
+        done = asyncio.get_running_loop().create_future()
+        streams.append((resp, done))
+        await done
+        return resp
     async def wake(request):
         for f in waiters:
             if not f.done():
                 f.set_result(None)
         waiters.clear()
+        for resp, done in streams:
+            await resp.write(b'id: 1\\ndata: {"events": [{"type": "queue", "position": 1}], '
+                             b'"next": 1}\\n\\n')
         return web.json_response({})
     app = web.Application()
     app.router.add_get("/poll", poll)
+    app.router.add_get("/stream", stream)
     app.router.add_post("/wake", wake)
     web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
     """
 )
 
 
-async def bare_round(n: int) -> tuple[float, float]:
-    """Baseline for the held figure: a bare aiohttp server holding n long polls (memory per
-    poll, in KiB) and answering them all at once (seconds until the last returned)."""
+async def bare_round(n: int, transport: str) -> tuple[float, float]:
+    """Baseline for the held figure: a bare aiohttp server holding n long polls or event
+    streams (memory per visitor, in KiB) and answering them all at once (seconds until the
+    last heard)."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-c", BARE_SERVER, str(port)])
     http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
@@ -349,8 +375,13 @@ async def bare_round(n: int) -> tuple[float, float]:
         done: list[float] = []
 
         async def one() -> None:
-            async with http.get(f"http://127.0.0.1:{port}/poll") as r:
-                await r.read()
+            async with http.get(f"http://127.0.0.1:{port}/{transport}") as r:
+                if transport == "poll":
+                    await r.read()
+                else:
+                    async for line in r.content:
+                        if line.startswith(b"id: 1"):
+                            break
             done.append(time.perf_counter())
 
         tasks = [asyncio.create_task(one()) for _ in range(n)]
@@ -367,68 +398,100 @@ async def bare_round(n: int) -> tuple[float, float]:
         proc.wait()
 
 
-async def held(api: Api, pid: int, n: int) -> None:
+async def held(api: Api, pid: int, n: int, transports: list[str]) -> None:
+    """n visitors wait; for each transport in turn, all of them listen with it, and the first
+    in line leaves: one round of queue updates. Memory is Laura's growth while the first
+    transport holds them all."""
     before = rss_kib(pid)
     t0 = time.perf_counter()
     visitors = await gather_limited(20, [api.visitor(f"Held{i:05d}x", "held") for i in range(n)])
     arrive_s = time.perf_counter() - t0
+    tokens = dict(visitors)
+    for number, transport in enumerate(transports):
+        left = await held_round(
+            api, pid, tokens, transport, before if number == 0 else None, arrive_s
+        )
+        tokens.pop(left)
+
+
+async def held_round(
+    api: Api,
+    pid: int,
+    tokens: dict[str, str],
+    transport: str,
+    before: int | None,
+    arrive_s: float,
+) -> str:
+    """One transport's round; returns the visitor who left."""
+    n = len(tokens)
     cursors: dict[str, int] = {}
     places: dict[str, int] = {}
     moved: dict[str, float] = {}
     phase = {"round": False}
-
     failures: dict[str, int] = {}
 
-    async def hold(s: str, t: str) -> None:
-        after = 0
-        while True:
-            try:
-                r = await api.call("GET", f"/sessions/{s}/events?after={after}&timeout=120", t)
-            except Exception as e:
-                failures[type(e).__name__ + str(e)[:80]] = failures.get(str(e)[:80], 0) + 1
-                await asyncio.sleep(1)
-                continue
-            for e in r["events"]:
-                if e["type"] == "queue":
-                    places[s] = e["position"]
-                    if phase["round"] and s not in moved:
-                        moved[s] = time.perf_counter()
-            after = r["next"]
-            cursors[s] = after
+    def heard(s: str, r: dict[str, Any]) -> None:
+        for e in r["events"]:
+            if e["type"] == "queue":
+                places[s] = e["position"]
+                if phase["round"] and s not in moved:
+                    moved[s] = time.perf_counter()
+        cursors[s] = r["next"]
 
-    pollers = [asyncio.create_task(hold(s, t)) for s, t in visitors]
-    # Settle: every visitor has heard a place and is back in a long poll.
+    async def hold(s: str, t: str) -> None:
+        while True:
+            after = cursors.get(s, 0)  # from 0 at first: everything so far, the place too
+            try:
+                if transport == "stream":
+                    async for r in api.stream(f"/sessions/{s}/stream?after={after}", t):
+                        heard(s, r)
+                else:
+                    path = f"/sessions/{s}/events?after={after}&timeout=120"
+                    heard(s, await api.call("GET", path, t))
+            except Exception as e:
+                key = type(e).__name__ + str(e)[:80]
+                failures[key] = failures.get(key, 0) + 1
+                await asyncio.sleep(1)
+
+    pollers = [asyncio.create_task(hold(s, t)) for s, t in tokens.items()]
+    # Settle: every visitor has heard a place and is listening again.
     async with asyncio.timeout(600):
         while len(places) < n:
             await asyncio.sleep(5)
             print(f"held        settling: {len(places)} of {n} heard a place; failures {failures}")
     await asyncio.sleep(5)
     rss = rss_kib(pid)
-    per = (rss - before) / n
     # One round: the first in line leaves; everyone else moves up one place.
     first_sid = next(s for s, place in places.items() if place == 1)
-    first_token = dict(visitors)[first_sid]
     phase["round"] = True
     t0 = time.perf_counter()
-    await api.call("POST", f"/sessions/{first_sid}/end", first_token)
+    await api.call("POST", f"/sessions/{first_sid}/end", tokens[first_sid])
     end_call = time.perf_counter() - t0
     async with asyncio.timeout(600):
         while len(moved) < n - 1:
             await asyncio.sleep(0.05)
+            if time.perf_counter() - t0 > 30 and int((time.perf_counter() - t0) * 20) % 200 == 0:
+                print(f"held        round: {len(moved)} of {n - 1} heard; failures {failures}")
     round_s = max(moved.values()) - t0
     for p in pollers:
         p.cancel()
-    base_per, base_round = await bare_round(n)
+    await asyncio.gather(*pollers, return_exceptions=True)
+    base_per, base_round = await bare_round(n, transport)
+    what = "long poll" if transport == "poll" else "event stream"
+    if before is not None:
+        print(
+            f"held        {n} waiting, each with an open {what} (arrivals took "
+            f"{arrive_s:.0f} s): Laura {(rss - before) / n:.1f} KiB per visitor (target ≤ 50 "
+            f"KiB; RSS {before // 1024} → {rss // 1024} MiB), bare aiohttp {what} "
+            f"{base_per:.1f} KiB"
+        )
     print(
-        f"held        {n} waiting, each long-polling (arrivals took {arrive_s:.0f} s): "
-        f"Laura {per:.1f} KiB per visitor (target ≤ 50 KiB; RSS {before // 1024} → "
-        f"{rss // 1024} MiB), bare aiohttp long poll {base_per:.1f} KiB"
+        f"held        one round of queue updates over {what}s (first leaves, {n - 1} move "
+        f"up): {round_s:.2f} s until the last heard (target ≤ 2 s; POST /end answered in "
+        f"{end_call * 1000:.0f} ms); bare aiohttp answering {n} {what}s at once "
+        f"{base_round:.2f} s"
     )
-    print(
-        f"held        one round of queue updates (first leaves, {n - 1} move up): "
-        f"{round_s:.2f} s until the last heard (target ≤ 2 s; POST /end answered in "
-        f"{end_call * 1000:.0f} ms); bare aiohttp answering {n} polls at once {base_round:.2f} s"
-    )
+    return first_sid
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -522,7 +585,7 @@ async def main(args: argparse.Namespace) -> None:
         if "messages" in args.only:
             await messages(api, anna, rooms["chat"], base, args.queue, args.runs)
         if "held" in args.only:
-            await held(api, laura.pid, args.held)
+            await held(api, laura.pid, args.held, args.transport)
     finally:
         await api.close()
         for c in clients:
@@ -541,6 +604,13 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--held", type=int, default=10000, help="visitors held waiting")
+    parser.add_argument(
+        "--transport",
+        nargs="+",
+        choices=["stream", "poll"],
+        default=["stream", "poll"],
+        help="how held visitors listen, in turn: the widget's event stream, the long poll",
+    )
     parser.add_argument("--queue", type=int, default=1000, help="waiting during the chat")
     parser.add_argument("--runs", type=int, default=30, help="message samples per direction")
     parser.add_argument("--step", type=float, default=30, help="seconds per throughput rate")

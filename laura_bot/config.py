@@ -84,11 +84,14 @@ class Config(BaseFileConfig):
             "web.max_body_size",
             "web.max_message_length",
             "web.max_poll_timeout",
+            "web.max_stream_time",
             "web.widget_dir",
             "web.trusted_proxies",
             "web.max_waiting_per_address",
             "web.consent",
             "web.privacy_url",
+            "web.portal_secret",
+            "web.portal_required",
             "laura.organization",
             "laura.admins",
             "laura.supervisors",
@@ -186,7 +189,12 @@ class Config(BaseFileConfig):
             isinstance(self["web.allowed_origins"], list),
             "use a list of origins, like [https://www.example.org]",
         )
-        for key in ("web.max_body_size", "web.max_message_length", "web.max_poll_timeout"):
+        for key in (
+            "web.max_body_size",
+            "web.max_message_length",
+            "web.max_poll_timeout",
+            "web.max_stream_time",
+        ):
             need(key, isinstance(self[key], int) and self[key] > 0, "use a positive whole number")
         self._validate_web_abuse(need)
         admins = self["laura.admins"]
@@ -267,6 +275,19 @@ class Config(BaseFileConfig):
             privacy_url in ("", None)
             or (isinstance(privacy_url, str) and privacy_url.startswith(("https://", "http://"))),
             "use the web address of your privacy statement (https://...), or leave it empty",
+        )
+        secret = self["web.portal_secret"]
+        need(
+            "web.portal_secret",
+            secret in ("", None) or (isinstance(secret, str) and len(secret) >= 32),
+            "use a random text of at least 32 characters (openssl rand -hex 32), or leave it "
+            "empty to turn portal mode off",
+        )
+        need(
+            "web.portal_required",
+            isinstance(self["web.portal_required"], bool)
+            and not (self["web.portal_required"] and not secret),
+            "write true or false; true needs web.portal_secret",
         )
         try:
             sweep = parse_duration(self["privacy.sweep_interval"])

@@ -7,6 +7,7 @@ I/O happens afterwards, in the bridge, which is kicked here and retries with sto
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -15,6 +16,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from . import portal
 from .config import Config
 from .db import Store
 from .db.base import transaction
@@ -87,9 +89,12 @@ class Conversations:
         language: str | None,
         client_address: str | None = None,
         consent: bool = False,
+        identity: Any = None,
     ) -> tuple[Session, str]:
         """client_address is kept only as a keyed hash (Session.client_key), for abuse caps.
-        With web.consent, a chat needs the visitor's consent to the privacy statement."""
+        With web.consent, a chat needs the visitor's consent to the privacy statement. In
+        portal mode, identity is the portal's signed token: its name and e-mail stand, and
+        without one the chat may be refused (web.portal_required)."""
         languages = self.config["laura.languages"]
         lang = language or languages[0]
         if lang not in languages:
@@ -100,6 +105,11 @@ class Conversations:
             raise BadRequest(
                 "Agree to the privacy statement first (consent: true).", code="consent_required"
             )
+        verified = portal.verify(
+            identity, self.config["web.portal_secret"] or "", self.config["web.portal_required"]
+        )
+        if verified:
+            name, email = verified.name or name, verified.email or email
         name = clean_name(name)
         session_id = random_id(12)
         token = f"{session_id}.{secrets.token_urlsafe(32)}"
@@ -108,7 +118,15 @@ class Conversations:
         welcome = await self.settings.text("welcome_message")
         async with transaction(self.db) as conn:
             session = await self.store.sessions.create(
-                conn, session_id, hash_token(token), name, email, lang, random_id(10), client_key
+                conn,
+                session_id,
+                hash_token(token),
+                name,
+                email,
+                lang,
+                random_id(10),
+                client_key,
+                verified.id if verified else None,
             )
             await self.store.conversations.create(conn, conv_id, session_id)
             await self._opening(conn, session, conv_id, welcome)
@@ -387,12 +405,57 @@ class Conversations:
                 log.warning("Follow-up of %s failed: %s", conv.id, describe(e))
 
     async def events(self, session: Session, after: int, timeout: float) -> tuple[list, int]:
-        events = await self.store.events.after(session.id, after)
-        if not events and timeout > 0:
-            await self.notifier.wait(session.id, timeout)
+        """A long poll: what came after the cursor, waiting up to timeout for something."""
+        with self.notifier.watch(session.id) as watch:  # before the read: no notify is missed
             events = await self.store.events.after(session.id, after)
+            if not events and timeout > 0 and await watch.wait(timeout) and not watch.closed:
+                fresh = watch.take(after)
+                if fresh:
+                    return fresh, int(fresh[-1]["seq"])
+                events = await self.store.events.after(session.id, after)
         nxt = events[-1].seq if events else after
         return [e.to_api() for e in events], nxt
+
+    async def stream(
+        self,
+        session: Session,
+        after: int,
+        send: Callable[[list[dict[str, Any]], int], Awaitable[None]],
+        duration: float,
+        keepalive: Callable[[], Awaitable[None]],
+        keepalive_every: float = 20,
+    ) -> None:
+        """An event stream: send(events, next) at once with what came after the cursor (even
+        if nothing did), then each time something new comes, for duration seconds; keepalive()
+        when nothing came for keepalive_every. The events a notify carries are sent without
+        reading the database (a queue round reaches thousands of streams)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + duration
+        cursor, read, first = after, True, True
+        with self.notifier.watch(session.id) as watch:
+            while not watch.closed:
+                while read:
+                    events = await self.store.events.after(session.id, cursor)
+                    if events or first:
+                        cursor = events[-1].seq if events else cursor
+                        await send([e.to_api() for e in events], cursor)
+                        first = False
+                    read = len(events) >= 200  # a page: read on
+                left = deadline - loop.time()
+                if left <= 0:
+                    return
+                if not await watch.wait(min(keepalive_every, left)):
+                    if deadline - loop.time() > 0:
+                        await keepalive()
+                    continue
+                if watch.closed:
+                    return
+                fresh = watch.take(cursor)
+                if fresh is None:
+                    read = True
+                elif fresh:
+                    cursor = int(fresh[-1]["seq"])
+                    await send(fresh, cursor)
 
     async def contact_request(self, session: Session, data: dict[str, Any]) -> None:
         fields: dict[str, str | None] = {}

@@ -28,6 +28,11 @@ class Unauthorized(LauraError):
     code = "unauthorized"
 
 
+class Forbidden(LauraError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(LauraError):
     status = 404
     code = "not_found"

@@ -103,23 +103,27 @@ class Queues:
             return
         for start in range(0, len(changed), CHUNK):
             chunk = changed[start : start + CHUNK]
-            told = []
+            rows, places = [], {}
             async with transaction(self.store.db) as conn:
                 # Only to chats the database says still wait (one left just now, before the
                 # index heard of it, is not told a place after being taken).
                 still = await self.store.conversations.still_waiting(conn, [c for c, _ in chunk])
                 for conv_id, place in chunk:
                     entry = self._entry.get(conv_id)
-                    if entry is None or conv_id not in still:
-                        continue  # left meanwhile
-                    await self.store.events.append(
-                        conn, entry[2], conv_id, "queue", data={"position": place}
-                    )
-                    told.append((conv_id, place, entry[2]))
-            for conv_id, place, session_id in told:
+                    if entry is None or conv_id not in still or entry[2] in places:
+                        continue  # left meanwhile (or, never seen, a second chat of a session)
+                    rows.append((entry[2], conv_id, {"position": place}))
+                    places[conv_id] = place
+                    places[entry[2]] = place
+                told = await self.store.events.append_many(conn, "queue", rows)
+            # Each reader gets its event with the wake-up: a round reads nothing back.
+            for session_id, conv_id, _ in rows:
+                event = told.get(session_id)
+                if event is None:
+                    continue  # the session is gone
                 if conv_id in self._entry:
-                    self._told[conv_id] = place
-                self.notifier.notify(session_id)
+                    self._told[conv_id] = places[conv_id]
+                self.notifier.notify(session_id, [event])
 
     async def _arm(self, department_id: str) -> None:
         if department_id in self._ticking:

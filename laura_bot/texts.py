@@ -28,6 +28,7 @@ STAFF: dict[str, dict[str, str]] = {
         "dispatch": "Nieuwe vraag over {{ topic }} van {{ nickname }} (wacht sinds {{ since }})."
         " Reageer met “Ik!” om hem op te pakken of met “Ik kan nu niet”.",
         "dispatch_first": "Eerste bericht: {{ first }}",
+        "verified_line": "✔️ Aangemeld via het portaal: {{ name }} (portaal-id {{ id }}).",
         "escalation_department": "⚠️ {{ nickname }} wacht nog steeds (sinds {{ since }}) met "
         "een vraag over {{ topic }}. Kan iemand dit oppakken? Reageer met “Ik!” op de aanvraag "
         "of typ !take.",
@@ -564,6 +565,7 @@ STAFF: dict[str, dict[str, str]] = {
         "dispatch": "New question about {{ topic }} from {{ nickname }} (waiting since "
         "{{ since }}). React with “Ik!” to take it or with “Ik kan nu niet”.",
         "dispatch_first": "First message: {{ first }}",
+        "verified_line": "✔️ Signed in on the portal: {{ name }} (portal id {{ id }}).",
         "escalation_department": "⚠️ {{ nickname }} is still waiting (since {{ since }}) with "
         "a question about {{ topic }}. Can someone take it? React “Ik!” on the request or type "
         "!take.",

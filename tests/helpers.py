@@ -323,3 +323,61 @@ class Visitor:
         return await self.wait_for(
             lambda e: e["type"] == "status" and e["status"] == status, timeout, f"status {status}"
         )
+
+
+class CuttableLink:
+    """A TCP proxy in front of a local port that can cut every connection at once and refuse
+    new ones, as when a visitor's network goes away (open streams die mid-way), and
+    `stall` to let connections hang without a byte (a network that drops silently)."""
+
+    def __init__(self, port: int, target_port: int) -> None:
+        self.port, self.target_port = port, target_port
+        self.down = False
+        self.stalled = False
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.down:
+            writer.transport.abort()
+            return
+        try:
+            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self._writers.update((writer, up_writer))
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    while self.stalled:
+                        await asyncio.sleep(0.1)
+                    dst.write(data)
+                    await dst.drain()
+            except (OSError, asyncio.IncompleteReadError):
+                pass
+            finally:
+                dst.transport.abort()
+                self._writers.discard(dst)
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    def cut(self) -> None:
+        self.down = True
+        for w in list(self._writers):
+            w.transport.abort()
+        self._writers.clear()
+
+    def restore(self) -> None:
+        self.down = False
+        self.stalled = False
+
+    async def stop(self) -> None:
+        self.cut()
+        if self._server:
+            self._server.close()
+            await self._server.wait_closed()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import aiohttp
 import pytest
@@ -182,6 +183,100 @@ async def test_long_poll_answers_when_something_arrives(laura_handle: LauraHandl
         assert any(e["type"] == "status" and e["status"] == "waiting" for e in events)
     finally:
         await v.close()
+
+
+async def read_stream(
+    v: Visitor, after: int | str, until: Any, timeout: float = 20, **headers: str
+) -> list[dict[str, Any]]:
+    """The data of each Server-Sent Event on the visitor's stream until until(datas) holds
+    (or the stream ends), with the ids checked against each data's next."""
+    import asyncio
+
+    datas: list[dict[str, Any]] = []
+    query = f"?after={after}" if after != "" else ""
+    async with asyncio.timeout(timeout):
+        async with v.http.get(
+            f"{v.api}/sessions/{v.session_id}/stream{query}", headers={**v.auth, **headers}
+        ) as resp:
+            assert resp.status == 200, await resp.text()
+            assert resp.headers["Content-Type"].startswith("text/event-stream")
+            assert resp.headers["Cache-Control"] == "no-store"
+            event_id = None
+            async for raw in resp.content:
+                line = raw.decode().rstrip("\n")
+                if line.startswith("id: "):
+                    event_id = int(line[4:])
+                elif line.startswith("data: "):
+                    datas.append(json.loads(line[6:]))
+                    assert datas[-1]["next"] == event_id, (line, event_id)
+                    if until(datas):
+                        break
+    return datas
+
+
+async def test_event_stream_pushes_in_order_and_resumes(laura_handle: LauraHandle) -> None:
+    """The widget's push transport: the first event at once (even with nothing new), then each
+    new event as it comes, the queue's rounds handed over without a gap; a reconnect from the
+    last id (Last-Event-ID) goes on where it was; the stream ends after its timeout."""
+    import asyncio
+    import time
+
+    first, second = Visitor(laura_handle.api), Visitor(laura_handle.api)
+    try:
+        await first.start(topic="huisarts")
+        await second.start(topic=None)
+        opened = await read_stream(second, 0, lambda d: True)
+        assert len(opened) == 1 and opened[0]["next"] == len(opened[0]["events"])
+        cursor = opened[0]["next"]
+
+        async def choose_then_first_leaves() -> None:
+            await asyncio.sleep(0.5)
+            await second.topic("huisarts")
+            await second_heard(2)
+            await first.call("POST", f"/sessions/{first.session_id}/end", {}, expect=200)
+
+        heard: list[int] = []
+
+        async def second_heard(place: int) -> None:
+            while place not in heard:
+                await asyncio.sleep(0.05)
+
+        def places(datas: list[dict[str, Any]]) -> bool:
+            heard[:] = [e["position"] for d in datas for e in d["events"] if e["type"] == "queue"]
+            return 1 in heard
+
+        start = time.monotonic()
+        mover = asyncio.create_task(choose_then_first_leaves())
+        datas = await read_stream(second, cursor, places)
+        await mover
+        assert time.monotonic() - start < 15
+        seqs = [e["seq"] for d in datas for e in d["events"]]
+        assert seqs == list(range(cursor + 1, cursor + 1 + len(seqs))), seqs
+        assert heard == [2, 1]
+        # What the stream sent is exactly what the long poll has, in the same order.
+        await second.poll(timeout=0)
+        assert [e for e in second.events if e["seq"] > cursor] == [
+            e for d in datas for e in d["events"]
+        ]
+        # A reconnect with Last-Event-ID (no after) resumes after it: nothing twice.
+        last = datas[-1]["next"]
+        resumed = await read_stream(second, "", lambda d: True, **{"Last-Event-ID": str(last)})
+        assert resumed == [{"events": [], "next": last}]
+        # The stream ends by itself after its timeout.
+        start = time.monotonic()
+        ended = await read_stream(second, f"{last}&timeout=1", lambda d: False)
+        assert ended == [{"events": [], "next": last}] and time.monotonic() - start < 5
+        # Bad cursors and missing tokens get the API's JSON errors, not a stream.
+        for query, code in (("?after=-1", "bad_query"), ("?after=1&timeout=x", "bad_query")):
+            status, body = await second.call("GET", f"/sessions/{second.session_id}/stream{query}")
+            assert_error(status, body, 400, code)
+        status, body = await second.call(
+            "GET", f"/sessions/{second.session_id}/stream", headers={}
+        )
+        assert_error(status, body, 401, "missing_token")
+    finally:
+        await first.close()
+        await second.close()
 
 
 async def test_appservice_listener_auth_and_dedupe(laura_handle: LauraHandle) -> None:

@@ -56,6 +56,9 @@ def test_example_is_valid_and_secrets_are_generated(tmp_path: Path) -> None:
         ("laura__departments", [{"id": "Bad Id", "label": "x"}], "laura.departments[0].id"),
         ("laura__languages", ["fr"], "laura.languages"),
         ("appservice__bot_localpart", "Laura Bot", "appservice.bot_localpart"),
+        ("web__portal_secret", "too-short", "web.portal_secret"),
+        ("web__portal_required", True, "web.portal_required"),  # without a secret
+        ("web__max_stream_time", 0, "web.max_stream_time"),
     ],
 )
 def test_invalid_values_name_the_key(tmp_path: Path, key: str, value: object, names: str) -> None:

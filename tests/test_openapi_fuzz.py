@@ -63,7 +63,11 @@ NO_LIMITS: dict[str, Any] = {
     f"web.rate_limits.{action}.{scope}": ""
     for action in RATE_LIMITED
     for scope in ("per_address", "per_session")
-} | {"web.max_waiting_per_address": 0, "web.max_poll_timeout": 1}
+} | {
+    "web.max_waiting_per_address": 0,
+    "web.max_poll_timeout": 1,
+    "web.max_stream_time": 1,
+}
 
 CHECKS = [
     not_a_server_error,

@@ -703,6 +703,8 @@ async def test_cors_is_an_allow_list_without_wildcard_or_credentials(
             ("GET", "/widget", None, {}),
             ("POST", "/sessions", {}, {}),
             ("GET", f"/sessions/{v.session_id}", None, v.auth),
+            # A stream sends its headers before its handler returns.
+            ("GET", f"/sessions/{v.session_id}/stream?timeout=0", None, v.auth),
             ("GET", f"/sessions/{v.session_id}", None, {}),  # 401
             ("GET", "/sessions/000000000000000000000000", None, v.auth),  # 404
         ]

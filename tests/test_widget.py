@@ -248,3 +248,74 @@ async def test_consent_before_the_first_message(browser: Any, team: Team) -> Non
     records = await team.handle.laura.store.audit.of_conversation(conv.conversation_id)
     assert [(r.actor, r.action) for r in records] == [("visitor", "consented")]
     assert page.errors == []
+
+
+PORTAL_SECRET = "portal-secret-" + "z" * 40
+
+
+def portal_token(sub: str, name: str) -> str:
+    import time
+
+    import jwt
+
+    claims = {"sub": sub, "name": name, "exp": int(time.time()) + 600}
+    return jwt.encode(claims, PORTAL_SECRET, algorithm="HS256")
+
+
+@pytest.mark.laura_config({"web.portal_secret": PORTAL_SECRET, "web.portal_required": True})
+async def test_portal_mode_in_the_widget(browser: Any, team: Team) -> None:
+    """The host portal puts the signed-in visitor's token on the script tag: the chat starts
+    under the portal's name, staff see it verified; logged out, the widget asks to sign in;
+    another person signed in on the same browser does not see the chat; the first one, back
+    again, does."""
+    anna = team["anna"]
+    origin = f"http://127.0.0.1:{team.handle.web_port}"
+    page_for: dict[str, str] = {}
+
+    async def host(route: Any) -> None:
+        token = page_for.get("token", "")
+        attr = f' data-identity="{token}"' if token else ""
+        html = (
+            "<!doctype html><html lang='nl'><head><title>Portaal</title></head><body>"
+            f'<script src="/widget/laura-widget.js"{attr} defer></script></body></html>'
+        )
+        await route.fulfill(status=200, content_type="text/html", body=html)
+
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        await page.route(f"{origin}/portal", host)
+        page_for["token"] = portal_token("klant-1", "Mevrouw De Vries")
+        await page.goto(f"{origin}/portal")
+        await page.click("button.launcher")
+        await page.click("form.start button[type=submit]")
+        await page.click("button[data-topic=huisarts]")
+        dispatch = await anna.wait_for(
+            is_msg(team.rooms["huisarts"], body_has="van Mevrouw De Vries", msgtype="m.text"),
+            what="the dispatch message",
+        )
+        assert "portaal-id klant-1" in dispatch["content"]["body"]
+        await page.fill("textarea[aria-label]", "Vraag van de eerste klant")
+        await page.keyboard.press("Enter")
+        await page.wait_for_selector(".msg.visitor >> text=Vraag van de eerste klant")
+
+        page_for["token"] = ""  # logged out of the portal
+        await page.reload()
+        await page.click("button.launcher")
+        await page.wait_for_selector(".info.sign-in >> text=Log in op het portaal")
+        assert await page.locator(".msg.visitor").count() == 0
+
+        page_for["token"] = portal_token("klant-2", "Meneer Bakker")  # someone else
+        await page.reload()
+        await page.click("button.launcher")
+        await page.wait_for_selector("form.start")
+        assert await page.locator(".msg.visitor").count() == 0
+
+        page_for["token"] = portal_token("klant-1", "Mevrouw De Vries")  # the first, again
+        await page.reload()
+        await page.wait_for_selector(".msg.visitor >> text=Vraag van de eerste klant")
+        assert errors == []
+    finally:
+        await context.close()

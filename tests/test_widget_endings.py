@@ -5,13 +5,15 @@ in Matrix through matrix-nio."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aiohttp
 import pytest
 
+from laura_bot.dev.synapse import free_port
 from tests.conftest import Team
-from tests.helpers import is_msg, secret
+from tests.helpers import CuttableLink, is_msg, secret
 
 pytestmark = pytest.mark.synapse
 
@@ -31,9 +33,10 @@ def dispatch_of(team: Team, name: str) -> Any:
 
 
 async def connected_page(
-    browser: Any, team: Team, name: str, query: str = ""
+    browser: Any, team: Team, name: str, query: str = "", origin: str | None = None
 ) -> tuple[Any, str, str]:
-    """A visitor in the page whose chat anna took: (page, consult room, dispatch event id)."""
+    """A visitor in the page whose chat anna took: (page, consult room, dispatch event id);
+    the page from Laura's own address unless origin says another."""
     anna = team["anna"]
     context = await browser.new_context(viewport={"width": 1000, "height": 760})
     page = await context.new_page()
@@ -44,7 +47,7 @@ async def connected_page(
     page.on("dialog", lambda d: dialogs.append(d.message))
     page.errors = errors
     page.dialogs = dialogs
-    await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{query}")
+    await page.goto(f"{origin or f'http://127.0.0.1:{team.handle.web_port}'}/{query}")
     await page.click("button.launcher")
     await page.fill("input[name=name]", name)
     await page.click("form.start button[type=submit]")
@@ -267,3 +270,82 @@ async def test_delete_my_data(browser: Any, team: Team) -> None:
     ):
         assert resp.status == 401
     assert page.errors == []
+
+
+LINK_PORT = free_port()
+LINK = f"http://127.0.0.1:{LINK_PORT}"
+
+
+@pytest.mark.laura_config({"web.allowed_origins": [LINK]})
+async def test_network_drop_and_resume(browser: Any, team: Team) -> None:
+    """The chat listens on an event stream. The visitor's network drops (every connection
+    cut, new ones refused): the visitor sees that it is reconnecting, and once the network is
+    back every staff message sent meanwhile appears once, in order, resumed from the cursor."""
+    anna = team["anna"]
+    link = CuttableLink(LINK_PORT, team.handle.web_port)
+    await link.start()
+    try:
+        page, consult, _ = await connected_page(browser, team, "Nora", origin=LINK)
+        streams: list[str] = []
+        page.on("request", lambda r: "/stream?" in r.url and streams.append(r.url))
+        await anna.send(consult, "Eerste bericht.")
+        await page.wait_for_selector(".msg.staff >> text=Eerste bericht.")
+        link.cut()
+        await page.wait_for_function(
+            f"() => {ROOT}.querySelector('.panel > .error').textContent"
+            ".includes('opnieuw verbinden')"
+        )
+        for text in ("Tweede bericht.", "Derde bericht."):
+            await anna.send(consult, text)
+        await asyncio.sleep(1)
+        link.restore()
+        await page.wait_for_selector(".msg.staff >> text=Derde bericht.", timeout=15000)
+        await page.wait_for_function(
+            f"() => {ROOT}.querySelector('.panel > .error').textContent === ''"
+        )
+        staff = await page.evaluate(
+            f"() => [...{ROOT}.querySelectorAll('.msg.staff')].map(m => m.lastChild.textContent)"
+        )
+        assert staff == ["Eerste bericht.", "Tweede bericht.", "Derde bericht."], staff
+        assert streams, "the widget never opened an event stream"
+        assert page.errors == []
+    finally:
+        await link.stop()
+
+
+@pytest.mark.parametrize(
+    "db_url", ["sqlite"], indirect=True
+)  # the widget's part: one DB is enough
+@pytest.mark.laura_config({"web.allowed_origins": [LINK]})
+async def test_silent_network_drop(browser: Any, team: Team) -> None:
+    """A network that drops without closing anything (a phone between networks): nothing
+    comes through, not even the stream's keep-alive. The widget notices within a minute, says
+    it is reconnecting, and once bytes flow again goes on where it was, on the stream."""
+    anna = team["anna"]
+    link = CuttableLink(LINK_PORT, team.handle.web_port)
+    await link.start()
+    try:
+        page, consult, _ = await connected_page(browser, team, "Otto", origin=LINK)
+        streams: list[str] = []
+        polls: list[str] = []
+        page.on("request", lambda r: "/stream?" in r.url and streams.append(r.url))
+        page.on("request", lambda r: "timeout=25" in r.url and polls.append(r.url))
+        link.stalled = True
+        await anna.send(consult, "Hoort u mij?")
+        await page.wait_for_function(
+            f"() => {ROOT}.querySelector('.panel > .error').textContent"
+            ".includes('opnieuw verbinden')",
+            timeout=90000,
+        )
+        link.cut()  # the stalled connections are gone for good; new ones get through
+        link.restore()
+        await page.wait_for_selector(".msg.staff >> text=Hoort u mij?", timeout=15000)
+        await page.wait_for_function(
+            f"() => {ROOT}.querySelector('.panel > .error').textContent === ''"
+        )
+        await anna.send(consult, "Fijn.")
+        await page.wait_for_selector(".msg.staff >> text=Fijn.")
+        assert streams and polls == []  # back on the stream, never fallen back to polling
+        assert page.errors == []
+    finally:
+        await link.stop()

@@ -2,7 +2,8 @@
  *
  * Embed with: <script src="https://laura.example.org/widget/laura-widget.js" defer></script>
  * Options (attributes on the script tag): data-api (default: same origin /api/v1),
- * data-lang (nl or en; default: ?lang= in the page URL, else nl).
+ * data-lang (nl or en; default: ?lang= in the page URL, the page's lang, the browser's),
+ * data-identity (portal mode: the portal's signed token for the signed-in visitor).
  *
  * The chat lives in a shadow root so the host site's CSS cannot break it. Everything shown comes
  * from the server's event stream (ordered by seq), so a reload, a new tab or a browser restart
@@ -14,7 +15,17 @@
   var base = script ? new URL(script.src, location.href) : new URL(location.href);
   var API = (script && script.dataset.api) || new URL("/api/v1", base).href.replace(/\/$/, "");
   var CSS = new URL("laura-widget.css", base).href;
-  var STORE = "laura.chat." + new URL(API, location.href).host;
+  // Portal mode: the host portal's signed token for the signed-in visitor (never checked
+  // here, only passed on; Laura checks it). Each portal identity keeps its own chat, so after
+  // logging out and in the chat is back, and another person on the same browser does not
+  // see it.
+  var IDENTITY = (script && script.dataset.identity) || "";
+  var STORE = "laura.chat." + new URL(API, location.href).host + (function () {
+    try {
+      var claims = JSON.parse(atob(IDENTITY.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+      return claims.sub ? "." + encodeURIComponent(String(claims.sub)) : "";
+    } catch (e) { return ""; }
+  })();
   var params = new URLSearchParams(location.search);
 
   var TEXTS = {
@@ -39,6 +50,7 @@
       commentRequired: "Bij 1 of 2 sterren hebben we een toelichting nodig: wat kan er beter?",
       tooMany: "Even te vaak geprobeerd. Probeer het over een minuut opnieuw.",
       offline: "Op dit moment is de chat niet beschikbaar. Probeer het later nog eens.",
+      signIn: "Log in op het portaal om met ons te chatten.",
       topic: "Onderwerp (niet verplicht)", offlineThanks: "Dank je wel. We nemen zo snel mogelijk contact met je op.",
       failed: "Versturen lukte niet. Controleer je verbinding en probeer het opnieuw.",
       reconnecting: "Verbinding verbroken, opnieuw verbinden…",
@@ -85,6 +97,7 @@
       commentRequired: "With 1 or 2 stars we need a comment: what could be better?",
       tooMany: "Too many tries. Please try again in a minute.",
       offline: "The chat is not available right now. Please try again later.",
+      signIn: "Sign in on the portal to chat with us.",
       topic: "Topic (optional)", offlineThanks: "Thank you. We will get back to you as soon as possible.",
       failed: "Sending failed. Check your connection and try again.",
       reconnecting: "Connection lost, reconnecting…",
@@ -178,7 +191,8 @@
   var saved = null;
   try { saved = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { saved = null; }
   var state = {
-    session: saved, cursor: 0, status: null, widget: null, polling: false, rendered: {},
+    session: saved, cursor: 0, status: null, widget: null, polling: false,
+    transport: null, abort: null, rendered: {},
     video: null,   // the call on offer ({name}) while the latest video event is "started"
     blobs: [],     // object URLs of fetched files, released when the chat is cleared
     focusTopics: false,  // after "New chat": focus the first topic once the choice is shown
@@ -192,10 +206,16 @@
     } catch (e) { /* storage blocked: the chat still works until the page closes */ }
   }
 
-  async function api(method, path, body) {
+  // limit: give up after that many ms (a network that went silent answers nothing, ever).
+  async function api(method, path, body, limit) {
     var headers = { "Content-Type": "application/json" };
     if (state.session) headers.Authorization = "Bearer " + state.session.token;
-    var resp = await fetch(API + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined });
+    var ctl = new AbortController();
+    var timer = limit ? setTimeout(function () { ctl.abort(); }, limit) : null;
+    try {
+      var resp = await fetch(API + path, { method: method, headers: headers, signal: ctl.signal,
+        body: body ? JSON.stringify(body) : undefined });
+    } finally { clearTimeout(timer); }
     var data = null;
     try { data = await resp.json(); } catch (e) { data = null; }
     if (!resp.ok) {
@@ -366,6 +386,10 @@
   // Screens ---------------------------------------------------------------------------------
   function startScreen() {
     clearBody();
+    if (state.widget && state.widget.portal && state.widget.portal.required && !IDENTITY) {
+      body.appendChild(el("p", { class: "info sign-in", text: T.signIn }));
+      return;
+    }
     if (state.widget && !state.widget.available) {
       offlineScreen();
       return;
@@ -383,6 +407,7 @@
       ev.preventDefault();
       try {
         var payload = { language: LANG };
+        if (IDENTITY) payload.identity = IDENTITY;
         if (consent) payload.consent = true;   // the browser let the form through: ticked
         if (name.value.trim()) payload.name = name.value.trim();
         if (email.value.trim()) payload.email = email.value.trim();
@@ -446,7 +471,7 @@
       });
       try {
         var created = await api("POST", "/sessions", { language: LANG, consent: !!consent,
-          name: payload.name ? payload.name.slice(0, 60) : undefined });
+          name: payload.name ? payload.name.slice(0, 60) : undefined, identity: IDENTITY || undefined });
         state.session = { session_id: created.session_id, token: created.token };
         await api("POST", "/sessions/" + created.session_id + "/contact-request", payload);
         state.session = null; save();
@@ -531,6 +556,7 @@
             return;
           }
         }
+        stopEvents();
         state.session = null;
         save();
         clearBody();
@@ -734,24 +760,88 @@
     if (view && view.status === "ended" && state.status === "ended") ratingForm(view);
   }
 
+  // Events come over a stream (Server-Sent Events read with fetch, so the token stays in a
+  // header, never in a URL); where streaming does not get through (a proxy that buffers it),
+  // over the long poll for the rest of the page's life. Either resumes from the cursor.
+  function batch(data) {
+    showError("");
+    data.events.forEach(render);
+    state.cursor = data.next;
+    markSeen();
+    if (data.events.length) afterBatch();
+  }
+
+  // The server sends something at once and then at least every 20 s: silence for longer
+  // means a connection the network dropped without telling anyone.
+  async function stream(sid) {
+    var ctl = new AbortController(), heard = false, silent = false, timer = null;
+    function watch(ms) {
+      clearTimeout(timer);
+      timer = setTimeout(function () { silent = true; ctl.abort(); }, ms);
+    }
+    state.abort = function () { ctl.abort(); };
+    watch(10000);
+    try {
+      var resp = await fetch(API + "/sessions/" + sid + "/stream?after=" + state.cursor, {
+        headers: { Authorization: "Bearer " + state.session.token, Accept: "text/event-stream" },
+        cache: "no-store", signal: ctl.signal
+      });
+      if (!resp.ok) throw await errorOf(resp);
+      if (!resp.body || !window.TextDecoder) { state.transport = "poll"; return; }
+      var reader = resp.body.getReader(), decoder = new TextDecoder(), buf = "";
+      for (;;) {
+        var chunk = await reader.read();
+        if (chunk.done) return;
+        if (heard) watch(45000);
+        buf += decoder.decode(chunk.value, { stream: true }).replace(/\r/g, "");
+        var end;
+        while ((end = buf.indexOf("\n\n")) >= 0) {
+          var lines = buf.slice(0, end).split("\n");
+          buf = buf.slice(end + 2);
+          for (var i = 0; i < lines.length; i++) {
+            if (lines[i].indexOf("data:") !== 0) continue;
+            if (!heard) { heard = true; watch(45000); }
+            batch(JSON.parse(lines[i].slice(5)));
+          }
+          if (!state.session || state.session.session_id !== sid || state.status === "ended") {
+            ctl.abort(); return;
+          }
+        }
+      }
+    } catch (e) {
+      if (silent) { var err = new Error("silent"); err.silent = true; err.heard = heard; throw err; }
+      if (ctl.signal.aborted) return;
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      state.abort = null;
+    }
+  }
+
+  async function longPoll(sid, wait) {
+    batch(await api("GET", "/sessions/" + sid + "/events?after=" + state.cursor + "&timeout=" + wait,
+      null, wait * 1000 + 15000));
+  }
+
   async function poll() {
     if (state.polling) return;
     state.polling = true;
     var first = true;
     while (state.session) {
+      var sid = state.session.session_id;
       try {
-        var data = await api("GET", "/sessions/" + state.session.session_id + "/events?after=" +
-          state.cursor + "&timeout=" + (first ? 0 : 25));
+        if (state.transport !== "poll" && !first) await stream(sid);
+        else await longPoll(sid, first ? 0 : 25);
         first = false;
-        showError("");
-        data.events.forEach(render);
-        state.cursor = data.next;
-        markSeen();
-        if (data.events.length) afterBatch();
         if (state.status === "ended") break;
       } catch (e) {
         if (e.status === 401 || e.status === 404) {  // the session is gone: start afresh
           state.session = null; save(); startScreen(); break;
+        }
+        if (e.silent && !e.heard) {
+          // Not even the first event: either something between holds streams back (then the
+          // long poll gets through, and serves from now on) or the network is down.
+          try { await longPoll(sid, 0); state.transport = "poll"; continue; } catch (e2) { /* down */ }
         }
         showError(T.reconnecting);
         await new Promise(function (r) { setTimeout(r, 2000); });
@@ -759,6 +849,8 @@
     }
     state.polling = false;
   }
+
+  function stopEvents() { if (state.abort) state.abort(); }
 
   // Files ------------------------------------------------------------------------------------
   function attachmentView(att) {

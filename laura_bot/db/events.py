@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,38 @@ class EventStore:
             mx_event_id,
         )
         return int(seq)
+
+    async def append_many(
+        self, conn: Connection, type: str, rows: Sequence[tuple[str, str | None, dict[str, Any]]]
+    ) -> dict[str, dict[str, Any]]:
+        """Append one event of one type to each of many sessions (session, conversation, data;
+        each session at most once) inside the caller's transaction, in two statements; returns
+        each session's new event in API form."""
+        if not rows:
+            return {}
+        marks = ",".join(f"${i}" for i in range(1, len(rows) + 1))
+        counters = await conn.fetch(
+            f"UPDATE session SET last_seq = last_seq + 1 WHERE id IN ({marks}) "
+            "RETURNING id, last_seq",
+            *[r[0] for r in rows],
+        )
+        seqs = {c["id"]: int(c["last_seq"]) for c in counters}
+        ts = now_ms()
+        made, out = [], {}
+        for session_id, conversation_id, data in rows:
+            seq = seqs.get(session_id)
+            if seq is None:
+                continue  # the session is gone
+            made.append(
+                (session_id, seq, conversation_id, ts, type, json.dumps(data) if data else None)
+            )
+            out[session_id] = {"seq": seq, "ts": ts, "type": type, **data}
+        await conn.executemany(
+            "INSERT INTO event (session_id, seq, conversation_id, ts, type, data, mx_state) "
+            "VALUES ($1,$2,$3,$4,$5,$6,'none')",
+            made,
+        )
+        return out
 
     async def seq_for_client_txn(self, session_id: str, client_txn_id: str) -> int | None:
         return await self.db.fetchval(

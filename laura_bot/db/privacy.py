@@ -141,7 +141,8 @@ class PrivacyStore:
         """The visitor's name, e-mail, token and whatever is left of their stream; False if
         done before."""
         done = await conn.fetchval(
-            "UPDATE session SET name=NULL, email=NULL, client_key=NULL, token_hash=$2, "
+            "UPDATE session SET name=NULL, email=NULL, client_key=NULL, verified_id=NULL, "
+            "token_hash=$2, "
             "erased_at=$3 WHERE id=$1 AND erased_at IS NULL RETURNING id",
             session_id,
             "erased." + secrets.token_hex(16),  # no token hashes to this

@@ -24,6 +24,7 @@ class Session:
     conversation_id: str | None
     created_at: int
     client_key: str | None = None
+    verified_id: str | None = None  # the host portal's id for the visitor (portal mode)
 
     @property
     def nickname(self) -> str:
@@ -33,7 +34,7 @@ class Session:
 class SessionStore:
     _COLS = (
         "id, token_hash, name, email, language, ghost_id, last_seq, conversation_id, created_at, "
-        "client_key"
+        "client_key, verified_id"
     )
 
     def __init__(self, db: Database) -> None:
@@ -49,12 +50,13 @@ class SessionStore:
         language: str,
         ghost_id: str,
         client_key: str | None = None,
+        verified_id: str | None = None,
     ) -> Session:
         ts = now_ms()
         await conn.execute(
             "INSERT INTO session "
-            "(id, token_hash, name, email, language, ghost_id, created_at, client_key) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "(id, token_hash, name, email, language, ghost_id, created_at, client_key, "
+            "verified_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             id,
             token_hash,
             name,
@@ -63,8 +65,11 @@ class SessionStore:
             ghost_id,
             ts,
             client_key,
+            verified_id,
         )
-        return Session(id, token_hash, name, email, language, ghost_id, 0, None, ts, client_key)
+        return Session(
+            id, token_hash, name, email, language, ghost_id, 0, None, ts, client_key, verified_id
+        )
 
     async def get_by_id(self, id: str) -> Session | None:
         row = await self.db.fetchrow(f"SELECT {self._COLS} FROM session WHERE id=$1", id)

@@ -466,11 +466,10 @@ class MatrixBridge:
                 {"membership": "join", "displayname": nickname},
             )
             await ghost.state_store.joined(RoomID(room_id), ghost.mxid)
-        await self.notice(
-            room_id,
-            self.t("consult_intro", nickname=nickname, topic=topic),
-            txn_id=f"laura.intro.{conv.id}",
-        )
+        intro = self.t("consult_intro", nickname=nickname, topic=topic)
+        if session.verified_id:
+            intro += "\n" + self.t("verified_line", name=nickname, id=session.verified_id)
+        await self.notice(room_id, intro, txn_id=f"laura.intro.{conv.id}")
         log.info("Conversation %s has consult room %s", conv.id, room_id)
         return room_id
 
@@ -571,6 +570,9 @@ class MatrixBridge:
         nobody is free; the waiting room's count of notifications and who spoke last."""
         assert conv.dispatch_room_id and conv.dispatch_txn_id
         lines = [self.t("dispatch", topic=topic, nickname=nickname, since=self._since(conv))]
+        session = await self.store.sessions.get_by_id(conv.session_id)
+        if session and session.verified_id:
+            lines.append(self.t("verified_line", name=nickname, id=session.verified_id))
         asked = await self.store.offers.of_round(conv.id, conv.dispatch_txn_id)
         if conv.offered_to:
             name = await self.display_name(conv.dispatch_room_id, conv.offered_to)

@@ -166,6 +166,11 @@ async def get_widget(request: web.Request) -> web.Response:
             "consent": domain.consent(lang),
             "files": await media.files.limits(),
             "video": media.video.enabled,
+            # Portal mode: whether a chat needs the portal's signed identity.
+            "portal": {
+                "enabled": bool(config["web.portal_secret"]),
+                "required": bool(config["web.portal_required"]),
+            },
         }
     )
 
@@ -182,7 +187,7 @@ async def create_session(request: web.Request) -> web.Response:
     if not isinstance(consent, bool):
         raise BadRequest("consent must be true or false.", code="bad_consent")
     session, token = await _domain(request).create_session(
-        name, email, language, _address(request), consent
+        name, email, language, _address(request), consent, data.get("identity")
     )
     return web.json_response({"session_id": session.id, "token": token}, status=201)
 
@@ -218,19 +223,60 @@ async def post_message(request: web.Request) -> web.Response:
 
 async def get_events(request: web.Request) -> web.Response:
     domain, session = await _auth(request)
-    after_text = request.query.get("after", "0")
-    timeout_text = request.query.get("timeout", "0")
-    if not _CURSOR.match(after_text) or not _SECONDS.match(timeout_text):
+    after, asked = _cursor_and_timeout(request, request.query.get("after", "0"))
+    timeout = min(asked or 0, float(_config(request)["web.max_poll_timeout"]))
+    events, nxt = await domain.events(session, after, timeout)
+    return web.json_response({"events": events, "next": nxt})
+
+
+def _cursor_and_timeout(request: web.Request, after_text: str) -> tuple[int, float | None]:
+    timeout_text = request.query.get("timeout")
+    if not _CURSOR.match(after_text) or (
+        timeout_text is not None and not _SECONDS.match(timeout_text)
+    ):
         raise BadRequest(
             "after must be a whole number (0 or more) and timeout a number of seconds.",
             code="bad_query",
         )
-    after, timeout = int(after_text), float(timeout_text)
-    if after > MAX_INT or not math.isfinite(timeout):
+    after = int(after_text)
+    timeout = float(timeout_text) if timeout_text is not None else None
+    if after > MAX_INT or (timeout is not None and not math.isfinite(timeout)):
         raise BadRequest(f"after is at most {MAX_INT}.", code="bad_query")
-    timeout = min(timeout, float(_config(request)["web.max_poll_timeout"]))
-    events, nxt = await domain.events(session, after, timeout)
-    return web.json_response({"events": events, "next": nxt})
+    return after, timeout
+
+
+async def get_stream(request: web.Request) -> web.StreamResponse:
+    """The push transport: Server-Sent Events, each a batch like the long poll's answer.
+    The cursor is after=, or the Last-Event-ID a reconnecting EventSource sends."""
+    domain, session = await _auth(request)
+    after, timeout = _cursor_and_timeout(
+        request,
+        request.query.get("after", request.headers.get("Last-Event-ID", "0")),
+    )
+    limit = float(_config(request)["web.max_stream_time"])
+    duration = limit if timeout is None else min(timeout, limit)
+    resp = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream; charset=utf-8",
+            "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no",  # nginx: pass each event on at once
+        }
+    )
+    await resp.prepare(request)
+
+    async def send(events: list[dict[str, Any]], nxt: int) -> None:
+        data = json.dumps({"events": events, "next": nxt}, separators=(",", ":"))
+        await resp.write(f"id: {nxt}\ndata: {data}\n\n".encode())
+
+    async def keepalive() -> None:
+        await resp.write(b": keepalive\n\n")
+
+    try:
+        await domain.stream(session, after, send, duration, keepalive)
+        await resp.write_eof()
+    except ConnectionResetError:
+        pass  # the visitor went away
+    return resp
 
 
 async def post_contact(request: web.Request) -> web.Response:
@@ -359,6 +405,7 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/v1/sessions/{id}/topic", post_topic)
     r.add_post("/api/v1/sessions/{id}/messages", post_message)
     r.add_get("/api/v1/sessions/{id}/events", get_events)
+    r.add_get("/api/v1/sessions/{id}/stream", get_stream)
     r.add_post("/api/v1/sessions/{id}/contact-request", post_contact)
     r.add_post("/api/v1/sessions/{id}/wait", post_wait)
     r.add_post("/api/v1/sessions/{id}/end", post_end)

@@ -41,6 +41,22 @@ AUTH_ERRORS = {
 SESSION_PARAM = [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}]
 
 
+def _cursor_params(max_timeout: int) -> list[dict[str, Any]]:
+    """after (the cursor) and timeout (seconds), as the long poll and the stream take them."""
+    return [
+        {
+            "name": "after",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
+        },
+        {
+            "name": "timeout",
+            "in": "query",
+            "schema": {"type": "number", "minimum": 0, "maximum": max_timeout},
+        },
+    ]
+
+
 def openapi_document(server_url: str) -> dict[str, Any]:
     """The document, with what every call shares added to each: a JSON body over
     web.max_body_size is 413, and a browser on a web site that is not allowed cannot change
@@ -150,6 +166,16 @@ def _document(server_url: str) -> dict[str, Any]:
                                 "required": {"type": "boolean"},
                                 "text": {"type": "string"},
                                 "privacy_url": {"type": ["string", "null"]},
+                            },
+                        },
+                        "portal": {
+                            "type": "object",
+                            "description": "Portal mode: enabled, a chat may carry the host "
+                            "portal's signed identity (POST /sessions identity); required, "
+                            "it must.",
+                            "properties": {
+                                "enabled": {"type": "boolean"},
+                                "required": {"type": "boolean"},
                             },
                         },
                     },
@@ -291,13 +317,25 @@ def _document(server_url: str) -> dict[str, Any]:
                                     "description": "The visitor agreed to the privacy "
                                     "statement (needed when the widget's consent.required).",
                                 },
+                                "identity": {
+                                    "type": "string",
+                                    "maxLength": 4096,
+                                    "description": "Portal mode: the JWT (HS256, shared "
+                                    "secret) the host portal signed: sub and exp required, "
+                                    "name and email optional; they stand over name and email "
+                                    "and staff see them as verified.",
+                                },
                             },
                         },
                         required=False,
                     ),
                     "responses": {
                         "201": _json("NewSession", "Created"),
-                        "400": _err("Invalid input; consent_required: agree first"),
+                        "400": _err(
+                            "Invalid input; consent_required: agree first; bad_identity, "
+                            "identity_expired: the portal's sign-in is wrong or too old"
+                        ),
+                        "403": _err("identity_required: portal mode needs a signed identity"),
                         "429": _limited("Too many new chats from this address"),
                     },
                 }
@@ -393,24 +431,52 @@ def _document(server_url: str) -> dict[str, Any]:
                 "get": {
                     "summary": "Long poll: events after a seq; answers at once when there are any",
                     "security": sec,
-                    "parameters": SESSION_PARAM
-                    + [
-                        {
-                            "name": "after",
-                            "in": "query",
-                            "schema": {
-                                "type": "integer",
-                                "minimum": 0,
-                                "maximum": 2**53 - 1,
+                    "parameters": SESSION_PARAM + _cursor_params(30),
+                    "responses": {"200": _json("Events"), "400": _err("Bad query"), **AUTH_ERRORS},
+                }
+            },
+            "/api/v1/sessions/{id}/stream": {
+                "get": {
+                    "summary": "Event stream (Server-Sent Events): the push transport",
+                    "description": "Answers at once with one event holding what came after "
+                    "the cursor (possibly nothing), then one event each time something new "
+                    "comes; each event's data is the long poll's answer ({events, next}) and "
+                    "its id is next. A comment line every 20 s keeps the connection open. "
+                    "The stream ends after timeout seconds (capped by the server's "
+                    "web.max_stream_time): open the next from the last id. Without after, "
+                    "the Last-Event-ID header is the cursor. Authorization is a header, as "
+                    "everywhere: read it with fetch(), not EventSource.",
+                    "security": sec,
+                    "parameters": SESSION_PARAM + _cursor_params(86400),
+                    "responses": {
+                        "200": {
+                            "description": "The stream",
+                            "content": {
+                                "text/event-stream": {
+                                    # Before OpenAPI 3.2 (itemSchema) this is each event's.
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["data", "id"],
+                                        "properties": {
+                                            "data": {
+                                                "type": "string",
+                                                "contentMediaType": "application/json",
+                                                "description": "The long poll's answer: "
+                                                "{events, next}",
+                                            },
+                                            "id": {
+                                                "type": "string",
+                                                "pattern": "^[0-9]+$",
+                                                "description": "next: the cursor to resume from",
+                                            },
+                                        },
+                                    }
+                                }
                             },
                         },
-                        {
-                            "name": "timeout",
-                            "in": "query",
-                            "schema": {"type": "number", "minimum": 0, "maximum": 30},
-                        },
-                    ],
-                    "responses": {"200": _json("Events"), "400": _err("Bad query"), **AUTH_ERRORS},
+                        "400": _err("Bad query"),
+                        **AUTH_ERRORS,
+                    },
                 }
             },
             "/api/v1/sessions/{id}/contact-request": {

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 SOURCE_WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget"
 
 
-def _cors(allowed: set[str], own: str) -> Callable[..., Any]:
+def _cors(allowed: set[str], own: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The origin check (a middleware) and the headers every answer gets (on prepare)."""
+
     @web.middleware
     async def cors(
         request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -52,30 +54,37 @@ def _cors(allowed: set[str], own: str) -> Callable[..., Any]:
             )
         else:
             resp = await handler(request)
-        if allow:
-            resp.headers["Access-Control-Allow-Origin"] = allow
+        return resp
+
+    async def headers(request: web.Request, resp: web.StreamResponse) -> None:
+        """Just before the headers go out, for every answer (a stream sends them before its
+        handler returns, so a middleware would be too late)."""
+        origin = request.headers.get("Origin")
+        if origin and origin in allowed:
+            resp.headers["Access-Control-Allow-Origin"] = origin
             resp.headers["Vary"] = "Origin"
             resp.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
-            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+            resp.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
             resp.headers["Access-Control-Max-Age"] = "600"
             resp.headers["Access-Control-Expose-Headers"] = "Retry-After, Content-Disposition"
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
         if request.path.startswith("/api/"):
             resp.headers.setdefault("Cache-Control", "no-store")
-        return resp
 
-    return cors
+    return cors, headers
 
 
 def build_app(conversations: Conversations, config: Config, media: Media) -> web.Application:
     """The public app; it talks to the domain (conversations) only."""
     allowed = {o.rstrip("/") for o in config["web.allowed_origins"]}
     own = str(URL(config["web.public_url"]).origin())
+    cors, headers = _cors(allowed, own)
     app = web.Application(
-        middlewares=[_cors(allowed, own), error_middleware],
+        middlewares=[cors, error_middleware],
         client_max_size=int(config["web.max_body_size"]),
     )
+    app.on_response_prepare.append(headers)
     app[CONVERSATIONS_KEY] = conversations
     app[CONFIG_KEY] = config
     app[MEDIA_KEY] = media

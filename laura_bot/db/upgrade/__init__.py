@@ -14,4 +14,6 @@ from . import (  # noqa: E402,F401  (register themselves)
     v07_media,
     v08_toolkit,
     v09_privacy,
+    v10_session_index,
+    v11_portal,
 )
