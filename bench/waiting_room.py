@@ -348,7 +348,10 @@ BARE_SERVER = textwrap.dedent(
             await resp.write(b'id: 1\\ndata: {"events": [{"type": "queue", "position": 1}], '
                              b'"next": 1}\\n\\n')
         return web.json_response({})
+    async def count(request):
+        return web.json_response({"held": len(waiters) + len(streams)})
     app = web.Application()
+    app.router.add_get("/count", count)
     app.router.add_get("/poll", poll)
     app.router.add_get("/stream", stream)
     app.router.add_post("/wake", wake)
@@ -385,7 +388,14 @@ async def bare_round(n: int, transport: str) -> tuple[float, float]:
             done.append(time.perf_counter())
 
         tasks = [asyncio.create_task(one()) for _ in range(n)]
-        await asyncio.sleep(max(3, n / 2000))
+        # Every one of them held before the wake (a late one would wait for nothing).
+        async with asyncio.timeout(300):
+            while True:
+                await asyncio.sleep(1)
+                async with http.get(f"http://127.0.0.1:{port}/count") as r:
+                    if (await r.json())["held"] >= n:
+                        break
+        await asyncio.sleep(1)
         per = (rss_kib(proc.pid) - before) / n
         t0 = time.perf_counter()
         async with http.post(f"http://127.0.0.1:{port}/wake"):
@@ -394,7 +404,7 @@ async def bare_round(n: int, transport: str) -> tuple[float, float]:
         return per, max(done) - t0
     finally:
         await http.close()
-        proc.terminate()
+        proc.kill()  # its held streams would keep a graceful stop waiting
         proc.wait()
 
 

@@ -92,6 +92,8 @@ class Config(BaseFileConfig):
             "web.privacy_url",
             "web.portal_secret",
             "web.portal_required",
+            "web.sound",
+            "web.notifications",
             "laura.organization",
             "laura.admins",
             "laura.supervisors",
@@ -276,6 +278,8 @@ class Config(BaseFileConfig):
             or (isinstance(privacy_url, str) and privacy_url.startswith(("https://", "http://"))),
             "use the web address of your privacy statement (https://...), or leave it empty",
         )
+        for key in ("web.sound", "web.notifications"):
+            need(key, isinstance(self[key], bool), "write true or false")
         secret = self["web.portal_secret"]
         need(
             "web.portal_secret",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -63,6 +65,25 @@ async def test_widget_chat_with_staff(browser: Any, team: Team) -> None:
     await anna.send(consult, "<img src=x onerror=window.pwned=1> <b>vet</b>")
     await page.wait_for_selector(".msg.staff >> text=<b>vet</b>")
     assert await page.evaluate("() => window.pwned === undefined")
+    # Web addresses become links that open apart from the page; nothing else does.
+    await anna.send(
+        consult,
+        "Zie https://zorg.example.org/info?a=1&b=2. Of <a href=javascript:alert(1)>hier</a> "
+        "en javascript:alert(2) en www.example.org.",
+    )
+    await page.wait_for_selector(".msg.staff >> text=javascript:alert(2)")
+    links = await page.evaluate(
+        "() => [...document.querySelector('#laura-chat').shadowRoot"
+        ".querySelectorAll('.msg.staff a')].map(a => [a.href, a.textContent, a.target, a.rel])"
+    )
+    assert links == [
+        [
+            "https://zorg.example.org/info?a=1&b=2",
+            "https://zorg.example.org/info?a=1&b=2",
+            "_blank",
+            "noopener noreferrer",
+        ]
+    ], links
 
     await anna.send(consult, "!close")
     await page.wait_for_selector("button.newchat")
@@ -317,5 +338,158 @@ async def test_portal_mode_in_the_widget(browser: Any, team: Team) -> None:
         await page.reload()
         await page.wait_for_selector(".msg.visitor >> text=Vraag van de eerste klant")
         assert errors == []
+    finally:
+        await context.close()
+
+
+OUTPUT = Path(os.environ.get("LAURA_TEST_OUTPUT", Path(__file__).parents[1] / "test-output"))
+
+
+async def accessibility(page: Any, state: str) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is (shadow DOM included),
+    and a screenshot of the state under test-output/screenshots/."""
+    from axe_playwright_python.async_playwright import Axe
+
+    shots = OUTPUT / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(shots / f"{state}.png"))
+    results = await Axe().run(page)
+    return [
+        f"{state}: {v['id']} ({v['impact']}) {v['help']}: "
+        + "; ".join(str(n["target"]) for n in v["nodes"])
+        for v in results.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def test_accessibility_of_every_state(browser: Any, team: Team) -> None:
+    """axe-core finds nothing serious or critical in any state of the chat (launcher, start
+    form, topics, waiting, connected, ended with the rating), on a desktop and on a 360 px
+    phone; on the phone and at 200 % zoom the chat fits the screen without sideways
+    scrolling and its controls stay within reach."""
+    anna = team["anna"]
+    found: list[str] = []
+    for size, (width, height, scale) in {
+        "desktop": (1000, 760, 1),
+        "phone": (360, 740, 2),
+        "zoom200": (640, 360, 2),  # a 1280 × 720 screen at 200 %
+    }.items():
+        context = await browser.new_context(
+            viewport={"width": width, "height": height}, device_scale_factor=scale
+        )
+        try:
+            page = await context.new_page()
+            await page.goto(f"http://127.0.0.1:{team.handle.web_port}/")
+            await page.locator("button.launcher").wait_for()
+            found += await accessibility(page, f"{size}-1-launcher")
+            await page.click("button.launcher")
+            await page.wait_for_selector("form.start")
+            found += await accessibility(page, f"{size}-2-start")
+            await page.fill("input[name=name]", f"Toegankelijk {size}")
+            await page.click("form.start button[type=submit]")
+            await page.wait_for_selector("button[data-topic=huisarts]")
+            found += await accessibility(page, f"{size}-3-topics")
+            await page.click("button[data-topic=huisarts]")
+            await page.wait_for_selector(".queue:not([hidden])")
+            found += await accessibility(page, f"{size}-4-waiting")
+            dispatch = await anna.wait_for(
+                is_msg(team.rooms["huisarts"], body_has=f"van Toegankelijk {size}"),
+                what="the dispatch message",
+            )
+            await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
+            consult = await anna.wait_invite()
+            await anna.join(consult)
+            await anna.send(consult, "Goedemiddag, waarmee kan ik u helpen?")
+            await page.wait_for_selector(".msg.staff >> text=Goedemiddag, waarmee")
+            await page.fill("textarea[aria-label]", "Ik heb een vraag over mijn recept.")
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector(".msg.visitor >> text=Ik heb een vraag")
+            found += await accessibility(page, f"{size}-5-connected")
+            # Fits: no sideways scrolling of the page, the panel inside the screen, and the
+            # message box and send button where a finger or a zoomed-in eye reaches them.
+            fits = await page.evaluate(
+                """() => {
+                  const root = document.querySelector('#laura-chat').shadowRoot;
+                  const box = e => root.querySelector(e).getBoundingClientRect();
+                  const inside = r => r.left >= 0 && r.right <= innerWidth + 0.5
+                    && r.top >= 0 && r.bottom <= innerHeight + 0.5 && r.width > 0;
+                  return {
+                    scroll: document.documentElement.scrollWidth <= innerWidth,
+                    panel: inside(box('.panel')),
+                    textarea: inside(box('textarea')),
+                    send: inside(box('.compose button[type=submit]')),
+                  };
+                }"""
+            )
+            assert all(fits.values()), (size, fits)
+            await anna.send(consult, "!close")
+            await page.wait_for_selector("button.newchat")
+            found += await accessibility(page, f"{size}-6-ended")
+        finally:
+            await context.close()
+    assert found == [], "\n".join(found)
+
+
+# The browser's own notification and sound cannot be seen from a test: these stand in for
+# Notification and count the chime's tones, and nothing else of the widget is changed.
+ATTENTION_SPY = """
+window.__notes = []; window.__asked = 0; window.__tones = 0;
+class FakeNotification {
+  constructor(title, options) { window.__notes.push([title, options.body]); }
+  close() {}
+  static requestPermission() {
+    window.__asked += 1;
+    FakeNotification.permission = 'granted';
+    return Promise.resolve('granted');
+  }
+}
+FakeNotification.permission = 'default';
+window.Notification = FakeNotification;
+const make = AudioContext.prototype.createOscillator;
+AudioContext.prototype.createOscillator = function () {
+  window.__tones += 1;
+  return make.call(this);
+};
+"""
+
+
+@pytest.mark.laura_config({"web.notifications": True})
+async def test_sound_and_notification_when_staff_answer_unseen(browser: Any, team: Team) -> None:
+    """Permission is asked when the chat starts; a staff answer while the chat is closed
+    chimes and notifies (who answered, not what); one while the visitor looks does neither,
+    nor does the history replayed after a reload."""
+    anna = team["anna"]
+    context = await browser.new_context()
+    await context.add_init_script(ATTENTION_SPY)
+    try:
+        page = await context.new_page()
+        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/")
+        _, widget = await Visitor(team.handle.api).call("GET", "/widget", headers={})
+        assert widget["attention"] == {"sound": True, "notifications": True}
+        await page.click("button.launcher")
+        await page.fill("input[name=name]", "Gerda")
+        await page.click("form.start button[type=submit]")
+        await page.click("button[data-topic=huisarts]")
+        assert await page.evaluate("() => window.__asked") == 1
+        dispatch = await anna.wait_for(
+            is_msg(team.rooms["huisarts"], body_has="van Gerda", msgtype="m.text"),
+            what="the dispatch message",
+        )
+        await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
+        consult = await anna.wait_invite()
+        await anna.join(consult)
+        await anna.send(consult, "Ik kijk even mee.")  # the visitor is looking
+        await page.wait_for_selector(".msg.staff >> text=Ik kijk even mee.")
+        assert await page.evaluate("() => [window.__tones, window.__notes.length]") == [0, 0]
+        await page.click("button.close")
+        await anna.send(consult, "Geheime uitslag: alles goed.")
+        await page.wait_for_function("() => window.__notes.length === 1")
+        notes = await page.evaluate("() => window.__notes")
+        assert notes == [["Zorgorganisatie", "anna heeft geantwoord in de chat."]], notes
+        assert await page.evaluate("() => window.__tones") == 1
+        await page.reload()  # the same history again: no chime, no notification
+        await page.wait_for_selector(".msg.staff >> text=Geheime uitslag", state="attached")
+        await asyncio.sleep(1)
+        assert await page.evaluate("() => [window.__tones, window.__notes.length]") == [0, 0]
     finally:
         await context.close()

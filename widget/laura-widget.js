@@ -51,6 +51,7 @@
       tooMany: "Even te vaak geprobeerd. Probeer het over een minuut opnieuw.",
       offline: "Op dit moment is de chat niet beschikbaar. Probeer het later nog eens.",
       signIn: "Log in op het portaal om met ons te chatten.",
+      messages: "Berichten", answered: "{name} heeft geantwoord in de chat.",
       topic: "Onderwerp (niet verplicht)", offlineThanks: "Dank je wel. We nemen zo snel mogelijk contact met je op.",
       failed: "Versturen lukte niet. Controleer je verbinding en probeer het opnieuw.",
       reconnecting: "Verbinding verbroken, opnieuw verbinden…",
@@ -98,6 +99,7 @@
       tooMany: "Too many tries. Please try again in a minute.",
       offline: "The chat is not available right now. Please try again later.",
       signIn: "Sign in on the portal to chat with us.",
+      messages: "Messages", answered: "{name} answered in the chat.",
       topic: "Topic (optional)", offlineThanks: "Thank you. We will get back to you as soon as possible.",
       failed: "Sending failed. Check your connection and try again.",
       reconnecting: "Connection lost, reconnecting…",
@@ -180,6 +182,26 @@
 
   function listNames(names) {
     return names.length < 2 ? names.join("") : names.slice(0, -1).join(", ") + T.and + names[names.length - 1];
+  }
+
+  // Message text as text, with http(s) addresses as links that open in a new tab without a
+  // way back to this page (noopener) and without telling where they came from (noreferrer).
+  // Nothing is ever parsed as HTML; other schemes (javascript:, data:) stay plain text.
+  function linked(text) {
+    var frag = document.createDocumentFragment(), last = 0, m;
+    var re = /\bhttps?:\/\/[^\s<>"']+/g;
+    while ((m = re.exec(text))) {
+      var url = m[0].replace(/[.,;:!?)\]]+$/, "");
+      var href = null;
+      try { href = new URL(url).href; } catch (e) { href = null; }
+      if (!href) continue;
+      frag.appendChild(document.createTextNode(text.slice(last, m.index)));
+      frag.appendChild(el("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: url }));
+      last = m.index + url.length;
+      re.lastIndex = last;
+    }
+    frag.appendChild(document.createTextNode(text.slice(last)));
+    return frag;
   }
 
   function uuid() {
@@ -281,7 +303,8 @@
   var endBtn = el("button", { type: "button", class: "end", text: T.end, hidden: "" });
   var closeBtn = el("button", { type: "button", class: "close", "aria-label": T.close, text: "✕" });
   var queueBar = el("div", { class: "queue", role: "status", hidden: "" });
-  var body = el("div", { class: "body", role: "log", "aria-live": "polite" });
+  // Focusable, so that the log scrolls by keyboard when it overflows (200 % zoom, a phone).
+  var body = el("div", { class: "body", role: "log", "aria-live": "polite", tabindex: "0", "aria-label": T.messages });
   var textarea = el("textarea", { placeholder: T.placeholder, "aria-label": T.placeholder, rows: "1", maxlength: "4000" });
   var sendBtn = el("button", { type: "submit", text: T.send });
   var fileInput = el("input", { type: "file", hidden: "", tabindex: "-1" });
@@ -406,6 +429,7 @@
     form.addEventListener("submit", async function (ev) {
       ev.preventDefault();
       try {
+        askNotify();
         var payload = { language: LANG };
         if (IDENTITY) payload.identity = IDENTITY;
         if (consent) payload.consent = true;   // the browser let the form through: ticked
@@ -687,6 +711,50 @@
   }
   document.addEventListener("visibilitychange", markSeen);
 
+  // Attention beyond the count, as the organisation set it (GET /widget attention): a soft
+  // chime and a browser notification when staff answer while the visitor is not looking.
+  // Browsers allow sound only after a click in the page, so the chime's audio is readied on
+  // the visitor's first click in the chat; the notification names who answered, never what.
+  var audio = null;
+  function readyAudio() {
+    var want = state.widget && state.widget.attention;
+    if (!want || !want.sound || audio || !(window.AudioContext || window.webkitAudioContext)) return;
+    try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; }
+  }
+  // Asked when the visitor starts a chat, not before: then it is clear what it is for.
+  function askNotify() {
+    var want = state.widget && state.widget.attention;
+    if (want && want.notifications && window.Notification && Notification.permission === "default") {
+      try { Notification.requestPermission(); } catch (e) { /* an old browser: no prompt */ }
+    }
+  }
+  panel.addEventListener("click", readyAudio);
+  panel.addEventListener("keydown", readyAudio);
+  function chime() {
+    if (!audio) return;
+    try {
+      if (audio.state === "suspended") audio.resume();
+      var tone = audio.createOscillator(), gain = audio.createGain(), at = audio.currentTime;
+      tone.type = "sine";
+      tone.frequency.setValueAtTime(660, at);
+      tone.frequency.setValueAtTime(880, at + 0.12);
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.15, at + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.4);
+      tone.connect(gain); gain.connect(audio.destination);
+      tone.start(at); tone.stop(at + 0.42);
+    } catch (e) { /* no sound, the count still shows */ }
+  }
+  function notifyAnswer(name) {
+    var want = state.widget && state.widget.attention;
+    if (!want || !want.notifications || !window.Notification || Notification.permission !== "granted") return;
+    try {
+      var note = new Notification(state.widget.organization || T.title,
+        { body: t("answered", { name: name }), tag: "laura-chat" });
+      note.onclick = function () { window.focus(); open(); note.close(); };
+    } catch (e) { /* some mobile browsers only notify from a service worker */ }
+  }
+
   function render(ev) {
     if (state.rendered[ev.seq]) return;
     state.rendered[ev.seq] = true;
@@ -694,12 +762,18 @@
         && ev.seq > (state.session.seen || 0)) {
       state.unread += 1;
       showUnread();
+      // Once per message (not again when the history is replayed after a reload), and only
+      // for what just came.
+      if (ev.sender === "staff" && ev.seq > (state.session.alerted || 0) && Date.now() - ev.ts < 60000) {
+        state.session.alerted = ev.seq; save();
+        chime(); notifyAnswer(ev.name);
+      }
     }
     if (ev.type === "message") {
       var who = ev.sender === "visitor" ? T.you : ev.name;
       if (ev.sender === "staff") showTyping([]);
       body.appendChild(el("div", { class: "msg " + ev.sender + (ev.attachment ? " attachment" : ""), "data-seq": String(ev.seq) },
-        [el("span", { class: "who", text: who }), ev.attachment ? attachmentView(ev.attachment) : document.createTextNode(ev.body)]));
+        [el("span", { class: "who", text: who }), ev.attachment ? attachmentView(ev.attachment) : linked(ev.body)]));
     } else if (ev.type === "typing") {
       // Replayed history (after a reload) may hold someone typing long ago: only fresh ones count.
       showTyping(Date.now() - ev.ts < 30000 ? ev.names || [] : []);

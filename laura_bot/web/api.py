@@ -166,6 +166,10 @@ async def get_widget(request: web.Request) -> web.Response:
             "consent": domain.consent(lang),
             "files": await media.files.limits(),
             "video": media.video.enabled,
+            "attention": {
+                "sound": bool(config["web.sound"]),
+                "notifications": bool(config["web.notifications"]),
+            },
             # Portal mode: whether a chat needs the portal's signed identity.
             "portal": {
                 "enabled": bool(config["web.portal_secret"]),

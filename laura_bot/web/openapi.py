@@ -168,6 +168,15 @@ def _document(server_url: str) -> dict[str, Any]:
                                 "privacy_url": {"type": ["string", "null"]},
                             },
                         },
+                        "attention": {
+                            "type": "object",
+                            "description": "When staff answer while the chat is closed or "
+                            "hidden: a chime (sound), a browser notification (notifications).",
+                            "properties": {
+                                "sound": {"type": "boolean"},
+                                "notifications": {"type": "boolean"},
+                            },
+                        },
                         "portal": {
                             "type": "object",
                             "description": "Portal mode: enabled, a chat may carry the host "

@@ -1,0 +1,16 @@
+"""The widget's weight budget (issue #10): what a visitor's browser downloads, gzipped."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+WIDGET = Path(__file__).parents[1] / "widget"
+
+
+def test_the_chat_stays_within_40_kb_gzipped() -> None:
+    sizes = {
+        name: len(gzip.compress((WIDGET / name).read_bytes(), compresslevel=9))
+        for name in ("laura-widget.js", "laura-widget.css")
+    }
+    assert sum(sizes.values()) <= 40 * 1024, sizes
