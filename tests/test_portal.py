@@ -51,6 +51,13 @@ async def test_a_verified_visitor_and_what_staff_see(team: Team) -> None:
         session = await team.laura.store.sessions.get_by_id(v.session_id)
         assert session and session.verified_id == "klant-4711"
         assert session.email == "jansen@example.org"
+        # A token without a name: the visitor's own name is not shown as if vouched for.
+        other = Visitor(team.handle.api)
+        status, body = await create(other, {"name": "Dr. Nep", "identity": token(sub="k-9")})
+        assert status == 201, body
+        named = await team.laura.store.sessions.get_by_id(body["session_id"])
+        assert named and named.name is None and named.verified_id == "k-9"
+        await other.close()
         await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
         consult = await anna.wait_invite()
         await anna.join(consult)

@@ -311,6 +311,8 @@ async def test_portal_mode_in_the_widget(browser: Any, team: Team) -> None:
         page_for["token"] = portal_token("klant-1", "Mevrouw De Vries")
         await page.goto(f"{origin}/portal")
         await page.click("button.launcher")
+        await page.wait_for_selector("form.start >> text=aangemeld via het portaal")
+        assert await page.locator("form.start input[name=name]").count() == 0  # nothing to fill
         await page.click("form.start button[type=submit]")
         await page.click("button[data-topic=huisarts]")
         dispatch = await anna.wait_for(

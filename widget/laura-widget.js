@@ -51,6 +51,7 @@
       tooMany: "Even te vaak geprobeerd. Probeer het over een minuut opnieuw.",
       offline: "Op dit moment is de chat niet beschikbaar. Probeer het later nog eens.",
       signIn: "Log in op het portaal om met ons te chatten.",
+      introSigned: "Stel je vraag via de chat. Je bent aangemeld via het portaal.",
       messages: "Berichten", answered: "{name} heeft geantwoord in de chat.",
       topic: "Onderwerp (niet verplicht)", offlineThanks: "Dank je wel. We nemen zo snel mogelijk contact met je op.",
       failed: "Versturen lukte niet. Controleer je verbinding en probeer het opnieuw.",
@@ -99,6 +100,7 @@
       tooMany: "Too many tries. Please try again in a minute.",
       offline: "The chat is not available right now. Please try again later.",
       signIn: "Sign in on the portal to chat with us.",
+      introSigned: "Ask your question in the chat. You are signed in through the portal.",
       messages: "Messages", answered: "{name} answered in the chat.",
       topic: "Topic (optional)", offlineThanks: "Thank you. We will get back to you as soon as possible.",
       failed: "Sending failed. Check your connection and try again.",
@@ -421,9 +423,10 @@
     var email = el("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email" });
     var err = el("div", { class: "error", role: "alert" });
     var consent = consentBox();
-    var form = el("form", { class: "card start" }, [
-      el("p", { text: T.intro }),
-      el("label", { text: T.name }, [name]), el("label", { text: T.email }, [email])]
+    // Signed in on the portal: it tells who the visitor is, nothing to fill in.
+    var fields = IDENTITY ? [] : [el("label", { text: T.name }, [name]), el("label", { text: T.email }, [email])];
+    var form = el("form", { class: "card start" }, [el("p", { text: IDENTITY ? T.introSigned : T.intro })]
+      .concat(fields)
       .concat(consent ? [consent] : [])
       .concat([err, el("button", { class: "primary", type: "submit", text: T.start })]));
     form.addEventListener("submit", async function (ev) {
