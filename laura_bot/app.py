@@ -146,6 +146,7 @@ class Laura:
         )
         self.retention.contact_room = lambda: self.bridge.contact_room
         self.retention.control_room = lambda: self.bridge.control_room
+        self.retention.on_erased = self.notifier.end  # its open streams and polls end now
         self.bridge.deletion_date = self.retention.deletion_date
         self._typing_latest: dict[str, list[str]] = {}
         self.typing_runner = KeyedRunner("typing", self._staff_typing)

@@ -109,9 +109,9 @@ class Conversations:
             identity, self.config["web.portal_secret"] or "", self.config["web.portal_required"]
         )
         if verified:
-            # What staff see as verified is the portal's alone: a name it did not sign is no
-            # name (never the one typed, which would then look vouched for).
-            name, email = verified.name, verified.email or email
+            # What staff see as verified is the portal's alone: a name or e-mail it did not
+            # sign is none (never one typed, which would then look vouched for).
+            name, email = verified.name, verified.email
         name = clean_name(name)
         session_id = random_id(12)
         token = f"{session_id}.{secrets.token_urlsafe(32)}"

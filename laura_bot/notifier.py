@@ -91,6 +91,11 @@ class Notifier:
                 if not watches:
                     self._watches.pop(session_id, None)
 
+    def end(self, session_id: str) -> None:
+        """The session is gone (deleted): its readers stop now, and ask again to hear so."""
+        for w in list(self._watches.get(session_id, ())):
+            w.close()
+
     def wake_all(self) -> None:
         """At shutdown: answer every open long poll and end every stream now."""
         self.closed = True

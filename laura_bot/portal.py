@@ -37,6 +37,8 @@ def verify(token: Any, secret: str, required: bool) -> Identity | None:
     if not isinstance(token, str) or len(token) > MAX_TOKEN:
         raise BadRequest("identity must be the portal's signed token.", code="bad_identity")
     try:
+        # No audience is asked for, so a token that names one ("aud") is refused: give Laura
+        # a secret of its own, not one the portal signs its other tokens with.
         claims = jwt.decode(
             token,
             secret,

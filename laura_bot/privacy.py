@@ -54,6 +54,7 @@ class Retention:
         self.interval_ms = int(parse_duration(config["privacy.sweep_interval"]) * 1000)
         self.contact_room: Callable[[], str | None] = lambda: None
         self.control_room: Callable[[], str | None] = lambda: None
+        self.on_erased: Callable[[str], None] = lambda session_id: None
 
     def start(self) -> None:
         self.clock.at("privacy:sweep", now_ms(), self.sweep)
@@ -152,11 +153,14 @@ class Retention:
         count = 0
         for session_id, ghost_id in await self.store.privacy.sessions_done():
             async with transaction(self.store.db) as conn:
-                if await self.store.privacy.erase_session(conn, session_id):
+                erased = await self.store.privacy.erase_session(conn, session_id)
+                if erased:
                     ghost = self.config.ghost_mxid(ghost_id)
                     await self.store.privacy.forget_user(conn, ghost)
                     await self.store.erasure.add(conn, "ghost", None, ghost)
-                    count += 1
+            if erased:
+                count += 1
+                self.on_erased(session_id)
         return count
 
     async def forget(self, session: Session) -> None:

@@ -57,6 +57,12 @@ async def test_a_verified_visitor_and_what_staff_see(team: Team) -> None:
         assert status == 201, body
         named = await team.laura.store.sessions.get_by_id(body["session_id"])
         assert named and named.name is None and named.verified_id == "k-9"
+        status, body = await create(
+            other, {"email": "nep@example.org", "identity": token(sub="k")}
+        )
+        assert status == 201, body
+        unsigned = await team.laura.store.sessions.get_by_id(body["session_id"])
+        assert unsigned and unsigned.email is None
         await other.close()
         await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
         consult = await anna.wait_invite()
@@ -87,6 +93,8 @@ async def test_missing_forged_and_expired_identities_are_refused(
             ),
             ({"identity": token(sub="a", email="not an address")}, 400, "bad_identity"),
             ({"identity": "not.a.token"}, 400, "bad_identity"),
+            # A token meant for something else (it names an audience) is not taken.
+            ({"identity": token(sub="a", aud="https://portal.example/api")}, 400, "bad_identity"),
             ({"identity": 42}, 400, "bad_identity"),
             # "alg": "none" with the signature left off: never accepted.
             (

@@ -71,7 +71,7 @@ async def api(team: Team, page: Any, method: str, rest: str, body: Any = None) -
         aiohttp.ClientSession() as http,
         http.request(method, url, json=body, headers=headers) as resp,
     ):
-        return resp.status, await resp.json()
+        return resp.status, await resp.json(content_type=None)
 
 
 async def focused_text(page: Any) -> str:
@@ -270,6 +270,38 @@ async def test_delete_my_data(browser: Any, team: Team) -> None:
     ):
         assert resp.status == 401
     assert page.errors == []
+
+
+async def test_deleted_elsewhere_then_a_new_chat(browser: Any, team: Team) -> None:
+    """The chat is deleted from another tab while this one listens: this tab hears it at once
+    (its stream is closed with the session) and starts afresh, and the new chat's first
+    events (the topics, the welcome) show, although the old chat had got further."""
+    context = await browser.new_context()
+    try:
+        page = await context.new_page()
+        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/")
+        await page.click("button.launcher")
+        await page.fill("input[name=name]", "Truus")
+        await page.click("form.start button[type=submit]")
+        await page.click("button[data-topic=huisarts]")
+        await page.wait_for_selector(".queue:not([hidden])")
+        for n in range(3):
+            await page.fill("textarea[aria-label]", f"Bericht {n}")
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector(f".msg.visitor >> text=Bericht {n}")
+        status, _ = await api(team, page, "DELETE", "")  # "delete my data" in another tab
+        assert status == 204
+        # Whether the "ended" reached this tab before the chat was gone is a race: either
+        # the ended screen (then "New chat" finds the session gone) or the start form at once.
+        await page.wait_for_selector("form.start, button.newchat", timeout=15000)
+        if await page.locator("button.newchat").count():
+            await page.click("button.newchat")
+        await page.wait_for_selector("form.start")
+        await page.click("form.start button[type=submit]")
+        await page.wait_for_selector("button[data-topic=huisarts]")
+        assert await page.locator(".msg.visitor").count() == 0
+    finally:
+        await context.close()
 
 
 LINK_PORT = free_port()

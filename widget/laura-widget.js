@@ -440,6 +440,7 @@
         if (email.value.trim()) payload.email = email.value.trim();
         var created = await api("POST", "/sessions", payload);
         state.session = { session_id: created.session_id, token: created.token };
+        state.cursor = 0;   // a new session's events start at 1 (an earlier one may have gone before)
         save();
         clearBody();
         poll();
@@ -601,6 +602,9 @@
       try {
         await api("POST", sessionPath("/restart"));
       } catch (e) {
+        if (e.status === 401 || e.status === 404) {   // deleted meanwhile (another tab): afresh
+          state.session = null; save(); startScreen(); return;
+        }
         if (e.code !== "chat_not_ended") {   // not ended: another tab started the new chat already
           err.textContent = e.status === 429 ? T.tooMany : e.status && e.status < 500 ? e.message : T.failed;
           again.disabled = closeChat.disabled = false;
@@ -868,7 +872,12 @@
       var reader = resp.body.getReader(), decoder = new TextDecoder(), buf = "";
       for (;;) {
         var chunk = await reader.read();
-        if (chunk.done) return;
+        if (chunk.done) {
+          // Ended before its first event (Laura stopping, or a proxy answering for it): not
+          // a stream to open again at once, but a pause like any failure.
+          if (!heard) throw new Error("stream ended empty");
+          return;
+        }
         if (heard) watch(45000);
         buf += decoder.decode(chunk.value, { stream: true }).replace(/\r/g, "");
         var end;
