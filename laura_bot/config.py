@@ -195,9 +195,15 @@ class Config(BaseFileConfig):
             "web.max_body_size",
             "web.max_message_length",
             "web.max_poll_timeout",
-            "web.max_stream_time",
         ):
             need(key, isinstance(self[key], int) and self[key] > 0, "use a positive whole number")
+        need(
+            "web.max_stream_time",
+            isinstance(self["web.max_stream_time"], int | float)
+            and not isinstance(self["web.max_stream_time"], bool)
+            and 0 < self["web.max_stream_time"] < 1e9,
+            "use a positive number of seconds",
+        )
         self._validate_web_abuse(need)
         admins = self["laura.admins"]
         need(

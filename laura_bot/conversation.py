@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from . import portal
@@ -95,12 +96,7 @@ class Conversations:
         With web.consent, a chat needs the visitor's consent to the privacy statement. In
         portal mode, identity is the portal's signed token: its name and e-mail stand, and
         without one the chat may be refused (web.portal_required)."""
-        languages = self.config["laura.languages"]
-        lang = language or languages[0]
-        if lang not in languages:
-            raise BadRequest(
-                f"Language must be one of: {', '.join(languages)}.", code="bad_language"
-            )
+        lang = self._language(language)
         if self.config["web.consent"] and not consent:
             raise BadRequest(
                 "Agree to the privacy statement first (consent: true).", code="consent_required"
@@ -730,6 +726,22 @@ class Conversations:
             await self.schedule(conv.id)  # the deadline moved (e.g. a shorter !set); re-arm
             return
         await self.ask_contact(conv, reason="timeout")
+
+    def _language(self, language: str | None) -> str:
+        languages = self.config["laura.languages"]
+        lang = language or languages[0]
+        if lang not in languages:
+            raise BadRequest(
+                f"Language must be one of: {', '.join(languages)}.", code="bad_language"
+            )
+        return str(lang)
+
+    async def set_language(self, session: Session, language: str | None) -> Session:
+        """The visitor switched the widget's language: what Laura tells them from now on (queue
+        places, the end of the chat, the transcript) is in that language."""
+        lang = self._language(language)
+        await self.store.sessions.set_language(session.id, lang)
+        return replace(session, language=lang)
 
     async def keep_waiting(self, session: Session) -> None:
         """The visitor would rather wait than leave contact details: a new dispatch round,

@@ -50,6 +50,10 @@ def _bodies(value: Any) -> list[str]:
     return []
 
 
+# (homeserver, user) → (access token, device, sync token) of the last stopped client.
+_STAFF_SESSIONS: dict[tuple[str, str], tuple[str, str, str]] = {}
+
+
 class Staff:
     """A staff member in Element, played by matrix-nio."""
 
@@ -65,9 +69,23 @@ class Staff:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> Staff:
-        resp = await self.client.login(self.password)
-        assert isinstance(resp, nio.LoginResponse), resp
-        first = await self.client.sync(timeout=0, full_state=True)
+        key = (self.client.homeserver, self.user_id)
+        known = _STAFF_SESSIONS.get(key)
+        if known:
+            # The same Element session as this person's client in an earlier test, picking up
+            # where it stopped: a new login and a full sync per test made every test slower
+            # than the last (each person collects hundreds of rooms over a run).
+            access_token, device_id, self.client.next_batch = known
+            self.client.restore_login(self.user_id, device_id, access_token)
+            first = await self.client.sync(timeout=0)
+            if not isinstance(first, nio.SyncResponse):  # another homeserver on that port since
+                del _STAFF_SESSIONS[key]
+                self.client = nio.AsyncClient(self.client.homeserver, self.user_id)
+                return await self.start()
+        else:
+            resp = await self.client.login(self.password)
+            assert isinstance(resp, nio.LoginResponse), resp
+            first = await self.client.sync(timeout=0, full_state=True)
         assert isinstance(first, nio.SyncResponse), first
         # Invites from before this client started (earlier tests) are not this test's.
         self.stale_invites = set(first.rooms.invite)
@@ -96,6 +114,12 @@ class Staff:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        if self.client.access_token and self.client.next_batch:
+            _STAFF_SESSIONS[(self.client.homeserver, self.user_id)] = (
+                self.client.access_token,
+                self.client.device_id,
+                self.client.next_batch,
+            )
         await self.client.close()
 
     async def _next_sync(self) -> None:

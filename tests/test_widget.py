@@ -107,6 +107,8 @@ async def test_widget_contact_form(browser: Any, team: Team) -> None:
     await page.wait_for_selector("form.contact", state="detached")
     await page.wait_for_selector("text=looking for someone again")
     await page.wait_for_selector("form.contact", timeout=40000)
+    # The contact state passes the accessibility scan too (its screenshot, in English).
+    assert await accessibility(page, "en-desktop-7-contact") == []
     await page.click("form.contact button[type=submit]")
     assert "phone number or an e-mail" in await page.inner_text("form.contact .error")
     await page.fill("form.contact input[name=email]", "jan@example.org")
@@ -128,6 +130,7 @@ async def test_widget_offline_state_with_contact_form(browser: Any, team: Team) 
     await page.click("button.launcher")
     await page.wait_for_selector("p.offline >> text=Nobody is available for the chat right now")
     assert await page.locator("form.start").count() == 0
+    assert await accessibility(page, "en-desktop-8-offline") == []
     await page.fill("form.offline input[name=phone]", "+31 6 5555 1234")
     await page.select_option("form.offline select[name=topic_id]", "thuiszorg")
     await page.fill("form.offline textarea[name=message]", "Graag terugbellen over zorg")
@@ -408,18 +411,26 @@ async def test_accessibility_of_every_state(browser: Any, team: Team) -> None:
             await page.wait_for_selector(".msg.visitor >> text=Ik heb een vraag")
             found += await accessibility(page, f"{size}-5-connected")
             # Fits: no sideways scrolling of the page, the panel inside the screen, and the
-            # message box and send button where a finger or a zoomed-in eye reaches them.
+            # message box, the send button and the header's controls where a finger or a
+            # zoomed-in eye reaches them.
             fits = await page.evaluate(
                 """() => {
                   const root = document.querySelector('#laura-chat').shadowRoot;
                   const box = e => root.querySelector(e).getBoundingClientRect();
-                  const inside = r => r.left >= 0 && r.right <= innerWidth + 0.5
-                    && r.top >= 0 && r.bottom <= innerHeight + 0.5 && r.width > 0;
+                  const within = (r, o) => r.width > 0 && r.left >= o.left - 0.5
+                    && r.right <= o.right + 0.5 && r.top >= o.top - 0.5
+                    && r.bottom <= o.bottom + 0.5;
+                  const screen = { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
+                  // The panel clips what sticks out of it: inside it is what can be seen.
+                  const inside = r => within(r, screen) && within(r, box('.panel'));
                   return {
                     scroll: document.documentElement.scrollWidth <= innerWidth,
-                    panel: inside(box('.panel')),
+                    panel: within(box('.panel'), screen),
                     textarea: inside(box('textarea')),
                     send: inside(box('.compose button[type=submit]')),
+                    close: inside(box('.head .close')),
+                    end: inside(box('.head .end')),
+                    language: inside(box('.head select.lang')),
                   };
                 }"""
             )

@@ -76,7 +76,9 @@
       forgetYes: "Ja, verwijderen", forgetNo: "Annuleren",
       forgotten: "Je gegevens zijn verwijderd.",
       unread: "{n} nieuw",
-      privacyLink: "Privacyverklaring"
+      privacyLink: "Privacyverklaring",
+      language: "Taal", languageName: "Nederlands",
+      noStorage: "Je browser laat deze chat niet bewaren: het gesprek blijft alleen zolang deze pagina open is."
     },
     en: {
       launcher: "Chat with us", title: "Chat", close: "Close", end: "End chat",
@@ -125,1112 +127,1188 @@
       forgetYes: "Yes, delete", forgetNo: "Cancel",
       forgotten: "Your data has been deleted.",
       unread: "{n} new",
-      privacyLink: "Privacy statement"
+      privacyLink: "Privacy statement",
+      language: "Language", languageName: "English",
+      noStorage: "Your browser does not let this chat be kept: it lasts only while this page is open."
     }
   };
-  // The visitor's language: the page's data-lang, else ?lang=, else the page's own lang,
-  // else the browser's languages in order of preference; Dutch when none of them is known.
-  var LANG = (function () {
-    var wanted = [script && script.dataset.lang, params.get("lang"), document.documentElement.lang]
+  // The visitor's language: their own choice in the widget (kept), else the page's data-lang,
+  // else ?lang=, else the page's own lang, else the browser's languages in order of
+  // preference; Dutch when none of them is known.
+  var LANG_KEY = "laura.lang." + new URL(API, location.href).host;
+  // What storage would keep, for when the browser blocks it: the chat then lives as long as
+  // the page (a language switch starts the widget afresh, and must not lose it).
+  var memory = { lang: null, session: null };
+  var storageBlocked = (function () {
+    try { localStorage.setItem("laura.probe", "1"); localStorage.removeItem("laura.probe"); return false; }
+    catch (e) { return true; }
+  })();
+  function chooseLanguage() {
+    var chosen = memory.lang;
+    try { chosen = localStorage.getItem(LANG_KEY) || chosen; } catch (e) { /* blocked */ }
+    var wanted = [chosen, script && script.dataset.lang, params.get("lang"), document.documentElement.lang]
       .concat(navigator.languages || [navigator.language]);
     for (var i = 0; i < wanted.length; i++) {
       var code = String(wanted[i] || "").toLowerCase().split("-")[0];
       if (Object.prototype.hasOwnProperty.call(TEXTS, code)) return code;
     }
     return "nl";
-  })();
-  var T = TEXTS[LANG];
-
-  function t(key, vars) {
-    return T[key].replace(/\{(\w+)\}/g, function (_, k) { return vars[k]; });
   }
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else if (k === "on") Object.keys(attrs.on).forEach(function (e) { node.addEventListener(e, attrs.on[e]); });
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) { node.appendChild(c); });
-    return node;
-  }
+  // One running widget; switching the language stops it and starts it again in the new one
+  // (every text, the history included, is drawn again from the event stream).
+  function launch(options) {
+    var LANG = chooseLanguage();
+    var T = TEXTS[LANG];
+    var gone = false;
 
-  // An icon drawn with lines (SVG needs its own namespace, so not through el()).
-  function icon(d) {
-    var NS = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(NS, "svg");
-    [["viewBox", "0 0 24 24"], ["width", "20"], ["height", "20"], ["aria-hidden", "true"], ["focusable", "false"]]
-      .forEach(function (a) { svg.setAttribute(a[0], a[1]); });
-    var path = document.createElementNS(NS, "path");
-    [["d", d], ["fill", "none"], ["stroke", "currentColor"], ["stroke-width", "2"], ["stroke-linecap", "round"],
-      ["stroke-linejoin", "round"]].forEach(function (a) { path.setAttribute(a[0], a[1]); });
-    svg.appendChild(path);
-    return svg;
-  }
-  var PAPERCLIP = "M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19" +
-    "a2 2 0 0 1-2.83-2.83l8.49-8.48";
 
-  function formatSize(bytes) {
-    var units = ["B", "KB", "MB", "GB"], n = bytes, i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-    return n.toLocaleString(LANG, { maximumFractionDigits: i ? 1 : 0 }) + " " + units[i];
-  }
-
-  var TYPE_NAMES = { "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP", "application/pdf": "PDF" };
-  function typeNames(types) {
-    return types.map(function (m) { return TYPE_NAMES[m] || m.split("/").pop().toUpperCase(); }).join(", ");
-  }
-
-  function listNames(names) {
-    return names.length < 2 ? names.join("") : names.slice(0, -1).join(", ") + T.and + names[names.length - 1];
-  }
-
-  // Message text as text, with http(s) addresses as links that open in a new tab without a
-  // way back to this page (noopener) and without telling where they came from (noreferrer).
-  // Nothing is ever parsed as HTML; other schemes (javascript:, data:) stay plain text.
-  function linked(text) {
-    var frag = document.createDocumentFragment(), last = 0, m;
-    var re = /\bhttps?:\/\/[^\s<>"']+/g;
-    while ((m = re.exec(text))) {
-      var url = m[0].replace(/[.,;:!?)\]]+$/, "");
-      var href = null;
-      try { href = new URL(url).href; } catch (e) { href = null; }
-      if (!href) continue;
-      frag.appendChild(document.createTextNode(text.slice(last, m.index)));
-      frag.appendChild(el("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: url }));
-      last = m.index + url.length;
-      re.lastIndex = last;
+    function t(key, vars) {
+      return T[key].replace(/\{(\w+)\}/g, function (_, k) { return vars[k]; });
     }
-    frag.appendChild(document.createTextNode(text.slice(last)));
-    return frag;
-  }
 
-  function uuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    return Date.now().toString(36) + Math.random().toString(36).slice(2);
-  }
+    function el(tag, attrs, children) {
+      var node = document.createElement(tag);
+      Object.keys(attrs || {}).forEach(function (k) {
+        if (k === "text") node.textContent = attrs[k];
+        else if (k === "on") Object.keys(attrs.on).forEach(function (e) { node.addEventListener(e, attrs.on[e]); });
+        else node.setAttribute(k, attrs[k]);
+      });
+      (children || []).forEach(function (c) { node.appendChild(c); });
+      return node;
+    }
 
-  // State -----------------------------------------------------------------------------------
-  var saved = null;
-  try { saved = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { saved = null; }
-  var state = {
-    session: saved, cursor: 0, status: null, widget: null, polling: false,
-    transport: null, abort: null, rendered: {},
-    video: null,   // the call on offer ({name}) while the latest video event is "started"
-    blobs: [],     // object URLs of fetched files, released when the chat is cleared
-    focusTopics: false,  // after "New chat": focus the first topic once the choice is shown
-    unread: 0            // staff messages the visitor has not seen yet (launcher, page title)
-  };
+    // An icon drawn with lines (SVG needs its own namespace, so not through el()).
+    function icon(d) {
+      var NS = "http://www.w3.org/2000/svg";
+      var svg = document.createElementNS(NS, "svg");
+      [["viewBox", "0 0 24 24"], ["width", "20"], ["height", "20"], ["aria-hidden", "true"], ["focusable", "false"]]
+        .forEach(function (a) { svg.setAttribute(a[0], a[1]); });
+      var path = document.createElementNS(NS, "path");
+      [["d", d], ["fill", "none"], ["stroke", "currentColor"], ["stroke-width", "2"], ["stroke-linecap", "round"],
+        ["stroke-linejoin", "round"]].forEach(function (a) { path.setAttribute(a[0], a[1]); });
+      svg.appendChild(path);
+      return svg;
+    }
+    var PAPERCLIP = "M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19" +
+      "a2 2 0 0 1-2.83-2.83l8.49-8.48";
 
-  function save() {
-    try {
-      if (state.session) localStorage.setItem(STORE, JSON.stringify(state.session));
-      else localStorage.removeItem(STORE);
-    } catch (e) { /* storage blocked: the chat still works until the page closes */ }
-  }
+    function formatSize(bytes) {
+      var units = ["B", "KB", "MB", "GB"], n = bytes, i = 0;
+      while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+      return n.toLocaleString(LANG, { maximumFractionDigits: i ? 1 : 0 }) + " " + units[i];
+    }
 
-  // limit: give up after that many ms (a network that went silent answers nothing, ever).
-  async function api(method, path, body, limit) {
-    var headers = { "Content-Type": "application/json" };
-    if (state.session) headers.Authorization = "Bearer " + state.session.token;
-    var ctl = new AbortController();
-    var timer = limit ? setTimeout(function () { ctl.abort(); }, limit) : null;
-    try {
-      var resp = await fetch(API + path, { method: method, headers: headers, signal: ctl.signal,
-        body: body ? JSON.stringify(body) : undefined });
-    } finally { clearTimeout(timer); }
-    var data = null;
-    try { data = await resp.json(); } catch (e) { data = null; }
-    if (!resp.ok) {
+    var TYPE_NAMES = { "image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WebP", "application/pdf": "PDF" };
+    function typeNames(types) {
+      return types.map(function (m) { return TYPE_NAMES[m] || m.split("/").pop().toUpperCase(); }).join(", ");
+    }
+
+    function listNames(names) {
+      return names.length < 2 ? names.join("") : names.slice(0, -1).join(", ") + T.and + names[names.length - 1];
+    }
+
+    // Message text as text, with http(s) addresses as links that open in a new tab without a
+    // way back to this page (noopener) and without telling where they came from (noreferrer).
+    // Nothing is ever parsed as HTML; other schemes (javascript:, data:) stay plain text.
+    function linked(text) {
+      var frag = document.createDocumentFragment(), last = 0, m;
+      var re = /\bhttps?:\/\/[^\s<>"']+/g;
+      while ((m = re.exec(text))) {
+        var url = m[0].replace(/[.,;:!?)\]]+$/, "");
+        var href = null;
+        try { href = new URL(url).href; } catch (e) { href = null; }
+        if (!href) continue;
+        frag.appendChild(document.createTextNode(text.slice(last, m.index)));
+        frag.appendChild(el("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: url }));
+        last = m.index + url.length;
+        re.lastIndex = last;
+      }
+      frag.appendChild(document.createTextNode(text.slice(last)));
+      return frag;
+    }
+
+    function uuid() {
+      if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+      return Date.now().toString(36) + Math.random().toString(36).slice(2);
+    }
+
+    // State -----------------------------------------------------------------------------------
+    var saved = memory.session;
+    try { saved = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { /* blocked: this page's */ }
+    var state = {
+      session: saved, cursor: 0, status: null, widget: null, polling: false,
+      transport: null, abort: null, rendered: {},
+      video: null,   // the call on offer ({name}) while the latest video event is "started"
+      blobs: [],     // object URLs of fetched files, released when the chat is cleared
+      focusTopics: false,  // after "New chat": focus the first topic once the choice is shown
+      unread: 0            // staff messages the visitor has not seen yet (launcher, page title)
+    };
+
+    function save() {
+      if (gone) return;
+      memory.session = state.session ? JSON.parse(JSON.stringify(state.session)) : null;
+      try {
+        if (state.session) localStorage.setItem(STORE, JSON.stringify(state.session));
+        else localStorage.removeItem(STORE);
+      } catch (e) { /* storage blocked: the chat still works until the page closes */ }
+    }
+
+    // limit: give up after that many ms (a network that went silent answers nothing, ever).
+    async function api(method, path, body, limit) {
+      var headers = { "Content-Type": "application/json" };
+      if (state.session) headers.Authorization = "Bearer " + state.session.token;
+      var ctl = new AbortController();
+      var timer = limit ? setTimeout(function () { ctl.abort(); }, limit) : null;
+      try {
+        var resp = await fetch(API + path, { method: method, headers: headers, signal: ctl.signal,
+          body: body ? JSON.stringify(body) : undefined });
+      } finally { clearTimeout(timer); }
+      var data = null;
+      try { data = await resp.json(); } catch (e) { data = null; }
+      if (!resp.ok) {
+        var err = new Error((data && data.error && data.error.message) || resp.statusText);
+        err.status = resp.status; err.code = data && data.error && data.error.code;
+        throw err;
+      }
+      return data;
+    }
+
+    function sessionPath(rest) { return "/sessions/" + state.session.session_id + rest; }
+
+    async function errorOf(resp) {
+      var data = null;
+      try { data = await resp.json(); } catch (e) { data = null; }
       var err = new Error((data && data.error && data.error.message) || resp.statusText);
       err.status = resp.status; err.code = data && data.error && data.error.code;
-      throw err;
+      return err;
     }
-    return data;
-  }
 
-  function sessionPath(rest) { return "/sessions/" + state.session.session_id + rest; }
+    // Files are only served with the visitor's token, so they are fetched and shown as blobs.
+    async function fetchFile(path) {
+      var resp = await fetch(API + path, { headers: { Authorization: "Bearer " + state.session.token } });
+      if (!resp.ok) throw await errorOf(resp);
+      return resp;
+    }
 
-  async function errorOf(resp) {
-    var data = null;
-    try { data = await resp.json(); } catch (e) { data = null; }
-    var err = new Error((data && data.error && data.error.message) || resp.statusText);
-    err.status = resp.status; err.code = data && data.error && data.error.code;
-    return err;
-  }
+    async function blobURL(path) {
+      var url = URL.createObjectURL(await (await fetchFile(path)).blob());
+      state.blobs.push(url);
+      return url;
+    }
 
-  // Files are only served with the visitor's token, so they are fetched and shown as blobs.
-  async function fetchFile(path) {
-    var resp = await fetch(API + path, { headers: { Authorization: "Bearer " + state.session.token } });
-    if (!resp.ok) throw await errorOf(resp);
-    return resp;
-  }
+    function fileNameOf(resp, fallback) {
+      var cd = resp.headers.get("Content-Disposition") || "";
+      var m = /filename\*=UTF-8''([^;]+)/i.exec(cd);
+      if (m) { try { return decodeURIComponent(m[1]); } catch (e) { /* fall through */ } }
+      m = /filename="([^"]+)"/i.exec(cd);
+      return m ? m[1] : fallback;
+    }
 
-  async function blobURL(path) {
-    var url = URL.createObjectURL(await (await fetchFile(path)).blob());
-    state.blobs.push(url);
-    return url;
-  }
+    // Save a file: fetched with the token, handed to the browser as a download.
+    async function saveFile(path, name) {
+      try {
+        var resp = await fetchFile(path);
+        var fileName = fileNameOf(resp, name);
+        var url = URL.createObjectURL(await resp.blob());
+        var a = el("a", { href: url, download: fileName, hidden: "" });
+        root.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      } catch (e) { showError(e.status && e.status < 500 ? e.message : T.downloadFailed); }
+    }
 
-  function fileNameOf(resp, fallback) {
-    var cd = resp.headers.get("Content-Disposition") || "";
-    var m = /filename\*=UTF-8''([^;]+)/i.exec(cd);
-    if (m) { try { return decodeURIComponent(m[1]); } catch (e) { /* fall through */ } }
-    m = /filename="([^"]+)"/i.exec(cd);
-    return m ? m[1] : fallback;
-  }
+    // DOM -------------------------------------------------------------------------------------
+    var host = el("div", { id: "laura-chat" });
+    var root = host.attachShadow({ mode: "open" });
+    root.appendChild(el("link", { rel: "stylesheet", href: CSS }));
+    var launcher = el("button", { class: "launcher", type: "button", "aria-haspopup": "dialog", text: T.launcher });
+    var sub = el("span", { class: "sub" });
+    var title = el("span", { class: "title", text: T.title }, [sub]);
+    var endBtn = el("button", { type: "button", class: "end", text: T.end, hidden: "" });
+    var closeBtn = el("button", { type: "button", class: "close", "aria-label": T.close, text: "✕" });
+    var langSelect = el("select", { class: "lang", "aria-label": T.language, hidden: "" });
+    var storageNote = el("div", { class: "info storage", role: "status", text: T.noStorage });
+    storageNote.hidden = !storageBlocked;
+    var queueBar = el("div", { class: "queue", role: "status", hidden: "" });
+    // Focusable, so that the log scrolls by keyboard when it overflows (200 % zoom, a phone).
+    var body = el("div", { class: "body", role: "log", "aria-live": "polite", tabindex: "0", "aria-label": T.messages });
+    var textarea = el("textarea", { placeholder: T.placeholder, "aria-label": T.placeholder, rows: "1", maxlength: "4000" });
+    var sendBtn = el("button", { type: "submit", text: T.send });
+    var fileInput = el("input", { type: "file", hidden: "", tabindex: "-1" });
+    var attachBtn = el("button", { type: "button", class: "attach", "aria-label": T.attach, title: T.attach, hidden: "" },
+      [icon(PAPERCLIP)]);
+    var compose = el("form", { class: "compose", hidden: "" }, [attachBtn, fileInput, textarea, sendBtn]);
+    var uploadName = el("span", { class: "name" });
+    var progress = el("progress", { max: "1", value: "0" });
+    var uploadBar = el("div", { class: "upload", role: "status", hidden: "" }, [uploadName, progress]);
+    var typingLine = el("div", { class: "typing", role: "status", "aria-live": "polite" });
+    var errorLine = el("div", { class: "error", role: "alert" });
+    var videoText = el("span");
+    var joinBtn = el("button", { type: "button", class: "join", text: T.videoJoin });
+    var videoBar = el("div", { class: "videobar", role: "status", hidden: "" }, [videoText, joinBtn]);
+    var callFrame = el("div", { class: "call-frame" });
+    var leaveBtn = el("button", { type: "button", class: "leave", text: T.videoLeave });
+    var callBox = el("div", { class: "call", role: "region", "aria-label": T.videoTitle, hidden: "" }, [callFrame, leaveBtn]);
+    var bigImage = el("img", { alt: "" });
+    var bigCaption = el("span", { class: "caption" });
+    var bigClose = el("button", { type: "button", class: "close-image", "aria-label": T.closeImage, text: "✕" });
+    var bigSave = el("button", { type: "button", class: "secondary", text: T.save });
+    var lightbox = el("div", { class: "lightbox", role: "dialog", "aria-modal": "true", hidden: "" },
+      [el("div", { class: "bar" }, [bigCaption, bigSave, bigClose]), el("div", { class: "frame" }, [bigImage])]);
+    // "End the chat?" asked inside the widget (not window.confirm, which blocks the page and
+    // cannot be styled or translated): Continue is the first button, so Enter keeps the chat.
+    var keepBtn = el("button", { type: "button", class: "secondary keep", text: T.keepChatting });
+    var endNowBtn = el("button", { type: "button", class: "primary end-now", text: T.endNow });
+    var askEndError = el("div", { class: "error", role: "alert" });
+    var askEnd = el("div", { class: "ask-end", role: "alertdialog", "aria-labelledby": "laura-ask-end", hidden: "" },
+      [el("p", { id: "laura-ask-end", text: T.confirmEnd }), askEndError, el("div", { class: "row" }, [keepBtn, endNowBtn])]);
+    var panel = el("div", { class: "panel", role: "dialog", "aria-label": T.title, hidden: "" },
+      [el("div", { class: "head" }, [el("div", { class: "top" }, [title, closeBtn]),
+        el("div", { class: "tools" }, [langSelect, endBtn])]), storageNote, askEnd, queueBar, videoBar, callBox, body, typingLine,
+        uploadBar, errorLine, compose, lightbox]);
+    root.appendChild(launcher);
+    root.appendChild(panel);
 
-  // Save a file: fetched with the token, handed to the browser as a download.
-  async function saveFile(path, name) {
-    try {
-      var resp = await fetchFile(path);
-      var fileName = fileNameOf(resp, name);
-      var url = URL.createObjectURL(await resp.blob());
-      var a = el("a", { href: url, download: fileName, hidden: "" });
-      root.appendChild(a);
-      a.click();
-      a.remove();
-      setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
-    } catch (e) { showError(e.status && e.status < 500 ? e.message : T.downloadFailed); }
-  }
+    function open() {
+      panel.hidden = false; launcher.hidden = true;
+      if (state.session && state.session.closed) { delete state.session.closed; save(); }
+      focusInside();
+      boot().then(focusInside);   // the first screen may only be there once the API answered
+      markSeen();
+    }
+    // Focus into the chat: the message box when there is one, else the screen's first control.
+    function focusInside() {
+      if (panel.hidden || root.activeElement && root.activeElement !== closeBtn) return;
+      var target = !compose.hidden ? textarea
+        : body.querySelector("input:not([type=hidden]), select, textarea, button");
+      (target || closeBtn).focus();
+    }
+    function close() { closeAskEnd(false); panel.hidden = true; launcher.hidden = false; launcher.focus(); }
+    launcher.addEventListener("click", open);
+    closeBtn.addEventListener("click", close);
 
-  // DOM -------------------------------------------------------------------------------------
-  var host = el("div", { id: "laura-chat" });
-  var root = host.attachShadow({ mode: "open" });
-  root.appendChild(el("link", { rel: "stylesheet", href: CSS }));
-  var launcher = el("button", { class: "launcher", type: "button", "aria-haspopup": "dialog", text: T.launcher });
-  var sub = el("span", { class: "sub" });
-  var title = el("span", { class: "title", text: T.title }, [sub]);
-  var endBtn = el("button", { type: "button", class: "end", text: T.end, hidden: "" });
-  var closeBtn = el("button", { type: "button", class: "close", "aria-label": T.close, text: "✕" });
-  var queueBar = el("div", { class: "queue", role: "status", hidden: "" });
-  // Focusable, so that the log scrolls by keyboard when it overflows (200 % zoom, a phone).
-  var body = el("div", { class: "body", role: "log", "aria-live": "polite", tabindex: "0", "aria-label": T.messages });
-  var textarea = el("textarea", { placeholder: T.placeholder, "aria-label": T.placeholder, rows: "1", maxlength: "4000" });
-  var sendBtn = el("button", { type: "submit", text: T.send });
-  var fileInput = el("input", { type: "file", hidden: "", tabindex: "-1" });
-  var attachBtn = el("button", { type: "button", class: "attach", "aria-label": T.attach, title: T.attach, hidden: "" },
-    [icon(PAPERCLIP)]);
-  var compose = el("form", { class: "compose", hidden: "" }, [attachBtn, fileInput, textarea, sendBtn]);
-  var uploadName = el("span", { class: "name" });
-  var progress = el("progress", { max: "1", value: "0" });
-  var uploadBar = el("div", { class: "upload", role: "status", hidden: "" }, [uploadName, progress]);
-  var typingLine = el("div", { class: "typing", role: "status", "aria-live": "polite" });
-  var errorLine = el("div", { class: "error", role: "alert" });
-  var videoText = el("span");
-  var joinBtn = el("button", { type: "button", class: "join", text: T.videoJoin });
-  var videoBar = el("div", { class: "videobar", role: "status", hidden: "" }, [videoText, joinBtn]);
-  var callFrame = el("div", { class: "call-frame" });
-  var leaveBtn = el("button", { type: "button", class: "leave", text: T.videoLeave });
-  var callBox = el("div", { class: "call", role: "region", "aria-label": T.videoTitle, hidden: "" }, [callFrame, leaveBtn]);
-  var bigImage = el("img", { alt: "" });
-  var bigCaption = el("span", { class: "caption" });
-  var bigClose = el("button", { type: "button", class: "close-image", "aria-label": T.closeImage, text: "✕" });
-  var bigSave = el("button", { type: "button", class: "secondary", text: T.save });
-  var lightbox = el("div", { class: "lightbox", role: "dialog", "aria-modal": "true", hidden: "" },
-    [el("div", { class: "bar" }, [bigCaption, bigSave, bigClose]), el("div", { class: "frame" }, [bigImage])]);
-  // "End the chat?" asked inside the widget (not window.confirm, which blocks the page and
-  // cannot be styled or translated): Continue is the first button, so Enter keeps the chat.
-  var keepBtn = el("button", { type: "button", class: "secondary keep", text: T.keepChatting });
-  var endNowBtn = el("button", { type: "button", class: "primary end-now", text: T.endNow });
-  var askEndError = el("div", { class: "error", role: "alert" });
-  var askEnd = el("div", { class: "ask-end", role: "alertdialog", "aria-labelledby": "laura-ask-end", hidden: "" },
-    [el("p", { id: "laura-ask-end", text: T.confirmEnd }), askEndError, el("div", { class: "row" }, [keepBtn, endNowBtn])]);
-  var panel = el("div", { class: "panel", role: "dialog", "aria-label": T.title, hidden: "" },
-    [el("div", { class: "head" }, [title, endBtn, closeBtn]), askEnd, queueBar, videoBar, callBox, body, typingLine,
-      uploadBar, errorLine, compose, lightbox]);
-  root.appendChild(launcher);
-  root.appendChild(panel);
-
-  function open() {
-    panel.hidden = false; launcher.hidden = true;
-    if (state.session && state.session.closed) { delete state.session.closed; save(); }
-    focusInside();
-    boot().then(focusInside);   // the first screen may only be there once the API answered
-    markSeen();
-  }
-  // Focus into the chat: the message box when there is one, else the screen's first control.
-  function focusInside() {
-    if (panel.hidden || root.activeElement && root.activeElement !== closeBtn) return;
-    var target = !compose.hidden ? textarea
-      : body.querySelector("input:not([type=hidden]), select, textarea, button");
-    (target || closeBtn).focus();
-  }
-  function close() { closeAskEnd(false); panel.hidden = true; launcher.hidden = false; launcher.focus(); }
-  launcher.addEventListener("click", open);
-  closeBtn.addEventListener("click", close);
-
-  function openAskEnd() {
-    askEndError.textContent = "";
-    keepBtn.disabled = endNowBtn.disabled = false;
-    askEnd.hidden = false;
-    keepBtn.focus();
-  }
-  function closeAskEnd(refocus) {
-    if (askEnd.hidden) return;
-    askEnd.hidden = true;
-    if (refocus) (compose.hidden ? endBtn : textarea).focus();
-  }
-  endBtn.addEventListener("click", openAskEnd);
-  keepBtn.addEventListener("click", function () { closeAskEnd(true); });
-  endNowBtn.addEventListener("click", async function () {
-    keepBtn.disabled = endNowBtn.disabled = true;
-    try {
-      await api("POST", sessionPath("/end"), {});
-      closeAskEnd(false);   // the ended screen follows from the event stream
-    } catch (e) {
-      askEndError.textContent = e.status === 429 ? T.tooMany : e.status && e.status < 500 ? e.message : T.failed;
+    function openAskEnd() {
+      askEndError.textContent = "";
       keepBtn.disabled = endNowBtn.disabled = false;
+      askEnd.hidden = false;
+      keepBtn.focus();
     }
-  });
-
-  function showError(text) { errorLine.textContent = text || ""; }
-  function scroll() { body.scrollTop = body.scrollHeight; }
-  function clearBody() {
-    body.textContent = ""; state.rendered = {};
-    closeImage();
-    state.blobs.forEach(function (u) { URL.revokeObjectURL(u); });
-    state.blobs = [];
-  }
-
-  // The consent step (when the organisation asks for it): a required tick box with its text
-  // and a link to the privacy statement; null when not asked.
-  function consentBox() {
-    var c = state.widget && state.widget.consent;
-    if (!c || !c.required) return null;
-    var box = el("input", { type: "checkbox", name: "consent", required: "" });
-    var parts = [box, el("span", { text: " " + c.text })];
-    if (c.privacy_url && /^https?:\/\//.test(c.privacy_url)) {
-      parts.push(document.createTextNode(" "));
-      parts.push(el("a", { href: c.privacy_url, target: "_blank", rel: "noopener noreferrer", text: T.privacyLink }));
+    function closeAskEnd(refocus) {
+      if (askEnd.hidden) return;
+      askEnd.hidden = true;
+      if (refocus) (compose.hidden ? endBtn : textarea).focus();
     }
-    return el("label", { class: "consent" }, parts);
-  }
-
-  // Screens ---------------------------------------------------------------------------------
-  function startScreen() {
-    clearBody();
-    if (state.widget && state.widget.portal && state.widget.portal.required && !IDENTITY) {
-      body.appendChild(el("p", { class: "info sign-in", text: T.signIn }));
-      return;
-    }
-    if (state.widget && !state.widget.available) {
-      offlineScreen();
-      return;
-    }
-    var name = el("input", { name: "name", maxlength: "60", autocomplete: "nickname" });
-    var email = el("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email" });
-    var err = el("div", { class: "error", role: "alert" });
-    var consent = consentBox();
-    // Signed in on the portal: it tells who the visitor is, nothing to fill in.
-    var fields = IDENTITY ? [] : [el("label", { text: T.name }, [name]), el("label", { text: T.email }, [email])];
-    var form = el("form", { class: "card start" }, [el("p", { text: IDENTITY ? T.introSigned : T.intro })]
-      .concat(fields)
-      .concat(consent ? [consent] : [])
-      .concat([err, el("button", { class: "primary", type: "submit", text: T.start })]));
-    form.addEventListener("submit", async function (ev) {
-      ev.preventDefault();
+    endBtn.addEventListener("click", openAskEnd);
+    keepBtn.addEventListener("click", function () { closeAskEnd(true); });
+    endNowBtn.addEventListener("click", async function () {
+      keepBtn.disabled = endNowBtn.disabled = true;
       try {
-        askNotify();
-        var payload = { language: LANG };
-        if (IDENTITY) payload.identity = IDENTITY;
-        if (consent) payload.consent = true;   // the browser let the form through: ticked
-        if (name.value.trim()) payload.name = name.value.trim();
-        if (email.value.trim()) payload.email = email.value.trim();
-        var created = await api("POST", "/sessions", payload);
-        state.session = { session_id: created.session_id, token: created.token };
-        state.cursor = 0;   // a new session's events start at 1 (an earlier one may have gone before)
-        save();
-        clearBody();
-        poll();
-      } catch (e) { err.textContent = e.message; }
+        await api("POST", sessionPath("/end"), {});
+        closeAskEnd(false);   // the ended screen follows from the event stream
+      } catch (e) {
+        askEndError.textContent = e.status === 429 ? T.tooMany : e.status && e.status < 500 ? e.message : T.failed;
+        keepBtn.disabled = endNowBtn.disabled = false;
+      }
     });
-    body.appendChild(form);
-  }
 
-  function topicButtons() {
-    if (root.querySelector(".topics") || !state.widget) return;
-    var box = el("div", { class: "topics" }, [el("div", { class: "info", text: T.choose })]);
-    state.widget.topics.forEach(function (topic) {
-      var b = el("button", { type: "button", "data-topic": topic.id, text: topic.label });
-      if (!topic.available) b.disabled = true;
-      b.addEventListener("click", async function () {
-        box.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
-        try { await api("POST", "/sessions/" + state.session.session_id + "/topic", { topic_id: topic.id }); }
-        catch (e) { showError(e.message); box.querySelectorAll("button").forEach(function (x) { x.disabled = false; }); }
-      });
-      box.appendChild(b);
-    });
-    body.appendChild(box);
-    if (state.focusTopics) {   // after "New chat": the clicked button is gone, the choice is next
-      state.focusTopics = false;
-      var first = box.querySelector("button:not([disabled])");
-      if (first) first.focus();
+    function showError(text) { errorLine.textContent = text || ""; }
+    function scroll() { body.scrollTop = body.scrollHeight; }
+    function clearBody() {
+      body.textContent = ""; state.rendered = {};
+      closeImage();
+      state.blobs.forEach(function (u) { URL.revokeObjectURL(u); });
+      state.blobs = [];
     }
-    scroll();
-  }
 
-  // Nobody available (or every department closed): the out-of-office text and a form for
-  // contact details, sent as a new chat's contact request.
-  function offlineScreen() {
-    body.appendChild(el("p", { class: "info offline", text: state.widget.out_of_office || T.offline }));
-    var name = el("input", { name: "name", maxlength: "100", autocomplete: "name" });
-    var phone = el("input", { name: "phone", type: "tel", maxlength: "30", autocomplete: "tel" });
-    var email = el("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email" });
-    var message = el("textarea", { name: "message", maxlength: "2000", rows: "2" });
-    var topic = el("select", { name: "topic_id" }, [el("option", { value: "", text: "—" })].concat(
-      state.widget.topics.map(function (t) { return el("option", { value: t.id, text: t.label }); })));
-    var err = el("div", { class: "error", role: "alert" });
-    var consent = consentBox();
-    var form = el("form", { class: "card contact offline" }, [
-      el("strong", { text: T.contactTitle }), el("label", { text: T.name }, [name]),
-      el("label", { text: T.phone }, [phone]), el("label", { text: T.email.replace(/ \(.*\)/, "") }, [email]),
-      el("label", { text: T.topic }, [topic]), el("label", { text: T.message }, [message])]
-      .concat(consent ? [consent] : [])
-      .concat([err,
-        el("div", { class: "row" }, [el("button", { class: "primary", type: "submit", text: T.sendContact })])]));
-    form.addEventListener("submit", async function (ev) {
-      ev.preventDefault();
-      if (!phone.value.trim() && !email.value.trim()) { err.textContent = T.contactNeed; return; }
-      var payload = {};
-      [["name", name], ["phone", phone], ["email", email], ["message", message], ["topic_id", topic]].forEach(function (p) {
-        if (p[1].value.trim()) payload[p[0]] = p[1].value.trim();
+    // The consent step (when the organisation asks for it): a required tick box with its text
+    // and a link to the privacy statement; null when not asked.
+    function consentBox() {
+      var c = state.widget && state.widget.consent;
+      if (!c || !c.required) return null;
+      var box = el("input", { type: "checkbox", name: "consent", required: "" });
+      var parts = [box, el("span", { text: " " + c.text })];
+      if (c.privacy_url && /^https?:\/\//.test(c.privacy_url)) {
+        parts.push(document.createTextNode(" "));
+        parts.push(el("a", { href: c.privacy_url, target: "_blank", rel: "noopener noreferrer", text: T.privacyLink }));
+      }
+      return el("label", { class: "consent" }, parts);
+    }
+
+    // Screens ---------------------------------------------------------------------------------
+    function startScreen() {
+      clearBody();
+      if (state.widget && state.widget.portal && state.widget.portal.required && !IDENTITY) {
+        body.appendChild(el("p", { class: "info sign-in", text: T.signIn }));
+        return;
+      }
+      if (state.widget && !state.widget.available) {
+        offlineScreen();
+        return;
+      }
+      var name = el("input", { name: "name", maxlength: "60", autocomplete: "nickname" });
+      var email = el("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email" });
+      var err = el("div", { class: "error", role: "alert" });
+      var consent = consentBox();
+      // Signed in on the portal: it tells who the visitor is, nothing to fill in.
+      var fields = IDENTITY ? [] : [el("label", { text: T.name }, [name]), el("label", { text: T.email }, [email])];
+      var form = el("form", { class: "card start" }, [el("p", { text: IDENTITY ? T.introSigned : T.intro })]
+        .concat(fields)
+        .concat(consent ? [consent] : [])
+        .concat([err, el("button", { class: "primary", type: "submit", text: T.start })]));
+      form.addEventListener("submit", async function (ev) {
+        ev.preventDefault();
+        try {
+          askNotify();
+          var payload = { language: LANG };
+          if (IDENTITY) payload.identity = IDENTITY;
+          if (consent) payload.consent = true;   // the browser let the form through: ticked
+          if (name.value.trim()) payload.name = name.value.trim();
+          if (email.value.trim()) payload.email = email.value.trim();
+          var created = await api("POST", "/sessions", payload);
+          state.session = { session_id: created.session_id, token: created.token };
+          state.cursor = 0;   // a new session's events start at 1 (an earlier one may have gone before)
+          save();
+          clearBody();
+          poll();
+        } catch (e) { err.textContent = e.message; }
       });
-      try {
-        var created = await api("POST", "/sessions", { language: LANG, consent: !!consent,
-          name: payload.name ? payload.name.slice(0, 60) : undefined, identity: IDENTITY || undefined });
-        state.session = { session_id: created.session_id, token: created.token };
-        await api("POST", "/sessions/" + created.session_id + "/contact-request", payload);
-        state.session = null; save();
-        form.replaceWith(el("p", { class: "info thanks", role: "status", text: T.offlineThanks }));
-      } catch (e) { state.session = null; err.textContent = e.message; }
-    });
-    body.appendChild(form);
-  }
+      body.appendChild(form);
+    }
 
-  function contactForm() {
-    if (root.querySelector("form.contact")) return;
-    var name = el("input", { name: "name", maxlength: "100", autocomplete: "name" });
-    var phone = el("input", { name: "phone", type: "tel", maxlength: "30", autocomplete: "tel" });
-    var email = el("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email" });
-    var message = el("textarea", { name: "message", maxlength: "2000", rows: "2" });
-    var err = el("div", { class: "error", role: "alert" });
-    var no = el("button", { type: "button", class: "secondary", text: T.noContact });
-    var wait = el("button", { type: "button", class: "secondary wait", text: T.keepWaiting });
-    var form = el("form", { class: "card contact" }, [
-      el("strong", { text: T.contactTitle }), el("label", { text: T.name }, [name]),
-      el("label", { text: T.phone }, [phone]), el("label", { text: T.email.replace(/ \(.*\)/, "") }, [email]),
-      el("label", { text: T.message }, [message]), err,
-      el("div", { class: "row" }, [el("button", { class: "primary", type: "submit", text: T.sendContact }), no, wait])]);
-    form.addEventListener("submit", async function (ev) {
-      ev.preventDefault();
-      if (!phone.value.trim() && !email.value.trim()) { err.textContent = T.contactNeed; return; }
-      var payload = {};
-      [["name", name], ["phone", phone], ["email", email], ["message", message]].forEach(function (p) {
-        if (p[1].value.trim()) payload[p[0]] = p[1].value.trim();
+    function topicButtons() {
+      if (root.querySelector(".topics") || !state.widget) return;
+      var box = el("div", { class: "topics" }, [el("div", { class: "info", text: T.choose })]);
+      state.widget.topics.forEach(function (topic) {
+        var b = el("button", { type: "button", "data-topic": topic.id, text: topic.label });
+        if (!topic.available) b.disabled = true;
+        b.addEventListener("click", async function () {
+          box.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
+          try { await api("POST", "/sessions/" + state.session.session_id + "/topic", { topic_id: topic.id }); }
+          catch (e) { showError(e.message); box.querySelectorAll("button").forEach(function (x) { x.disabled = false; }); }
+        });
+        box.appendChild(b);
       });
-      try { await api("POST", "/sessions/" + state.session.session_id + "/contact-request", payload); form.remove(); }
-      catch (e) { err.textContent = e.message; }
-    });
-    wait.addEventListener("click", async function () {
-      try { await api("POST", "/sessions/" + state.session.session_id + "/wait"); form.remove(); }
-      catch (e) { err.textContent = e.message; }
-    });
-    no.addEventListener("click", async function () {
-      try { await api("POST", "/sessions/" + state.session.session_id + "/end", { reason: "declined_contact" }); form.remove(); }
-      catch (e) { err.textContent = e.message; }
-    });
-    body.appendChild(form);
-    scroll();
-  }
+      body.appendChild(box);
+      if (state.focusTopics) {   // after "New chat": the clicked button is gone, the choice is next
+        state.focusTopics = false;
+        var first = box.querySelector("button:not([disabled])");
+        if (first) first.focus();
+      }
+      scroll();
+    }
 
-  // After the end: a rating (when the server says this chat can be rated), the transcript, and
-  // the choice between a new chat in the same session and closing the panel. The box goes once
-  // a new chat starts (the transcript would then be the new chat's); the old messages stay.
-  function endedScreen() {
-    if (root.querySelector(".ended-actions")) return;
-    var transcript = el("button", { type: "button", class: "secondary transcript", text: T.transcript });
-    transcript.addEventListener("click", async function () {
-      transcript.disabled = true;
-      await saveFile(sessionPath("/transcript.pdf"), "transcript.pdf");
-      transcript.disabled = false;
-    });
-    var again = el("button", { type: "button", class: "primary newchat", text: T.newChat });
-    var closeChat = el("button", { type: "button", class: "secondary closechat", text: T.close });
-    var err = el("div", { class: "error", role: "alert" });
-    var forget = el("button", { type: "button", class: "secondary forget", text: T.forget });
-    var box = el("div", { class: "ended-actions", tabindex: "-1", "aria-label": T.ended },
-      [el("div", { class: "rating-slot" }), transcript, err, el("div", { class: "row" }, [again, closeChat]),
-       forget]);
-    // "Delete my data" (DELETE /sessions/{id}): asked once more, then everything goes, here too.
-    forget.addEventListener("click", function () {
-      var yes = el("button", { type: "button", class: "primary forget-yes", text: T.forgetYes });
-      var no = el("button", { type: "button", class: "secondary forget-no", text: T.forgetNo });
-      var ask = el("div", { class: "forget-ask", role: "alertdialog", "aria-label": T.forget },
-        [el("p", { text: T.forgetAsk }), el("div", { class: "row" }, [yes, no])]);
-      forget.replaceWith(ask);
-      no.focus();
-      no.addEventListener("click", function () { ask.replaceWith(forget); forget.focus(); });
-      yes.addEventListener("click", async function () {
-        yes.disabled = no.disabled = true;
+    // Nobody available (or every department closed): the out-of-office text and a form for
+    // contact details, sent as a new chat's contact request.
+    function offlineScreen() {
+      body.appendChild(el("p", { class: "info offline", text: state.widget.out_of_office || T.offline }));
+      var name = el("input", { name: "name", maxlength: "100", autocomplete: "name" });
+      var phone = el("input", { name: "phone", type: "tel", maxlength: "30", autocomplete: "tel" });
+      var email = el("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email" });
+      var message = el("textarea", { name: "message", maxlength: "2000", rows: "2" });
+      var topic = el("select", { name: "topic_id" }, [el("option", { value: "", text: "—" })].concat(
+        state.widget.topics.map(function (t) { return el("option", { value: t.id, text: t.label }); })));
+      var err = el("div", { class: "error", role: "alert" });
+      var consent = consentBox();
+      var form = el("form", { class: "card contact offline" }, [
+        el("strong", { text: T.contactTitle }), el("label", { text: T.name }, [name]),
+        el("label", { text: T.phone }, [phone]), el("label", { text: T.email.replace(/ \(.*\)/, "") }, [email]),
+        el("label", { text: T.topic }, [topic]), el("label", { text: T.message }, [message])]
+        .concat(consent ? [consent] : [])
+        .concat([err,
+          el("div", { class: "row" }, [el("button", { class: "primary", type: "submit", text: T.sendContact })])]));
+      form.addEventListener("submit", async function (ev) {
+        ev.preventDefault();
+        if (!phone.value.trim() && !email.value.trim()) { err.textContent = T.contactNeed; return; }
+        var payload = {};
+        [["name", name], ["phone", phone], ["email", email], ["message", message], ["topic_id", topic]].forEach(function (p) {
+          if (p[1].value.trim()) payload[p[0]] = p[1].value.trim();
+        });
+        try {
+          var created = await api("POST", "/sessions", { language: LANG, consent: !!consent,
+            name: payload.name ? payload.name.slice(0, 60) : undefined, identity: IDENTITY || undefined });
+          state.session = { session_id: created.session_id, token: created.token };
+          await api("POST", "/sessions/" + created.session_id + "/contact-request", payload);
+          state.session = null; save();
+          form.replaceWith(el("p", { class: "info thanks", role: "status", text: T.offlineThanks }));
+        } catch (e) { state.session = null; err.textContent = e.message; }
+      });
+      body.appendChild(form);
+    }
+
+    function contactForm() {
+      if (root.querySelector("form.contact")) return;
+      var name = el("input", { name: "name", maxlength: "100", autocomplete: "name" });
+      var phone = el("input", { name: "phone", type: "tel", maxlength: "30", autocomplete: "tel" });
+      var email = el("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email" });
+      var message = el("textarea", { name: "message", maxlength: "2000", rows: "2" });
+      var err = el("div", { class: "error", role: "alert" });
+      var no = el("button", { type: "button", class: "secondary", text: T.noContact });
+      var wait = el("button", { type: "button", class: "secondary wait", text: T.keepWaiting });
+      var form = el("form", { class: "card contact" }, [
+        el("strong", { text: T.contactTitle }), el("label", { text: T.name }, [name]),
+        el("label", { text: T.phone }, [phone]), el("label", { text: T.email.replace(/ \(.*\)/, "") }, [email]),
+        el("label", { text: T.message }, [message]), err,
+        el("div", { class: "row" }, [el("button", { class: "primary", type: "submit", text: T.sendContact }), no, wait])]);
+      form.addEventListener("submit", async function (ev) {
+        ev.preventDefault();
+        if (!phone.value.trim() && !email.value.trim()) { err.textContent = T.contactNeed; return; }
+        var payload = {};
+        [["name", name], ["phone", phone], ["email", email], ["message", message]].forEach(function (p) {
+          if (p[1].value.trim()) payload[p[0]] = p[1].value.trim();
+        });
+        try { await api("POST", "/sessions/" + state.session.session_id + "/contact-request", payload); form.remove(); }
+        catch (e) { err.textContent = e.message; }
+      });
+      wait.addEventListener("click", async function () {
+        try { await api("POST", "/sessions/" + state.session.session_id + "/wait"); form.remove(); }
+        catch (e) { err.textContent = e.message; }
+      });
+      no.addEventListener("click", async function () {
+        try { await api("POST", "/sessions/" + state.session.session_id + "/end", { reason: "declined_contact" }); form.remove(); }
+        catch (e) { err.textContent = e.message; }
+      });
+      body.appendChild(form);
+      scroll();
+    }
+
+    // After the end: a rating (when the server says this chat can be rated), the transcript, and
+    // the choice between a new chat in the same session and closing the panel. The box goes once
+    // a new chat starts (the transcript would then be the new chat's); the old messages stay.
+    function endedScreen() {
+      if (root.querySelector(".ended-actions")) return;
+      var transcript = el("button", { type: "button", class: "secondary transcript", text: T.transcript });
+      transcript.addEventListener("click", async function () {
+        transcript.disabled = true;
+        await saveFile(sessionPath("/transcript.pdf"), "transcript.pdf");
+        transcript.disabled = false;
+      });
+      var again = el("button", { type: "button", class: "primary newchat", text: T.newChat });
+      var closeChat = el("button", { type: "button", class: "secondary closechat", text: T.close });
+      var err = el("div", { class: "error", role: "alert" });
+      var forget = el("button", { type: "button", class: "secondary forget", text: T.forget });
+      var box = el("div", { class: "ended-actions", tabindex: "-1", "aria-label": T.ended },
+        [el("div", { class: "rating-slot" }), transcript, err, el("div", { class: "row" }, [again, closeChat]),
+         forget]);
+      // "Delete my data" (DELETE /sessions/{id}): asked once more, then everything goes, here too.
+      forget.addEventListener("click", function () {
+        var yes = el("button", { type: "button", class: "primary forget-yes", text: T.forgetYes });
+        var no = el("button", { type: "button", class: "secondary forget-no", text: T.forgetNo });
+        var ask = el("div", { class: "forget-ask", role: "alertdialog", "aria-label": T.forget },
+          [el("p", { text: T.forgetAsk }), el("div", { class: "row" }, [yes, no])]);
+        forget.replaceWith(ask);
+        no.focus();
+        no.addEventListener("click", function () { ask.replaceWith(forget); forget.focus(); });
+        yes.addEventListener("click", async function () {
+          yes.disabled = no.disabled = true;
+          err.textContent = "";
+          try {
+            await api("DELETE", sessionPath(""));
+          } catch (e) {
+            if (e.status !== 401 && e.status !== 404) {   // gone already: that is what was asked
+              err.textContent = e.status && e.status < 500 ? e.message : T.failed;
+              yes.disabled = no.disabled = false;
+              return;
+            }
+          }
+          stopEvents();
+          state.session = null;
+          save();
+          clearBody();
+          var done = el("div", { class: "forgotten", tabindex: "-1", role: "status" },
+            [el("p", { text: T.forgotten })]);
+          body.appendChild(done);
+          done.focus();
+        });
+      });
+      // A new chat in the same session: the visitor keeps their details, the event stream goes on
+      // (a "choosing" status and the welcome follow) and the topics come back.
+      again.addEventListener("click", async function () {
+        again.disabled = closeChat.disabled = true;
         err.textContent = "";
         try {
-          await api("DELETE", sessionPath(""));
+          await api("POST", sessionPath("/restart"));
         } catch (e) {
-          if (e.status !== 401 && e.status !== 404) {   // gone already: that is what was asked
-            err.textContent = e.status && e.status < 500 ? e.message : T.failed;
-            yes.disabled = no.disabled = false;
+          if (e.status === 401 || e.status === 404) {   // deleted meanwhile (another tab): afresh
+            state.session = null; save(); startScreen(); return;
+          }
+          if (e.code !== "chat_not_ended") {   // not ended: another tab started the new chat already
+            err.textContent = e.status === 429 ? T.tooMany : e.status && e.status < 500 ? e.message : T.failed;
+            again.disabled = closeChat.disabled = false;
             return;
           }
         }
-        stopEvents();
-        state.session = null;
+        state.focusTopics = true;
+        poll();
+      });
+      closeChat.addEventListener("click", function () {
+        state.session.closed = true;   // a reload then shows the launcher, not the ended chat
         save();
-        clearBody();
-        var done = el("div", { class: "forgotten", tabindex: "-1", role: "status" },
-          [el("p", { text: T.forgotten })]);
-        body.appendChild(done);
-        done.focus();
+        close();
       });
-    });
-    // A new chat in the same session: the visitor keeps their details, the event stream goes on
-    // (a "choosing" status and the welcome follow) and the topics come back.
-    again.addEventListener("click", async function () {
-      again.disabled = closeChat.disabled = true;
-      err.textContent = "";
-      try {
-        await api("POST", sessionPath("/restart"));
-      } catch (e) {
-        if (e.status === 401 || e.status === 404) {   // deleted meanwhile (another tab): afresh
-          state.session = null; save(); startScreen(); return;
+      body.appendChild(box);
+      if (!panel.hidden && focusLost()) box.focus();
+      scroll();
+    }
+
+    function focusLost() {
+      var active = root.activeElement;
+      return !active || !active.getClientRects().length;
+    }
+
+    // 1-5 stars and a comment, which 1 or 2 stars make required. The browser says so before
+    // sending; the server checks the same rule and its refusals are said in the widget's language.
+    function ratingForm(view) {
+      var slot = root.querySelector(".ended-actions .rating-slot");
+      if (!slot || !view.can_rate || slot.firstChild) return;
+      var chosen = 0;
+      var stars = el("fieldset", { class: "stars" }, [el("legend", { text: T.rateTitle })]);
+      var labels = [];
+      for (var n = 1; n <= 5; n++) {
+        var label = n === 1 ? T.star1 : t("stars", { n: n });
+        var star = el("label", { class: "star", title: label },
+          [el("input", { type: "radio", name: "stars", value: String(n), "aria-label": label }),
+            el("span", { "aria-hidden": "true", text: "★" })]);
+        labels.push(star);
+        stars.appendChild(star);
+      }
+      var commentLabel = el("span", { text: T.comment });
+      var comment = el("textarea", { name: "comment", maxlength: "2000", rows: "2" });
+      var hint = el("p", { class: "hint", id: "laura-comment-hint", text: T.commentHint, hidden: "" });
+      var err = el("div", { class: "error", role: "alert" });
+      var send = el("button", { type: "submit", class: "primary", text: T.sendRating });
+      var form = el("form", { class: "card rating", novalidate: "" },
+        [stars, el("label", { class: "comment" }, [commentLabel, comment]), hint, err, send]);
+
+      function needComment() { return chosen > 0 && chosen <= 2; }
+      stars.addEventListener("change", function (ev) {
+        chosen = Number(ev.target.value);
+        labels.forEach(function (l, i) { l.classList.toggle("on", i < chosen); });
+        var need = needComment();
+        commentLabel.textContent = need ? T.commentNeeded : T.comment;
+        hint.hidden = !need;
+        if (need) { comment.required = true; comment.setAttribute("aria-describedby", "laura-comment-hint"); }
+        else { comment.required = false; comment.removeAttribute("aria-describedby"); }
+        err.textContent = "";
+      });
+      function done(text) {
+        var note = el("p", { class: "info rated", role: "status", tabindex: "-1", text: text });
+        form.replaceWith(note);
+        note.focus();
+      }
+      form.addEventListener("submit", async function (ev) {
+        ev.preventDefault();
+        if (!chosen) { err.textContent = T.chooseStars; labels[0].firstChild.focus(); return; }
+        var text = comment.value.trim();
+        if (needComment() && !text) { err.textContent = T.commentRequired; comment.focus(); return; }
+        // The chat this form was shown for: another tab may have started a new one since.
+        var payload = { stars: chosen, conversation_id: view.conversation_id };
+        if (text) payload.comment = text;
+        send.disabled = true;
+        try {
+          await api("POST", sessionPath("/rating"), payload);
+          done(T.rateThanks);
+        } catch (e) {
+          var known = {
+            comment_required: T.commentRequired, bad_stars: T.chooseStars, bad_comment: T.commentTooLong,
+            already_rated: T.alreadyRated, not_ratable: T.notRatable
+          };
+          var message = known[e.code] || (e.status === 429 ? T.tooMany : e.status && e.status < 500 ? e.message : T.failed);
+          if (e.status === 409) { done(message); return; }   // rated already, or not ratable: no form
+          err.textContent = message;
+          send.disabled = false;
         }
-        if (e.code !== "chat_not_ended") {   // not ended: another tab started the new chat already
-          err.textContent = e.status === 429 ? T.tooMany : e.status && e.status < 500 ? e.message : T.failed;
-          again.disabled = closeChat.disabled = false;
-          return;
+      });
+      slot.appendChild(form);
+      scroll();
+    }
+
+    // Events ----------------------------------------------------------------------------------
+    // Unread: what staff (or Laura) said while the chat was closed or the tab hidden counts on
+    // the launcher and in the page title, until the visitor looks. Replayed history counts not:
+    // the last seq the visitor saw is kept with the session.
+    var pageTitle = document.title;
+    var badge = el("span", { class: "badge", hidden: "", "aria-hidden": "true" });
+    launcher.appendChild(badge);
+    function looking() { return !panel.hidden && !document.hidden; }
+    function showUnread() {
+      var n = state.unread;
+      badge.hidden = !n;
+      badge.textContent = n ? String(n) : "";
+      launcher.setAttribute("aria-label", n ? T.launcher + " (" + t("unread", { n: n }) + ")" : T.launcher);
+      document.title = n ? "(" + n + ") " + pageTitle : pageTitle;
+    }
+    function markSeen() {
+      if (!state.session || !looking()) return;
+      if (state.cursor > (state.session.seen || 0)) { state.session.seen = state.cursor; save(); }
+      if (state.unread) { state.unread = 0; showUnread(); }
+    }
+    document.addEventListener("visibilitychange", markSeen);
+
+    // Attention beyond the count, as the organisation set it (GET /widget attention): a soft
+    // chime and a browser notification when staff answer while the visitor is not looking.
+    // Browsers allow sound only after a click in the page, so the chime's audio is readied on
+    // the visitor's first click in the chat; the notification names who answered, never what.
+    var audio = null;
+    function readyAudio() {
+      var want = state.widget && state.widget.attention;
+      if (!want || !want.sound || audio || !(window.AudioContext || window.webkitAudioContext)) return;
+      try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; }
+    }
+    // Asked when the visitor starts a chat, not before: then it is clear what it is for.
+    function askNotify() {
+      var want = state.widget && state.widget.attention;
+      if (want && want.notifications && window.Notification && Notification.permission === "default") {
+        try { Notification.requestPermission(); } catch (e) { /* an old browser: no prompt */ }
+      }
+    }
+    panel.addEventListener("click", readyAudio);
+    panel.addEventListener("keydown", readyAudio);
+    function chime() {
+      if (!audio) return;
+      try {
+        if (audio.state === "suspended") audio.resume();
+        var tone = audio.createOscillator(), gain = audio.createGain(), at = audio.currentTime;
+        tone.type = "sine";
+        tone.frequency.setValueAtTime(660, at);
+        tone.frequency.setValueAtTime(880, at + 0.12);
+        gain.gain.setValueAtTime(0.0001, at);
+        gain.gain.exponentialRampToValueAtTime(0.15, at + 0.02);
+        gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.4);
+        tone.connect(gain); gain.connect(audio.destination);
+        tone.start(at); tone.stop(at + 0.42);
+      } catch (e) { /* no sound, the count still shows */ }
+    }
+    function notifyAnswer(name) {
+      var want = state.widget && state.widget.attention;
+      if (!want || !want.notifications || !window.Notification || Notification.permission !== "granted") return;
+      try {
+        var note = new Notification(state.widget.organization || T.title,
+          { body: t("answered", { name: name }), tag: "laura-chat" });
+        note.onclick = function () { window.focus(); open(); note.close(); };
+      } catch (e) { /* some mobile browsers only notify from a service worker */ }
+    }
+
+    function render(ev) {
+      if (state.rendered[ev.seq]) return;
+      state.rendered[ev.seq] = true;
+      if (ev.type === "message" && ev.sender !== "visitor" && !looking() && state.session
+          && ev.seq > (state.session.seen || 0)) {
+        state.unread += 1;
+        showUnread();
+        // Once per message (not again when the history is replayed after a reload), and only
+        // for what just came.
+        if (ev.sender === "staff" && ev.seq > (state.session.alerted || 0) && Date.now() - ev.ts < 60000) {
+          state.session.alerted = ev.seq; save();
+          chime(); notifyAnswer(ev.name);
         }
       }
-      state.focusTopics = true;
-      poll();
-    });
-    closeChat.addEventListener("click", function () {
-      state.session.closed = true;   // a reload then shows the launcher, not the ended chat
-      save();
-      close();
-    });
-    body.appendChild(box);
-    if (!panel.hidden && focusLost()) box.focus();
-    scroll();
-  }
-
-  function focusLost() {
-    var active = root.activeElement;
-    return !active || !active.getClientRects().length;
-  }
-
-  // 1-5 stars and a comment, which 1 or 2 stars make required. The browser says so before
-  // sending; the server checks the same rule and its refusals are said in the widget's language.
-  function ratingForm(view) {
-    var slot = root.querySelector(".ended-actions .rating-slot");
-    if (!slot || !view.can_rate || slot.firstChild) return;
-    var chosen = 0;
-    var stars = el("fieldset", { class: "stars" }, [el("legend", { text: T.rateTitle })]);
-    var labels = [];
-    for (var n = 1; n <= 5; n++) {
-      var label = n === 1 ? T.star1 : t("stars", { n: n });
-      var star = el("label", { class: "star", title: label },
-        [el("input", { type: "radio", name: "stars", value: String(n), "aria-label": label }),
-          el("span", { "aria-hidden": "true", text: "★" })]);
-      labels.push(star);
-      stars.appendChild(star);
+      if (ev.type === "message") {
+        var who = ev.sender === "visitor" ? T.you : ev.name;
+        if (ev.sender === "staff") showTyping([]);
+        body.appendChild(el("div", { class: "msg " + ev.sender + (ev.attachment ? " attachment" : ""), "data-seq": String(ev.seq) },
+          [el("span", { class: "who", text: who }), ev.attachment ? attachmentView(ev.attachment) : linked(ev.body)]));
+      } else if (ev.type === "typing") {
+        // Replayed history (after a reload) may hold someone typing long ago: only fresh ones count.
+        showTyping(Date.now() - ev.ts < 30000 ? ev.names || [] : []);
+      } else if (ev.type === "video") {
+        if (ev.video === "started") {
+          state.video = { name: ev.name || "" };
+          body.appendChild(el("div", { class: "info video", text: t("videoStarted", { name: ev.name || "" }) }));
+        } else if (ev.video === "ended") {
+          state.video = null;
+          leaveCall();
+          body.appendChild(el("div", { class: "info video ended", text: T.videoEnded }));
+        }
+        updateVideo();
+      } else if (ev.type === "queue") {
+        queueBar.textContent = t("queue", { n: ev.position });
+        queueBar.hidden = state.status !== "waiting";
+      } else if (ev.type === "status") {
+        if (ev.status === "ended" && state.status !== "ended") {
+          body.appendChild(el("div", { class: "info ended", text: T.ended }));
+        } else if (ev.status !== "ended" && state.status === "ended") {
+          // A new chat in the same session: a line between the old chat and the new one.
+          body.appendChild(el("div", { class: "divider", "data-seq": String(ev.seq) }, [el("span", { text: T.newChat })]));
+        }
+        setStatus(ev.status);
+      }
+      scroll();
     }
-    var commentLabel = el("span", { text: T.comment });
-    var comment = el("textarea", { name: "comment", maxlength: "2000", rows: "2" });
-    var hint = el("p", { class: "hint", id: "laura-comment-hint", text: T.commentHint, hidden: "" });
-    var err = el("div", { class: "error", role: "alert" });
-    var send = el("button", { type: "submit", class: "primary", text: T.sendRating });
-    var form = el("form", { class: "card rating", novalidate: "" },
-      [stars, el("label", { class: "comment" }, [commentLabel, comment]), hint, err, send]);
 
-    function needComment() { return chosen > 0 && chosen <= 2; }
-    stars.addEventListener("change", function (ev) {
-      chosen = Number(ev.target.value);
-      labels.forEach(function (l, i) { l.classList.toggle("on", i < chosen); });
-      var need = needComment();
-      commentLabel.textContent = need ? T.commentNeeded : T.comment;
-      hint.hidden = !need;
-      if (need) { comment.required = true; comment.setAttribute("aria-describedby", "laura-comment-hint"); }
-      else { comment.required = false; comment.removeAttribute("aria-describedby"); }
-      err.textContent = "";
-    });
-    function done(text) {
-      var note = el("p", { class: "info rated", role: "status", tabindex: "-1", text: text });
-      form.replaceWith(note);
-      note.focus();
-    }
-    form.addEventListener("submit", async function (ev) {
-      ev.preventDefault();
-      if (!chosen) { err.textContent = T.chooseStars; labels[0].firstChild.focus(); return; }
-      var text = comment.value.trim();
-      if (needComment() && !text) { err.textContent = T.commentRequired; comment.focus(); return; }
-      // The chat this form was shown for: another tab may have started a new one since.
-      var payload = { stars: chosen, conversation_id: view.conversation_id };
-      if (text) payload.comment = text;
-      send.disabled = true;
+    async function refreshSub() {
+      if (!state.session) return null;
       try {
-        await api("POST", sessionPath("/rating"), payload);
-        done(T.rateThanks);
-      } catch (e) {
-        var known = {
-          comment_required: T.commentRequired, bad_stars: T.chooseStars, bad_comment: T.commentTooLong,
-          already_rated: T.alreadyRated, not_ratable: T.notRatable
-        };
-        var message = known[e.code] || (e.status === 429 ? T.tooMany : e.status && e.status < 500 ? e.message : T.failed);
-        if (e.status === 409) { done(message); return; }   // rated already, or not ratable: no form
-        err.textContent = message;
-        send.disabled = false;
-      }
-    });
-    slot.appendChild(form);
-    scroll();
-  }
-
-  // Events ----------------------------------------------------------------------------------
-  // Unread: what staff (or Laura) said while the chat was closed or the tab hidden counts on
-  // the launcher and in the page title, until the visitor looks. Replayed history counts not:
-  // the last seq the visitor saw is kept with the session.
-  var pageTitle = document.title;
-  var badge = el("span", { class: "badge", hidden: "", "aria-hidden": "true" });
-  launcher.appendChild(badge);
-  function looking() { return !panel.hidden && !document.hidden; }
-  function showUnread() {
-    var n = state.unread;
-    badge.hidden = !n;
-    badge.textContent = n ? String(n) : "";
-    launcher.setAttribute("aria-label", n ? T.launcher + " (" + t("unread", { n: n }) + ")" : T.launcher);
-    document.title = n ? "(" + n + ") " + pageTitle : pageTitle;
-  }
-  function markSeen() {
-    if (!state.session || !looking()) return;
-    if (state.cursor > (state.session.seen || 0)) { state.session.seen = state.cursor; save(); }
-    if (state.unread) { state.unread = 0; showUnread(); }
-  }
-  document.addEventListener("visibilitychange", markSeen);
-
-  // Attention beyond the count, as the organisation set it (GET /widget attention): a soft
-  // chime and a browser notification when staff answer while the visitor is not looking.
-  // Browsers allow sound only after a click in the page, so the chime's audio is readied on
-  // the visitor's first click in the chat; the notification names who answered, never what.
-  var audio = null;
-  function readyAudio() {
-    var want = state.widget && state.widget.attention;
-    if (!want || !want.sound || audio || !(window.AudioContext || window.webkitAudioContext)) return;
-    try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { audio = null; }
-  }
-  // Asked when the visitor starts a chat, not before: then it is clear what it is for.
-  function askNotify() {
-    var want = state.widget && state.widget.attention;
-    if (want && want.notifications && window.Notification && Notification.permission === "default") {
-      try { Notification.requestPermission(); } catch (e) { /* an old browser: no prompt */ }
+        var s = await api("GET", "/sessions/" + state.session.session_id);
+        var names = s.staff.map(function (x) { return x.name; }).join(", ");
+        sub.textContent = s.status === "connected" && names ? t("connected", { names: names }) :
+          s.status === "waiting" ? T.waiting : "";
+        return s;
+      } catch (e) { return null; /* shown by the poll loop */ }
     }
-  }
-  panel.addEventListener("click", readyAudio);
-  panel.addEventListener("keydown", readyAudio);
-  function chime() {
-    if (!audio) return;
-    try {
-      if (audio.state === "suspended") audio.resume();
-      var tone = audio.createOscillator(), gain = audio.createGain(), at = audio.currentTime;
-      tone.type = "sine";
-      tone.frequency.setValueAtTime(660, at);
-      tone.frequency.setValueAtTime(880, at + 0.12);
-      gain.gain.setValueAtTime(0.0001, at);
-      gain.gain.exponentialRampToValueAtTime(0.15, at + 0.02);
-      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.4);
-      tone.connect(gain); gain.connect(audio.destination);
-      tone.start(at); tone.stop(at + 0.42);
-    } catch (e) { /* no sound, the count still shows */ }
-  }
-  function notifyAnswer(name) {
-    var want = state.widget && state.widget.attention;
-    if (!want || !want.notifications || !window.Notification || Notification.permission !== "granted") return;
-    try {
-      var note = new Notification(state.widget.organization || T.title,
-        { body: t("answered", { name: name }), tag: "laura-chat" });
-      note.onclick = function () { window.focus(); open(); note.close(); };
-    } catch (e) { /* some mobile browsers only notify from a service worker */ }
-  }
 
-  function render(ev) {
-    if (state.rendered[ev.seq]) return;
-    state.rendered[ev.seq] = true;
-    if (ev.type === "message" && ev.sender !== "visitor" && !looking() && state.session
-        && ev.seq > (state.session.seen || 0)) {
-      state.unread += 1;
-      showUnread();
-      // Once per message (not again when the history is replayed after a reload), and only
-      // for what just came.
-      if (ev.sender === "staff" && ev.seq > (state.session.alerted || 0) && Date.now() - ev.ts < 60000) {
-        state.session.alerted = ev.seq; save();
-        chime(); notifyAnswer(ev.name);
-      }
-    }
-    if (ev.type === "message") {
-      var who = ev.sender === "visitor" ? T.you : ev.name;
-      if (ev.sender === "staff") showTyping([]);
-      body.appendChild(el("div", { class: "msg " + ev.sender + (ev.attachment ? " attachment" : ""), "data-seq": String(ev.seq) },
-        [el("span", { class: "who", text: who }), ev.attachment ? attachmentView(ev.attachment) : linked(ev.body)]));
-    } else if (ev.type === "typing") {
-      // Replayed history (after a reload) may hold someone typing long ago: only fresh ones count.
-      showTyping(Date.now() - ev.ts < 30000 ? ev.names || [] : []);
-    } else if (ev.type === "video") {
-      if (ev.video === "started") {
-        state.video = { name: ev.name || "" };
-        body.appendChild(el("div", { class: "info video", text: t("videoStarted", { name: ev.name || "" }) }));
-      } else if (ev.video === "ended") {
-        state.video = null;
-        leaveCall();
-        body.appendChild(el("div", { class: "info video ended", text: T.videoEnded }));
-      }
+    function setStatus(status) {
+      state.status = status;
+      compose.hidden = status === "ended" || status === "contact";
+      endBtn.hidden = status === "ended";
+      if (status !== "waiting") queueBar.hidden = true;
+      if (status !== "connected") { showTyping([]); typingReset(); }
+      if (status === "ended") { state.video = null; leaveCall(); closeAskEnd(false); }
       updateVideo();
-    } else if (ev.type === "queue") {
-      queueBar.textContent = t("queue", { n: ev.position });
-      queueBar.hidden = state.status !== "waiting";
-    } else if (ev.type === "status") {
-      if (ev.status === "ended" && state.status !== "ended") {
-        body.appendChild(el("div", { class: "info ended", text: T.ended }));
-      } else if (ev.status !== "ended" && state.status === "ended") {
-        // A new chat in the same session: a line between the old chat and the new one.
-        body.appendChild(el("div", { class: "divider", "data-seq": String(ev.seq) }, [el("span", { text: T.newChat })]));
-      }
-      setStatus(ev.status);
     }
-    scroll();
-  }
 
-  async function refreshSub() {
-    if (!state.session) return null;
-    try {
-      var s = await api("GET", "/sessions/" + state.session.session_id);
-      var names = s.staff.map(function (x) { return x.name; }).join(", ");
-      sub.textContent = s.status === "connected" && names ? t("connected", { names: names }) :
-        s.status === "waiting" ? T.waiting : "";
-      return s;
-    } catch (e) { return null; /* shown by the poll loop */ }
-  }
-
-  function setStatus(status) {
-    state.status = status;
-    compose.hidden = status === "ended" || status === "contact";
-    endBtn.hidden = status === "ended";
-    if (status !== "waiting") queueBar.hidden = true;
-    if (status !== "connected") { showTyping([]); typingReset(); }
-    if (status === "ended") { state.video = null; leaveCall(); closeAskEnd(false); }
-    updateVideo();
-  }
-
-  async function afterBatch() {
-    if (state.status === "choosing") topicButtons();
-    else { var tb = root.querySelector(".topics"); if (tb) tb.remove(); }
-    if (state.status === "contact") contactForm();
-    else { var cf = root.querySelector("form.contact"); if (cf) cf.remove(); }
-    if (state.status === "ended") endedScreen();
-    else { var ea = root.querySelector(".ended-actions"); if (ea) ea.remove(); }
-    var view = await refreshSub();
-    if (view && view.status === "ended" && state.status === "ended") ratingForm(view);
-  }
-
-  // Events come over a stream (Server-Sent Events read with fetch, so the token stays in a
-  // header, never in a URL); where streaming does not get through (a proxy that buffers it),
-  // over the long poll for the rest of the page's life. Either resumes from the cursor.
-  function batch(data) {
-    showError("");
-    data.events.forEach(render);
-    state.cursor = data.next;
-    markSeen();
-    if (data.events.length) afterBatch();
-  }
-
-  // The server sends something at once and then at least every 20 s: silence for longer
-  // means a connection the network dropped without telling anyone.
-  async function stream(sid) {
-    var ctl = new AbortController(), heard = false, silent = false, timer = null;
-    function watch(ms) {
-      clearTimeout(timer);
-      timer = setTimeout(function () { silent = true; ctl.abort(); }, ms);
+    async function afterBatch() {
+      if (state.status === "choosing") topicButtons();
+      else { var tb = root.querySelector(".topics"); if (tb) tb.remove(); }
+      if (state.status === "contact") contactForm();
+      else { var cf = root.querySelector("form.contact"); if (cf) cf.remove(); }
+      if (state.status === "ended") endedScreen();
+      else { var ea = root.querySelector(".ended-actions"); if (ea) ea.remove(); }
+      var view = await refreshSub();
+      if (view && view.status === "ended" && state.status === "ended") ratingForm(view);
     }
-    state.abort = function () { ctl.abort(); };
-    watch(10000);
-    try {
-      var resp = await fetch(API + "/sessions/" + sid + "/stream?after=" + state.cursor, {
-        headers: { Authorization: "Bearer " + state.session.token, Accept: "text/event-stream" },
-        cache: "no-store", signal: ctl.signal
-      });
-      if (!resp.ok) throw await errorOf(resp);
-      if (!resp.body || !window.TextDecoder) { state.transport = "poll"; return; }
-      var reader = resp.body.getReader(), decoder = new TextDecoder(), buf = "";
-      for (;;) {
-        var chunk = await reader.read();
-        if (chunk.done) {
-          // Ended before its first event (Laura stopping, or a proxy answering for it): not
-          // a stream to open again at once, but a pause like any failure.
-          if (!heard) throw new Error("stream ended empty");
-          return;
-        }
-        if (heard) watch(45000);
-        buf += decoder.decode(chunk.value, { stream: true }).replace(/\r/g, "");
-        var end;
-        while ((end = buf.indexOf("\n\n")) >= 0) {
-          var lines = buf.slice(0, end).split("\n");
-          buf = buf.slice(end + 2);
-          for (var i = 0; i < lines.length; i++) {
-            if (lines[i].indexOf("data:") !== 0) continue;
-            if (!heard) { heard = true; watch(45000); }
-            batch(JSON.parse(lines[i].slice(5)));
-          }
-          if (!state.session || state.session.session_id !== sid || state.status === "ended") {
-            ctl.abort(); return;
-          }
-        }
-      }
-    } catch (e) {
-      if (silent) { var err = new Error("silent"); err.silent = true; err.heard = heard; throw err; }
-      if (ctl.signal.aborted) return;
-      throw e;
-    } finally {
-      clearTimeout(timer);
-      state.abort = null;
-    }
-  }
 
-  async function longPoll(sid, wait) {
-    batch(await api("GET", "/sessions/" + sid + "/events?after=" + state.cursor + "&timeout=" + wait,
-      null, wait * 1000 + 15000));
-  }
-
-  async function poll() {
-    if (state.polling) return;
-    state.polling = true;
-    var first = true;
-    while (state.session) {
-      var sid = state.session.session_id;
-      try {
-        if (state.transport !== "poll" && !first) await stream(sid);
-        else await longPoll(sid, first ? 0 : 25);
-        first = false;
-        if (state.status === "ended") break;
-      } catch (e) {
-        if (e.status === 401 || e.status === 404) {  // the session is gone: start afresh
-          state.session = null; save(); startScreen(); break;
-        }
-        if (e.silent && !e.heard) {
-          // Not even the first event: either something between holds streams back (then the
-          // long poll gets through, and serves from now on) or the network is down.
-          try { await longPoll(sid, 0); state.transport = "poll"; continue; } catch (e2) { /* down */ }
-        }
-        showError(T.reconnecting);
-        await new Promise(function (r) { setTimeout(r, 2000); });
-      }
-    }
-    state.polling = false;
-  }
-
-  function stopEvents() { if (state.abort) state.abort(); }
-
-  // Files ------------------------------------------------------------------------------------
-  function attachmentView(att) {
-    var path = sessionPath("/attachments/" + encodeURIComponent(att.id));
-    var size = formatSize(att.size || 0);
-    if (att.kind === "image") {
-      var img = el("img", { alt: att.name });
-      if (att.width && att.height) {   // reserve the space, so the log does not jump when it loads
-        var scale = Math.min(1, 220 / att.width, 220 / att.height);
-        img.width = Math.max(1, Math.round(att.width * scale));
-        img.height = Math.max(1, Math.round(att.height * scale));
-      }
-      var thumb = el("button", { type: "button", class: "thumb", "aria-label": t("enlarge", { name: att.name }) }, [img]);
-      thumb.addEventListener("click", function () { openImage(att, path, thumb); });
-      blobURL(path + "?thumbnail=1").then(function (url) { img.src = url; scroll(); })
-        .catch(function () { img.alt = att.name + " (" + size + ")"; });
-      return el("div", { class: "file-image" }, [thumb, el("span", { class: "meta", text: att.name + " · " + size })]);
-    }
-    var link = el("button", { type: "button", class: "file", "aria-label": t("download", { name: att.name, size: size }) },
-      [icon(PAPERCLIP), el("span", { class: "name", text: att.name }), el("span", { class: "meta", text: size })]);
-    link.addEventListener("click", async function () {
-      link.disabled = true;
-      await saveFile(path + "?download=1", att.name);
-      link.disabled = false;
-    });
-    return link;
-  }
-
-  var imageOpener = null;
-  async function openImage(att, path, opener) {
-    imageOpener = opener;
-    bigCaption.textContent = att.name;
-    bigImage.alt = att.name;
-    lightbox.setAttribute("aria-label", att.name);
-    bigSave.onclick = function () { saveFile(path + "?download=1", att.name); };
-    lightbox.hidden = false;
-    bigClose.focus();
-    try {
-      if (!att.url) att.url = await blobURL(path);
-      if (!lightbox.hidden && imageOpener === opener) bigImage.src = att.url;
-    } catch (e) { showError(e.status && e.status < 500 ? e.message : T.downloadFailed); closeImage(); }
-  }
-
-  function closeImage() {
-    if (lightbox.hidden) return;
-    lightbox.hidden = true;
-    bigImage.removeAttribute("src");
-    if (imageOpener && imageOpener.isConnected) imageOpener.focus();
-    imageOpener = null;
-  }
-  bigClose.addEventListener("click", closeImage);
-  // The host page receives key presses from inside the shadow root too.
-  document.addEventListener("keydown", function (ev) {
-    if (ev.key !== "Escape") return;
-    if (!lightbox.hidden) { ev.preventDefault(); closeImage(); }
-    else if (!askEnd.hidden) { ev.preventDefault(); closeAskEnd(true); }
-    else if (!panel.hidden && ev.composedPath().indexOf(host) >= 0) {
-      ev.preventDefault(); close();   // focus goes back to the launcher
-    }
-  });
-
-  function filesOn() {
-    return !!(state.widget && state.widget.files && state.widget.files.types && state.widget.files.types.length);
-  }
-
-  // The browser refuses what the server would refuse anyway, before a byte is sent; the
-  // server still checks the content itself.
-  function refusal(file) {
-    var rules = state.widget.files;
-    if (file.size > rules.max_bytes) return t("fileTooLarge", { max: formatSize(rules.max_bytes) });
-    if (file.type && rules.types.indexOf(file.type) < 0) return t("fileType", { types: typeNames(rules.types) });
-    if (!file.size) return T.fileEmpty;
-    return null;
-  }
-
-  function upload(file) {
-    var refused = refusal(file);
-    if (refused) { showError(refused); return; }
-    showError("");
-    var form = new FormData();
-    form.append("file", file, file.name);
-    var xhr = new XMLHttpRequest();   // not fetch(): XHR reports the upload's progress
-    xhr.open("POST", API + sessionPath("/attachments"));
-    xhr.setRequestHeader("Authorization", "Bearer " + state.session.token);
-    uploadName.textContent = t("uploading", { name: file.name });
-    progress.value = 0;
-    uploadBar.hidden = false;
-    attachBtn.disabled = true;
-    xhr.upload.addEventListener("progress", function (ev) {
-      if (ev.lengthComputable) progress.value = ev.loaded / ev.total;
-    });
-    function done(message) {
-      uploadBar.hidden = true;
-      attachBtn.disabled = false;
-      showError(message);
-    }
-    xhr.addEventListener("load", function () {
-      if (xhr.status >= 200 && xhr.status < 300) { done(""); return; }
-      var data = null;
-      try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
-      var code = data && data.error && data.error.code;
-      var message = data && data.error && data.error.message;
-      // The server's messages are English; the ones the widget knows are said in its language.
-      var rules = state.widget.files;
-      var known = {
-        file_too_large: t("fileTooLarge", { max: formatSize(rules.max_bytes) }),
-        file_type_not_allowed: t("fileType", { types: typeNames(rules.types) }),
-        file_empty: T.fileEmpty,
-        file_unreadable: T.fileUnreadable,
-        file_active_content: T.fileActive
-      };
-      done(known[code] || (xhr.status < 500 && message ? message : T.failed));
-    });
-    xhr.addEventListener("error", function () { done(T.failed); });
-    xhr.addEventListener("abort", function () { done(""); });
-    xhr.send(form);
-  }
-
-  attachBtn.addEventListener("click", function () { fileInput.click(); });
-  fileInput.addEventListener("change", function () {
-    var file = fileInput.files && fileInput.files[0];
-    fileInput.value = "";   // choosing the same file again is a new choice
-    if (file) upload(file);
-  });
-
-  function applyFileRules() {
-    attachBtn.hidden = !filesOn();
-    if (filesOn()) fileInput.setAttribute("accept", state.widget.files.types.join(","));
-  }
-
-  // Typing -----------------------------------------------------------------------------------
-  var typingTimer = null;
-  function showTyping(names) {
-    clearTimeout(typingTimer);
-    if (!names.length) { typingLine.textContent = ""; return; }
-    typingLine.textContent = t(names.length > 1 ? "typingMany" : "typingOne", { names: listNames(names) });
-    typingTimer = setTimeout(function () { typingLine.textContent = ""; }, 35000);  // a missed "stopped"
-  }
-
-  // The visitor's own typing: "typing" at most every 3 s while they type, "stopped" after 5 s
-  // without input or when the box is emptied. The draft itself goes only when the server said the
-  // admin turned the preview on, and at most every 2 s (a last update follows the final key).
-  var me = { active: false, sentAt: 0, preview: false, idle: null, trailing: null };
-  function typingReset() {
-    clearTimeout(me.idle); clearTimeout(me.trailing);
-    me.idle = me.trailing = null; me.active = false;
-  }
-
-  async function sendTyping(typing) {
-    if (!state.session) return;
-    var payload = { typing: typing };
-    if (typing && me.preview) payload.draft = textarea.value;
-    me.sentAt = Date.now();
-    try {
-      var wasPreview = me.preview;
-      var answer = await api("POST", sessionPath("/typing"), payload);
-      me.preview = !!answer.preview;
-      if (me.preview && !wasPreview && me.active) trailingDraft();
-    } catch (e) { /* typing is a courtesy: never an error for the visitor */ }
-  }
-
-  function trailingDraft() {
-    if (me.trailing) return;
-    me.trailing = setTimeout(function () {
-      me.trailing = null;
-      if (me.active && textarea.value.trim()) sendTyping(true);
-    }, Math.max(0, me.sentAt + 2000 - Date.now()));
-  }
-
-  function stopTyping() {
-    var was = me.active;
-    typingReset();
-    if (was) sendTyping(false);
-  }
-
-  function onInput() {
-    if (state.status !== "connected" || !state.session) return;
-    if (!textarea.value.trim()) { stopTyping(); return; }
-    clearTimeout(me.idle);
-    me.idle = setTimeout(stopTyping, 5000);
-    var since = Date.now() - me.sentAt;
-    if (!me.active || since >= 3000 || (me.preview && since >= 2000)) {
-      me.active = true;
-      clearTimeout(me.trailing); me.trailing = null;
-      sendTyping(true);
-    } else if (me.preview) {
-      trailingDraft();
-    }
-  }
-
-  // Video ------------------------------------------------------------------------------------
-  var call = null;
-  var scripts = {};
-
-  // Jitsi's external_api.js goes into the host document (a shadow root has no head of its
-  // own), once per page and server; a failed load may be tried again.
-  function loadScript(src) {
-    if (!scripts[src]) {
-      scripts[src] = new Promise(function (resolve, reject) {
-        var s = document.createElement("script");
-        s.src = src; s.async = true;
-        s.onload = resolve;
-        s.onerror = function () { delete scripts[src]; s.remove(); reject(new Error(T.videoFailed)); };
-        document.head.appendChild(s);
-      });
-    }
-    return scripts[src];
-  }
-
-  function updateVideo() {
-    var offer = state.video && state.status === "connected" && !call;
-    if (offer) videoText.textContent = t("videoOffer", { name: state.video.name });
-    videoBar.hidden = !offer;
-  }
-
-  async function joinCall() {
-    joinBtn.disabled = true;
-    try {
-      var info = await api("GET", sessionPath("/video"));
-      await loadScript(info.external_api);
-      if (typeof window.JitsiMeetExternalAPI !== "function") throw new Error(T.videoFailed);
-      if (!state.video || call) return;   // ended (or joined) while loading
-      callFrame.textContent = "";
-      callBox.hidden = false;
-      panel.classList.add("in-call");
-      // Jitsi asks for the camera and microphone now; its iframe carries the permissions.
-      call = new window.JitsiMeetExternalAPI(info.domain, {
-        roomName: info.room, jwt: info.jwt || undefined, parentNode: callFrame,
-        userInfo: { displayName: info.display_name },
-        configOverwrite: { prejoinConfig: { enabled: true } }, interfaceConfigOverwrite: {}
-      });
-      if (typeof call.addListener === "function") call.addListener("readyToClose", leaveCall);
+    // Events come over a stream (Server-Sent Events read with fetch, so the token stays in a
+    // header, never in a URL); where streaming does not get through (a proxy that buffers it),
+    // over the long poll for the rest of the page's life. Either resumes from the cursor.
+    function batch(data) {
       showError("");
-    } catch (e) {
-      showError(e.status && e.status < 500 ? e.message : T.videoFailed);
-      leaveCall();
-    } finally {
-      joinBtn.disabled = false;
+      data.events.forEach(render);
+      state.cursor = data.next;
+      markSeen();
+      if (data.events.length) afterBatch();
+    }
+
+    // The server sends something at once and then at least every 20 s: silence for longer
+    // means a connection the network dropped without telling anyone.
+    async function stream(sid) {
+      var ctl = new AbortController(), heard = false, silent = false, timer = null;
+      function watch(ms) {
+        clearTimeout(timer);
+        timer = setTimeout(function () { silent = true; ctl.abort(); }, ms);
+      }
+      state.abort = function () { ctl.abort(); };
+      watch(10000);
+      try {
+        var resp = await fetch(API + "/sessions/" + sid + "/stream?after=" + state.cursor, {
+          headers: { Authorization: "Bearer " + state.session.token, Accept: "text/event-stream" },
+          cache: "no-store", signal: ctl.signal
+        });
+        if (!resp.ok) throw await errorOf(resp);
+        if (!resp.body || !window.TextDecoder) { state.transport = "poll"; return; }
+        var reader = resp.body.getReader(), decoder = new TextDecoder(), buf = "";
+        for (;;) {
+          var chunk = await reader.read();
+          if (chunk.done) {
+            // Ended before its first event (Laura stopping, or a proxy answering for it): not
+            // a stream to open again at once, but a pause like any failure.
+            if (!heard) throw new Error("stream ended empty");
+            return;
+          }
+          if (heard) watch(45000);
+          buf += decoder.decode(chunk.value, { stream: true }).replace(/\r/g, "");
+          var end;
+          while ((end = buf.indexOf("\n\n")) >= 0) {
+            var lines = buf.slice(0, end).split("\n");
+            buf = buf.slice(end + 2);
+            for (var i = 0; i < lines.length; i++) {
+              if (lines[i].indexOf("data:") !== 0) continue;
+              if (!heard) { heard = true; watch(45000); }
+              batch(JSON.parse(lines[i].slice(5)));
+            }
+            if (!state.session || state.session.session_id !== sid || state.status === "ended") {
+              ctl.abort(); return;
+            }
+          }
+        }
+      } catch (e) {
+        if (silent) { var err = new Error("silent"); err.silent = true; err.heard = heard; throw err; }
+        if (ctl.signal.aborted) return;
+        throw e;
+      } finally {
+        clearTimeout(timer);
+        state.abort = null;
+      }
+    }
+
+    async function longPoll(sid, wait) {
+      batch(await api("GET", "/sessions/" + sid + "/events?after=" + state.cursor + "&timeout=" + wait,
+        null, wait * 1000 + 15000));
+    }
+
+    async function poll() {
+      if (state.polling) return;
+      state.polling = true;
+      var first = true;
+      while (state.session && !gone) {
+        var sid = state.session.session_id;
+        try {
+          if (state.transport !== "poll" && !first) await stream(sid);
+          else await longPoll(sid, first ? 0 : 25);
+          first = false;
+          if (state.status === "ended") break;
+        } catch (e) {
+          if (gone) break;
+          if (e.status === 401 || e.status === 404) {  // the session is gone: start afresh
+            state.session = null; save(); startScreen(); break;
+          }
+          if (e.silent && !e.heard) {
+            // Not even the first event: either something between holds streams back (then the
+            // long poll gets through, and serves from now on) or the network is down.
+            try { await longPoll(sid, 0); state.transport = "poll"; continue; } catch (e2) { /* down */ }
+          }
+          showError(T.reconnecting);
+          await new Promise(function (r) { setTimeout(r, 2000); });
+        }
+      }
+      state.polling = false;
+    }
+
+    function stopEvents() { if (state.abort) state.abort(); }
+
+    // Files ------------------------------------------------------------------------------------
+    function attachmentView(att) {
+      var path = sessionPath("/attachments/" + encodeURIComponent(att.id));
+      var size = formatSize(att.size || 0);
+      if (att.kind === "image") {
+        var img = el("img", { alt: att.name });
+        if (att.width && att.height) {   // reserve the space, so the log does not jump when it loads
+          var scale = Math.min(1, 220 / att.width, 220 / att.height);
+          img.width = Math.max(1, Math.round(att.width * scale));
+          img.height = Math.max(1, Math.round(att.height * scale));
+        }
+        var thumb = el("button", { type: "button", class: "thumb", "aria-label": t("enlarge", { name: att.name }) }, [img]);
+        thumb.addEventListener("click", function () { openImage(att, path, thumb); });
+        blobURL(path + "?thumbnail=1").then(function (url) { img.src = url; scroll(); })
+          .catch(function () { img.alt = att.name + " (" + size + ")"; });
+        return el("div", { class: "file-image" }, [thumb, el("span", { class: "meta", text: att.name + " · " + size })]);
+      }
+      var link = el("button", { type: "button", class: "file", "aria-label": t("download", { name: att.name, size: size }) },
+        [icon(PAPERCLIP), el("span", { class: "name", text: att.name }), el("span", { class: "meta", text: size })]);
+      link.addEventListener("click", async function () {
+        link.disabled = true;
+        await saveFile(path + "?download=1", att.name);
+        link.disabled = false;
+      });
+      return link;
+    }
+
+    var imageOpener = null;
+    async function openImage(att, path, opener) {
+      imageOpener = opener;
+      bigCaption.textContent = att.name;
+      bigImage.alt = att.name;
+      lightbox.setAttribute("aria-label", att.name);
+      bigSave.onclick = function () { saveFile(path + "?download=1", att.name); };
+      lightbox.hidden = false;
+      bigClose.focus();
+      try {
+        if (!att.url) att.url = await blobURL(path);
+        if (!lightbox.hidden && imageOpener === opener) bigImage.src = att.url;
+      } catch (e) { showError(e.status && e.status < 500 ? e.message : T.downloadFailed); closeImage(); }
+    }
+
+    function closeImage() {
+      if (lightbox.hidden) return;
+      lightbox.hidden = true;
+      bigImage.removeAttribute("src");
+      if (imageOpener && imageOpener.isConnected) imageOpener.focus();
+      imageOpener = null;
+    }
+    bigClose.addEventListener("click", closeImage);
+    // The host page receives key presses from inside the shadow root too.
+    function onKey(ev) {
+      if (ev.key !== "Escape") return;
+      if (!lightbox.hidden) { ev.preventDefault(); closeImage(); }
+      else if (!askEnd.hidden) { ev.preventDefault(); closeAskEnd(true); }
+      else if (!panel.hidden && ev.composedPath().indexOf(host) >= 0) {
+        ev.preventDefault(); close();   // focus goes back to the launcher
+      }
+    }
+    document.addEventListener("keydown", onKey);
+
+    function filesOn() {
+      return !!(state.widget && state.widget.files && state.widget.files.types && state.widget.files.types.length);
+    }
+
+    // The browser refuses what the server would refuse anyway, before a byte is sent; the
+    // server still checks the content itself.
+    function refusal(file) {
+      var rules = state.widget.files;
+      if (file.size > rules.max_bytes) return t("fileTooLarge", { max: formatSize(rules.max_bytes) });
+      if (file.type && rules.types.indexOf(file.type) < 0) return t("fileType", { types: typeNames(rules.types) });
+      if (!file.size) return T.fileEmpty;
+      return null;
+    }
+
+    function upload(file) {
+      var refused = refusal(file);
+      if (refused) { showError(refused); return; }
+      showError("");
+      var form = new FormData();
+      form.append("file", file, file.name);
+      var xhr = new XMLHttpRequest();   // not fetch(): XHR reports the upload's progress
+      xhr.open("POST", API + sessionPath("/attachments"));
+      xhr.setRequestHeader("Authorization", "Bearer " + state.session.token);
+      uploadName.textContent = t("uploading", { name: file.name });
+      progress.value = 0;
+      uploadBar.hidden = false;
+      attachBtn.disabled = true;
+      xhr.upload.addEventListener("progress", function (ev) {
+        if (ev.lengthComputable) progress.value = ev.loaded / ev.total;
+      });
+      function done(message) {
+        uploadBar.hidden = true;
+        attachBtn.disabled = false;
+        showError(message);
+      }
+      xhr.addEventListener("load", function () {
+        if (xhr.status >= 200 && xhr.status < 300) { done(""); return; }
+        var data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (e) { data = null; }
+        var code = data && data.error && data.error.code;
+        var message = data && data.error && data.error.message;
+        // The server's messages are English; the ones the widget knows are said in its language.
+        var rules = state.widget.files;
+        var known = {
+          file_too_large: t("fileTooLarge", { max: formatSize(rules.max_bytes) }),
+          file_type_not_allowed: t("fileType", { types: typeNames(rules.types) }),
+          file_empty: T.fileEmpty,
+          file_unreadable: T.fileUnreadable,
+          file_active_content: T.fileActive
+        };
+        done(known[code] || (xhr.status < 500 && message ? message : T.failed));
+      });
+      xhr.addEventListener("error", function () { done(T.failed); });
+      xhr.addEventListener("abort", function () { done(""); });
+      xhr.send(form);
+    }
+
+    attachBtn.addEventListener("click", function () { fileInput.click(); });
+    fileInput.addEventListener("change", function () {
+      var file = fileInput.files && fileInput.files[0];
+      fileInput.value = "";   // choosing the same file again is a new choice
+      if (file) upload(file);
+    });
+
+    function applyFileRules() {
+      attachBtn.hidden = !filesOn();
+      if (filesOn()) fileInput.setAttribute("accept", state.widget.files.types.join(","));
+    }
+
+    // Typing -----------------------------------------------------------------------------------
+    var typingTimer = null;
+    function showTyping(names) {
+      clearTimeout(typingTimer);
+      if (!names.length) { typingLine.textContent = ""; return; }
+      typingLine.textContent = t(names.length > 1 ? "typingMany" : "typingOne", { names: listNames(names) });
+      typingTimer = setTimeout(function () { typingLine.textContent = ""; }, 35000);  // a missed "stopped"
+    }
+
+    // The visitor's own typing: "typing" at most every 3 s while they type, "stopped" after 5 s
+    // without input or when the box is emptied. The draft itself goes only when the server said the
+    // admin turned the preview on, and at most every 2 s (a last update follows the final key).
+    var me = { active: false, sentAt: 0, preview: false, idle: null, trailing: null };
+    function typingReset() {
+      clearTimeout(me.idle); clearTimeout(me.trailing);
+      me.idle = me.trailing = null; me.active = false;
+    }
+
+    async function sendTyping(typing) {
+      if (!state.session) return;
+      var payload = { typing: typing };
+      if (typing && me.preview) payload.draft = textarea.value;
+      me.sentAt = Date.now();
+      try {
+        var wasPreview = me.preview;
+        var answer = await api("POST", sessionPath("/typing"), payload);
+        me.preview = !!answer.preview;
+        if (me.preview && !wasPreview && me.active) trailingDraft();
+      } catch (e) { /* typing is a courtesy: never an error for the visitor */ }
+    }
+
+    function trailingDraft() {
+      if (me.trailing) return;
+      me.trailing = setTimeout(function () {
+        me.trailing = null;
+        if (me.active && textarea.value.trim()) sendTyping(true);
+      }, Math.max(0, me.sentAt + 2000 - Date.now()));
+    }
+
+    function stopTyping() {
+      var was = me.active;
+      typingReset();
+      if (was) sendTyping(false);
+    }
+
+    function onInput() {
+      if (state.status !== "connected" || !state.session) return;
+      if (!textarea.value.trim()) { stopTyping(); return; }
+      clearTimeout(me.idle);
+      me.idle = setTimeout(stopTyping, 5000);
+      var since = Date.now() - me.sentAt;
+      if (!me.active || since >= 3000 || (me.preview && since >= 2000)) {
+        me.active = true;
+        clearTimeout(me.trailing); me.trailing = null;
+        sendTyping(true);
+      } else if (me.preview) {
+        trailingDraft();
+      }
+    }
+
+    // Video ------------------------------------------------------------------------------------
+    var call = null;
+    var scripts = {};
+
+    // Jitsi's external_api.js goes into the host document (a shadow root has no head of its
+    // own), once per page and server; a failed load may be tried again.
+    function loadScript(src) {
+      if (!scripts[src]) {
+        scripts[src] = new Promise(function (resolve, reject) {
+          var s = document.createElement("script");
+          s.src = src; s.async = true;
+          s.onload = resolve;
+          s.onerror = function () { delete scripts[src]; s.remove(); reject(new Error(T.videoFailed)); };
+          document.head.appendChild(s);
+        });
+      }
+      return scripts[src];
+    }
+
+    function updateVideo() {
+      var offer = state.video && state.status === "connected" && !call;
+      if (offer) videoText.textContent = t("videoOffer", { name: state.video.name });
+      videoBar.hidden = !offer;
+    }
+
+    async function joinCall() {
+      joinBtn.disabled = true;
+      try {
+        var info = await api("GET", sessionPath("/video"));
+        await loadScript(info.external_api);
+        if (typeof window.JitsiMeetExternalAPI !== "function") throw new Error(T.videoFailed);
+        if (!state.video || call) return;   // ended (or joined) while loading
+        callFrame.textContent = "";
+        callBox.hidden = false;
+        panel.classList.add("in-call");
+        // Jitsi asks for the camera and microphone now; its iframe carries the permissions.
+        call = new window.JitsiMeetExternalAPI(info.domain, {
+          roomName: info.room, jwt: info.jwt || undefined, parentNode: callFrame,
+          userInfo: { displayName: info.display_name },
+          configOverwrite: { prejoinConfig: { enabled: true } }, interfaceConfigOverwrite: {}
+        });
+        if (typeof call.addListener === "function") call.addListener("readyToClose", leaveCall);
+        showError("");
+      } catch (e) {
+        showError(e.status && e.status < 500 ? e.message : T.videoFailed);
+        leaveCall();
+      } finally {
+        joinBtn.disabled = false;
+        updateVideo();
+      }
+    }
+
+    function leaveCall() {
+      if (call) {
+        var current = call;
+        call = null;
+        try { current.dispose(); } catch (e) { /* already gone */ }
+      }
+      callFrame.textContent = "";
+      callBox.hidden = true;
+      panel.classList.remove("in-call");
       updateVideo();
     }
-  }
+    joinBtn.addEventListener("click", joinCall);
+    leaveBtn.addEventListener("click", leaveCall);
 
-  function leaveCall() {
-    if (call) {
-      var current = call;
-      call = null;
-      try { current.dispose(); } catch (e) { /* already gone */ }
+    // Sending -----------------------------------------------------------------------------------
+    var pendingTxn = null;
+    compose.addEventListener("submit", async function (ev) {
+      ev.preventDefault();
+      var text = textarea.value.trim();
+      if (!text) return;
+      typingReset();   // the server stops the typing itself once the message is in
+      pendingTxn = pendingTxn || uuid();   // a retry after a failure reuses the same id
+      sendBtn.disabled = true;
+      try {
+        await api("POST", "/sessions/" + state.session.session_id + "/messages", { body: text, client_txn_id: pendingTxn });
+        textarea.value = ""; pendingTxn = null; showError("");
+      } catch (e) {
+        showError(e.status && e.status < 500 ? e.message : T.failed);
+        if (e.status && e.status < 500) pendingTxn = null;
+      }
+      sendBtn.disabled = false;
+      textarea.focus();
+    });
+    textarea.addEventListener("input", function () { pendingTxn = null; onInput(); });
+    textarea.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); compose.requestSubmit(); }
+    });
+
+    var booted = null;   // the first screen, once the API answered
+    function boot() {
+      if (!booted) booted = start();
+      return booted;
     }
-    callFrame.textContent = "";
-    callBox.hidden = true;
-    panel.classList.remove("in-call");
-    updateVideo();
-  }
-  joinBtn.addEventListener("click", joinCall);
-  leaveBtn.addEventListener("click", leaveCall);
-
-  // Sending -----------------------------------------------------------------------------------
-  var pendingTxn = null;
-  compose.addEventListener("submit", async function (ev) {
-    ev.preventDefault();
-    var text = textarea.value.trim();
-    if (!text) return;
-    typingReset();   // the server stops the typing itself once the message is in
-    pendingTxn = pendingTxn || uuid();   // a retry after a failure reuses the same id
-    sendBtn.disabled = true;
-    try {
-      await api("POST", "/sessions/" + state.session.session_id + "/messages", { body: text, client_txn_id: pendingTxn });
-      textarea.value = ""; pendingTxn = null; showError("");
-    } catch (e) {
-      showError(e.status && e.status < 500 ? e.message : T.failed);
-      if (e.status && e.status < 500) pendingTxn = null;
+    async function start() {
+      try { state.widget = await api("GET", "/widget?lang=" + encodeURIComponent(LANG)); title.firstChild.textContent = state.widget.organization; }
+      catch (e) { showError(T.reconnecting); }
+      languageChoice();
+      applyFileRules();
+      if (state.session) poll(); else startScreen();
     }
-    sendBtn.disabled = false;
-    textarea.focus();
-  });
-  textarea.addEventListener("input", function () { pendingTxn = null; onInput(); });
-  textarea.addEventListener("keydown", function (ev) {
-    if (ev.key === "Enter" && !ev.shiftKey) { ev.preventDefault(); compose.requestSubmit(); }
-  });
 
-  var booted = false;
-  async function boot() {
-    if (booted) return undefined;
-    booted = true;
-    try { state.widget = await api("GET", "/widget?lang=" + encodeURIComponent(LANG)); title.firstChild.textContent = state.widget.organization; }
-    catch (e) { showError(T.reconnecting); }
-    applyFileRules();
-    if (state.session) poll(); else startScreen();
-  }
+    // The languages both the widget and Laura speak, each named in its own language.
+    function languageChoice() {
+      var codes = ((state.widget && state.widget.languages) || []).filter(function (c) {
+        return Object.prototype.hasOwnProperty.call(TEXTS, c);
+      });
+      langSelect.textContent = "";
+      codes.forEach(function (c) {
+        langSelect.appendChild(el("option", { value: c, lang: c, text: TEXTS[c].languageName }));
+      });
+      langSelect.value = LANG;
+      langSelect.hidden = codes.length < 2;
+    }
+    langSelect.addEventListener("change", async function () {
+      var code = langSelect.value;
+      if (code === LANG) return;
+      memory.lang = code;
+      try { localStorage.setItem(LANG_KEY, code); } catch (e) { /* kept for this page */ }
+      langSelect.disabled = true;
+      // Laura's own texts to the visitor (queue places, the transcript) follow; a failure
+      // here leaves them in the old language, the widget switches all the same.
+      if (state.session) {
+        try { await api("POST", sessionPath("/language"), { language: code }, 10000); } catch (e) { /* see above */ }
+      }
+      teardown();
+      launch({ open: true, focus: "language" });
+    });
 
-  function mount() {
-    document.body.appendChild(host);
-    // A chat in progress reopens after navigation or reload, unless the visitor closed it after the end.
-    if (state.session && !state.session.closed) open();
+    function teardown() {
+      gone = true;
+      stopEvents();
+      leaveCall();
+      typingReset();
+      clearTimeout(typingTimer);
+      document.removeEventListener("keydown", onKey);
+      document.removeEventListener("visibilitychange", markSeen);
+      if (audio) { try { audio.close(); } catch (e) { /* closed */ } }
+      document.title = pageTitle;
+      host.remove();
+    }
+
+    function mount() {
+      document.body.appendChild(host);
+      // A chat in progress reopens after navigation or reload, unless the visitor closed it
+      // after the end; after a language switch the chat stays open where it was.
+      if (options.open || state.session && !state.session.closed) open();
+      if (options.focus === "language") boot().then(function () { langSelect.focus(); });
+    }
+    if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+    return teardown;
   }
-  if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
+  launch({});
 })();

@@ -71,6 +71,9 @@ class SessionStore:
             id, token_hash, name, email, language, ghost_id, 0, None, ts, client_key, verified_id
         )
 
+    async def set_language(self, id: str, language: str) -> None:
+        await self.db.execute("UPDATE session SET language=$2 WHERE id=$1", id, language)
+
     async def get_by_id(self, id: str) -> Session | None:
         row = await self.db.fetchrow(f"SELECT {self._COLS} FROM session WHERE id=$1", id)
         return Session(**row) if row else None

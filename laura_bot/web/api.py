@@ -291,6 +291,16 @@ async def post_contact(request: web.Request) -> web.Response:
     return web.json_response(await domain.view(session), status=201)
 
 
+async def post_language(request: web.Request) -> web.Response:
+    domain, session = await _auth(request)
+    data = await read_json(request)
+    language = _opt_str(data, "language", 10)
+    if not language:
+        raise BadRequest("Say which language: language is missing.", code="bad_language")
+    session = await domain.set_language(session, language)
+    return web.json_response(await domain.view(session))
+
+
 async def post_wait(request: web.Request) -> web.Response:
     domain, session = await _auth(request)
     await domain.keep_waiting(session)
@@ -412,6 +422,7 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/api/v1/sessions/{id}/stream", get_stream)
     r.add_post("/api/v1/sessions/{id}/contact-request", post_contact)
     r.add_post("/api/v1/sessions/{id}/wait", post_wait)
+    r.add_post("/api/v1/sessions/{id}/language", post_language)
     r.add_post("/api/v1/sessions/{id}/end", post_end)
     r.add_post("/api/v1/sessions/{id}/restart", post_restart)
     r.add_post("/api/v1/sessions/{id}/rating", post_rating)

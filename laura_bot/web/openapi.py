@@ -518,6 +518,31 @@ def _document(server_url: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/sessions/{id}/language": {
+                "post": {
+                    "summary": "Switch the chat's language (the visitor chose another in the "
+                    "widget): Laura's own texts to the visitor and the transcript follow it",
+                    "security": sec,
+                    "parameters": SESSION_PARAM,
+                    "requestBody": _body(
+                        {
+                            "type": "object",
+                            "required": ["language"],
+                            "properties": {
+                                "language": {
+                                    "type": "string",
+                                    "description": "One of GET /widget's languages",
+                                }
+                            },
+                        }
+                    ),
+                    "responses": {
+                        "200": _json("Session"),
+                        "400": _err("Not one of the languages (code bad_language)"),
+                        **AUTH_ERRORS,
+                    },
+                }
+            },
             "/api/v1/sessions/{id}/wait": {
                 "post": {
                     "summary": "Keep waiting after Laura asked for contact details (a new "
