@@ -153,6 +153,10 @@ async def synapse_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator
     env.synapse.stop()
 
 
+def _with_port(value: Any, port: int) -> Any:
+    return value.replace("{web_port}", str(port)) if isinstance(value, str) else value
+
+
 @dataclass
 class LauraHandle:
     env: SynapseEnv
@@ -167,7 +171,14 @@ class LauraHandle:
         return f"http://127.0.0.1:{self.web_port}/api/v1"
 
     async def start(self) -> Laura:
-        overrides = laura_overrides(self.env, self.db_url, self.web_port) | self.extra
+        # "{web_port}" in a string of the extra config: this Laura's web port (for origins).
+        extra = {
+            k: [_with_port(x, self.web_port) for x in v]
+            if isinstance(v, list)
+            else _with_port(v, self.web_port)
+            for k, v in self.extra.items()
+        }
+        overrides = laura_overrides(self.env, self.db_url, self.web_port) | extra
         config = write_laura_config(self.dir / "config.yaml", overrides)
         self.laura = Laura(config)
         await self.laura.start()
@@ -213,10 +224,10 @@ class Team:
         self._visitors.append(v)
         return await v.start(name=name, topic=topic)
 
-    async def connected(self, name: str, staff: str = "anna") -> tuple[Visitor, str]:
-        """A visitor of huisarts whose chat `staff` took and joined: (visitor, consult room)."""
+    async def take(self, name: str, staff: str = "anna") -> str:
+        """`staff` takes the huisarts request of the visitor called `name` (however that
+        visitor came: HTTP or a browser) and joins its consult room, which is returned."""
         member = self[staff]
-        visitor = await self.visitor(name=name)
         dispatch = await member.wait_for(
             lambda e: (
                 is_msg(self.rooms["huisarts"], body_has=f"van {name}", msgtype="m.text")(e)
@@ -224,13 +235,19 @@ class Team:
             )
         )
         await member.react(self.rooms["huisarts"], dispatch["event_id"], "Ik!")
-        await visitor.wait_status("connected")
         consult = await member.wait_invite()
+        await member.join(consult)
+        return consult
+
+    async def connected(self, name: str, staff: str = "anna") -> tuple[Visitor, str]:
+        """A visitor of huisarts whose chat `staff` took and joined: (visitor, consult room)."""
+        visitor = await self.visitor(name=name)
+        consult = await self.take(name, staff)
+        await visitor.wait_status("connected")
         session = await self.laura.store.sessions.get_by_id(visitor.session_id)
         assert session and session.conversation_id
         conv = await self.laura.store.conversations.get_by_id(session.conversation_id)
         assert conv and conv.room_id == consult
-        await member.join(consult)
         return visitor, consult
 
     _visitors: list[Visitor] = field(default_factory=list)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Team
-from tests.helpers import is_msg, secret
+from tests.helpers import secret
 from tests.test_widget import accessibility
 
 pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -80,12 +80,7 @@ async def test_switching_the_language_in_the_middle_of_a_chat(browser: Any, team
         )
         session = await team.laura.store.sessions.get_by_id(json.loads(session_id)["session_id"])
         assert session and session.language == "en"
-        dispatch = await anna.wait_for(
-            is_msg(team.rooms["huisarts"], body_has="van Lotte", msgtype="m.text")
-        )
-        await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
-        consult = await anna.wait_invite()
-        await anna.join(consult)
+        consult = await team.take("Lotte")
         answer = "Goedemiddag Lotte, waarmee kan ik helpen?"
         await anna.send(consult, answer)
         await page.wait_for_selector(f".msg.staff >> text={answer}")

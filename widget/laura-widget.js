@@ -78,7 +78,10 @@
       unread: "{n} nieuw",
       privacyLink: "Privacyverklaring",
       language: "Taal", languageName: "Nederlands",
-      noStorage: "Je browser laat deze chat niet bewaren: het gesprek blijft alleen zolang deze pagina open is."
+      noStorage: "Je browser laat deze chat niet bewaren: het gesprek blijft alleen zolang deze pagina open is.",
+      popOut: "In een eigen venster openen", popped: "De chat staat nu in een eigen venster.",
+      bringBack: "Chat hier terughalen", back: "Terug naar de pagina",
+      popupBlocked: "Je browser hield het nieuwe venster tegen. Sta pop-ups toe voor deze site, of chat hier verder."
     },
     en: {
       launcher: "Chat with us", title: "Chat", close: "Close", end: "End chat",
@@ -129,7 +132,10 @@
       unread: "{n} new",
       privacyLink: "Privacy statement",
       language: "Language", languageName: "English",
-      noStorage: "Your browser does not let this chat be kept: it lasts only while this page is open."
+      noStorage: "Your browser does not let this chat be kept: it lasts only while this page is open.",
+      popOut: "Open in a separate window", popped: "The chat is open in a separate window.",
+      bringBack: "Bring the chat back here", back: "Back to the page",
+      popupBlocked: "Your browser blocked the new window. Allow pop-ups for this site, or keep chatting here."
     }
   };
   // The visitor's language: their own choice in the widget (kept), else the page's data-lang,
@@ -139,14 +145,44 @@
   // What storage would keep, for when the browser blocks it: the chat then lives as long as
   // the page (a language switch starts the widget afresh, and must not lose it).
   var memory = { lang: null, session: null };
+  // Where the chat runs: on the host page (a launcher and a panel), or on a page of its own
+  // (/chat: a link to send visitors, and the window the widget pops out into).
+  var PAGE = !!(script && script.dataset.mode === "page");
+  var POPUP = PAGE && !!window.opener && location.hash === "#popout";
+  var LAURA = new URL(API, location.href).origin;
+  var CHAT_URL = new URL("../../chat", new URL(API, location.href).href.replace(/\/?$/, "/")).href;
+  // The sites the widget may be on (the server lists them on /chat): the only ones a popped-out
+  // chat accepts its conversation from.
+  var SITES = ((document.querySelector('meta[name="laura-sites"]') || {}).content || "").split(" ");
+  // A popped-out chat keeps its conversation for that window only (the page it came from keeps
+  // the lasting copy); everywhere else the browser's storage for the site.
+  function box() { return POPUP ? window.sessionStorage : window.localStorage; }
   var storageBlocked = (function () {
-    try { localStorage.setItem("laura.probe", "1"); localStorage.removeItem("laura.probe"); return false; }
+    try { box().setItem("laura.probe", "1"); box().removeItem("laura.probe"); return false; }
     catch (e) { return true; }
   })();
+  // In the popped-out window: the conversation, from the page it came from (never in a URL).
+  var handoff = null;
+  var handedOver = !POPUP ? Promise.resolve() : new Promise(function (resolve) {
+    function receive(ev) {
+      var m = ev.data;
+      if (ev.source !== window.opener || SITES.indexOf(ev.origin) < 0 || !m || m.laura !== "chat") return;
+      window.removeEventListener("message", receive);
+      handoff = { origin: ev.origin };
+      if (typeof m.identity === "string") IDENTITY = m.identity;
+      memory.session = m.session || null;
+      try { if (m.session) box().setItem(STORE, JSON.stringify(m.session)); } catch (e) { /* in memory */ }
+      resolve();
+    }
+    window.addEventListener("message", receive);
+    try { window.opener.postMessage({ laura: "ready" }, "*"); } catch (e) { resolve(); }
+    setTimeout(resolve, 5000);
+  });
   function chooseLanguage() {
     var chosen = memory.lang;
     try { chosen = localStorage.getItem(LANG_KEY) || chosen; } catch (e) { /* blocked */ }
-    var wanted = [chosen, script && script.dataset.lang, params.get("lang"), document.documentElement.lang]
+    // (The chat's own page has no language of its own to go by: its lang follows the chat's.)
+    var wanted = [chosen, script && script.dataset.lang, params.get("lang"), PAGE ? "" : document.documentElement.lang]
       .concat(navigator.languages || [navigator.language]);
     for (var i = 0; i < wanted.length; i++) {
       var code = String(wanted[i] || "").toLowerCase().split("-")[0];
@@ -190,6 +226,7 @@
       svg.appendChild(path);
       return svg;
     }
+    var POPOUT = "M14 3h7v7M21 3l-9 9M19 14v5a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2V7a2 2 0 0 1 2-2h5";
     var PAPERCLIP = "M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19" +
       "a2 2 0 0 1-2.83-2.83l8.49-8.48";
 
@@ -235,10 +272,12 @@
 
     // State -----------------------------------------------------------------------------------
     var saved = memory.session;
-    try { saved = JSON.parse(localStorage.getItem(STORE) || "null"); } catch (e) { /* blocked: this page's */ }
+    try { saved = JSON.parse(box().getItem(STORE) || "null") || (POPUP ? memory.session : null); }
+    catch (e) { /* blocked: this page's */ }
     var state = {
       session: saved, cursor: 0, status: null, widget: null, polling: false,
       transport: null, abort: null, rendered: {},
+      popped: false, gen: 0,   // popped out into its own window; which run of the event loop is current
       video: null,   // the call on offer ({name}) while the latest video event is "started"
       blobs: [],     // object URLs of fetched files, released when the chat is cleared
       focusTopics: false,  // after "New chat": focus the first topic once the choice is shown
@@ -249,9 +288,14 @@
       if (gone) return;
       memory.session = state.session ? JSON.parse(JSON.stringify(state.session)) : null;
       try {
-        if (state.session) localStorage.setItem(STORE, JSON.stringify(state.session));
-        else localStorage.removeItem(STORE);
+        if (state.session) box().setItem(STORE, JSON.stringify(state.session));
+        else box().removeItem(STORE);
       } catch (e) { /* storage blocked: the chat still works until the page closes */ }
+      // Popped out: the page it came from keeps the lasting copy (a new chat, or none).
+      if (POPUP && handoff) {
+        try { window.opener.postMessage({ laura: "session", session: state.session }, handoff.origin); }
+        catch (e) { /* that page is gone */ }
+      }
     }
 
     // limit: give up after that many ms (a network that went silent answers nothing, ever).
@@ -329,6 +373,10 @@
     var endBtn = el("button", { type: "button", class: "end", text: T.end, hidden: "" });
     var closeBtn = el("button", { type: "button", class: "close", "aria-label": T.close, text: "✕" });
     var langSelect = el("select", { class: "lang", "aria-label": T.language, hidden: "" });
+    var popBtn = el("button", { type: "button", class: "popout", "aria-label": T.popOut, title: T.popOut, hidden: "" },
+      [icon(POPOUT)]);
+    var backBtn = el("button", { type: "button", class: "primary bring-back", text: T.bringBack });
+    var poppedBox = el("div", { class: "popped", role: "status", hidden: "" }, [el("p", { text: T.popped }), backBtn]);
     var storageNote = el("div", { class: "info storage", role: "status", text: T.noStorage });
     storageNote.hidden = !storageBlocked;
     var queueBar = el("div", { class: "queue", role: "status", hidden: "" });
@@ -366,7 +414,7 @@
       [el("p", { id: "laura-ask-end", text: T.confirmEnd }), askEndError, el("div", { class: "row" }, [keepBtn, endNowBtn])]);
     var panel = el("div", { class: "panel", role: "dialog", "aria-label": T.title, hidden: "" },
       [el("div", { class: "head" }, [el("div", { class: "top" }, [title, closeBtn]),
-        el("div", { class: "tools" }, [langSelect, endBtn])]), storageNote, askEnd, queueBar, videoBar, callBox, body, typingLine,
+        el("div", { class: "tools" }, [langSelect, popBtn, endBtn])]), poppedBox, storageNote, askEnd, queueBar, videoBar, callBox, body, typingLine,
         uploadBar, errorLine, compose, lightbox]);
     root.appendChild(launcher);
     root.appendChild(panel);
@@ -385,7 +433,17 @@
         : body.querySelector("input:not([type=hidden]), select, textarea, button");
       (target || closeBtn).focus();
     }
-    function close() { closeAskEnd(false); panel.hidden = true; launcher.hidden = false; launcher.focus(); }
+    function close() {
+      closeAskEnd(false);
+      if (PAGE) {   // popped out: back to the page it came from, which takes over the chat
+        if (POPUP && handoff) {
+          try { window.opener.postMessage({ laura: "back" }, handoff.origin); } catch (e) { /* gone */ }
+        }
+        window.close();
+        return;
+      }
+      panel.hidden = true; launcher.hidden = false; launcher.focus();
+    }
     launcher.addEventListener("click", open);
     closeBtn.addEventListener("click", close);
 
@@ -439,6 +497,7 @@
     // Screens ---------------------------------------------------------------------------------
     function startScreen() {
       clearBody();
+      popBtn.hidden = true;
       if (state.widget && state.widget.portal && state.widget.portal.required && !IDENTITY) {
         body.appendChild(el("p", { class: "info sign-in", text: T.signIn }));
         return;
@@ -850,6 +909,7 @@
 
     function setStatus(status) {
       state.status = status;
+      popBtn.hidden = PAGE || !window.open;
       compose.hidden = status === "ended" || status === "contact";
       endBtn.hidden = status === "ended";
       if (status !== "waiting") queueBar.hidden = true;
@@ -873,6 +933,7 @@
     // header, never in a URL); where streaming does not get through (a proxy that buffers it),
     // over the long poll for the rest of the page's life. Either resumes from the cursor.
     function batch(data) {
+      if (state.popped) return;
       showError("");
       data.events.forEach(render);
       state.cursor = data.next;
@@ -883,7 +944,7 @@
     // The server sends something at once and then at least every 20 s: silence for longer
     // means a connection the network dropped without telling anyone.
     async function stream(sid) {
-      var ctl = new AbortController(), heard = false, silent = false, timer = null;
+      var ctl = new AbortController(), heard = false, silent = false, timer = null, gen = state.gen;
       function watch(ms) {
         clearTimeout(timer);
         timer = setTimeout(function () { silent = true; ctl.abort(); }, ms);
@@ -915,6 +976,7 @@
             for (var i = 0; i < lines.length; i++) {
               if (lines[i].indexOf("data:") !== 0) continue;
               if (!heard) { heard = true; watch(45000); }
+              if (gen !== state.gen) { ctl.abort(); return; }
               batch(JSON.parse(lines[i].slice(5)));
             }
             if (!state.session || state.session.session_id !== sid || state.status === "ended") {
@@ -933,15 +995,17 @@
     }
 
     async function longPoll(sid, wait) {
-      batch(await api("GET", "/sessions/" + sid + "/events?after=" + state.cursor + "&timeout=" + wait,
-        null, wait * 1000 + 15000));
+      var gen = state.gen;
+      var data = await api("GET", "/sessions/" + sid + "/events?after=" + state.cursor + "&timeout=" + wait,
+        null, wait * 1000 + 15000);
+      if (gen === state.gen) batch(data);   // else the chat popped out (or came back) meanwhile
     }
 
     async function poll() {
       if (state.polling) return;
       state.polling = true;
       var first = true;
-      while (state.session && !gone) {
+      while (state.session && !gone && !state.popped) {
         var sid = state.session.session_id;
         try {
           if (state.transport !== "poll" && !first) await stream(sid);
@@ -1022,7 +1086,7 @@
       if (ev.key !== "Escape") return;
       if (!lightbox.hidden) { ev.preventDefault(); closeImage(); }
       else if (!askEnd.hidden) { ev.preventDefault(); closeAskEnd(true); }
-      else if (!panel.hidden && ev.composedPath().indexOf(host) >= 0) {
+      else if (!PAGE && !panel.hidden && ev.composedPath().indexOf(host) >= 0) {
         ev.preventDefault(); close();   // focus goes back to the launcher
       }
     }
@@ -1253,8 +1317,11 @@
       return booted;
     }
     async function start() {
+      await handedOver;
+      if (POPUP && !state.session) state.session = memory.session;
       try { state.widget = await api("GET", "/widget?lang=" + encodeURIComponent(LANG)); title.firstChild.textContent = state.widget.organization; }
       catch (e) { showError(T.reconnecting); }
+      if (PAGE && state.widget) document.title = pageTitle = state.widget.organization + " – " + T.title;
       languageChoice();
       applyFileRules();
       if (state.session) poll(); else startScreen();
@@ -1287,8 +1354,56 @@
       launch({ open: true, focus: "language" });
     });
 
+    // Pop-out: the chat moves to a window of its own (Laura's /chat page) and back; one of the
+    // two is live at a time. The conversation goes over postMessage to Laura's origin only,
+    // and comes back (a new chat, or none) the same way; this page keeps the lasting copy.
+    var popup = null, popWatch = null;
+    function popOut() {
+      var w = null;
+      try { w = window.open(CHAT_URL + "?lang=" + LANG + "#popout", "laura-chat", "popup,width=420,height=680"); }
+      catch (e) { w = null; }
+      if (!w) { showError(T.popupBlocked); return; }
+      popup = w;
+      state.popped = true; state.gen += 1;
+      stopEvents(); leaveCall(); stopTyping(); closeImage(); closeAskEnd(false);
+      panel.classList.add("is-popped");
+      poppedBox.hidden = false;
+      backBtn.focus();
+      popWatch = setInterval(function () { if (!popup || popup.closed) comeBack(false); }, 500);
+    }
+    function comeBack(focus) {
+      clearInterval(popWatch); popWatch = null;
+      if (popup && !popup.closed) { try { popup.close(); } catch (e) { /* gone */ } }
+      popup = null;
+      if (!state.popped || gone) return;
+      state.popped = false; state.gen += 1;
+      panel.classList.remove("is-popped");
+      poppedBox.hidden = true;
+      // Drawn again from the start: the other window may have moved the chat on, or ended it.
+      clearBody(); state.cursor = 0; state.status = null; sub.textContent = "";
+      if (state.session) poll(); else startScreen();
+      if (focus) boot().then(focusInside);
+    }
+    function onMessage(ev) {
+      if (!popup || ev.source !== popup || ev.origin !== LAURA) return;
+      var m = ev.data || {};
+      if (m.laura === "ready") {
+        popup.postMessage({ laura: "chat", session: state.session, identity: IDENTITY }, LAURA);
+      } else if (m.laura === "session") {
+        state.session = m.session && m.session.session_id && m.session.token ? m.session : null;
+        save();
+      } else if (m.laura === "back") {
+        comeBack(true);
+      }
+    }
+    if (!PAGE) window.addEventListener("message", onMessage);
+    popBtn.addEventListener("click", popOut);
+    backBtn.addEventListener("click", function () { comeBack(true); });
+
     function teardown() {
       gone = true;
+      window.removeEventListener("message", onMessage);
+      clearInterval(popWatch);
       stopEvents();
       leaveCall();
       typingReset();
@@ -1302,9 +1417,16 @@
 
     function mount() {
       document.body.appendChild(host);
+      if (PAGE) {
+        document.documentElement.lang = LANG;
+        panel.classList.add("page");
+        closeBtn.hidden = !POPUP;
+        closeBtn.setAttribute("aria-label", T.back);
+        closeBtn.title = T.back;
+      }
       // A chat in progress reopens after navigation or reload, unless the visitor closed it
       // after the end; after a language switch the chat stays open where it was.
-      if (options.open || state.session && !state.session.closed) open();
+      if (PAGE || options.open || state.session && !state.session.closed) open();
       if (options.focus === "language") boot().then(function () { langSelect.focus(); });
     }
     if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);

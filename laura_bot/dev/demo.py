@@ -214,7 +214,8 @@ def _summary(dev: dict[str, Any], data_dir: Path) -> None:
         "",
         "Laura is running (embedded demo).",
         "",
-        f"  Visitor widget:  {dev['widget_url']}",
+        f"  Visitor widget:  {dev['widget_url']}   (the chat on a page of its own: "
+        f"{dev['widget_url']}chat)",
         f"  Widget API:      {dev['api']}   (OpenAPI: {dev['api']}/openapi.json)",
         f"  Homeserver:      {dev['homeserver']}   (server name: localhost)",
         "",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +100,53 @@ def build_app(conversations: Conversations, config: Config, media: Media) -> web
             return web.FileResponse(widget_dir / "demo.html")
 
         app.router.add_get("/", demo_page)
+        chat = _chat_page(widget_dir / "chat.html", config, own, allowed)
+        if chat:
+            app.router.add_get("/chat", chat)
     return app
+
+
+def _chat_page(
+    path: Path, config: Config, own: str, allowed: set[str]
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]] | None:
+    """The chat on a page of its own: a link to send visitors, and the window the widget pops
+    out into. A strict Content-Security-Policy (no inline script, nothing from elsewhere but
+    the Jitsi server); it may be framed only by Laura itself and the allowed sites, the same
+    sites the popped-out chat accepts its conversation from (listed in a meta tag)."""
+    if not path.is_file():
+        return None
+    sites = sorted(allowed | {own})
+    html = path.read_text().replace(
+        '<meta name="laura-sites" content="">',
+        f'<meta name="laura-sites" content="{escape(" ".join(sites))}">',
+    )
+    jitsi = config["video.jitsi_url"]
+    video = f" {URL(jitsi).origin()}" if jitsi else ""
+    frames = video.strip() or "'none'"
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src 'self'{video}",
+            "style-src 'self'",
+            "img-src 'self' blob: data:",
+            "media-src 'self' blob:",
+            "connect-src 'self'",
+            f"frame-src {frames}",
+            "font-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors " + " ".join(["'self'", *sorted(allowed)]),
+        ]
+    )
+
+    async def chat_page(_: web.Request) -> web.StreamResponse:
+        return web.Response(
+            text=html,
+            content_type="text/html",
+            headers={"Content-Security-Policy": policy, "Cache-Control": "no-cache"},
+        )
+
+    return chat_page
 
 
 class _JsonErrorServer(web.Server):
