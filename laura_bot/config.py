@@ -57,6 +57,37 @@ _LOCALPART = re.compile(r"^[a-z0-9._=/+-]+$")
 _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# The widget's texts an organisation may word itself (widget.texts): those drawn after the
+# widget asked Laura how it should look (the others are on screen before that).
+WIDGET_TEXTS = (
+    "launcher",
+    "intro",
+    "introSigned",
+    "signIn",
+    "offline",
+    "offlineThanks",
+    "waiting",
+    "contactTitle",
+    "ended",
+    "rateTitle",
+)
+
+
+def contrast_with_white(color: str) -> float:
+    """WCAG 2 contrast ratio of white on an #rrggbb colour (1 to 21); 1 for anything else."""
+    if not isinstance(color, str) or not _COLOR.match(color):
+        return 1.0
+
+    def channel(hex2: str) -> float:
+        c = int(hex2, 16) / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(color[i : i + 2]) for i in (1, 3, 5))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    return 1.05 / (luminance + 0.05)
+
+
 class Config(BaseFileConfig):
     def __init__(self, path: str | Path) -> None:
         super().__init__(str(path), str(EXAMPLE))
@@ -78,6 +109,10 @@ class Config(BaseFileConfig):
             "database.url",
             "database.args",
             "web.hostname",
+            "widget.color",
+            "widget.logo_url",
+            "widget.position",
+            "widget.texts",
             "web.port",
             "web.public_url",
             "web.allowed_origins",
@@ -205,6 +240,7 @@ class Config(BaseFileConfig):
             "use a positive number of seconds",
         )
         self._validate_web_abuse(need)
+        self._validate_widget(need)
         admins = self["laura.admins"]
         need(
             "laura.admins",
@@ -365,6 +401,48 @@ class Config(BaseFileConfig):
             and all(isinstance(f, str) and Path(f).is_file() for f in fonts),
             "use a list of paths to TTF/OTF font files that exist, or []",
         )
+
+    def _validate_widget(self, need: Callable[[str, bool, str], None]) -> None:
+        color = self["widget.color"]
+        need(
+            "widget.color",
+            isinstance(color, str) and bool(_COLOR.match(color)),
+            'use a colour like "#0f5c8c" (in quotes: # starts a comment in YAML)',
+        )
+        ratio = contrast_with_white(color)
+        need(
+            "widget.color",
+            ratio >= 4.5,
+            f"white text on it has a contrast of {ratio:.1f}:1, below the 4.5:1 visitors need "
+            "to read it (WCAG AA): choose a darker colour",
+        )
+        logo = self["widget.logo_url"]
+        need(
+            "widget.logo_url",
+            logo in ("", None)
+            or isinstance(logo, str)
+            and (logo.startswith(("https://", "http://")) or logo.startswith("/"))
+            and not any(c in logo for c in " \"'<>"),
+            'use an https address or a path on this server (like /widget/logo.svg), or ""',
+        )
+        need("widget.position", self["widget.position"] in ("right", "left"), "use right or left")
+        texts = self["widget.texts"] or {}
+        need("widget.texts", isinstance(texts, dict), "use a mapping per language, or {}")
+        for lang, own in texts.items():
+            key = f"widget.texts.{lang}"
+            need(key, lang in self["laura.languages"], "use one of laura.languages")
+            need(key, isinstance(own, dict), "use a mapping of text names to texts")
+            for name, text in own.items():
+                need(
+                    f"{key}.{name}",
+                    name in WIDGET_TEXTS,
+                    f"these texts can be replaced: {', '.join(WIDGET_TEXTS)}",
+                )
+                need(
+                    f"{key}.{name}",
+                    isinstance(text, str) and 0 < len(text.strip()) <= 300,
+                    "use a text of at most 300 characters",
+                )
 
     def _validate_web_abuse(self, need: Callable[[str, bool, str], None]) -> None:
         """web.trusted_proxies, web.rate_limits.* and web.max_waiting_per_address."""

@@ -59,6 +59,11 @@ def test_example_is_valid_and_secrets_are_generated(tmp_path: Path) -> None:
         ("web__portal_secret", "too-short", "web.portal_secret"),
         ("web__portal_required", True, "web.portal_required"),  # without a secret
         ("web__max_stream_time", 0, "web.max_stream_time"),
+        ("widget__color", "blue", "widget.color"),
+        ("widget__position", "top", "widget.position"),
+        ("widget__logo_url", "javascript:alert(1)", "widget.logo_url"),
+        ("widget__texts", {"nl": {"send": "Weg ermee"}}, "widget.texts.nl.send"),
+        ("widget__texts", {"fr": {"launcher": "Parlez-nous"}}, "widget.texts.fr"),
     ],
 )
 def test_invalid_values_name_the_key(tmp_path: Path, key: str, value: object, names: str) -> None:
@@ -117,3 +122,18 @@ def test_generate_registration(tmp_path: Path) -> None:
 
     assert re.match(users["regex"], "@laura_visitor_abc123:example.org")
     assert not re.match(users["regex"], "@anna:example.org")
+
+
+def test_a_widget_colour_too_light_for_white_text_is_refused_with_its_contrast(
+    tmp_path: Path,
+) -> None:
+    from laura_bot.config import contrast_with_white
+
+    assert round(contrast_with_white("#0f5c8c"), 1) == 7.2  # the default
+    assert contrast_with_white("#000000") == pytest.approx(21)
+    assert contrast_with_white("#ffffff") == pytest.approx(1)
+    config = load(tmp_path, widget__color="#4aa3df")  # a friendly light blue
+    with pytest.raises(ConfigError) as exc:
+        config.validate()
+    assert "widget.color" in str(exc.value) and "2.8:1" in str(exc.value), exc.value
+    assert "darker" in str(exc.value)

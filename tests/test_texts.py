@@ -40,3 +40,13 @@ def test_the_widget_has_every_text_in_every_language() -> None:
     }
     assert len(keys["nl"]) > 50
     assert keys["nl"] == keys["en"], keys["nl"] ^ keys["en"]
+
+
+def test_the_texts_an_organisation_may_word_are_the_same_in_laura_and_the_widget() -> None:
+    from laura_bot.config import WIDGET_TEXTS
+
+    source = (Path(__file__).parents[1] / "widget" / "laura-widget.js").read_text()
+    listed = source[
+        source.index("var BRANDABLE = [") : source.index("];", source.index("var BRANDABLE"))
+    ]
+    assert re.findall(r'"(\w+)"', listed) == list(WIDGET_TEXTS)

@@ -138,6 +138,10 @@
       popupBlocked: "Your browser blocked the new window. Allow pop-ups for this site, or keep chatting here."
     }
   };
+  // The texts an organisation may word itself (config widget.texts; Laura checks the names):
+  // those drawn after the widget asked Laura how it should look.
+  var BRANDABLE = ["launcher", "intro", "introSigned", "signIn", "offline", "offlineThanks", "waiting",
+    "contactTitle", "ended", "rateTitle"];
   // The visitor's language: their own choice in the widget (kept), else the page's data-lang,
   // else ?lang=, else the page's own lang, else the browser's languages in order of
   // preference; Dutch when none of them is known.
@@ -1319,7 +1323,7 @@
     async function start() {
       await handedOver;
       if (POPUP && !state.session) state.session = memory.session;
-      try { state.widget = await api("GET", "/widget?lang=" + encodeURIComponent(LANG)); title.firstChild.textContent = state.widget.organization; }
+      try { state.widget = await info(); title.firstChild.textContent = state.widget.organization; }
       catch (e) { showError(T.reconnecting); }
       if (PAGE && state.widget) document.title = pageTitle = state.widget.organization + " – " + T.title;
       languageChoice();
@@ -1415,8 +1419,31 @@
       host.remove();
     }
 
+    // What Laura says about the chat (topics, availability, how it looks), asked once per page.
+    var asked = null;
+    function info() {
+      if (!asked) asked = api("GET", "/widget?lang=" + encodeURIComponent(LANG));
+      return asked;
+    }
+    // The organisation's look (config widget.*): colour, corner, logo, its own wording.
+    function brand(w) {
+      var b = w && w.branding;
+      if (!b || gone) return;
+      if (/^#[0-9a-fA-F]{6}$/.test(b.color || "")) host.style.setProperty("--accent", b.color);
+      launcher.classList.toggle("left", b.position === "left");
+      panel.classList.toggle("left", b.position === "left");
+      if (b.logo_url && /^https?:\/\//.test(b.logo_url) && !root.querySelector(".head .logo")) {
+        title.parentNode.insertBefore(el("img", { class: "logo", src: b.logo_url, alt: "" }), title);
+      }
+      var own = b.texts || {};
+      BRANDABLE.forEach(function (k) { if (typeof own[k] === "string" && own[k].trim()) T[k] = own[k]; });
+      launcher.firstChild.nodeValue = T.launcher;
+      showUnread();
+    }
+
     function mount() {
       document.body.appendChild(host);
+      info().then(brand, function () { /* said when the chat opens */ });
       if (PAGE) {
         document.documentElement.lang = LANG;
         panel.classList.add("page");

@@ -128,6 +128,7 @@ async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
         overrides.update(
             {
                 "laura.organization": "Zorggroep Demo",
+                "widget.logo_url": "/widget/demo-logo.svg",
                 "laura.admins": [f"@{ADMIN}:{domain}"],
                 "laura.departments": [
                     {

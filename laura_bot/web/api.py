@@ -175,8 +175,23 @@ async def get_widget(request: web.Request) -> web.Response:
                 "enabled": bool(config["web.portal_secret"]),
                 "required": bool(config["web.portal_required"]),
             },
+            "branding": branding(config, lang),
         }
     )
+
+
+def branding(config: Config, lang: str) -> dict[str, Any]:
+    """How the widget looks (widget.*): a logo path on this server becomes a full address,
+    since the widget runs on the organisation's site."""
+    logo = config["widget.logo_url"] or None
+    if logo and logo.startswith("/"):
+        logo = str(config["web.public_url"]).rstrip("/") + logo
+    return {
+        "color": config["widget.color"],
+        "logo_url": logo,
+        "position": config["widget.position"],
+        "texts": dict((config["widget.texts"] or {}).get(lang) or {}),
+    }
 
 
 async def create_session(request: web.Request) -> web.Response:

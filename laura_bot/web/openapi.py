@@ -187,6 +187,22 @@ def _document(server_url: str) -> dict[str, Any]:
                                 "required": {"type": "boolean"},
                             },
                         },
+                        "branding": {
+                            "type": "object",
+                            "description": "How the widget looks (config widget.*): its "
+                            "colour (white text goes on it), a logo, the corner it sits in, "
+                            "and the organisation's own wording of some texts, in the "
+                            "language asked with ?lang=.",
+                            "properties": {
+                                "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+                                "logo_url": {"type": ["string", "null"]},
+                                "position": {"enum": ["right", "left"]},
+                                "texts": {
+                                    "type": "object",
+                                    "additionalProperties": {"type": "string"},
+                                },
+                            },
+                        },
                     },
                 },
                 "Attachment": {

@@ -123,12 +123,14 @@ def _chat_page(
     jitsi = config["video.jitsi_url"]
     video = f" {URL(jitsi).origin()}" if jitsi else ""
     frames = video.strip() or "'none'"
+    logo_url = str(config["widget.logo_url"] or "")
+    logo = f" {URL(logo_url).origin()}" if logo_url.startswith(("https://", "http://")) else ""
     policy = "; ".join(
         [
             "default-src 'none'",
             f"script-src 'self'{video}",
             "style-src 'self'",
-            "img-src 'self' blob: data:",
+            f"img-src 'self' blob: data:{logo}",
             "media-src 'self' blob:",
             "connect-src 'self'",
             f"frame-src {frames}",
