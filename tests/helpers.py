@@ -12,6 +12,11 @@ import nio
 
 Pred = Callable[[dict[str, Any]], bool]
 
+# The demo page with the chat on the page itself (laura-widget.js in a shadow root), which the
+# chat's own tests use; the demo page at / has the launcher and the chat in an iframe
+# (laura.js), which test_widget_frame.py covers.
+INLINE = "widget/demo-inline.html"
+
 # Tokens, chat text and contact details the tests send: none may ever reach Laura's log
 # (checked over the whole run in conftest.py). Short texts are left out, since words like
 # "hallo" may well appear in a log line for other reasons.

@@ -134,7 +134,7 @@ async def test_laura_dev_demo(tmp_path: Path) -> None:
         assert len(admins) == 1
         async with aiohttp.ClientSession() as http:
             async with http.get(dev["widget_url"]) as resp:
-                assert resp.status == 200 and "laura-widget.js" in await resp.text()
+                assert resp.status == 200 and "/widget/laura.js" in await resp.text()
             for dept in dev["departments"]:
                 staff = [u for u in dev["users"] if dept["id"] in u["departments"]]
                 assert len(staff) >= 2, dept

@@ -38,7 +38,7 @@ from laura_bot.commands import CONSULT, CONTROL, DISPATCH, registry
 from laura_bot.dev.synapse import free_port
 from laura_bot.matrix.rooms import LOCKED_STATE
 from tests.conftest import LauraHandle, Team
-from tests.helpers import Pred, Staff, Visitor, is_msg, reply_to, secret
+from tests.helpers import INLINE, Pred, Staff, Visitor, is_msg, reply_to, secret
 
 pytestmark = pytest.mark.synapse
 SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -504,7 +504,7 @@ async def test_markup_is_text_in_matrix_the_widget_and_the_pdf(browser: Any, tea
         urls: list[str] = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("request", lambda r: urls.append(r.url))
-        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/")
+        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{INLINE}")
         await page.click("button.launcher")
         await page.fill("input[name=name]", NAME)
         await page.click("form.start button[type=submit]")

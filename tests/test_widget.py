@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Team
-from tests.helpers import Visitor, is_msg
+from tests.helpers import INLINE, Visitor, is_msg
 
 pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -21,7 +21,7 @@ async def open_widget(browser: Any, team: Team, query: str = "") -> Any:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors
-    await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{query}")
+    await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{INLINE}{query}")
     return page
 
 
@@ -384,7 +384,7 @@ async def test_accessibility_of_every_state(browser: Any, team: Team) -> None:
         )
         try:
             page = await context.new_page()
-            await page.goto(f"http://127.0.0.1:{team.handle.web_port}/")
+            await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{INLINE}")
             await page.locator("button.launcher").wait_for()
             found += await accessibility(page, f"{size}-1-launcher")
             await page.click("button.launcher")
@@ -476,7 +476,7 @@ async def test_sound_and_notification_when_staff_answer_unseen(browser: Any, tea
     await context.add_init_script(ATTENTION_SPY)
     try:
         page = await context.new_page()
-        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/")
+        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{INLINE}")
         _, widget = await Visitor(team.handle.api).call("GET", "/widget", headers={})
         assert widget["attention"] == {"sound": True, "notifications": True}
         await page.click("button.launcher")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Team
+from tests.helpers import INLINE
 from tests.test_widget import accessibility
 
 pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -29,7 +30,7 @@ async def test_colour_corner_logo_and_wording(browser: Any, team: Team) -> None:
     context.on("weberror", lambda e: errors.append(str(e.error)))
     try:
         page = await context.new_page()
-        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/")
+        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{INLINE}")
         launcher = page.locator("button.launcher")
         await page.wait_for_selector("button.launcher >> text=Stel je vraag")
         box = await launcher.bounding_box()

@@ -13,7 +13,7 @@ import pytest
 
 from laura_bot.dev.synapse import free_port
 from tests.conftest import Team
-from tests.helpers import CuttableLink, is_msg, secret
+from tests.helpers import INLINE, CuttableLink, is_msg, secret
 
 pytestmark = pytest.mark.synapse
 
@@ -47,7 +47,7 @@ async def connected_page(
     page.on("dialog", lambda d: dialogs.append(d.message))
     page.errors = errors
     page.dialogs = dialogs
-    await page.goto(f"{origin or f'http://127.0.0.1:{team.handle.web_port}'}/{query}")
+    await page.goto(f"{origin or f'http://127.0.0.1:{team.handle.web_port}'}/{INLINE}{query}")
     await page.click("button.launcher")
     await page.fill("input[name=name]", name)
     await page.click("form.start button[type=submit]")
@@ -279,7 +279,7 @@ async def test_deleted_elsewhere_then_a_new_chat(browser: Any, team: Team) -> No
     context = await browser.new_context()
     try:
         page = await context.new_page()
-        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/")
+        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{INLINE}")
         await page.click("button.launcher")
         await page.fill("input[name=name]", "Truus")
         await page.click("form.start button[type=submit]")

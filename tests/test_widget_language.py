@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Team
-from tests.helpers import secret
+from tests.helpers import INLINE, secret
 from tests.test_widget import accessibility
 
 pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
@@ -33,7 +33,7 @@ async def new_page(browser: Any, team: Team, init_script: str = "") -> Any:
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors
-    await page.goto(f"http://127.0.0.1:{team.handle.web_port}/")
+    await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{INLINE}")
     return page
 
 

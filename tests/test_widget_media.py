@@ -16,7 +16,7 @@ from PIL import Image
 
 from laura_bot.dev.synapse import free_port
 from tests.conftest import Team
-from tests.helpers import Staff, is_msg, secret
+from tests.helpers import INLINE, Staff, is_msg, secret
 
 pytestmark = pytest.mark.synapse
 
@@ -61,7 +61,7 @@ async def connected_page(browser: Any, team: Team, name: str, query: str = "") -
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors
-    await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{query}")
+    await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{INLINE}{query}")
     await page.click("button.launcher")
     await page.fill("input[name=name]", name)
     await page.click("form.start button[type=submit]")

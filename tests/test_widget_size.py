@@ -14,3 +14,8 @@ def test_the_chat_stays_within_40_kb_gzipped() -> None:
         for name in ("laura-widget.js", "laura-widget.css")
     }
     assert sum(sizes.values()) <= 40 * 1024, sizes
+
+
+def test_the_launcher_on_the_site_stays_within_5_kb_gzipped() -> None:
+    size = len(gzip.compress((WIDGET / "laura.js").read_bytes(), compresslevel=9))
+    assert size <= 5 * 1024, size

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Team
-from tests.helpers import is_msg, secret
+from tests.helpers import INLINE, is_msg, secret
 
 pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -32,7 +32,7 @@ async def test_two_tabs_show_one_chat_without_double_sending(browser: Any, team:
     errors: list[str] = []
     context.on("weberror", lambda e: errors.append(str(e.error)))
     try:
-        url = f"http://127.0.0.1:{team.handle.web_port}/"
+        url = f"http://127.0.0.1:{team.handle.web_port}/{INLINE}"
         first = await context.new_page()
         await first.goto(url)
         await first.click("button.launcher")

@@ -20,12 +20,15 @@
   // logging out and in the chat is back, and another person on the same browser does not
   // see it.
   var IDENTITY = (script && script.dataset.identity) || "";
-  var STORE = "laura.chat." + new URL(API, location.href).host + (function () {
-    try {
-      var claims = JSON.parse(atob(IDENTITY.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-      return claims.sub ? "." + encodeURIComponent(String(claims.sub)) : "";
-    } catch (e) { return ""; }
-  })();
+  function storeKey() {
+    return "laura.chat." + new URL(API, location.href).host + (function () {
+      try {
+        var claims = JSON.parse(atob(IDENTITY.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+        return claims.sub ? "." + encodeURIComponent(String(claims.sub)) : "";
+      } catch (e) { return ""; }
+    })();
+  }
+  var STORE = storeKey();
   var params = new URLSearchParams(location.search);
 
   var TEXTS = {
@@ -153,6 +156,10 @@
   // (/chat: a link to send visitors, and the window the widget pops out into).
   var PAGE = !!(script && script.dataset.mode === "page");
   var POPUP = PAGE && !!window.opener && location.hash === "#popout";
+  // In the iframe the launcher (laura.js) puts on a site: the site is PARENT, once it said hello.
+  var FRAME = PAGE && window.parent !== window && location.hash === "#embed";
+  var PARENT = null;
+  function toHost(m) { if (FRAME && PARENT) window.parent.postMessage(m, PARENT); }
   var LAURA = new URL(API, location.href).origin;
   var CHAT_URL = new URL("../../chat", new URL(API, location.href).href.replace(/\/?$/, "/")).href;
   // The sites the widget may be on (the server lists them on /chat): the only ones a popped-out
@@ -186,7 +193,7 @@
     var chosen = memory.lang;
     try { chosen = localStorage.getItem(LANG_KEY) || chosen; } catch (e) { /* blocked */ }
     // (The chat's own page has no language of its own to go by: its lang follows the chat's.)
-    var wanted = [chosen, script && script.dataset.lang, params.get("lang"), PAGE ? "" : document.documentElement.lang]
+    var wanted = [chosen, script && script.dataset.lang, params.get("lang"), PAGE ? (FRAME ? params.get("page_lang") : "") : document.documentElement.lang]
       .concat(navigator.languages || [navigator.language]);
     for (var i = 0; i < wanted.length; i++) {
       var code = String(wanted[i] || "").toLowerCase().split("-")[0];
@@ -425,6 +432,7 @@
 
     function open() {
       panel.hidden = false; launcher.hidden = true;
+      toHost({ laura: "state", open: true });
       if (state.session && state.session.closed) { delete state.session.closed; save(); }
       focusInside();
       boot().then(focusInside);   // the first screen may only be there once the API answered
@@ -439,6 +447,11 @@
     }
     function close() {
       closeAskEnd(false);
+      if (FRAME) {   // the launcher on the site takes the focus back
+        panel.hidden = true;
+        toHost({ laura: "state", open: false });
+        return;
+      }
       if (PAGE) {   // popped out: back to the page it came from, which takes over the chat
         if (POPUP && handoff) {
           try { window.opener.postMessage({ laura: "back" }, handoff.origin); } catch (e) { /* gone */ }
@@ -801,6 +814,7 @@
       badge.textContent = n ? String(n) : "";
       launcher.setAttribute("aria-label", n ? T.launcher + " (" + t("unread", { n: n }) + ")" : T.launcher);
       document.title = n ? "(" + n + ") " + pageTitle : pageTitle;
+      toHost({ laura: "unread", count: n, label: launcher.getAttribute("aria-label") });
     }
     function markSeen() {
       if (!state.session || !looking()) return;
@@ -822,7 +836,8 @@
     // Asked when the visitor starts a chat, not before: then it is clear what it is for.
     function askNotify() {
       var want = state.widget && state.widget.attention;
-      if (want && want.notifications && window.Notification && Notification.permission === "default") {
+      if (want && want.notifications && FRAME) toHost({ laura: "ask-notify" });
+      else if (want && want.notifications && window.Notification && Notification.permission === "default") {
         try { Notification.requestPermission(); } catch (e) { /* an old browser: no prompt */ }
       }
     }
@@ -845,6 +860,10 @@
     }
     function notifyAnswer(name) {
       var want = state.widget && state.widget.attention;
+      if (want && want.notifications && FRAME) {   // the site shows it: the permission is its
+        toHost({ laura: "notify", title: state.widget.organization || T.title, body: t("answered", { name: name }) });
+        return;
+      }
       if (!want || !want.notifications || !window.Notification || Notification.permission !== "granted") return;
       try {
         var note = new Notification(state.widget.organization || T.title,
@@ -913,7 +932,7 @@
 
     function setStatus(status) {
       state.status = status;
-      popBtn.hidden = PAGE || !window.open;
+      popBtn.hidden = PAGE && !FRAME || !window.open;
       compose.hidden = status === "ended" || status === "contact";
       endBtn.hidden = status === "ended";
       if (status !== "waiting") queueBar.hidden = true;
@@ -1090,7 +1109,7 @@
       if (ev.key !== "Escape") return;
       if (!lightbox.hidden) { ev.preventDefault(); closeImage(); }
       else if (!askEnd.hidden) { ev.preventDefault(); closeAskEnd(true); }
-      else if (!PAGE && !panel.hidden && ev.composedPath().indexOf(host) >= 0) {
+      else if ((!PAGE || FRAME) && !panel.hidden && ev.composedPath().indexOf(host) >= 0) {
         ev.preventDefault(); close();   // focus goes back to the launcher
       }
     }
@@ -1400,13 +1419,14 @@
         comeBack(true);
       }
     }
-    if (!PAGE) window.addEventListener("message", onMessage);
+    if (!PAGE || FRAME) window.addEventListener("message", onMessage);
     popBtn.addEventListener("click", popOut);
     backBtn.addEventListener("click", function () { comeBack(true); });
 
     function teardown() {
       gone = true;
       window.removeEventListener("message", onMessage);
+      window.removeEventListener("message", fromHost);
       clearInterval(popWatch);
       stopEvents();
       leaveCall();
@@ -1439,25 +1459,57 @@
       BRANDABLE.forEach(function (k) { if (typeof own[k] === "string" && own[k].trim()) T[k] = own[k]; });
       launcher.firstChild.nodeValue = T.launcher;
       showUnread();
+      look(w);
     }
+    // Tell the launcher on the site what it is called and how it looks.
+    function look(w) {
+      var b = (w && w.branding) || {};
+      toHost({ laura: "look", label: T.launcher, title: (w && w.organization) || T.title,
+        color: b.color, position: b.position });
+    }
+    function fromHost(ev) {
+      if (ev.source === window.parent && ev.origin === PARENT && ev.data && ev.data.laura === "open") open();
+    }
+    if (FRAME) window.addEventListener("message", fromHost);
 
     function mount() {
       document.body.appendChild(host);
-      info().then(brand, function () { /* said when the chat opens */ });
+      info().then(brand, function () { look(null); /* the failure is said when the chat opens */ });
       if (PAGE) {
         document.documentElement.lang = LANG;
         panel.classList.add("page");
+        launcher.hidden = true;
+      }
+      if (PAGE && !FRAME) {
         closeBtn.hidden = !POPUP;
         closeBtn.setAttribute("aria-label", T.back);
         closeBtn.title = T.back;
       }
       // A chat in progress reopens after navigation or reload, unless the visitor closed it
       // after the end; after a language switch the chat stays open where it was.
-      if (PAGE || options.open || state.session && !state.session.closed) open();
+      if (PAGE && !FRAME || options.open || state.session && !state.session.closed) open();
+      else toHost({ laura: "state", open: false });
       if (options.focus === "language") boot().then(function () { langSelect.focus(); });
     }
     if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
     return teardown;
   }
-  launch({});
+  // In the iframe: first the site's hello (from a site Laura is configured for), with the
+  // portal identity if there is one; it comes as soon as this page has loaded.
+  if (FRAME) {
+    var hello = new Promise(function (resolve) {
+      window.addEventListener("message", function greet(ev) {
+        var m = ev.data;
+        if (ev.source !== window.parent || SITES.indexOf(ev.origin) < 0 || !m || m.laura !== "init") return;
+        window.removeEventListener("message", greet);
+        PARENT = ev.origin;
+        if (typeof m.identity === "string" && m.identity) { IDENTITY = m.identity; STORE = storeKey(); }
+        resolve();
+      });
+      setTimeout(resolve, 5000);
+    });
+    hello.then(function () { launch({}); });
+  } else {
+    launch({});
+  }
 })();
