@@ -18,7 +18,7 @@ from aiohttp import web
 from laura_bot.dev.synapse import free_port
 from tests.conftest import Team
 from tests.helpers import is_msg, secret
-from tests.test_widget import PORTAL_SECRET, accessibility, portal_token
+from tests.test_widget import OUTPUT, PORTAL_SECRET, accessibility, portal_token
 
 # The care organisation's site: a web server of its own, another origin than Laura's. (Chromium
 # lets a page reach a loopback address such as Laura's only if it came from one itself.)
@@ -305,6 +305,35 @@ async def test_the_launcher_and_the_chat_in_its_frame(
         await page.context.close()
 
 
+async def test_the_frame_fits_a_phone(browser: Any, team: Team, site_server: None) -> None:
+    """On a 360 px phone the chat's frame fills the screen but for a margin, without sideways
+    scrolling, and its form and buttons are on screen."""
+    context = await browser.new_context(
+        viewport={"width": 360, "height": 740}, device_scale_factor=2, locale="nl-NL"
+    )
+    try:
+        page = await context.new_page()
+        await page.goto(f"{SITE}/launcher")
+        await page.locator("#laura-launcher button").click()
+        chat = chat_frame(page, team)
+        await chat.wait_for_selector("form.start")
+        frame = await page.locator("#laura-launcher iframe").bounding_box()
+        assert frame and frame["x"] >= 0 and frame["x"] + frame["width"] <= 360, frame
+        assert frame["y"] >= 0 and frame["y"] + frame["height"] <= 740, frame
+        assert frame["width"] >= 320, frame
+        assert await page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+        inside = await chat.evaluate(
+            f"""() => ['form.start button[type=submit]', '.head .close', 'select.lang']
+              .map(s => {CHAT}.querySelector(s).getBoundingClientRect())
+              .every(r => r.width > 0 && r.left >= 0 && r.right <= innerWidth
+                && r.top >= 0 && r.bottom <= innerHeight)"""
+        )
+        assert inside
+        await page.screenshot(path=str(OUTPUT / "screenshots" / "frame-phone-start.png"))
+    finally:
+        await context.close()
+
+
 async def test_no_launcher_on_a_site_laura_is_not_configured_for(
     browser: Any, team: Team, site_server: None
 ) -> None:
@@ -327,8 +356,6 @@ async def test_no_launcher_on_a_site_laura_is_not_configured_for(
 async def accessibility_of_frame(page: Any, frame: Any, state: str) -> list[str]:
     """axe-core inside the chat's frame, and the whole page's screenshot."""
     from axe_playwright_python.async_playwright import Axe
-
-    from tests.test_widget import OUTPUT
 
     shots = OUTPUT / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
