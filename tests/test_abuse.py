@@ -257,3 +257,45 @@ def test_config_names_the_bad_key(tmp_path: Path, key: str, value: object) -> No
     with pytest.raises(ConfigError) as exc:
         write_laura_config(tmp_path / "config.yaml", {key: value})
     assert f"'{key}'" in str(exc.value)
+
+
+async def test_one_chat_holds_at_most_eight_open_polls_and_streams(
+    laura_handle: LauraHandle,
+) -> None:
+    """Tabs, a popped-out window and overlapping reconnects fit; a script holding connections
+    open on one token to exhaust memory gets a 429, and the chat works again once they end."""
+    visitor = Visitor(laura_handle.api)
+    try:
+        await visitor.start(name="Veel", topic=None)
+        url = f"{laura_handle.api}/sessions/{visitor.session_id}"
+        async with aiohttp.ClientSession(headers=visitor.auth) as http:
+            held = [
+                asyncio.create_task(http.get(f"{url}/events?after=1000&timeout=4"))
+                for _ in range(5)
+            ]
+            streams = [await http.get(f"{url}/stream?after=1000&timeout=4") for _ in range(3)]
+            await asyncio.sleep(0.5)  # the polls are held
+            for path in ("events?after=1000&timeout=1", "stream?after=1000&timeout=1"):
+                async with http.get(f"{url}/{path}") as resp:
+                    body = await resp.json()
+                    assert_refused(resp.status, resp.headers, body, "too_many_listening")
+            # Another chat is not held back by this one.
+            other = Visitor(laura_handle.api)
+            try:
+                await other.start(name="Ander", topic=None)
+                status, _ = await other.call(
+                    "GET", f"/sessions/{other.session_id}/events?after=0&timeout=0"
+                )
+                assert status == 200
+            finally:
+                await other.close()
+            for resp in await asyncio.gather(*held):
+                assert resp.status == 200
+                resp.release()
+            for resp in streams:
+                resp.close()
+            await asyncio.sleep(0.3)
+            async with http.get(f"{url}/events?after=0&timeout=0") as resp:
+                assert resp.status == 200
+    finally:
+        await visitor.close()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..errors import BadRequest, LauraError, TooLarge
+from ..errors import BadRequest, LauraError, TooLarge, TooManyRequests
 from ..media import serve_headers
 from ..util import storable_text, valid_email
 from .openapi import openapi_document
@@ -32,6 +34,12 @@ CONFIG_KEY = web.AppKey("config", object)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
 PROXIES_KEY = web.AppKey("trusted_proxies", list[IPNetwork])
 MEDIA_KEY = web.AppKey("media", object)
+LISTENING_KEY = web.AppKey("listening", dict)  # session id → its open long polls and streams
+
+# A chat's open long polls and event streams at once: a visitor's tabs, a popped-out window
+# and a reconnect overlapping the old connection fit easily; a script holding a thousand
+# connections on one token to exhaust memory does not.
+MAX_LISTENING_PER_SESSION = 8
 
 
 @dataclass
@@ -240,11 +248,32 @@ async def post_message(request: web.Request) -> web.Response:
     return web.json_response({"seq": seq}, status=201)
 
 
+@contextmanager
+def _listening(request: web.Request, session_id: str) -> Iterator[None]:
+    """Counts a chat's open long polls and streams; one over the cap is refused (429)."""
+    open_now = request.app[LISTENING_KEY]
+    if open_now.get(session_id, 0) >= MAX_LISTENING_PER_SESSION:
+        raise TooManyRequests(
+            f"This chat is open in too many places at once (at most "
+            f"{MAX_LISTENING_PER_SESSION}): close a tab or window of it.",
+            retry_after=5,
+            code="too_many_listening",
+        )
+    open_now[session_id] = open_now.get(session_id, 0) + 1
+    try:
+        yield
+    finally:
+        open_now[session_id] -= 1
+        if not open_now[session_id]:
+            del open_now[session_id]
+
+
 async def get_events(request: web.Request) -> web.Response:
     domain, session = await _auth(request)
     after, asked = _cursor_and_timeout(request, request.query.get("after", "0"))
     timeout = min(asked or 0, float(_config(request)["web.max_poll_timeout"]))
-    events, nxt = await domain.events(session, after, timeout)
+    with _listening(request, session.id):
+        events, nxt = await domain.events(session, after, timeout)
     return web.json_response({"events": events, "next": nxt})
 
 
@@ -274,6 +303,13 @@ async def get_stream(request: web.Request) -> web.StreamResponse:
     )
     limit = float(_config(request)["web.max_stream_time"])
     duration = limit if timeout is None else min(timeout, limit)
+    with _listening(request, session.id):
+        return await _stream(request, domain, session, after, duration)
+
+
+async def _stream(
+    request: web.Request, domain: Conversations, session: Session, after: int, duration: float
+) -> web.StreamResponse:
     resp = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream; charset=utf-8",

@@ -457,7 +457,14 @@ def _document(server_url: str) -> dict[str, Any]:
                     "summary": "Long poll: events after a seq; answers at once when there are any",
                     "security": sec,
                     "parameters": SESSION_PARAM + _cursor_params(30),
-                    "responses": {"200": _json("Events"), "400": _err("Bad query"), **AUTH_ERRORS},
+                    "responses": {
+                        "200": _json("Events"),
+                        "400": _err("Bad query"),
+                        "429": _limited(
+                            "The chat is open in too many places at once (code too_many_listening)"
+                        ),
+                        **AUTH_ERRORS,
+                    },
                 }
             },
             "/api/v1/sessions/{id}/stream": {
@@ -500,6 +507,9 @@ def _document(server_url: str) -> dict[str, Any]:
                             },
                         },
                         "400": _err("Bad query"),
+                        "429": _limited(
+                            "The chat is open in too many places at once (code too_many_listening)"
+                        ),
                         **AUTH_ERRORS,
                     },
                 }

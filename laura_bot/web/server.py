@@ -15,6 +15,7 @@ from .api import (
     CONFIG_KEY,
     CONVERSATIONS_KEY,
     LIMITER_KEY,
+    LISTENING_KEY,
     MEDIA_KEY,
     PROXIES_KEY,
     Media,
@@ -90,6 +91,7 @@ def build_app(conversations: Conversations, config: Config, media: Media) -> web
     app[CONFIG_KEY] = config
     app[MEDIA_KEY] = media
     app[LIMITER_KEY] = RateLimiter(config["web.rate_limits"] or {})
+    app[LISTENING_KEY] = {}
     app[PROXIES_KEY] = parse_networks(config["web.trusted_proxies"] or [])
     add_routes(app)
     widget_dir = Path(config["web.widget_dir"] or SOURCE_WIDGET_DIR)
