@@ -18,7 +18,14 @@ from aiohttp import web
 from laura_bot.dev.synapse import free_port
 from tests.conftest import Team
 from tests.helpers import is_msg, secret
-from tests.test_widget import OUTPUT, PORTAL_SECRET, accessibility, portal_token
+from tests.test_widget import (
+    ATTENTION_SPY,
+    OUTPUT,
+    PORTAL_SECRET,
+    accessibility,
+    portal_token,
+)
+from tests.test_widget_language import BLOCK_STORAGE
 
 # The care organisation's site: a web server of its own, another origin than Laura's. (Chromium
 # lets a page reach a loopback address such as Laura's only if it came from one itself.)
@@ -400,3 +407,38 @@ async def test_portal_identity_through_the_launcher(
         assert errors == []
     finally:
         await page.context.close()
+
+
+@pytest.mark.laura_config({"web.allowed_origins": [SITE], "web.notifications": True})
+async def test_in_the_frame_storage_blocked_and_notifications_through_the_site(
+    browser: Any, team: Team, site_server: None
+) -> None:
+    """A browser that blocks storage in the frame: the chat says so and lives on for the
+    page. A browser lets only the site, not a chat framed from another origin, ask to notify:
+    the chat asks the launcher to ask, and to show the notification (who answered, not what)."""
+    context = await browser.new_context(viewport={"width": 1000, "height": 760}, locale="nl-NL")
+    await context.add_init_script(BLOCK_STORAGE)  # every frame: the chat's too
+    await context.add_init_script(ATTENTION_SPY)
+    errors: list[str] = []
+    context.on("weberror", lambda e: errors.append(str(e.error)))
+    try:
+        page = await context.new_page()
+        await page.goto(f"{SITE}/launcher")
+        await page.locator("#laura-launcher button").click()
+        chat = chat_frame(page, team)
+        await chat.wait_for_selector(".storage >> text=alleen zolang deze pagina open is")
+        await chat.fill("input[name=name]", "Hanna")
+        await chat.click("form.start button[type=submit]")
+        await chat.click("button[data-topic=huisarts]")
+        await page.wait_for_function("() => window.__asked === 1")  # asked by the site
+        assert await chat.evaluate("() => window.__asked") == 0
+        consult = await team.take("Hanna")
+        await chat.wait_for_selector(".msg.bot >> text=anna neemt deel aan het gesprek.")
+        await page.keyboard.press("Escape")
+        await team["anna"].send(consult, "Uitslag binnen, alles in orde.")
+        await page.wait_for_function("() => window.__notes.length === 1")
+        notes = await page.evaluate("() => window.__notes")
+        assert notes == [["Zorgorganisatie", "anna heeft geantwoord in de chat."]], notes
+        assert errors == []
+    finally:
+        await context.close()

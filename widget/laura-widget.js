@@ -164,7 +164,8 @@
   var CHAT_URL = new URL("../../chat", new URL(API, location.href).href.replace(/\/?$/, "/")).href;
   // The sites the widget may be on (the server lists them on /chat): the only ones a popped-out
   // chat accepts its conversation from.
-  var SITES = ((document.querySelector('meta[name="laura-sites"]') || {}).content || "").split(" ");
+  var SITES = ((document.querySelector('meta[name="laura-sites"]') || {}).content || "").split(" ")
+    .concat(PAGE ? [location.origin] : []);   // Laura's own pages, however they were reached
   // A popped-out chat keeps its conversation for that window only (the page it came from keeps
   // the lasting copy); everywhere else the browser's storage for the site.
   function box() { return POPUP ? window.sessionStorage : window.localStorage; }
@@ -1109,7 +1110,8 @@
       if (ev.key !== "Escape") return;
       if (!lightbox.hidden) { ev.preventDefault(); closeImage(); }
       else if (!askEnd.hidden) { ev.preventDefault(); closeAskEnd(true); }
-      else if ((!PAGE || FRAME) && !panel.hidden && ev.composedPath().indexOf(host) >= 0) {
+      // (In the frame the whole page is the chat; on a site, only a key pressed inside it.)
+      else if ((FRAME || !PAGE && ev.composedPath().indexOf(host) >= 0) && !panel.hidden) {
         ev.preventDefault(); close();   // focus goes back to the launcher
       }
     }
