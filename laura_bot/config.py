@@ -74,6 +74,16 @@ WIDGET_TEXTS = (
 )
 
 
+_ORIGIN = re.compile(
+    r"^https?://(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?/?$"
+)
+
+
+def _is_origin(value: Any) -> bool:
+    """https://host[:port] (a trailing slash allowed), nothing else: it goes into headers."""
+    return isinstance(value, str) and bool(_ORIGIN.match(value))
+
+
 def contrast_with_white(color: str) -> float:
     """WCAG 2 contrast ratio of white on an #rrggbb colour (1 to 21); 1 for anything else."""
     if not isinstance(color, str) or not _COLOR.match(color):
@@ -221,10 +231,12 @@ class Config(BaseFileConfig):
             "use sqlite:laura.db or postgres://user:password@host/dbname",
         )
         need("database.args", isinstance(self["database.args"], dict), "use a mapping, like {}")
+        origins = self["web.allowed_origins"]
         need(
             "web.allowed_origins",
-            isinstance(self["web.allowed_origins"], list),
-            "use a list of origins, like [https://www.example.org]",
+            isinstance(origins, list) and all(_is_origin(o) for o in origins),
+            "use a list of origins (scheme, host and port only, no path), like "
+            "[https://www.example.org]",
         )
         for key in (
             "web.max_body_size",

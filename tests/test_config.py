@@ -59,6 +59,8 @@ def test_example_is_valid_and_secrets_are_generated(tmp_path: Path) -> None:
         ("web__portal_secret", "too-short", "web.portal_secret"),
         ("web__portal_required", True, "web.portal_required"),  # without a secret
         ("web__max_stream_time", 0, "web.max_stream_time"),
+        ("web__allowed_origins", ["https://zorg.example.org/chat"], "web.allowed_origins"),
+        ("web__allowed_origins", ["https://a.example; script-src *"], "web.allowed_origins"),
         ("widget__color", "blue", "widget.color"),
         ("widget__position", "top", "widget.position"),
         ("widget__logo_url", "javascript:alert(1)", "widget.logo_url"),

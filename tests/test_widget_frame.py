@@ -438,7 +438,8 @@ async def test_in_the_frame_storage_blocked_and_notifications_through_the_site(
         await team["anna"].send(consult, "Uitslag binnen, alles in orde.")
         await page.wait_for_function("() => window.__notes.length === 1")
         notes = await page.evaluate("() => window.__notes")
-        assert notes == [["Zorgorganisatie", "anna heeft geantwoord in de chat."]], notes
+        # Not who: every script on the site can read what the chat tells the launcher.
+        assert notes == [["Zorgorganisatie", "Je hebt een antwoord in de chat."]], notes
         assert errors == []
     finally:
         await context.close()

@@ -56,6 +56,7 @@
       signIn: "Log in op het portaal om met ons te chatten.",
       introSigned: "Stel je vraag via de chat. Je bent aangemeld via het portaal.",
       messages: "Berichten", answered: "{name} heeft geantwoord in de chat.",
+      answeredHere: "Je hebt een antwoord in de chat.",
       topic: "Onderwerp (niet verplicht)", offlineThanks: "Dank je wel. We nemen zo snel mogelijk contact met je op.",
       failed: "Versturen lukte niet. Controleer je verbinding en probeer het opnieuw.",
       reconnecting: "Verbinding verbroken, opnieuw verbinden…",
@@ -110,6 +111,7 @@
       signIn: "Sign in on the portal to chat with us.",
       introSigned: "Ask your question in the chat. You are signed in through the portal.",
       messages: "Messages", answered: "{name} answered in the chat.",
+      answeredHere: "You have an answer in the chat.",
       topic: "Topic (optional)", offlineThanks: "Thank you. We will get back to you as soon as possible.",
       failed: "Sending failed. Check your connection and try again.",
       reconnecting: "Connection lost, reconnecting…",
@@ -188,7 +190,8 @@
     }
     window.addEventListener("message", receive);
     try { window.opener.postMessage({ laura: "ready" }, "*"); } catch (e) { resolve(); }
-    setTimeout(resolve, 5000);
+    // Too late is never: a chat handed over after this window went on without one is not taken.
+    setTimeout(function () { window.removeEventListener("message", receive); resolve(); }, 5000);
   });
   function chooseLanguage() {
     var chosen = memory.lang;
@@ -311,10 +314,11 @@
     }
 
     // limit: give up after that many ms (a network that went silent answers nothing, ever).
-    async function api(method, path, body, limit) {
+    // ctl: the caller's AbortController, to call it off (the long poll, at a pop-out).
+    async function api(method, path, body, limit, ctl) {
       var headers = { "Content-Type": "application/json" };
       if (state.session) headers.Authorization = "Bearer " + state.session.token;
-      var ctl = new AbortController();
+      ctl = ctl || new AbortController();
       var timer = limit ? setTimeout(function () { ctl.abort(); }, limit) : null;
       try {
         var resp = await fetch(API + path, { method: method, headers: headers, signal: ctl.signal,
@@ -441,6 +445,7 @@
     }
     // Focus into the chat: the message box when there is one, else the screen's first control.
     function focusInside() {
+      if (state.popped && !panel.hidden) { backBtn.focus(); return; }
       if (panel.hidden || root.activeElement && root.activeElement !== closeBtn) return;
       var target = !compose.hidden ? textarea
         : body.querySelector("input:not([type=hidden]), select, textarea, button");
@@ -809,12 +814,16 @@
     var badge = el("span", { class: "badge", hidden: "", "aria-hidden": "true" });
     launcher.appendChild(badge);
     function looking() { return !panel.hidden && !document.hidden; }
+    var shownUnread = 0;
     function showUnread() {
       var n = state.unread;
+      launcher.setAttribute("aria-label", n ? T.launcher + " (" + t("unread", { n: n }) + ")" : T.launcher);
+      if (n === shownUnread) return;   // the page's title is the page's: touched only for a count
+      shownUnread = n;
       badge.hidden = !n;
       badge.textContent = n ? String(n) : "";
-      launcher.setAttribute("aria-label", n ? T.launcher + " (" + t("unread", { n: n }) + ")" : T.launcher);
-      document.title = n ? "(" + n + ") " + pageTitle : pageTitle;
+      var base = document.title.replace(/^\(\d+\) /, "");
+      document.title = n ? "(" + n + ") " + base : base;
       toHost({ laura: "unread", count: n, label: launcher.getAttribute("aria-label") });
     }
     function markSeen() {
@@ -862,7 +871,8 @@
     function notifyAnswer(name) {
       var want = state.widget && state.widget.attention;
       if (want && want.notifications && FRAME) {   // the site shows it: the permission is its
-        toHost({ laura: "notify", title: state.widget.organization || T.title, body: t("answered", { name: name }) });
+        // (Not who answered: every script on the site can read what goes to the launcher.)
+        toHost({ laura: "notify", title: state.widget.organization || T.title, body: T.answeredHere });
         return;
       }
       if (!want || !want.notifications || !window.Notification || Notification.permission !== "granted") return;
@@ -957,7 +967,7 @@
     // header, never in a URL); where streaming does not get through (a proxy that buffers it),
     // over the long poll for the rest of the page's life. Either resumes from the cursor.
     function batch(data) {
-      if (state.popped) return;
+      if (state.popped || gone) return;
       showError("");
       data.events.forEach(render);
       state.cursor = data.next;
@@ -1019,9 +1029,10 @@
     }
 
     async function longPoll(sid, wait) {
-      var gen = state.gen;
+      var gen = state.gen, ctl = new AbortController();
+      state.abort = function () { ctl.abort(); };
       var data = await api("GET", "/sessions/" + sid + "/events?after=" + state.cursor + "&timeout=" + wait,
-        null, wait * 1000 + 15000);
+        null, wait * 1000 + 15000, ctl);
       if (gen === state.gen) batch(data);   // else the chat popped out (or came back) meanwhile
     }
 
@@ -1037,7 +1048,7 @@
           first = false;
           if (state.status === "ended") break;
         } catch (e) {
-          if (gone) break;
+          if (gone || state.popped) break;   // called off: popped out, or started afresh
           if (e.status === 401 || e.status === 404) {  // the session is gone: start afresh
             state.session = null; save(); startScreen(); break;
           }
@@ -1273,8 +1284,9 @@
 
     async function joinCall() {
       joinBtn.disabled = true;
+      var info = null;
       try {
-        var info = await api("GET", sessionPath("/video"));
+        info = await api("GET", sessionPath("/video"));
         await loadScript(info.external_api);
         if (typeof window.JitsiMeetExternalAPI !== "function") throw new Error(T.videoFailed);
         if (!state.video || call) return;   // ended (or joined) while loading
@@ -1290,6 +1302,13 @@
         if (typeof call.addListener === "function") call.addListener("readyToClose", leaveCall);
         showError("");
       } catch (e) {
+        // On Laura's own pages (the frame, /chat) the security policy lets in only Laura's
+        // Jitsi server: a call on another (Element's own) opens in a window of its own.
+        if (PAGE && info && /^https:\/\//.test(info.url || "") && window.open(info.url, "_blank", "noopener")) {
+          showError("");
+          leaveCall();
+          return;
+        }
         showError(e.status && e.status < 500 ? e.message : T.videoFailed);
         leaveCall();
       } finally {
@@ -1427,6 +1446,7 @@
 
     function teardown() {
       gone = true;
+      clearBody();   // frees the thumbnails' object URLs
       window.removeEventListener("message", onMessage);
       window.removeEventListener("message", fromHost);
       clearInterval(popWatch);
@@ -1500,15 +1520,17 @@
   // portal identity if there is one; it comes as soon as this page has loaded.
   if (FRAME) {
     var hello = new Promise(function (resolve) {
-      window.addEventListener("message", function greet(ev) {
+      function greet(ev) {
         var m = ev.data;
         if (ev.source !== window.parent || SITES.indexOf(ev.origin) < 0 || !m || m.laura !== "init") return;
         window.removeEventListener("message", greet);
         PARENT = ev.origin;
         if (typeof m.identity === "string" && m.identity) { IDENTITY = m.identity; STORE = storeKey(); }
         resolve();
-      });
-      setTimeout(resolve, 5000);
+      }
+      window.addEventListener("message", greet);
+      // A hello after this is not taken: the chat would change whose it is while running.
+      setTimeout(function () { window.removeEventListener("message", greet); resolve(); }, 5000);
     });
     hello.then(function () { launch({}); });
   } else {

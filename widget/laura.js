@@ -70,7 +70,7 @@
   root.appendChild(frame);
 
   var isOpen = false;
-  var pageTitle = document.title;
+  var shown = 0;   // the count in the site's title (which is the site's: touched only for a count)
   function send(m) { if (frame.contentWindow) frame.contentWindow.postMessage(m, LAURA); }
   frame.addEventListener("load", function () { send({ laura: "init", identity: identity }); });
   button.addEventListener("click", function () {
@@ -101,7 +101,11 @@
       badge.hidden = !n;
       badge.textContent = n ? String(n) : "";
       button.setAttribute("aria-label", m.label || label.nodeValue);
-      document.title = n ? "(" + n + ") " + pageTitle : pageTitle;
+      if (n !== shown) {
+        shown = n;
+        var base = document.title.replace(/^\(\d+\) /, "");
+        document.title = n ? "(" + n + ") " + base : base;
+      }
     } else if (m.laura === "ask-notify") {
       // Asked here: a browser does not let a chat from another origin ask for itself.
       if (window.Notification && Notification.permission === "default") {

@@ -126,6 +126,8 @@ def _chat_page(
     video = f" {URL(jitsi).origin()}" if jitsi else ""
     frames = video.strip() or "'none'"
     logo_url = str(config["widget.logo_url"] or "")
+    if logo_url.startswith("/"):  # on this server, as its public address says
+        logo_url = str(config["web.public_url"]).rstrip("/") + logo_url
     logo = f" {URL(logo_url).origin()}" if logo_url.startswith(("https://", "http://")) else ""
     policy = "; ".join(
         [
