@@ -410,3 +410,17 @@ class CuttableLink:
         if self._server:
             self._server.close()
             await self._server.wait_closed()
+
+
+async def start_in_widget(chat: Any, name: str, text: str, keys: Any = None) -> None:
+    """In the widget's start form (open already) of a page or the chat's frame: a chat under
+    `name` about huisarts, waiting in the queue, with `text` sent. keys: where the keyboard
+    is (the page of a frame)."""
+    await chat.fill("input[name=name]", name)
+    await chat.click("form.start button[type=submit]")
+    await chat.click("button[data-topic=huisarts]")
+    await chat.wait_for_selector(".queue:not([hidden])")
+    secret(text)
+    await chat.fill("textarea[aria-label]", text)
+    await (keys or chat).keyboard.press("Enter")
+    await chat.wait_for_selector(f".msg.visitor >> text={text}")

@@ -15,9 +15,14 @@ from tests.helpers import INLINE, Visitor, is_msg
 pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
 
-async def open_widget(browser: Any, team: Team, query: str = "") -> Any:
-    context = await browser.new_context(viewport={"width": 1000, "height": 760})
+async def open_widget(
+    browser: Any, team: Team, query: str = "", locale: str | None = None, init_script: str = ""
+) -> Any:
+    """The inline demo page in a new context; page.errors collects its script errors."""
+    context = await browser.new_context(viewport={"width": 1000, "height": 760}, locale=locale)
     page = await context.new_page()
+    if init_script:
+        await page.add_init_script(init_script)
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.errors = errors
@@ -350,15 +355,16 @@ async def test_portal_mode_in_the_widget(browser: Any, team: Team) -> None:
 OUTPUT = Path(os.environ.get("LAURA_TEST_OUTPUT", Path(__file__).parents[1] / "test-output"))
 
 
-async def accessibility(page: Any, state: str) -> list[str]:
+async def accessibility(page: Any, state: str, frame: Any = None) -> list[str]:
     """axe-core's serious and critical findings on the page as it is (shadow DOM included),
-    and a screenshot of the state under test-output/screenshots/."""
+    or inside one of its frames (the chat's, from laura.js), and a screenshot of the whole
+    page under test-output/screenshots/."""
     from axe_playwright_python.async_playwright import Axe
 
     shots = OUTPUT / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(shots / f"{state}.png"))
-    results = await Axe().run(page)
+    results = await Axe().run(frame or page)
     return [
         f"{state}: {v['id']} ({v['impact']}) {v['help']}: "
         + "; ".join(str(n["target"]) for n in v["nodes"])

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from laura_bot.dev.synapse import free_port
 from tests.conftest import Team
-from tests.helpers import is_msg, secret
+from tests.helpers import is_msg, secret, start_in_widget
 from tests.test_widget import (
     ATTENTION_SPY,
     OUTPUT,
@@ -105,6 +105,18 @@ async def site_server(team: Team) -> AsyncIterator[None]:
         await runner.cleanup()
 
 
+async def out_and_back(page: Any, chat: Any, seen: str) -> None:
+    """Pop the chat out (chat: the page, or the chat's frame in it), see the staff's `seen`
+    in that window, and close it the way a visitor would: the chat is back, live again."""
+    async with page.expect_popup() as opened:
+        await chat.click("button.popout")
+    popup = await opened.value
+    await popup.wait_for_selector(f".msg.staff >> text={seen}")
+    await chat.wait_for_selector(".popped >> text=De chat staat nu in een eigen venster.")
+    await popup.close()
+    await chat.wait_for_selector(".popped", state="hidden")
+
+
 async def say(page: Any, text: str) -> None:
     secret(text)
     await page.fill("textarea[aria-label]", text)
@@ -163,13 +175,7 @@ async def test_pop_out_and_back(browser: Any, team: Team, site_server: None) -> 
         ]
 
         # Out again, and the visitor closes that window themselves: back all the same.
-        async with page.expect_popup() as opened:
-            await page.click("button.popout")
-        popup = await opened.value
-        await popup.wait_for_selector(".msg.staff >> text=Antwoord terwijl het venster open is")
-        await page.wait_for_selector(".popped")
-        await popup.close()
-        await page.wait_for_selector(".popped", state="hidden")
+        await out_and_back(page, page, "Antwoord terwijl het venster open is")
         await say(page, "Derde vraag, weer op de website")
         await anna.wait_for(is_msg(consult, body_has="Derde vraag, weer op de website"))
         assert errors == []
@@ -262,19 +268,13 @@ async def test_the_launcher_and_the_chat_in_its_frame(
         await chat.wait_for_selector("form.start")
         # The keyboard went into the chat, to its first control.
         assert await chat.evaluate(f"() => {CHAT}.activeElement?.name") == "name"
-        await chat.fill("input[name=name]", "Fenna")
-        await chat.click("form.start button[type=submit]")
-        await chat.click("button[data-topic=huisarts]")
         text = "Een vraag vanuit het afgeschermde venster"
-        secret(text)
-        await chat.fill("textarea[aria-label]", text)
-        await page.keyboard.press("Enter")
-        await chat.wait_for_selector(f".msg.visitor >> text={text}")
+        await start_in_widget(chat, "Fenna", text, keys=page)
         consult = await team.take("Fenna")
         await anna.wait_for(is_msg(consult, body_has=text))
         await anna.send(consult, "Dag Fenna, ik help je graag.")
         await chat.wait_for_selector(".msg.staff >> text=Dag Fenna, ik help je graag.")
-        assert await accessibility_of_frame(page, chat, "frame-connected") == []
+        assert await accessibility(page, "frame-connected", chat) == []
 
         # Escape closes it, and the keyboard is back on the launcher.
         await page.keyboard.press("Escape")
@@ -299,13 +299,7 @@ async def test_the_launcher_and_the_chat_in_its_frame(
         assert await chat.locator(".msg.visitor").count() == 1
 
         # Popped out of the frame into a window of its own, and back.
-        async with page.expect_popup() as opened:
-            await chat.click("button.popout")
-        popup = await opened.value
-        await popup.wait_for_selector(".msg.staff >> text=Ben je er nog?")
-        await chat.wait_for_selector(".popped >> text=De chat staat nu in een eigen venster.")
-        await popup.close()
-        await chat.wait_for_selector(".popped", state="hidden")
+        await out_and_back(page, chat, "Ben je er nog?")
         await chat.wait_for_selector("form.compose:not([hidden])")
         assert errors == []
     finally:
@@ -358,21 +352,6 @@ async def test_no_launcher_on_a_site_laura_is_not_configured_for(
                 assert not await frame.evaluate("() => !!document.querySelector('#laura-chat')")
     finally:
         await page.context.close()
-
-
-async def accessibility_of_frame(page: Any, frame: Any, state: str) -> list[str]:
-    """axe-core inside the chat's frame, and the whole page's screenshot."""
-    from axe_playwright_python.async_playwright import Axe
-
-    shots = OUTPUT / "screenshots"
-    shots.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(shots / f"{state}.png"))
-    results = await Axe().run(frame)
-    return [
-        f"{state}: {v['id']} ({v['impact']}) {v['help']}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 @pytest.mark.laura_config(

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Team
-from tests.helpers import INLINE, secret
-from tests.test_widget import accessibility
+from tests.helpers import start_in_widget
+from tests.test_widget import accessibility, open_widget
 
 pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -25,35 +25,12 @@ Object.defineProperty(window, "localStorage", {
 """
 
 
-async def new_page(browser: Any, team: Team, init_script: str = "") -> Any:
-    context = await browser.new_context(viewport={"width": 1000, "height": 760}, locale="nl-NL")
-    page = await context.new_page()
-    if init_script:
-        await page.add_init_script(init_script)
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors
-    await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{INLINE}")
-    return page
-
-
-async def start_waiting(page: Any, name: str, text: str) -> None:
-    await page.click("button.launcher")
-    await page.fill("input[name=name]", name)
-    await page.click("form.start button[type=submit]")
-    await page.click("button[data-topic=huisarts]")
-    await page.wait_for_selector(".queue:not([hidden])")
-    secret(text)
-    await page.fill("textarea[aria-label]", text)
-    await page.keyboard.press("Enter")
-    await page.wait_for_selector(f".msg.visitor >> text={text}")
-
-
 async def test_switching_the_language_in_the_middle_of_a_chat(browser: Any, team: Team) -> None:
     anna = team["anna"]
-    page = await new_page(browser, team)
+    page = await open_widget(browser, team, locale="nl-NL")
     try:
-        await start_waiting(page, "Lotte", "Ik heb een vraag over mijn medicijnen")
+        await page.click("button.launcher")
+        await start_in_widget(page, "Lotte", "Ik heb een vraag over mijn medicijnen")
         assert "nummer 1" in await page.inner_text(".queue")
         assert await page.inner_text("form.compose button[type=submit]") == "Verstuur"
         choice = page.locator("select.lang")
@@ -106,7 +83,7 @@ async def test_switching_the_language_in_the_middle_of_a_chat(browser: Any, team
 async def test_a_browser_that_blocks_storage_keeps_the_chat_for_the_page(
     browser: Any, team: Team
 ) -> None:
-    page = await new_page(browser, team, BLOCK_STORAGE)
+    page = await open_widget(browser, team, locale="nl-NL", init_script=BLOCK_STORAGE)
     try:
         await page.click("button.launcher")
         note = page.locator(".storage")
@@ -114,15 +91,8 @@ async def test_a_browser_that_blocks_storage_keeps_the_chat_for_the_page(
         assert "alleen zolang deze pagina open is" in await note.inner_text()
         await page.click("button.close")
         await page.click("button.launcher")
-        await page.fill("input[name=name]", "Joost")
-        await page.click("form.start button[type=submit]")
-        await page.click("button[data-topic=huisarts]")
-        await page.wait_for_selector(".queue:not([hidden])")
         text = "Werkt de chat zonder opslag?"
-        secret(text)
-        await page.fill("textarea[aria-label]", text)
-        await page.keyboard.press("Enter")
-        await page.wait_for_selector(f".msg.visitor >> text={text}")
+        await start_in_widget(page, "Joost", text)
         # A language switch starts the widget afresh: the chat is still there, from memory.
         await page.select_option("select.lang", "en")
         await page.wait_for_selector(".storage >> text=it lasts only while this page is open")
