@@ -3,12 +3,14 @@ through matrix-nio: both show the same conversation, each message once, whicheve
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import aiohttp
 import pytest
 
 from tests.conftest import Team
-from tests.helpers import INLINE, is_msg, secret
+from tests.helpers import INLINE, is_msg, secret, start_in_widget
 
 pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -86,5 +88,37 @@ async def test_two_tabs_show_one_chat_without_double_sending(browser: Any, team:
         await first.click("button.end-now")
         await second.wait_for_selector("button.newchat")
         assert errors == []
+    finally:
+        await context.close()
+
+
+async def test_a_chat_open_in_too_many_places_says_so_and_recovers(
+    browser: Any, team: Team
+) -> None:
+    """Past 8 open polls and streams on one chat Laura refuses one more (429): the widget
+    says why, waits as long as Laura asks, and carries on once a place is free."""
+    context = await browser.new_context(viewport={"width": 1000, "height": 760}, locale="nl-NL")
+    try:
+        page = await context.new_page()
+        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/{INLINE}")
+        await page.click("button.launcher")
+        await start_in_widget(page, "Volle Bak", "Hoeveel tabbladen mag ik openen?")
+        saved = await page.evaluate(
+            "() => JSON.parse(Object.entries(localStorage)"
+            ".find(([k]) => k.startsWith('laura.chat.'))[1])"
+        )
+        url = f"{team.handle.api}/sessions/{saved['session_id']}/events?after=100000&timeout=12"
+        async with aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {saved['token']}"}
+        ) as http:
+            # A script's eight long polls fill the chat up; then the page reloads.
+            held = [asyncio.create_task(http.get(url)) for _ in range(8)]
+            await asyncio.sleep(1)
+            await page.reload()
+            await page.wait_for_selector(".error >> text=op te veel plaatsen tegelijk open")
+            for resp in await asyncio.gather(*held):
+                resp.release()
+        await page.wait_for_selector(".error >> text=op te veel plaatsen", state="detached")
+        await page.wait_for_selector(".msg.visitor >> text=Hoeveel tabbladen mag ik openen?")
     finally:
         await context.close()

@@ -52,6 +52,7 @@
       notRatable: "Dit gesprek kan niet beoordeeld worden.", commentTooLong: "De toelichting is te lang: hoogstens 2000 tekens.",
       commentRequired: "Bij 1 of 2 sterren hebben we een toelichting nodig: wat kan er beter?",
       tooMany: "Even te vaak geprobeerd. Probeer het over een minuut opnieuw.",
+      tooManyOpen: "Deze chat staat op te veel plaatsen tegelijk open: sluit een tabblad of venster ervan.",
       offline: "Op dit moment is de chat niet beschikbaar. Probeer het later nog eens.",
       signIn: "Log in op het portaal om met ons te chatten.",
       introSigned: "Stel je vraag via de chat. Je bent aangemeld via het portaal.",
@@ -107,6 +108,7 @@
       notRatable: "This chat cannot be rated.", commentTooLong: "The comment is too long: at most 2000 characters.",
       commentRequired: "With 1 or 2 stars we need a comment: what could be better?",
       tooMany: "Too many tries. Please try again in a minute.",
+      tooManyOpen: "This chat is open in too many places at once: close a tab or window of it.",
       offline: "The chat is not available right now. Please try again later.",
       signIn: "Sign in on the portal to chat with us.",
       introSigned: "Ask your question in the chat. You are signed in through the portal.",
@@ -324,14 +326,8 @@
         var resp = await fetch(API + path, { method: method, headers: headers, signal: ctl.signal,
           body: body ? JSON.stringify(body) : undefined });
       } finally { clearTimeout(timer); }
-      var data = null;
-      try { data = await resp.json(); } catch (e) { data = null; }
-      if (!resp.ok) {
-        var err = new Error((data && data.error && data.error.message) || resp.statusText);
-        err.status = resp.status; err.code = data && data.error && data.error.code;
-        throw err;
-      }
-      return data;
+      if (!resp.ok) throw await errorOf(resp);
+      try { return await resp.json(); } catch (e) { return null; }
     }
 
     function sessionPath(rest) { return "/sessions/" + state.session.session_id + rest; }
@@ -341,6 +337,7 @@
       try { data = await resp.json(); } catch (e) { data = null; }
       var err = new Error((data && data.error && data.error.message) || resp.statusText);
       err.status = resp.status; err.code = data && data.error && data.error.code;
+      err.retryAfter = parseInt(resp.headers.get("Retry-After") || "", 10) || 0;   // seconds, on a 429
       return err;
     }
 
@@ -1057,8 +1054,10 @@
             // long poll gets through, and serves from now on) or the network is down.
             try { await longPoll(sid, 0); state.transport = "poll"; continue; } catch (e2) { /* down */ }
           }
-          showError(T.reconnecting);
-          await new Promise(function (r) { setTimeout(r, 2000); });
+          // Refused for being open in too many places (or another limit): wait as long as
+          // Laura says, and say why; anything else is the network.
+          showError(e.status === 429 ? (e.code === "too_many_listening" ? T.tooManyOpen : T.tooMany) : T.reconnecting);
+          await new Promise(function (r) { setTimeout(r, e.status === 429 ? Math.max(2, e.retryAfter) * 1000 : 2000); });
         }
       }
       state.polling = false;

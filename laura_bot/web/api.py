@@ -188,15 +188,20 @@ async def get_widget(request: web.Request) -> web.Response:
     )
 
 
+def logo_address(config: Config) -> str | None:
+    """widget.logo_url as a full address (a path is on this server, as web.public_url says)."""
+    logo = str(config["widget.logo_url"] or "")
+    if logo.startswith("/"):
+        logo = str(config["web.public_url"]).rstrip("/") + logo
+    return logo or None
+
+
 def branding(config: Config, lang: str) -> dict[str, Any]:
     """How the widget looks (widget.*): a logo path on this server becomes a full address,
     since the widget runs on the organisation's site."""
-    logo = config["widget.logo_url"] or None
-    if logo and logo.startswith("/"):
-        logo = str(config["web.public_url"]).rstrip("/") + logo
     return {
         "color": config["widget.color"],
-        "logo_url": logo,
+        "logo_url": logo_address(config),
         "position": config["widget.position"],
         "texts": dict((config["widget.texts"] or {}).get(lang) or {}),
     }

@@ -20,6 +20,7 @@ from .api import (
     PROXIES_KEY,
     Media,
     add_routes,
+    logo_address,
 )
 from .errors import JsonErrorRequestHandler, error_middleware, error_response
 from .ratelimit import RateLimiter, parse_networks
@@ -125,10 +126,8 @@ def _chat_page(
     jitsi = config["video.jitsi_url"]
     video = f" {URL(jitsi).origin()}" if jitsi else ""
     frames = video.strip() or "'none'"
-    logo_url = str(config["widget.logo_url"] or "")
-    if logo_url.startswith("/"):  # on this server, as its public address says
-        logo_url = str(config["web.public_url"]).rstrip("/") + logo_url
-    logo = f" {URL(logo_url).origin()}" if logo_url.startswith(("https://", "http://")) else ""
+    logo_url = logo_address(config)
+    logo = f" {URL(logo_url).origin()}" if logo_url else ""
     policy = "; ".join(
         [
             "default-src 'none'",
