@@ -32,6 +32,7 @@ from .notifier import Notifier
 from .queue import Queues
 from .scheduler import Clock
 from .settings import Settings
+from .tasks import Kick
 from .texts import render
 from .util import clean_name, new_txn_id, now_ms, random_id, valid_email
 
@@ -52,7 +53,7 @@ class Conversations:
         settings: Settings,
         notifier: Notifier,
         clock: Clock,
-        kick_matrix: Callable[[str], None],
+        kick_matrix: Kick,
         kick_contacts: Callable[[], None],
         routing: Routing,
     ) -> None:
@@ -388,7 +389,8 @@ class Conversations:
                 raise
             return existing
         if conv.room_id or conv.status != Status.CHOOSING:
-            self.kick_matrix(conv.id)
+            # A message in a running chat goes before arrivals' requests waiting their turn.
+            self.kick_matrix(conv.id, urgent=conv.status == Status.CONNECTED)
         self.notifier.notify(session.id)
         await self._tell(self.after_visitor_message, conv)
         return seq

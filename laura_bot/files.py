@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from .config import Config
@@ -25,6 +24,7 @@ from .media import Checked, Refused, inspect_staff_file, inspect_upload
 from .notifier import Notifier
 from .settings import Settings
 from .status import Status
+from .tasks import Kick
 from .util import now_ms, random_id
 
 log = logging.getLogger("laura.files")
@@ -46,7 +46,7 @@ class Files:
         settings: Settings,
         notifier: Notifier,
         conversations: Conversations,
-        kick_matrix: Callable[[str], None],
+        kick_matrix: Kick,
     ) -> None:
         self.config = config
         self.store = store
@@ -160,7 +160,7 @@ class Files:
             )
         self.notifier.notify(session_id)
         if sender == "visitor" or conv.status != Status.CONNECTED:
-            self.kick_matrix(conv.id)
+            self.kick_matrix(conv.id, urgent=conv.status == Status.CONNECTED)
         return _Stored(seq, att)
 
     async def get(

@@ -5,11 +5,59 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from .faults import describe, is_transient
 
 log = logging.getLogger("laura.tasks")
+
+
+class Kick(Protocol):
+    """KeyedRunner.kick, as handed to the parts that ask for a run."""
+
+    def __call__(self, key: str, urgent: bool = False) -> None: ...
+
+
+class Slots:
+    """A semaphore whose urgent waiters go first: a message in a running chat does not wait
+    behind a thousand arrivals' requests (each kept in order among its own kind)."""
+
+    def __init__(self, n: int) -> None:
+        self.free = n
+        self._waiting: tuple[deque[asyncio.Future[None]], deque[asyncio.Future[None]]] = (
+            deque(),
+            deque(),
+        )
+
+    async def acquire(self, urgent: bool) -> None:
+        if self.free > 0 and not any(self._waiting):
+            self.free -= 1
+            return
+        fut = asyncio.get_running_loop().create_future()
+        line = self._waiting[0 if urgent else 1]
+        line.append(fut)
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # handed a slot just as it was cancelled: pass it on
+            else:
+                try:
+                    line.remove(fut)
+                except ValueError:
+                    pass
+            raise
+
+    def release(self) -> None:
+        for line in self._waiting:
+            while line:
+                fut = line.popleft()
+                if not fut.done():
+                    fut.set_result(None)  # the slot goes straight to this waiter
+                    return
+        self.free += 1
 
 
 class KeyedRunner:
@@ -24,19 +72,23 @@ class KeyedRunner:
         """limit: at most this many keys run at once; the others wait their turn (thousands
         of conversations syncing at once would only queue up in the HTTP pool and time out)."""
         self.name = name
-        self._slots = asyncio.Semaphore(limit) if limit else None
+        self._slots = Slots(limit) if limit else None
         self.fn = fn
         self.max_delay = max_delay
         self.on_transient = on_transient
         self._dirty: set[str] = set()
+        self._urgent: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake: dict[str, asyncio.Event] = {}
         self._closed = False
 
-    def kick(self, key: str) -> None:
+    def kick(self, key: str, urgent: bool = False) -> None:
+        """Run fn(key) (again); urgent: ahead of the others waiting for a slot."""
         if self._closed:
             return
         self._dirty.add(key)
+        if urgent:
+            self._urgent.add(key)
         if key not in self._tasks:
             # A fresh context: a kick from inside a transaction must not hand the task that
             # transaction's database connection (mautrix keeps it in a context variable).
@@ -53,8 +105,13 @@ class KeyedRunner:
                     if self._slots is None:
                         await self.fn(key)
                     else:
-                        async with self._slots:
+                        urgent = key in self._urgent
+                        self._urgent.discard(key)
+                        await self._slots.acquire(urgent)
+                        try:
                             await self.fn(key)
+                        finally:
+                            self._slots.release()
                     delay = 0.5
                 except asyncio.CancelledError:
                     raise
@@ -87,6 +144,7 @@ class KeyedRunner:
         finally:
             self._tasks.pop(key, None)
             self._wake.pop(key, None)
+            self._urgent.discard(key)
 
     def wake_all(self) -> None:
         """Cut every back-off short (the homeserver is back)."""

@@ -12,7 +12,7 @@ from mautrix.errors import MatrixConnectionError, MatrixUnknownRequestError
 from laura_bot.faults import describe, is_transient
 from laura_bot.matrix.catchup import CatchUp
 from laura_bot.matrix.router import MAX_ATTEMPTS, _retry_delay
-from laura_bot.tasks import KeyedRunner
+from laura_bot.tasks import KeyedRunner, Slots
 
 
 def test_transient_failures() -> None:
@@ -61,6 +61,47 @@ async def test_keyed_runner_backoff_is_cut_short_when_woken() -> None:
     await runner.idle(timeout=5)
     assert len(calls) == 3 and calls[-1] - calls[0] < 0.45
     await runner.close()
+
+
+async def test_urgent_runs_go_before_waiting_ones() -> None:
+    """With every slot taken, a kick marked urgent (a message in a running chat) runs before
+    the keys that were waiting already (a thousand arrivals' requests), and the others keep
+    their order."""
+    gate = asyncio.Event()
+    order: list[str] = []
+
+    async def fn(key: str) -> None:
+        order.append(key)
+        if key == "busy":
+            await gate.wait()
+
+    runner = KeyedRunner("t", fn, limit=1)
+    runner.kick("busy")
+    await asyncio.sleep(0.01)
+    for key in ("a1", "a2", "a3"):
+        runner.kick(key)
+    await asyncio.sleep(0.01)
+    runner.kick("chat", urgent=True)
+    await asyncio.sleep(0.01)
+    assert order == ["busy"]
+    gate.set()
+    await runner.idle(timeout=5)
+    assert order == ["busy", "chat", "a1", "a2", "a3"]
+    await runner.close()
+
+
+async def test_a_cancelled_waiter_gives_its_slot_back() -> None:
+    slots = Slots(1)
+    await slots.acquire(False)
+    waiter = asyncio.create_task(slots.acquire(True))
+    other = asyncio.create_task(slots.acquire(False))
+    await asyncio.sleep(0.01)
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    slots.release()  # to `other`, not to the cancelled one
+    await asyncio.wait_for(other, 1)
+    slots.release()
+    assert slots.free == 1 and not any(slots._waiting)
 
 
 class _Rooms:
