@@ -34,9 +34,9 @@ import tempfile
 import textwrap
 import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -53,6 +53,25 @@ DEPARTMENTS = ("burst", "through", "chat", "held")
 
 def ms(value: float) -> str:
     return f"{value * 1000:7.1f} ms"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def quiet(pid: int, timeout: float = 900) -> float:
+    """Wait until the process is idle (under 15 % of a core for 3 s in a row); returns how long
+    that took. Laura posts the arrivals' requests to Synapse at Synapse's pace, well after the
+    arrivals themselves."""
+    t0 = time.perf_counter()
+    calm, last = 0, cpu_seconds(pid)
+    while calm < 3 and time.perf_counter() - t0 < timeout:
+        await asyncio.sleep(1)
+        now = cpu_seconds(pid)
+        calm = calm + 1 if now - last < 0.15 else 0
+        last = now
+    return time.perf_counter() - t0
 
 
 def rss_kib(pid: int) -> int:
@@ -89,18 +108,63 @@ class Api:
             )
         return s["session_id"], s["token"]
 
-    async def stream(self, path: str, token: str) -> AsyncIterator[dict[str, Any]]:
-        """The push transport: each Server-Sent Event's data, parsed."""
-        headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
-        async with self.http.get(self.base + path, headers=headers) as r:
-            if r.status >= 400:
-                raise RuntimeError(f"GET {path}: {r.status} {await r.text()}")
-            async for line in r.content:
-                if line.startswith(b"data: "):
-                    yield json.loads(line[6:])
-
     async def close(self) -> None:
         await self.http.close()
+
+
+class SseConnection(asyncio.Protocol):
+    """One event stream read by a bare protocol: a callback per chunk, no task woken per line.
+    A client holding 10,000 streams with aiohttp's reader (a task resumed for every line) on
+    the same 2 cores was as slow as the servers it measured; this one costs a fraction, so the
+    held round measures the server. HTTP/1.0, so the answer comes unchunked until it ends."""
+
+    def __init__(self, request: bytes, on_data: Any) -> None:
+        self.request, self.on_data = request, on_data
+        self.buf, self.head = b"", True
+        self.failed: str | None = None
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: Any) -> None:
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if self.head:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = self.buf[:end].split(b"\r\n", 1)[0]
+            if b" 200 " not in status + b" ":
+                self.failed = status.decode(errors="replace")
+            self.buf, self.head = self.buf[end + 4 :], False
+        while (end := self.buf.find(b"\n\n")) >= 0:
+            frame, self.buf = self.buf[:end], self.buf[end + 2 :]
+            for line in frame.split(b"\n"):
+                if line.startswith(b"data: "):
+                    self.on_data(json.loads(line[6:]))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+async def sse(url: str, token: str | None, on_data: Any) -> str | None:
+    """Read one event stream until the server ends it; returns why it failed, if it did."""
+    parts = urlsplit(url)
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    request = (
+        f"GET {parts.path}?{parts.query} HTTP/1.0\r\nHost: {parts.netloc}\r\n{auth}"
+        "Accept: text/event-stream\r\n\r\n"
+    ).encode()
+    loop = asyncio.get_running_loop()
+    transport, proto = await loop.create_connection(
+        lambda: SseConnection(request, on_data), parts.hostname, parts.port
+    )
+    try:
+        await proto.closed
+    finally:
+        transport.close()
+    return proto.failed
 
 
 async def gather_limited(n: int, coros: list[Any]) -> list[Any]:
@@ -223,10 +287,12 @@ async def throughput_step(
     return lat, n, len(joined), time.perf_counter() - t0
 
 
-async def throughput(api: Api, anna: Staff, room: str, base: Baseline, step_s: float) -> None:
+async def throughput(
+    api: Api, anna: Staff, room: str, base: Baseline, step_s: float, rates: list[int]
+) -> None:
     """Rising arrival rates until the dispatch p95 passes 2 s."""
     results = []
-    for rate in (60, 120, 180, 240, 300, 360, 420, 480):
+    for rate in rates:
         lat, n, joined, elapsed = await throughput_step(api, anna, room, rate, step_s)
         b = [await base.sample() for _ in range(5)]
         p95 = pct(lat, 95)
@@ -250,7 +316,7 @@ async def throughput(api: Api, anna: Staff, room: str, base: Baseline, step_s: f
 
 
 async def messages(
-    api: Api, anna: Staff, room: str, base: Baseline, queue: int, runs: int
+    api: Api, anna: Staff, room: str, base: Baseline, queue: int, runs: int, pid: int
 ) -> None:
     """One connected chat while `queue` visitors wait in the same department, long-polling."""
     sid, token = await api.visitor("Gesprek", "chat")
@@ -285,7 +351,11 @@ async def messages(
             after = r["next"]
 
     poller = asyncio.create_task(chat_poll())
-    await asyncio.sleep(5)  # let the queue's own traffic settle (dispatches, first places)
+    # The chat is measured while they wait, not while they arrive: Laura posts the requests
+    # to Synapse at Synapse's pace, well after the POSTs were answered. (Not counted in
+    # anna's sync: with a thousand new events at once its timelines come back truncated.)
+    backlog = await quiet(pid)
+    await asyncio.sleep(5)  # and the reactions under the last ones
     start = len(base.samples)
     v2s, s2v = [], []
     for i in range(runs):
@@ -314,7 +384,8 @@ async def messages(
     print(
         f"messages    with {queue} waiting: visitor→staff p95 {ms(pct(v2s, 95))} "
         f"({pct(v2s, 95) / b95:.2f}×), staff→visitor p95 {ms(pct(s2v, 95))} "
-        f"({pct(s2v, 95) / b95:.2f}×)   baseline p95 {ms(b95)}   (target ≤ 1.2×)"
+        f"({pct(s2v, 95) / b95:.2f}×)   baseline p95 {ms(b95)}   (target ≤ 1.2×; measured "
+        f"once Laura had announced them all, {backlog:.0f} s after the last had arrived)"
     )
     # Leave the queue, so the held figure starts from a quiet Laura.
     await gather_limited(20, [api.call("POST", f"/sessions/{s}/end", t) for s, t in waiting])
@@ -347,6 +418,9 @@ BARE_SERVER = textwrap.dedent(
         for resp, done in streams:
             await resp.write(b'id: 1\\ndata: {"events": [{"type": "queue", "position": 1}], '
                              b'"next": 1}\\n\\n')
+        for resp, done in streams:
+            done.set_result(None)
+        streams.clear()
         return web.json_response({})
     async def count(request):
         return web.json_response({"held": len(waiters) + len(streams)})
@@ -378,14 +452,17 @@ async def bare_round(n: int, transport: str) -> tuple[float, float]:
         done: list[float] = []
 
         async def one() -> None:
-            async with http.get(f"http://127.0.0.1:{port}/{transport}") as r:
-                if transport == "poll":
+            if transport == "poll":
+                async with http.get(f"http://127.0.0.1:{port}/poll") as r:
                     await r.read()
-                else:
-                    async for line in r.content:
-                        if line.startswith(b"id: 1"):
-                            break
-            done.append(time.perf_counter())
+                done.append(time.perf_counter())
+                return
+
+            def on_data(data: dict[str, Any]) -> None:
+                if data["events"]:
+                    done.append(time.perf_counter())
+
+            await sse(f"http://127.0.0.1:{port}/stream?", None, on_data)
 
         tasks = [asyncio.create_task(one()) for _ in range(n)]
         # Every one of them held before the wake (a late one would wait for nothing).
@@ -453,8 +530,10 @@ async def held_round(
             after = cursors.get(s, 0)  # from 0 at first: everything so far, the place too
             try:
                 if transport == "stream":
-                    async for r in api.stream(f"/sessions/{s}/stream?after={after}", t):
-                        heard(s, r)
+                    url = f"{api.base}/sessions/{s}/stream?after={after}"
+                    failed = await sse(url, t, lambda r: heard(s, r))
+                    if failed:
+                        raise RuntimeError(failed)
                 else:
                     path = f"/sessions/{s}/events?after={after}&timeout=120"
                     heard(s, await api.call("GET", path, t))
@@ -469,11 +548,12 @@ async def held_round(
         while len(places) < n:
             await asyncio.sleep(5)
             print(f"held        settling: {len(places)} of {n} heard a place; failures {failures}")
-    await asyncio.sleep(5)
+    backlog = await quiet(pid)
     rss = rss_kib(pid)
     # One round: the first in line leaves; everyone else moves up one place.
     first_sid = next(s for s, place in places.items() if place == 1)
     phase["round"] = True
+    print(f"held        round: {first_sid} leaves", flush=True)
     t0 = time.perf_counter()
     await api.call("POST", f"/sessions/{first_sid}/end", tokens[first_sid])
     end_call = time.perf_counter() - t0
@@ -498,16 +578,38 @@ async def held_round(
     print(
         f"held        one round of queue updates over {what}s (first leaves, {n - 1} move "
         f"up): {round_s:.2f} s until the last heard (target ≤ 2 s; POST /end answered in "
-        f"{end_call * 1000:.0f} ms); bare aiohttp answering {n} {what}s at once "
-        f"{base_round:.2f} s"
+        f"{end_call * 1000:.0f} ms; Laura had been busy {backlog:.0f} s more after all had "
+        f"heard a place, posting their requests to Synapse); bare aiohttp answering {n} "
+        f"{what}s at once {base_round:.2f} s"
     )
     return first_sid
+
+
+async def fresh_synapse_database(server: str) -> str:
+    """An empty database for Synapse on the PostgreSQL server at `server` (C collation, as
+    Synapse requires); returns its URL."""
+    import asyncpg  # Laura's own PostgreSQL driver
+
+    name = "laura_bench_synapse"
+    conn = await asyncpg.connect(server)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await conn.execute(
+            f"CREATE DATABASE {name} ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' "
+            "TEMPLATE template0"
+        )
+    finally:
+        await conn.close()
+    return server.rsplit("/", 1)[0] + "/" + name
 
 
 async def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="laura-bench-wr-"))
     as_port, web_port = free_port(), free_port()
-    synapse = Synapse(tmp / "synapse", free_port(), "localhost")
+    synapse_db = None
+    if args.synapse_db:
+        synapse_db = await fresh_synapse_database(args.synapse_db)
+    synapse = Synapse(tmp / "synapse", free_port(), "localhost", database=synapse_db)
     staff = ["@anna:localhost"]
     overrides = {
         "homeserver.address": synapse.url,
@@ -585,15 +687,16 @@ async def main(args: argparse.Namespace) -> None:
             await api.call("POST", f"/sessions/{sid}/end", token)
         print(
             f"\nLaura waiting-room benchmark; {platform.machine()}, {os.cpu_count()} cores, "
-            f"{platform.python_implementation()} {platform.python_version()}; Synapse (SQLite, "
-            f"one process) and Laura ({'PostgreSQL' if args.db else 'SQLite'}, one process)\n"
+            f"{platform.python_implementation()} {platform.python_version()}; Synapse "
+            f"({'PostgreSQL' if synapse_db else 'SQLite'}, one process) and Laura "
+            f"({'PostgreSQL' if args.db else 'SQLite'}, one process)\n"
         )
         if "burst" in args.only:
             await burst(api, anna, rooms["burst"], base)
         if "throughput" in args.only:
-            await throughput(api, anna, rooms["through"], base, args.step)
+            await throughput(api, anna, rooms["through"], base, args.step, args.rates)
         if "messages" in args.only:
-            await messages(api, anna, rooms["chat"], base, args.queue, args.runs)
+            await messages(api, anna, rooms["chat"], base, args.queue, args.runs, laura.pid)
         if "held" in args.only:
             await held(api, laura.pid, args.held, args.transport)
     finally:
@@ -625,10 +728,24 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=30, help="message samples per direction")
     parser.add_argument("--step", type=float, default=30, help="seconds per throughput rate")
     parser.add_argument(
+        "--rates",
+        type=int,
+        nargs="+",
+        default=[60, 120, 180, 240, 300, 360, 420, 480],
+        help="throughput: arrival rates per minute, in turn",
+    )
+    parser.add_argument(
         "--only",
         nargs="+",
         default=["burst", "throughput", "messages", "held"],
         choices=["burst", "throughput", "messages", "held"],
     )
     parser.add_argument("--db", default=None, help="a postgres:// URL (default: SQLite)")
+    parser.add_argument(
+        "--synapse-db",
+        default=None,
+        help="run Synapse on PostgreSQL: a postgres:// URL of a database on the server "
+        "(e.g. postgres://postgres@127.0.0.1/postgres); a fresh database "
+        "laura_bench_synapse is made beside it (needs psycopg2: pip install -e .[bench])",
+    )
     asyncio.run(main(parser.parse_args()))

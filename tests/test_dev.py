@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from laura_bot.dev.guard import NO_DEATH_SIGNAL_ENV
-from laura_bot.dev.synapse import PID_FILE, port_is_free
+from laura_bot.dev.synapse import PID_FILE, Synapse, port_is_free
 from tests.helpers import Visitor
 
 pytestmark = pytest.mark.synapse
@@ -258,3 +258,26 @@ async def test_stale_synapse_of_crashed_run_is_stopped(tmp_path: Path) -> None:
         assert not (data_dir / "synapse" / PID_FILE).exists(), "pid file left after clean stop"
     finally:
         kill_everything_in(data_dir)
+
+
+def test_synapse_database_setting(tmp_path: Path) -> None:
+    """The throwaway Synapse keeps SQLite in its data dir, or (the benchmark's --synapse-db)
+    uses a PostgreSQL database given as a URL, password unquoted."""
+    default = Synapse(tmp_path, 8008)._database()
+    assert default == {
+        "name": "sqlite3",
+        "args": {"database": str(tmp_path.resolve() / "homeserver.db")},
+    }
+    pg = Synapse(tmp_path, 8008, database="postgres://syn:p%40ss@db.example:5433/synapse")
+    assert pg._database() == {
+        "name": "psycopg2",
+        "args": {
+            "host": "db.example",
+            "port": 5433,
+            "user": "syn",
+            "password": "p@ss",
+            "database": "synapse",
+            "cp_min": 5,
+            "cp_max": 10,
+        },
+    }
