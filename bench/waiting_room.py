@@ -316,9 +316,17 @@ async def throughput(
 
 
 async def messages(
-    api: Api, anna: Staff, room: str, base: Baseline, queue: int, runs: int, pid: int
+    api: Api,
+    anna: Staff,
+    room: str,
+    base: Baseline,
+    queue: int,
+    runs: int,
+    pid: int,
+    transport: str,
 ) -> None:
-    """One connected chat while `queue` visitors wait in the same department, long-polling."""
+    """One connected chat while `queue` visitors wait in the same department, each (and the
+    chat's visitor) listening as the widget does (event stream) or by long poll."""
     sid, token = await api.visitor("Gesprek", "chat")
     first = await anna.wait_for(is_msg(room, body_has="van Gesprek"), timeout=60)
     await anna.react(room, first["event_id"], "Ik!")
@@ -329,28 +337,36 @@ async def messages(
     )
     stop = asyncio.Event()
 
-    async def hold(s: str, t: str) -> None:
+    async def listen(s: str, t: str, on_data: Any) -> None:
+        """As the widget listens (its event stream), or by long poll (the fallback)."""
         after = 0
+
+        def heard(r: dict[str, Any]) -> None:
+            nonlocal after
+            on_data(r)
+            after = r["next"]
+
         while not stop.is_set():
             try:
-                r = await api.call("GET", f"/sessions/{s}/events?after={after}&timeout=20", t)
-                after = r["next"]
+                if transport == "stream":
+                    url = f"{api.base}/sessions/{s}/stream?after={after}"
+                    if failed := await sse(url, t, heard):
+                        raise RuntimeError(failed)
+                else:
+                    path = f"/sessions/{s}/events?after={after}&timeout=20"
+                    heard(await api.call("GET", path, t))
             except Exception:
                 await asyncio.sleep(1)
 
-    pollers = [asyncio.create_task(hold(s, t)) for s, t in waiting]
+    pollers = [asyncio.create_task(listen(s, t, lambda r: None)) for s, t in waiting]
     arrivals: dict[str, float] = {}
 
-    async def chat_poll() -> None:
-        after = 0
-        while not stop.is_set():
-            r = await api.call("GET", f"/sessions/{sid}/events?after={after}&timeout=20", token)
-            for e in r["events"]:
-                if e.get("sender") == "staff":
-                    arrivals[e["body"]] = time.perf_counter()
-            after = r["next"]
+    def chat_heard(r: dict[str, Any]) -> None:
+        for e in r["events"]:
+            if e.get("sender") == "staff":
+                arrivals[e["body"]] = time.perf_counter()
 
-    poller = asyncio.create_task(chat_poll())
+    poller = asyncio.create_task(listen(sid, token, chat_heard))
     # The chat is measured while they wait, not while they arrive: Laura posts the requests
     # to Synapse at Synapse's pace, well after the POSTs were answered. (Not counted in
     # anna's sync: with a thousand new events at once its timelines come back truncated.)
@@ -382,10 +398,11 @@ async def messages(
     b = base.samples[start:]
     b95 = pct(b, 95)
     print(
-        f"messages    with {queue} waiting: visitor→staff p95 {ms(pct(v2s, 95))} "
-        f"({pct(v2s, 95) / b95:.2f}×), staff→visitor p95 {ms(pct(s2v, 95))} "
-        f"({pct(s2v, 95) / b95:.2f}×)   baseline p95 {ms(b95)}   (target ≤ 1.2×; measured "
-        f"once Laura had announced them all, {backlog:.0f} s after the last had arrived)"
+        f"messages    with {queue} waiting ({transport}s), {runs} each: visitor→staff p95 "
+        f"{ms(pct(v2s, 95))} ({pct(v2s, 95) / b95:.2f}×; p50 {ms(pct(v2s, 50))}), staff→visitor "
+        f"p95 {ms(pct(s2v, 95))} ({pct(s2v, 95) / b95:.2f}×; p50 {ms(pct(s2v, 50))})   baseline "
+        f"p95 {ms(b95)} (p50 {ms(pct(b, 50))})   (target ≤ 1.2×; measured once Laura had "
+        f"announced them all, {backlog:.0f} s after the last had arrived)"
     )
     # Leave the queue, so the held figure starts from a quiet Laura.
     await gather_limited(20, [api.call("POST", f"/sessions/{s}/end", t) for s, t in waiting])
@@ -696,7 +713,16 @@ async def main(args: argparse.Namespace) -> None:
         if "throughput" in args.only:
             await throughput(api, anna, rooms["through"], base, args.step, args.rates)
         if "messages" in args.only:
-            await messages(api, anna, rooms["chat"], base, args.queue, args.runs, laura.pid)
+            await messages(
+                api,
+                anna,
+                rooms["chat"],
+                base,
+                args.queue,
+                args.runs,
+                laura.pid,
+                args.chat_transport,
+            )
         if "held" in args.only:
             await held(api, laura.pid, args.held, args.transport)
     finally:
@@ -725,6 +751,12 @@ if __name__ == "__main__":
         help="how held visitors listen, in turn: the widget's event stream, the long poll",
     )
     parser.add_argument("--queue", type=int, default=1000, help="waiting during the chat")
+    parser.add_argument(
+        "--chat-transport",
+        choices=["stream", "poll"],
+        default="stream",
+        help="how the chat's visitor and those waiting listen during the message figure",
+    )
     parser.add_argument("--runs", type=int, default=30, help="message samples per direction")
     parser.add_argument("--step", type=float, default=30, help="seconds per throughput rate")
     parser.add_argument(

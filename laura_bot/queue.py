@@ -14,6 +14,7 @@ import asyncio
 import bisect
 import logging
 from collections import defaultdict
+from typing import Any
 
 from .db import Store
 from .db.base import transaction
@@ -101,28 +102,38 @@ class Queues:
             ]
         if not changed:
             return
-        for start in range(0, len(changed), CHUNK):
-            chunk = changed[start : start + CHUNK]
-            rows, places = [], {}
-            async with transaction(self.store.db) as conn:
-                # Only to chats the database says still wait (one left just now, before the
-                # index heard of it, is not told a place after being taken).
-                still = await self.store.conversations.still_waiting(conn, [c for c, _ in chunk])
-                for conv_id, place in chunk:
-                    entry = self._entry.get(conv_id)
-                    if entry is None or conv_id not in still or entry[2] in places:
-                        continue  # left meanwhile (or, never seen, a second chat of a session)
-                    rows.append((entry[2], conv_id, {"position": place}))
-                    places[conv_id] = place
-                    places[entry[2]] = place
-                told = await self.store.events.append_many(conn, "queue", rows)
+        # Every chunk is written before anyone is woken: a woken reader's write holds the
+        # event loop, and each database answer waits for a turn of it (waking 500 readers
+        # between chunks made 10,000 visitors' round three times as long).
+        heard: list[tuple[str, dict[str, Any]]] = []
+        try:
+            for start in range(0, len(changed), CHUNK):
+                chunk = changed[start : start + CHUNK]
+                rows, places = [], {}
+                async with transaction(self.store.db) as conn:
+                    # Only to chats the database says still wait (one left just now, before
+                    # the index heard of it, is not told a place after being taken).
+                    still = await self.store.conversations.still_waiting(
+                        conn, [c for c, _ in chunk]
+                    )
+                    for conv_id, place in chunk:
+                        entry = self._entry.get(conv_id)
+                        if entry is None or conv_id not in still or entry[2] in places:
+                            continue  # left meanwhile (or, never seen, a second chat of a session)
+                        rows.append((entry[2], conv_id, {"position": place}))
+                        places[conv_id] = place
+                        places[entry[2]] = place
+                    told = await self.store.events.append_many(conn, "queue", rows)
+                for session_id, conv_id, _ in rows:
+                    event = told.get(session_id)
+                    if event is None:
+                        continue  # the session is gone
+                    if conv_id in self._entry:
+                        self._told[conv_id] = places[conv_id]
+                    heard.append((session_id, event))
+        finally:
             # Each reader gets its event with the wake-up: a round reads nothing back.
-            for session_id, conv_id, _ in rows:
-                event = told.get(session_id)
-                if event is None:
-                    continue  # the session is gone
-                if conv_id in self._entry:
-                    self._told[conv_id] = places[conv_id]
+            for session_id, event in heard:
                 self.notifier.notify(session_id, [event])
 
     async def _arm(self, department_id: str) -> None:
