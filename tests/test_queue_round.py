@@ -49,6 +49,17 @@ class Recorder(Notifier):
         super().notify(session_id, events)
 
 
+async def _five_in_chunks_of_two(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Recorder, Queues, Any]:
+    """Five waiting, rounds written two to a transaction; the real append_many."""
+    monkeypatch.setattr(queue_module, "CHUNK", 2)
+    await _waiting(store, 5)
+    notifier = Recorder(store)
+    queues = Queues(store, None, notifier, None)  # type: ignore[arg-type]
+    return notifier, queues, store.events.append_many
+
+
 async def _stored(store: Store) -> dict[str, list[int]]:
     rows = await store.db.fetch("SELECT session_id, seq, data FROM event WHERE type='queue'")
     out: dict[str, list[int]] = {}
@@ -60,11 +71,7 @@ async def _stored(store: Store) -> dict[str, list[int]]:
 async def test_a_round_wakes_readers_only_after_every_chunk_is_written(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(queue_module, "CHUNK", 2)
-    await _waiting(store, 5)
-    notifier = Recorder(store)
-    queues = Queues(store, None, notifier, None)  # type: ignore[arg-type]
-    real = store.events.append_many
+    notifier, queues, real = await _five_in_chunks_of_two(store, monkeypatch)
     chunks: list[int] = []
 
     async def counting(conn: Any, type: str, rows: Any) -> Any:
@@ -92,11 +99,7 @@ async def test_a_round_wakes_readers_only_after_every_chunk_is_written(
 async def test_a_failed_chunk_still_wakes_the_readers_written_before_it(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(queue_module, "CHUNK", 2)
-    await _waiting(store, 5)
-    notifier = Recorder(store)
-    queues = Queues(store, None, notifier, None)  # type: ignore[arg-type]
-    real = store.events.append_many
+    notifier, queues, real = await _five_in_chunks_of_two(store, monkeypatch)
     calls = 0
 
     async def failing_second(conn: Any, type: str, rows: Any) -> Any:
