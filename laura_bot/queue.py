@@ -103,8 +103,8 @@ class Queues:
         if not changed:
             return
         # Every chunk is written before anyone is woken: a woken reader's write holds the
-        # event loop, and each database answer waits for a turn of it (waking 500 readers
-        # between chunks made 10,000 visitors' round three times as long).
+        # event loop, and each database answer waits for a turn of it (with 500 readers
+        # woken between chunks, each of a chunk's statements waited for a long turn).
         heard: list[tuple[str, dict[str, Any]]] = []
         try:
             for start in range(0, len(changed), CHUNK):
