@@ -8,7 +8,6 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import ClientError, web
-from mautrix.appservice.state_store.asyncpg import PgASStateStore
 from mautrix.errors import MatrixError
 
 from .commands import Context, Registry, Services, registry
@@ -28,6 +27,7 @@ from .matrix.dispatch_room import DispatchRoom
 from .matrix.erasure import Eraser
 from .matrix.monitor import Monitors
 from .matrix.router import Router
+from .matrix.state_store import StateStore
 from .matrix.typing import MatrixTyping
 from .notifier import Notifier
 from .privacy import Retention
@@ -54,7 +54,7 @@ class Laura:
         self.config = config
         self.db = create_database(config["database.url"], config["database.args"])
         self.store = Store(self.db)
-        self.state_store = PgASStateStore(self.db)
+        self.state_store = StateStore(self.db)
         self.notifier = Notifier()
         self.clock = Clock()
         self.settings = Settings(config, self.store.settings)
@@ -134,7 +134,9 @@ class Laura:
             MatrixTyping(self.bridge),
         )
         self.transcripts = Transcripts(config, self.store)
-        self.eraser = Eraser(self.store, lambda: self.az.intent, self._not_admin)
+        self.eraser = Eraser(
+            self.store, lambda: self.az.intent, self._not_admin, self.state_store.forget_room
+        )
         self.erasure_runner = KeyedRunner("erasure", self.eraser.run)
         self.retention = Retention(
             config,
@@ -143,6 +145,7 @@ class Laura:
             self.clock,
             lambda: self.erasure_runner.kick("all"),
             lambda session: self.conversations.end_by_visitor(session, None),
+            self.conversations.end_quiet,
         )
         self.retention.contact_room = lambda: self.bridge.contact_room
         self.retention.control_room = lambda: self.bridge.control_room

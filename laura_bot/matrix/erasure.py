@@ -52,10 +52,12 @@ class Eraser:
         store: Store,
         bot: Callable[[], Any],  # the bot's IntentAPI (there once the appservice runs)
         on_not_admin: Callable[[], Awaitable[None]],
+        forget_room: Callable[[str], None] = lambda _room: None,  # the state store's memory
     ) -> None:
         self.store = store
         self.bot = bot
         self.on_not_admin = on_not_admin
+        self.forget_room = forget_room
         self._told_not_admin = False
 
     async def run(self, _key: str = "") -> None:
@@ -114,6 +116,7 @@ class Eraser:
         elif item.kind == "redact":
             await self._redact(room, target)
         elif item.kind == "room":
+            self.forget_room(room)  # its rows in mx_room_state went with the chat
             await self._delete_room(room)
         elif item.kind == "media":
             await self._delete_media(target)
