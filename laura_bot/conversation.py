@@ -940,6 +940,23 @@ class Conversations:
         conv.idle_warned, conv.idle_deadline = True, deadline
         await self.schedule_idle(conv)
 
+    async def end_quiet(self, conv_id: str, quiet_before: int) -> bool:
+        """Close an open chat in which nobody wrote since before quiet_before (retention: a
+        visitor who walked away while waiting, or when asked for contact details, and never
+        came back), as a quiet chat is closed. False if someone wrote since, or it is not
+        open any more."""
+        conv = await self.store.conversations.get_by_id(conv_id)
+        if conv is None or conv.status not in (Status.WAITING, Status.CONTACT):
+            return False
+        last = max(conv.last_activity_at or 0, conv.queued_at or 0, conv.created_at)
+        if last >= quiet_before:
+            return False
+        session = await self._session_of(conv)
+        log.info("Conversation %s ends: nobody wrote in it for the retention period", conv.id)
+        return await self._end(
+            session, conv, "idle", "idle_ended", (Status.WAITING, Status.CONTACT)
+        )
+
     async def restore(self) -> None:
         """At start-up: rebuild timers and resume unfinished Matrix work from the database."""
         for conv in await self.store.conversations.all_by_status(Status.CONNECTED):

@@ -44,6 +44,7 @@ class Retention:
         clock: Clock,
         kick_erasure: Callable[[], None],
         end_chat: Callable[[Session], Awaitable[None]],
+        end_quiet: Callable[[str, int], Awaitable[bool]],
     ) -> None:
         self.config = config
         self.store = store
@@ -51,6 +52,7 @@ class Retention:
         self.clock = clock
         self.kick_erasure = kick_erasure
         self.end_chat = end_chat
+        self.end_quiet = end_quiet
         self.interval_ms = int(parse_duration(config["privacy.sweep_interval"]) * 1000)
         self.contact_room: Callable[[], str | None] = lambda: None
         self.control_room: Callable[[], str | None] = lambda: None
@@ -77,9 +79,20 @@ class Retention:
         shortest = min([general, *own.values()])
         for chat in await store.privacy.chats_not_purged(now - int(shortest * 1000)):
             keep = own.get(chat.department_id or "", general)
-            since = chat.ended_at if chat.status == "ended" else chat.created_at
-            if since is not None and since + keep * 1000 <= now:
-                due.append(chat.id)
+            if chat.status == "ended":
+                since = chat.ended_at
+            elif chat.status == "choosing":
+                since = chat.created_at
+            else:
+                since = chat.quiet_since
+            if since is None or since + keep * 1000 > now:
+                continue
+            # Open and quiet for as long as an ended chat is kept: closed first (as a quiet
+            # chat is), so the visitor's widget and staff see it end, then deleted.
+            if chat.status not in ("ended", "choosing"):
+                if not await self.end_quiet(chat.id, now - int(keep * 1000)):
+                    continue  # somebody wrote just now, or it ended by itself meanwhile
+            due.append(chat.id)
         erased = await self.erase_chats(due, "retention")
         erased += await self._erase_sessions()
         async with transaction(store.db) as conn:

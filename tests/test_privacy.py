@@ -92,6 +92,16 @@ async def request_for(member: Staff, nickname: str) -> dict[str, Any]:
     )
 
 
+async def nobody_can_take(visitor: Visitor, nick: str, text: str, *team: Staff) -> None:
+    """The visitor asks; everyone declines; Laura asks for contact details."""
+    await visitor.start(name=nick, topic="huisarts")
+    await visitor.say(text)
+    request = await request_for(team[0], nick)
+    for member in team:
+        await member.react(request["room_id"], request["event_id"], "Ik kan nu niet")
+    await visitor.wait_status("contact")
+
+
 async def wait_erased(laura: Laura, session_ids: list[str], timeout: float = 180) -> None:
     """Until every chat of these visitors is deleted and the homeserver's part is done."""
     store = laura.store
@@ -181,7 +191,7 @@ async def test_canaries_are_gone_after_retention(
     c = {
         k: canary(k)
         for k in ("nick", "visitor", "staff", "file", "filename", "stafffile", "case")
-        + ("nick2", "email", "note")
+        + ("nick2", "email", "note", "nick3", "walked")
     }
     c["phone"] = "06" + "".join(secrets.choice("0123456789") for _ in range(8))
     SECRETS.add(c["phone"])
@@ -194,6 +204,7 @@ async def test_canaries_are_gone_after_retention(
     assert control
     first = Visitor(handle.api)
     second = Visitor(handle.api)
+    third = Visitor(handle.api)
     try:
         # A chat with everything in it.
         await first.start(name=c["nick"], topic="huisarts")
@@ -230,12 +241,7 @@ async def test_canaries_are_gone_after_retention(
         assert "bewaartermijn 10s" in notice["content"]["body"]
 
         # A contact request: nobody could take the chat.
-        await second.start(name=c["nick2"], topic="huisarts")
-        await second.say(f"Bel mij: {c['note']}")
-        request = await request_for(anna, c["nick2"])
-        await anna.react(request["room_id"], request["event_id"], "Ik kan nu niet")
-        await bram.react(request["room_id"], request["event_id"], "Ik kan nu niet")
-        await second.wait_status("contact")
+        await nobody_can_take(second, c["nick2"], f"Bel mij: {c['note']}", anna, bram)
         await second.call(
             "POST",
             f"/sessions/{second.session_id}/contact-request",
@@ -244,7 +250,11 @@ async def test_canaries_are_gone_after_retention(
         )
         await anna.wait_for(is_msg(body_has=c["email"]), what="the contact request")
 
-        await wait_erased(laura, [first.session_id, second.session_id])
+        # Asked for contact details, the visitor walks away and never comes back: the chat
+        # stays open, and is closed and deleted once it has been quiet for the retention.
+        await nobody_can_take(third, c["nick3"], f"Ik weet het niet: {c['walked']}", anna, bram)
+
+        await wait_erased(laura, [first.session_id, second.session_id, third.session_id])
         await asyncio.sleep(1.5)  # the last sweep's checkpoint
         laura_found = await laura_db_hits(db_url, c)
         synapse_found = synapse_hits(own_env, c)
@@ -254,8 +264,12 @@ async def test_canaries_are_gone_after_retention(
         # The visitors' tokens are no more; the audit trail says who did what (and no more).
         status, _ = await first.call("GET", f"/sessions/{first.session_id}")
         assert status == 401
+        walked = await laura.store.db.fetchrow(
+            "SELECT status, ended_by FROM conversation WHERE session_id=$1", third.session_id
+        )
+        assert (walked["status"], walked["ended_by"]) == ("ended", "idle")  # closed, not left
         records = await laura.store.audit.of_actor("retention")
-        assert {r.action for r in records} == {"deleted"} and len(records) == 2
+        assert {r.action for r in records} == {"deleted"} and len(records) == 3
         joined = await laura.store.audit.of_actor(own_env.mxid("anna"))
         assert {"joined", "exported", "case_saved"} <= {r.action for r in joined}
         # The consult room is gone from the homeserver for staff too.
@@ -263,7 +277,7 @@ async def test_canaries_are_gone_after_retention(
     finally:
         for member in (anna, bram, admin):
             await member.stop()
-        for visitor in (first, second):
+        for visitor in (first, second, third):
             await visitor.close()
         await handle.stop()
 
@@ -439,3 +453,41 @@ async def test_audit_trail_keeps_its_years(store: Store) -> None:
         assert await store.privacy.audit_before(conn, now - 5 * YEAR_MS) == 1
     assert [r.actor for r in await store.audit.of_conversation("c1")] == ["@anna:localhost"]
     assert await store.audit.of_conversation("c0") == []
+
+
+async def test_which_chats_retention_looks_at(store: Store) -> None:
+    """Ended chats by their end, chats never begun by their start, and chats still waiting or
+    asked for contact details (a visitor who walked away) by their last activity; a connected
+    chat is left to its inactivity timeout, a deleted one is not looked at again."""
+    day = 24 * 3600 * 1000
+    now = now_ms()
+    await store.db.execute(
+        "INSERT INTO session (id, token_hash, language, ghost_id, created_at) "
+        "VALUES ('s', 'h', 'nl', 'g', $1)",
+        now - 90 * day,
+    )
+    rows = [
+        # id, status, created, queued, last activity, ended, purged
+        ("ended-old", "ended", 90, 90, 89, 80, None),
+        ("ended-new", "ended", 90, 90, 89, 2, None),
+        ("choosing", "choosing", 60, None, None, None, None),
+        ("walked", "contact", 60, 60, 59, None, None),
+        ("spoke-lately", "contact", 60, 60, 1, None, None),
+        ("waiting", "waiting", 50, 40, None, None, None),
+        ("connected", "connected", 60, 60, 59, None, None),
+        ("purged", "ended", 90, 90, 89, 80, 70),
+    ]
+    for cid, status, created, queued, last, ended, purged in rows:
+        await store.db.execute(
+            "INSERT INTO conversation (id, session_id, status, created_at, queued_at, "
+            "last_activity_at, ended_at, purged_at) VALUES ($1, 's', $2, $3, $4, $5, $6, $7)",
+            cid,
+            status,
+            *(None if d is None else now - d * day for d in (created, queued, last, ended)),
+            None if purged is None else now - purged * day,
+        )
+    found = {d.id: d for d in await store.privacy.chats_not_purged(now - 30 * day)}
+    assert set(found) == {"ended-old", "choosing", "walked", "spoke-lately", "waiting"}
+    assert found["walked"].quiet_since == now - 59 * day
+    assert found["spoke-lately"].quiet_since == now - 1 * day  # the sweep leaves it open
+    assert found["waiting"].quiet_since == now - 40 * day  # entered the queue then

@@ -25,6 +25,13 @@ class Due:
     status: str
     ended_at: int | None
     created_at: int
+    queued_at: int | None = None
+    last_activity_at: int | None = None
+
+    @property
+    def quiet_since(self) -> int:
+        """An open chat: since when nobody wrote in it (nor did it enter the queue)."""
+        return max(self.last_activity_at or 0, self.queued_at or 0, self.created_at)
 
 
 @dataclass
@@ -43,13 +50,16 @@ class PrivacyStore:
         self.db = db
 
     async def chats_not_purged(self, before_ms: int) -> list[Due]:
-        """Chats whose content is still here that ended before before_ms, and chats never
-        begun (a topic never chosen) started before it: the caller decides from their
-        department's retention which are due."""
+        """Chats whose content is still here that ended before before_ms, chats never begun
+        (a topic never chosen) started before it, and chats still waiting or asked for contact
+        details started before it (a visitor who walked away and never came back; a connected
+        chat ends by itself when nobody writes): the caller decides from their department's
+        retention and their last activity which are due."""
         rows = await self.db.fetch(
-            "SELECT id, session_id, department_id, status, ended_at, created_at "
-            "FROM conversation WHERE purged_at IS NULL AND ("
-            "(status='ended' AND ended_at < $1) OR (status='choosing' AND created_at < $1))",
+            "SELECT id, session_id, department_id, status, ended_at, created_at, queued_at, "
+            "last_activity_at FROM conversation WHERE purged_at IS NULL AND ("
+            "(status='ended' AND ended_at < $1) OR "
+            "(status IN ('choosing','waiting','contact') AND created_at < $1))",
             before_ms,
         )
         return [Due(**r) for r in rows]
