@@ -357,11 +357,12 @@ class Conversations:
             raise TooLarge(
                 f"The message is too long: at most {limit} characters.", code="message_too_long"
             )
-        existing = await self.store.events.seq_for_client_txn(session.id, client_txn_id)
-        if existing is not None:
-            return existing
         conv = await self.current(session)
         if conv.status == Status.ENDED:
+            # A retry of a message stored before the chat ended gets its answer again.
+            existing = await self.store.events.seq_for_client_txn(session.id, client_txn_id)
+            if existing is not None:
+                return existing
             raise Conflict(
                 "This chat has ended; start a new chat to ask something else.", code="chat_ended"
             )
@@ -383,14 +384,19 @@ class Conversations:
                     conn, conv.id, "visitor", now_ms(), in_waiting_room
                 )
         except Exception:
-            # A concurrent retry with the same client_txn_id won the unique index.
+            # A retry with the same client_txn_id (the widget's, when an answer was lost), or
+            # a concurrent one that won the unique index: the message is there once.
             existing = await self.store.events.seq_for_client_txn(session.id, client_txn_id)
             if existing is None:
                 raise
             return existing
         if conv.room_id or conv.status != Status.CHOOSING:
-            # A message in a running chat goes before arrivals' requests waiting their turn.
-            self.kick_matrix(conv.id, urgent=conv.status == Status.CONNECTED)
+            # A message in a running chat goes before arrivals' requests waiting their turn,
+            # and its way to the homeserver starts before this request is answered.
+            urgent = conv.status == Status.CONNECTED
+            self.kick_matrix(conv.id, urgent=urgent)
+            if urgent:
+                await asyncio.sleep(0)
         self.notifier.notify(session.id)
         await self._tell(self.after_visitor_message, conv)
         return seq

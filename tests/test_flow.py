@@ -223,14 +223,23 @@ async def test_client_txn_id_is_idempotent(team: Team) -> None:
     await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
     consult = await anna.wait_invite()
     await anna.join(consult)
-    await visitor.say("tweede", txn="t-2")
+    seq3 = await visitor.say("tweede", txn="t-2")
+    assert await visitor.say("tweede", txn="t-2") == seq3  # in a running chat too
     await anna.wait_for(is_msg(consult, body_has="tweede"))
+    await anna.send(consult, "!close")
+    await visitor.wait_status("ended")
+    # A retry whose first answer was lost still gets it once the chat has ended; a new
+    # message does not.
+    assert await visitor.say("tweede", txn="t-2") == seq3
+    status, body = await visitor.call(
+        "POST",
+        f"/sessions/{visitor.session_id}/messages",
+        {"body": "derde", "client_txn_id": "t-3"},
+    )
+    assert status == 409 and body["error"]["code"] == "chat_ended"
     history = await anna.history(consult)
-    assert [
-        e["content"]["body"]
-        for e in history
-        if e["type"] == "m.room.message" and e["content"]["body"] == "één keer"
-    ] == ["één keer"]
+    bodies = [e["content"]["body"] for e in history if e["type"] == "m.room.message"]
+    assert bodies.count("één keer") == 1 and bodies.count("tweede") == 1
     await visitor.poll(timeout=0)
     assert [e["seq"] for e in visitor.events] == list(range(1, visitor.cursor + 1))
 
