@@ -89,6 +89,7 @@ async def main(runs: int, db: str | None) -> None:
         ]
         clients += [anna, alice, bob]
         dept = (await laura.store.departments.all_active())[0]
+        assert dept.room_id, "Laura made no dispatch room"
         await anna.join(dept.room_id)
 
         # Baseline: a plain room between two people on the same Synapse.

@@ -157,6 +157,7 @@ async def sse(url: str, token: str | None, on_data: Any) -> str | None:
         "Accept: text/event-stream\r\n\r\n"
     ).encode()
     loop = asyncio.get_running_loop()
+    assert parts.hostname and parts.port, url
     transport, proto = await loop.create_connection(
         lambda: SseConnection(request, on_data), parts.hostname, parts.port
     )

@@ -53,8 +53,15 @@ def line(name: str, values: list[float], base: list[float] | None = None) -> str
 
 async def bare_server(port: int) -> web.AppRunner:
     app = web.Application()
-    app.router.add_get("/", lambda _: web.Response(text=OUTER, content_type="text/html"))
-    app.router.add_get("/inner", lambda _: web.Response(text=INNER, content_type="text/html"))
+
+    async def outer(_: web.Request) -> web.Response:
+        return web.Response(text=OUTER, content_type="text/html")
+
+    async def inner(_: web.Request) -> web.Response:
+        return web.Response(text=INNER, content_type="text/html")
+
+    app.router.add_get("/", outer)
+    app.router.add_get("/inner", inner)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -147,8 +154,8 @@ async def main(runs: int) -> None:
     for kind in ("frame", "inline"):
         print(line(f"{kind}: launcher shown", results[f"{kind} launcher"], base))
         print(line(f"{kind}: open → first form", results[f"{kind} open"]))
-        shown, opened = results[f"{kind} launcher"], results[f"{kind} open"]
-        total = [a + b for a, b in zip(shown, opened, strict=True)]
+        launchers, opens = results[f"{kind} launcher"], results[f"{kind} open"]
+        total = [a + b for a, b in zip(launchers, opens, strict=True)]
         print(line(f"{kind}: both", total))
 
 

@@ -4,7 +4,9 @@ address, so a script can neither flood the staff's rooms nor push real visitors 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,8 +14,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from laura_bot.db.base import transaction
 from laura_bot.dev.demo import write_laura_config
 from laura_bot.errors import ConfigError
+from laura_bot.web import api as web_api
 from tests.conftest import LauraHandle
 from tests.helpers import Visitor
 
@@ -298,4 +302,59 @@ async def test_one_chat_holds_at_most_eight_open_polls_and_streams(
             async with http.get(f"{url}/events?after=0&timeout=0") as resp:
                 assert resp.status == 200
     finally:
+        await visitor.close()
+
+
+@pytest.mark.laura_config({"web.max_stream_time": 1})
+async def test_a_stream_nobody_reads_ends_at_its_time(
+    laura_handle: LauraHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client that opens an event stream and stops reading (a frozen tab, a script holding
+    connections) leaves Laura's write waiting for room in the socket: the stream still ends
+    at max_stream_time plus the grace, its connection is cut, and its slot is free again."""
+    monkeypatch.setattr(web_api, "STREAM_GRACE", 1.0)
+    laura = laura_handle.laura
+    assert laura is not None and laura._web_runner is not None
+    listening = laura._web_runner.app[web_api.LISTENING_KEY]
+    visitor = Visitor(laura_handle.api)
+    sock = socket.socket()
+    try:
+        await visitor.start(name="Stil", topic=None)
+        session = await laura.store.sessions.get_by_id(visitor.session_id)
+        assert session is not None
+        backlog = 5000 * 4000  # far more than the socket buffers on both sides hold
+        async with transaction(laura.store.db) as conn:
+            for _ in range(5000):
+                await laura.store.events.append(
+                    conn, session.id, session.conversation_id, "message", sender="staff",
+                    name="x", body="x" * 4000,
+                )  # fmt: skip
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        loop = asyncio.get_running_loop()
+        await loop.sock_connect(sock, ("127.0.0.1", laura_handle.web_port))
+        request = (
+            f"GET /api/v1/sessions/{session.id}/stream?after=0 HTTP/1.1\r\n"
+            f"Host: 127.0.0.1\r\nAuthorization: {visitor.auth['Authorization']}\r\n\r\n"
+        )
+        await loop.sock_sendall(sock, request.encode())
+        async with asyncio.timeout(10):
+            while session.id not in listening:
+                await asyncio.sleep(0.05)
+        opened = loop.time()
+        async with asyncio.timeout(15):  # without the cut: never
+            while session.id in listening:
+                await asyncio.sleep(0.1)
+        assert loop.time() - opened < 1 + 1 + 3
+        received = 0
+        with contextlib.suppress(ConnectionResetError):
+            async with asyncio.timeout(10):
+                while chunk := await loop.sock_recv(sock, 65536):
+                    received += len(chunk)
+        assert 0 < received < backlog  # it was stuck, and was cut off
+        # The chat is not held back: its stream opens and reads as before.
+        status, _ = await visitor.call("GET", f"/sessions/{session.id}/events?after=0&timeout=0")
+        assert status == 200
+    finally:
+        sock.close()
         await visitor.close()

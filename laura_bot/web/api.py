@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
@@ -34,6 +35,7 @@ CONFIG_KEY = web.AppKey("config", object)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
 PROXIES_KEY = web.AppKey("trusted_proxies", list[IPNetwork])
 MEDIA_KEY = web.AppKey("media", object)
+STREAM_GRACE = 10.0  # seconds a stream may run over its time while a write waits for room
 LISTENING_KEY = web.AppKey("listening", dict)  # session id → its open long polls and streams
 
 # A chat's open long polls and event streams at once: a visitor's tabs, a popped-out window
@@ -331,11 +333,21 @@ async def _stream(
     async def keepalive() -> None:
         await resp.write(b": keepalive\n\n")
 
+    # A visitor who stops reading (a frozen tab, a network that went quiet) leaves a write
+    # waiting for room in the socket: the stream ends at its time all the same, and they
+    # read on from their last id when they come back.
+    limit = asyncio.timeout(duration + STREAM_GRACE)
     try:
-        await domain.stream(session, after, send, duration, keepalive)
-        await resp.write_eof()
+        async with limit:
+            await domain.stream(session, after, send, duration, keepalive)
+            await resp.write_eof()
     except ConnectionResetError:
         pass  # the visitor went away
+    except TimeoutError:
+        if not limit.expired():
+            raise
+        if request.transport is not None:
+            request.transport.abort()  # what waits to be written goes with it
     return resp
 
 

@@ -475,7 +475,8 @@ def _document(server_url: str) -> dict[str, Any]:
                     "comes; each event's data is the long poll's answer ({events, next}) and "
                     "its id is next. A comment line every 20 s keeps the connection open. "
                     "The stream ends after timeout seconds (capped by the server's "
-                    "web.max_stream_time): open the next from the last id. Without after, "
+                    "web.max_stream_time; a client that stops reading is cut off 10 s after "
+                    "it): open the next from the last id. Without after, "
                     "the Last-Event-ID header is the cursor. Authorization is a header, as "
                     "everywhere: read it with fetch(), not EventSource.",
                     "security": sec,
