@@ -366,6 +366,7 @@ class Conversations:
             raise Conflict(
                 "This chat has ended; start a new chat to ask something else.", code="chat_ended"
             )
+        now = now_ms()
         try:
             async with transaction(self.db) as conn:
                 seq = await self.store.events.append(
@@ -378,11 +379,10 @@ class Conversations:
                     body=body,
                     client_txn_id=client_txn_id,
                     to_matrix=True,
+                    ts=now,
                 )
-                in_waiting_room = conv.status in (Status.WAITING, Status.CONTACT)
-                await self.store.conversations.spoke(
-                    conn, conv.id, "visitor", now_ms(), in_waiting_room
-                )
+                waiting_room = conv.status in (Status.WAITING, Status.CONTACT)
+                await self.store.conversations.spoke(conn, conv.id, "visitor", now, waiting_room)
         except Exception:
             # A retry with the same client_txn_id (the widget's, when an answer was lost), or
             # a concurrent one that won the unique index: the message is there once.
@@ -397,7 +397,9 @@ class Conversations:
             self.kick_matrix(conv.id, urgent=urgent)
             if urgent:
                 await asyncio.sleep(0)
-        self.notifier.notify(session.id)
+        # The visitor's other tabs get it as it is stored (Event.to_api), without a read.
+        event = {"seq": seq, "ts": now, "type": "message", "sender": "visitor"}
+        self.notifier.notify(session.id, [event | {"name": session.nickname, "body": body}])
         await self._tell(self.after_visitor_message, conv)
         return seq
 

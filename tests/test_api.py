@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -324,3 +325,25 @@ async def test_appservice_listener_auth_and_dedupe(laura_handle: LauraHandle) ->
         public = f"http://127.0.0.1:{laura_handle.web_port}/_matrix/app/v1/transactions/t9"
         async with http.put(public, json={"events": [event]}, headers=auth) as resp:
             assert resp.status in (404, 405)
+
+
+async def test_a_message_reaches_the_other_tabs_as_it_is_stored(
+    laura_handle: LauraHandle,
+) -> None:
+    """A visitor's message wakes their other open tabs with the message itself (no read):
+    what such a tab gets is exactly what reading the stored events gives."""
+    v = Visitor(laura_handle.api)
+    try:
+        await v.start(name="Tabs", topic=None)
+        events = f"/sessions/{v.session_id}/events"
+        _, before = await v.call("GET", f"{events}?after=0&timeout=0", expect=200)
+        cursor = before["next"]
+        other_tab = asyncio.create_task(v.call("GET", f"{events}?after={cursor}&timeout=20"))
+        await asyncio.sleep(0.5)  # held
+        seq = await v.say("Hallo vanuit één tabblad ✓")
+        _, pushed = await other_tab
+        _, read = await v.call("GET", f"{events}?after={cursor}&timeout=0", expect=200)
+        assert [e["seq"] for e in read["events"]] == [seq]
+        assert pushed == read
+    finally:
+        await v.close()

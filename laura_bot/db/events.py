@@ -57,9 +57,10 @@ class EventStore:
         client_txn_id: str | None = None,
         to_matrix: bool = False,
         mx_event_id: str | None = None,
+        ts: int | None = None,
     ) -> int:
         """Append inside the caller's transaction; the seq has no gaps because the counter
-        update rolls back with the insert."""
+        update rolls back with the insert. ts: when (now unless given)."""
         seq = await conn.fetchval(
             "UPDATE session SET last_seq = last_seq + 1 WHERE id=$1 RETURNING last_seq", session_id
         )
@@ -70,7 +71,7 @@ class EventStore:
             session_id,
             seq,
             conversation_id,
-            now_ms(),
+            ts or now_ms(),
             type,
             sender,
             name,
