@@ -101,6 +101,14 @@ class ConversationStore:
         q = f"SELECT {self._COLS} FROM conversation WHERE dispatch_event_id=$1"
         return self._one(await self.db.fetchrow(q, event_id))
 
+    async def get_by_dispatch_txn(self, room_id: str, txn_id: str) -> Conversation | None:
+        """The conversation whose current request in this room was sent with this txn id."""
+        q = (
+            f"SELECT {self._COLS} FROM conversation "
+            "WHERE dispatch_txn_id=$1 AND dispatch_room_id=$2"
+        )
+        return self._one(await self.db.fetchrow(q, txn_id, room_id))
+
     async def all_by_status(self, *statuses: str) -> list[Conversation]:
         marks = ",".join(f"${i + 1}" for i in range(len(statuses)))
         rows = await self.db.fetch(

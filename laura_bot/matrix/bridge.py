@@ -120,6 +120,31 @@ class MatrixBridge:
                 return str(evt["event_id"])
         return None
 
+    async def request_sent_as(self, room_id: str, event_id: str) -> Conversation | None:
+        """The conversation whose current request is event_id, when Laura has not noted that
+        id yet: a staff client shows the request as soon as Synapse has it, and staff can
+        answer it before Laura's send has its answer. The event itself says which send it
+        was (TXN_KEY, which only Laura's own events are trusted with)."""
+        if len(event_id) > 255:
+            return None
+        try:
+            evt = await self.bot.api.request(Method.GET, Path.v3.rooms[room_id].event[event_id])
+        except MatrixRequestError as e:
+            if e.http_status in (400, 403, 404):
+                return None  # no such event, or not one Laura can see
+            raise
+        if not isinstance(evt, dict) or evt.get("sender") != self.bot.mxid:
+            return None
+        content = evt.get("content")
+        txn_id = content.get(TXN_KEY) if isinstance(content, dict) else None
+        if not isinstance(txn_id, str):
+            return None
+        conv = await self.store.conversations.get_by_dispatch_txn(room_id, txn_id)
+        if conv is None or conv.dispatch_event_id not in (None, event_id):
+            return None  # an earlier round's request, or not a request at all
+        conv.dispatch_event_id = event_id  # noted by the send itself, in a moment
+        return conv
+
     async def send_file(
         self,
         room_id: str,

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..conversation import Conversations
 from ..db import Store
+from ..db.conversations import Conversation
 from ..dispatch.answers import Dispatch
 from ..dispatch.logic import Decision, parse_answer
 from ..dispatch.routing import Routing
@@ -43,11 +44,11 @@ class DispatchRoom:
             return
         target = text(relates.get("event_id"), "m.relates_to.event_id", bad)
         key = text(relates.get("key"), "m.relates_to.key", bad)
-        conv = await self.store.conversations.get_by_dispatch_event(target)
-        if conv is None:
-            return
         answer = parse_answer(key)
         if answer is None:
+            return
+        conv = await self._request(room_id, target)
+        if conv is None:
             return
         members = await self.bridge.members_cached(room_id)  # a join or leave forgets it
         user_name = await self.bridge.staff_name(room_id, sender)
@@ -76,8 +77,8 @@ class DispatchRoom:
         bad = "malformed_message"
         root = text(relates.get("event_id"), "m.relates_to.event_id", bad)
         body = text(content.get("body"), "body", bad).strip()
-        conv = await self.store.conversations.get_by_dispatch_event(root)
-        if conv is None or not body:
+        conv = await self._request(room_id, root) if body else None
+        if conv is None:
             return
         if conv.status not in (Status.WAITING, Status.CONTACT) or conv.taker:
             text_id = "thread_taken" if conv.status == Status.CONNECTED else "not_delivered"
@@ -89,6 +90,13 @@ class DispatchRoom:
         await self.conversations.staff_message(
             conv, event_id, name, body, mirror=True, notification=True
         )
+
+    async def _request(self, room_id: str, event_id: str) -> Conversation | None:
+        """The conversation whose request (dispatch message) event_id is, or None."""
+        conv = await self.store.conversations.get_by_dispatch_event(event_id)
+        if conv is None:  # staff may be quicker than Laura's note of her own send
+            conv = await self.bridge.request_sent_as(room_id, event_id)
+        return conv
 
     async def membership(self, room_id: str) -> None:
         """Someone joined or left the department: who can be asked changes at once."""

@@ -16,4 +16,5 @@ from . import (  # noqa: E402,F401  (register themselves)
     v09_privacy,
     v10_session_index,
     v11_portal,
+    v12_dispatch_txn_index,
 )
