@@ -4,10 +4,11 @@ Starts its own Synapse and runs Laura as a separate process (so its memory is La
 then measures:
   burst       50 visitors choose a topic within 10 s: p95 from POST /topic to the dispatch
               message in a staff client's sync; baseline: plain Matrix send → sync (p95)
-  throughput  arrivals at a rising rate; a staff client takes every request ("Ik!") and joins
-              the consult room; the highest rate (visitors taken per minute) at which the p95
-              dispatch latency stays within 2 s; baseline: how many plain Matrix messages per
-              minute one user sends and another sees within 2 s p95, at the same rates
+  throughput  arrivals at a rising rate; a staff client takes every request ("Ik!"), joins
+              the consult room and ends the chat (!close); the highest rate (visitors taken
+              per minute) at which the p95 dispatch latency stays within 2 s; baseline: how
+              many plain Matrix messages per minute one user sends and another sees within
+              2 s p95, at the same rates
   messages    message latency in one connected chat while --queue visitors wait (long-polling)
               in the same department, p95 against plain Matrix send → sync (interleaved)
   held        --held visitors waiting in one Laura process, each with an open event stream
@@ -233,10 +234,11 @@ async def burst(api: Api, anna: Staff, room: str, base: Baseline, n: int = 50) -
 
 
 async def throughput_step(
-    api: Api, anna: Staff, room: str, rate: int, step_s: float
+    api: Api, anna: Staff, room: str, rate: int, step_s: float, close: bool
 ) -> tuple[list[float], int, int, float]:
-    """Arrivals at `rate` per minute for step_s seconds; anna takes every request and joins
-    its consult room. Returns dispatch latencies, arrivals, chats joined, and the seconds."""
+    """Arrivals at `rate` per minute for step_s seconds; anna takes every request, joins its
+    consult room and (close) ends the chat with !close. Returns dispatch latencies, arrivals,
+    chats joined, and the seconds until the last was joined."""
     tag = f"T{rate}"
     n = int(rate * step_s / 60)
     created = await gather_limited(20, [api.visitor(f"{tag}n{i:04d}x", None) for i in range(n)])
@@ -256,6 +258,11 @@ async def throughput_step(
         starts[f"{tag}n{i:04d}x"] = time.perf_counter()
         await api.call("POST", f"/sessions/{sid}/topic", token, {"topic_id": "through"})
 
+    async def join_and_close(r: str) -> None:
+        await anna.join(r)
+        if close:  # anna stays within her max_chats, as a staff member who ends chats does
+            await anna.send(r, "!close")
+
     async def take() -> None:
         done: set[str] = set()
         while len(joined) < n:
@@ -274,7 +281,7 @@ async def throughput_step(
                     spawn(anna.react(room, e["event_id"], "Ik!"))
             for r in list(anna.invites - invites_before - joined):
                 joined.add(r)
-                spawn(anna.join(r))
+                spawn(join_and_close(r))
             await asyncio.sleep(0.01)
 
     t0 = time.perf_counter()
@@ -284,17 +291,32 @@ async def throughput_step(
         await asyncio.wait_for(taker, 120)
     except TimeoutError:
         pass
+    elapsed = time.perf_counter() - t0
+    while background:  # the last joins and closes
+        await asyncio.gather(*list(background), return_exceptions=True)
     lat = [seen[k] - starts[k] for k in starts if k in seen] or [999.0]
-    return lat, n, len(joined), time.perf_counter() - t0
+    return lat, n, len(joined), elapsed
 
 
 async def throughput(
-    api: Api, anna: Staff, room: str, base: Baseline, step_s: float, rates: list[int]
+    api: Api,
+    anna: Staff,
+    room: str,
+    base: Baseline,
+    step_s: float,
+    rates: list[int],
+    close: bool,
+    pids: dict[str, int],
 ) -> None:
     """Rising arrival rates until the dispatch p95 passes 2 s."""
     results = []
+    print(f"throughput  anna {'ends every chat she joined' if close else 'keeps every chat'}")
     for rate in rates:
-        lat, n, joined, elapsed = await throughput_step(api, anna, room, rate, step_s)
+        cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        lat, n, joined, elapsed = await throughput_step(api, anna, room, rate, step_s, close)
+        for pid in pids.values():  # what each process spent on the step's chats
+            await quiet(pid, timeout=120)
+        cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
         b = [await base.sample() for _ in range(5)]
         p95 = pct(lat, 95)
         per_minute = joined * 60 / elapsed
@@ -302,6 +324,11 @@ async def throughput(
         print(
             f"throughput  {rate:3d}/min offered: dispatch p95 {ms(p95)}, taken and joined "
             f"{joined}/{n} ({per_minute:5.1f}/min)   baseline p95 {ms(pct(b, 95))}"
+        )
+        print(
+            "            CPU per chat offered: "
+            + ", ".join(f"{name} {cpu[name] / n * 1000:.0f} ms" for name in pids)
+            + f" (the step took {elapsed:.0f} s)"
         )
         if p95 > 2.0 or joined < n:
             break
@@ -712,7 +739,17 @@ async def main(args: argparse.Namespace) -> None:
         if "burst" in args.only:
             await burst(api, anna, rooms["burst"], base)
         if "throughput" in args.only:
-            await throughput(api, anna, rooms["through"], base, args.step, args.rates)
+            assert synapse.proc is not None
+            await throughput(
+                api,
+                anna,
+                rooms["through"],
+                base,
+                args.step,
+                args.rates,
+                not args.keep_chats,
+                {"Synapse": synapse.proc.pid, "Laura": laura.pid},
+            )
         if "messages" in args.only:
             await messages(
                 api,
@@ -766,6 +803,11 @@ if __name__ == "__main__":
         nargs="+",
         default=[60, 120, 180, 240, 300, 360, 420, 480],
         help="throughput: arrival rates per minute, in turn",
+    )
+    parser.add_argument(
+        "--keep-chats",
+        action="store_true",
+        help="throughput: anna never ends a chat (she is past max_chats after 50)",
     )
     parser.add_argument(
         "--only",

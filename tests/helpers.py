@@ -59,6 +59,11 @@ def _bodies(value: Any) -> list[str]:
 _STAFF_SESSIONS: dict[tuple[str, str], tuple[str, str, str]] = {}
 
 
+# Synapse gives a room's last 10 events per sync by default and skips the rest ("limited"):
+# a busy dispatch room would lose requests to a client that waited for them.
+TIMELINE_IN_FULL = {"room": {"timeline": {"limit": 1000}}}
+
+
 class Staff:
     """A staff member in Element, played by matrix-nio."""
 
@@ -100,7 +105,7 @@ class Staff:
     async def _sync_loop(self) -> None:
         while True:
             try:
-                resp = await self.client.sync(timeout=1000)
+                resp = await self.client.sync(timeout=1000, sync_filter=TIMELINE_IN_FULL)
             except (TimeoutError, aiohttp.ClientError, OSError):
                 resp = None  # the homeserver is down (a fault test): try again
             if not isinstance(resp, nio.SyncResponse):
