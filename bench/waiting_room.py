@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import nio
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -296,6 +297,40 @@ async def throughput_step(
         await asyncio.gather(*list(background), return_exceptions=True)
     lat = [seen[k] - starts[k] for k in starts if k in seen] or [999.0]
     return lat, n, len(joined), elapsed
+
+
+async def plain_triage(
+    alice: Staff, bob: Staff, room: str, synapse_pid: int, n: int = 60, concurrency: int = 8
+) -> None:
+    """The baseline for throughput: the least a triage needs in plain Matrix, with no Laura. A
+    request in a shared room, an "Ik!" to it, a room made for the taker (named, with a topic,
+    the taker invited), the taker joining, one message each way, a closing message and a
+    leave: about 16 events, as fast as Synapse takes them (`concurrency` at once)."""
+    await quiet(synapse_pid, timeout=120)
+
+    async def one(i: int) -> None:
+        request = await alice.send(room, f"Verzoek {i} van PlainT{i:04d}x")
+        await bob.react(room, request, "Ik!")
+        resp = await alice.client.room_create(
+            name=f"Consult {i}", topic="Plain", invite=[bob.user_id]
+        )
+        assert isinstance(resp, nio.RoomCreateResponse), resp
+        await bob.join(resp.room_id)
+        await alice.send(resp.room_id, f"Wat er al gezegd is, {i}")
+        await bob.send(resp.room_id, f"Goedemiddag, {i}")
+        await alice.send(resp.room_id, f"Het gesprek is gesloten, {i}")
+        await alice.client.room_leave(resp.room_id)
+
+    cpu0, t0 = cpu_seconds(synapse_pid), time.perf_counter()
+    await gather_limited(concurrency, [one(i) for i in range(n)])
+    elapsed = time.perf_counter() - t0
+    await quiet(synapse_pid, timeout=120)
+    cpu = cpu_seconds(synapse_pid) - cpu0
+    print(
+        f"throughput  baseline, plain Matrix triage (request, Ik!, room with the taker, join, "
+        f"3 messages, leave), {concurrency} at once: {n * 60 / elapsed:.0f}/min; "
+        f"Synapse CPU {cpu / n * 1000:.0f} ms per chat"
+    )
 
 
 async def throughput(
@@ -740,6 +775,7 @@ async def main(args: argparse.Namespace) -> None:
             await burst(api, anna, rooms["burst"], base)
         if "throughput" in args.only:
             assert synapse.proc is not None
+            await plain_triage(alice, bob, base_room, synapse.proc.pid)
             await throughput(
                 api,
                 anna,

@@ -44,6 +44,7 @@ STAFF: dict[str, dict[str, str]] = {
         "oppakken.",
         "room_name": "Consult {{ short }} – {{ topic }}",
         "room_topic": "Gesprek met een bezoeker over {{ topic }}. Typ !help voor de commando's.",
+        "told_visitor": "Laura aan de bezoeker, vóór het gesprek:",
         "consult_intro": "Nieuwe bezoeker {{ nickname }} met een vraag over {{ topic }}. "
         "Alles wat de bezoeker schrijft verschijnt hier; wat jij schrijft ziet "
         "de bezoeker. Een collega erbij halen: !invite @naam:server (Element's eigen "
@@ -581,6 +582,7 @@ STAFF: dict[str, dict[str, str]] = {
         "question.",
         "room_name": "Consult {{ short }} – {{ topic }}",
         "room_topic": "Conversation with a visitor about {{ topic }}. Type !help for commands.",
+        "told_visitor": "Laura to the visitor, before the chat:",
         "consult_intro": "New visitor {{ nickname }} with a question about {{ topic }}. "
         "Everything the visitor writes appears here; what you write the visitor "
         "sees. To bring in a colleague: !invite @name:server (Element's own invite does not "

@@ -175,6 +175,44 @@ async def test_a_request_answered_before_laura_noted_it(
     assert noted and noted.dispatch_event_id == dispatch["event_id"]
 
 
+async def test_the_consult_room_opens_once_though_laura_stops_halfway(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consult room opens with one notice: the introduction, with what Laura told the
+    visitor before the take (the welcome, that the question was passed on). Were Laura to
+    stop between sending it and noting what it carried (here the note fails once), the
+    retry finds the send in the ledger: nothing is posted twice and nothing is lost."""
+    anna = team["anna"]
+    store = team.laura.store
+    real = store.events.mark_sent
+    failed: list[int] = []
+
+    async def fail_once(session_id: str, seq: int, mx_event_id: str | None) -> None:
+        if mx_event_id is None and not failed:
+            failed.append(seq)
+            raise RuntimeError("Laura stops here")
+        await real(session_id, seq, mx_event_id)
+
+    monkeypatch.setattr(store.events, "mark_sent", fail_once)
+    visitor, consult = await team.connected("Opening")
+    await visitor.say("Zijn jullie er nog?")
+    await anna.wait_for(is_msg(consult, body_has="Zijn jullie er nog?"), what="the message")
+    assert failed, "the note never failed: the test did not test the retry"
+    bodies = [
+        e["content"].get("body", "")
+        for e in await anna.history(consult)
+        if e["type"] == "m.room.message"
+    ]
+    opening = [b for b in bodies if "Nieuwe bezoeker Opening" in b]
+    assert len(opening) == 1, bodies
+    assert "Welkom" in opening[0] and "doorgezet" in opening[0], opening
+    assert sum("Welkom" in b for b in bodies) == 1, bodies  # nothing posted twice
+    assert sum("doorgezet" in b for b in bodies) == 1, bodies
+    session = await store.sessions.get_by_id(visitor.session_id)
+    assert session and session.conversation_id
+    assert await store.events.pending_for(session.conversation_id) == []
+
+
 async def test_all_declined_then_contact_request(team: Team) -> None:
     anna, bram, admin = team["anna"], team["bram"], team["admin"]
     visitor = await team.visitor(name="Kees")

@@ -168,7 +168,9 @@ class EventStore:
             conversation_id,
         )
 
-    async def mark_sent(self, session_id: str, seq: int, mx_event_id: str) -> None:
+    async def mark_sent(self, session_id: str, seq: int, mx_event_id: str | None) -> None:
+        """Sent to the consult room; mx_event_id None: as part of another event (the opening
+        notice), whose id belongs to no one message."""
         await self.db.execute(
             "UPDATE event SET mx_state='sent', mx_event_id=$3 WHERE session_id=$1 AND seq=$2",
             session_id,

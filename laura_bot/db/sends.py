@@ -31,6 +31,11 @@ class SendStore:
         event_id = await self.db.fetchval("SELECT event_id FROM mx_send WHERE txn_id=$1", txn_id)
         return True, event_id
 
+    async def started_at(self, txn_id: str) -> int | None:
+        """When the send was first noted (ms), or None if it never was."""
+        value = await self.db.fetchval("SELECT started_at FROM mx_send WHERE txn_id=$1", txn_id)
+        return int(value) if value is not None else None
+
     async def confirm(self, txn_id: str, event_id: str) -> None:
         await self.db.execute("UPDATE mx_send SET event_id=$2 WHERE txn_id=$1", txn_id, event_id)
 

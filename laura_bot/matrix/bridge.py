@@ -24,6 +24,7 @@ from mautrix.types import EventType, RoomCreatePreset, RoomID, UserID
 from ..config import Config
 from ..db import Store
 from ..db.conversations import Conversation, Status
+from ..db.events import Event
 from ..db.offers import OFFER
 from ..db.sessions import Session
 from ..dispatch.logic import DECLINE_KEY, TAKE_KEY
@@ -405,13 +406,15 @@ class MatrixBridge:
             await self._post_escalation(conv, topic, nickname)
         if conv.room_id is None and not conv.taker and conv.dispatch_event_id:
             await self._mirror_waiting(conv, session)
+        opening = False
         if conv.room_id is None:
             if conv.status == Status.CONNECTED:
-                conv.room_id = await self._create_consult_room(conv, session, topic, nickname)
+                conv.room_id = await self._create_consult_room(conv, session, topic)
+                opening = True
             elif conv.status == Status.ENDED:
                 await self.store.events.skip_pending(conv.id)  # nobody took it: no room
         if conv.room_id:
-            await self._deliver(conv, session)
+            await self._deliver(conv, session, topic, opening)
         if conv.room_id and conv.video_remove:
             await self.remove_widget(conv.room_id, conv.video_remove)
             await self.store.conversations.set_fields(conv.id, video_remove=None)
@@ -470,9 +473,7 @@ class MatrixBridge:
             room_id, self.t("video_ended_notice"), txn_id=f"laura.video-end.{widget_id}"
         )
 
-    async def _create_consult_room(
-        self, conv: Conversation, session: Session, topic: str, nickname: str
-    ) -> str:
+    async def _create_consult_room(self, conv: Conversation, session: Session, topic: str) -> str:
         ghost = self.ghost(session)
         await ghost.ensure_registered()
         room_id = await self.create_private_room(
@@ -488,22 +489,60 @@ class MatrixBridge:
             await ghost.api.request(
                 Method.PUT,
                 Path.v3.rooms[room_id].state["m.room.member"][ghost.mxid],
-                {"membership": "join", "displayname": nickname},
+                {"membership": "join", "displayname": session.nickname},
             )
             await ghost.state_store.joined(RoomID(room_id), ghost.mxid)
-        intro = self.t("consult_intro", nickname=nickname, topic=topic)
-        if session.verified_id:
-            intro += "\n" + self.t("verified_line", name=nickname, id=session.verified_id)
-        await self.notice(room_id, intro, txn_id=f"laura.intro.{conv.id}")
         log.info("Conversation %s has consult room %s", conv.id, room_id)
         return room_id
 
-    async def _deliver(self, conv: Conversation, session: Session) -> None:
+    async def _post_opening(
+        self, conv: Conversation, session: Session, topic: str, pending: list[Event]
+    ) -> list[Event]:
+        """The introduction for staff, with what Laura told the visitor before the take (the
+        welcome, where they stood) in the same notice: one event where there were three, each
+        of which costs the homeserver as much as a message. Returns what is left to deliver.
+
+        Sent once: its txn id is in the ledger. After a crash between the send and the marks,
+        the messages it carried are those from before the ledger noted it; a message that
+        came later (a chat handed back and taken again) is delivered on its own."""
+        assert conv.room_id
+        txn_id = f"laura.intro.{conv.id}"
+        noted_at = await self.store.sends.started_at(txn_id)
+        before = noted_at if noted_at is not None else (conv.taken_at or 0)
+        told: list[Event] = []
+        for ev in pending:
+            if not _is_laura_text(ev) or ev.ts >= before:
+                break
+            told.append(ev)
+        if noted_at is not None and not told:
+            return pending  # the introduction went out, with what it carried
+        nickname = session.nickname
+        lines = [self.t("consult_intro", nickname=nickname, topic=topic)]
+        if session.verified_id:
+            lines.append(self.t("verified_line", name=nickname, id=session.verified_id))
+        if told:
+            lines.append("")
+            lines.append(self.t("told_visitor"))
+            lines += [f"> {line}" for ev in told for line in (ev.body or "").splitlines()]
+        await self.notice(conv.room_id, "\n".join(lines), txn_id=txn_id)
+        for ev in told:
+            await self.store.events.mark_sent(ev.session_id, ev.seq, None)
+        return pending[len(told) :]
+
+    async def _deliver(
+        self, conv: Conversation, session: Session, topic: str, opening: bool = False
+    ) -> None:
         """What the visitor wrote (as their ghost) and Laura's messages (as notices) into the
         consult room, in order; a staff message written in the waiting room (the request's
-        thread, or !notify) as a copy under the name of who wrote it."""
+        thread, or !notify) as a copy under the name of who wrote it. The room's first
+        delivery opens with the introduction (_post_opening)."""
         assert conv.room_id
-        for ev in await self.store.events.pending_for(conv.id):
+        pending = await self.store.events.pending_for(conv.id)
+        if opening or (
+            pending and _is_laura_text(pending[0]) and pending[0].ts < (conv.taken_at or 0)
+        ):
+            pending = await self._post_opening(conv, session, topic, pending)
+        for ev in pending:
             attachment = json.loads(ev.data).get("attachment") if ev.data else None
             if ev.sender == "visitor" and attachment:
                 intent = self.ghost(session)
@@ -786,3 +825,10 @@ class MatrixBridge:
             event_id = await self.send(self.contact_room, content, req.mx_txn_id)
             await self.store.contact_requests.mark_posted(req.id, event_id)
             log.info("Contact request %s posted", req.id)
+
+
+def _is_laura_text(ev: Event) -> bool:
+    """A message of Laura's to the visitor, text only (no file)."""
+    if ev.type != "message" or ev.sender != "bot":
+        return False
+    return not (ev.data and json.loads(ev.data).get("attachment"))
