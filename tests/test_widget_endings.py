@@ -107,6 +107,8 @@ async def test_end_asks_first(browser: Any, team: Team) -> None:
         what="the visitor's end in the consult room",
     )
     assert notice["content"]["msgtype"] == "m.notice"
+    # When it will be deleted is said in the same notice (one event, not two).
+    assert "Dit gesprek wordt op" in notice["content"]["body"], notice["content"]["body"]
     await page.wait_for_selector("button.newchat")
     await page.wait_for_selector(".info.ended >> text=Het gesprek is beëindigd.")
     assert (await api(team, page, "GET", ""))[1]["status"] == "ended"

@@ -426,16 +426,19 @@ class MatrixBridge:
             if conv.rating and conv.rating_txn_id and not conv.rating_posted:
                 await self._post_rating(conv)
             if conv.status == Status.ENDED and not conv.ghost_left:
+                # Why it ended (unless staff ended it: their command has its answer) and when
+                # it will be deleted, in one notice.
+                lines, txn_id = [], f"laura.retention.{conv.id}"
                 if conv.ended_by in ("visitor", "idle"):
-                    text = self.t("visitor_ended" if conv.ended_by == "visitor" else "idle_ended")
-                    await self.notice(conv.room_id, text, txn_id=f"laura.end.{conv.id}")
+                    lines.append(
+                        self.t("visitor_ended" if conv.ended_by == "visitor" else "idle_ended")
+                    )
+                    txn_id = f"laura.end.{conv.id}"
                 if self.deletion_date:
                     date, period = await self.deletion_date(conv)
-                    await self.notice(
-                        conv.room_id,
-                        self.t("retention_notice", date=date, period=period),
-                        txn_id=f"laura.retention.{conv.id}",
-                    )
+                    lines.append(self.t("retention_notice", date=date, period=period))
+                if lines:
+                    await self.notice(conv.room_id, "\n\n".join(lines), txn_id=txn_id)
                 try:
                     await self.ghost(session).leave_room(RoomID(conv.room_id))
                 except MatrixRequestError as e:
