@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -147,11 +148,18 @@ async def test_a_request_answered_before_laura_noted_it(
         at = await store.db.fetchval("SELECT handled_at FROM inbox WHERE event_id=$1", event_id)
         return at is not None
 
+    lost: list[str] = []
+
     async def note_late(id: str, **fields: object) -> None:
-        if "dispatch_event_id" in fields:
+        if "dispatch_event_id" in fields and not lost:
             async with asyncio.timeout(30):
                 while len(answered) < 2 or not all([await handled(e) for e in answered]):
                     await asyncio.sleep(0.1)
+            # Worse still: the send's answer never arrives. Laura tries the conversation
+            # again, but a taken chat's request is not posted again: only the answer's path
+            # can have noted its id, which the "taken" edit needs.
+            lost.append(id)
+            raise ConnectionResetError("the answer to the send was lost")
         await real(id, **fields)
 
     monkeypatch.setattr(store.conversations, "set_fields", note_late)
@@ -171,6 +179,16 @@ async def test_a_request_answered_before_laura_noted_it(
     answered.append(await anna.react(room, dispatch["event_id"], "Ik!"))
     await visitor.wait_status("connected")
     await anna.wait_invite()
+    await anna.wait_for(
+        lambda e: (
+            e.get("room_id") == room
+            and e["content"].get("m.relates_to", {}).get("rel_type") == "m.replace"
+            and e["content"]["m.relates_to"].get("event_id") == dispatch["event_id"]
+            and "Opgepakt door" in e["content"].get("body", "")
+        ),
+        what="the request edited to taken",
+    )
+    assert lost, "the note never failed: the test did not test the lost answer"
     noted = await store.conversations.get_by_id(conv.id)
     assert noted and noted.dispatch_event_id == dispatch["event_id"]
 
@@ -211,6 +229,69 @@ async def test_the_consult_room_opens_once_though_laura_stops_halfway(
     session = await store.sessions.get_by_id(visitor.session_id)
     assert session and session.conversation_id
     assert await store.events.pending_for(session.conversation_id) == []
+
+
+async def test_a_chat_taken_again_gets_no_second_opening(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chat handed back (!leave queue) and taken again (!take) before Laura delivered what
+    she told the visitor meanwhile: that message goes to the room on its own, never as a
+    second introduction, even when the ledger row of the first has been pruned."""
+    anna, bram = team["anna"], team["bram"]
+    laura = team.laura
+    visitor, room = await team.connected("Retour")
+    await anna.wait_for(is_msg(room, body_has="Nieuwe bezoeker Retour"), what="the opening")
+    session = await laura.store.sessions.get_by_id(visitor.session_id)
+    assert session and session.conversation_id
+    conv_id = session.conversation_id
+    # What Laura tells the visitor stays undelivered until the chat is taken again.
+    gate = asyncio.Event()
+    real = laura.bridge._deliver
+
+    async def held(conv: Any, session: Any, topic: str, opening: bool = False) -> None:
+        if conv.id == conv_id and not gate.is_set():
+            return
+        await real(conv, session, topic, opening)
+
+    monkeypatch.setattr(laura.bridge, "_deliver", held)
+    await anna.send(room, "!leave queue")
+    requests = dispatch_for(team, "Retour")
+    await bram.wait_for(
+        lambda e: sum(1 for x in bram.events if requests(x)) == 2, what="a new dispatch round"
+    )
+    take = await bram.send(team.rooms["huisarts"], "!take 1")
+    await bram.wait_for(
+        lambda e: (
+            e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id") == take
+        ),
+        what="the answer to !take",
+    )
+    await visitor.wait_for(
+        lambda e: (
+            sum(x["type"] == "status" and x["status"] == "connected" for x in visitor.events) == 2
+        ),
+        what="connected again",
+    )
+    # The opening's ledger row is gone, as after SendStore.prune.
+    await laura.store.db.execute("DELETE FROM mx_send WHERE txn_id=$1", f"laura.opening.{conv_id}")
+    gate.set()
+    laura.matrix_runner.kick(conv_id)
+    await bram.wait_invite(room)
+    await bram.join(room)
+    await bram.wait_for(
+        is_msg(room, body_has="Je medewerker moest het gesprek verlaten"), what="the requeue"
+    )
+    await visitor.say("Fijn dat je er weer bent.")
+    await bram.wait_for(is_msg(room, body_has="Fijn dat je er weer bent"), what="the message")
+    bodies = [
+        e["content"].get("body", "")
+        for e in await bram.history(room)
+        if e["type"] == "m.room.message"
+    ]
+    assert sum("Nieuwe bezoeker Retour" in b for b in bodies) == 1, bodies
+    assert [b for b in bodies if "Je medewerker moest" in b] == [
+        next(b for b in bodies if b.startswith("Je medewerker moest"))
+    ], bodies
 
 
 async def test_all_declined_then_contact_request(team: Team) -> None:

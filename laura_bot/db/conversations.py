@@ -109,6 +109,17 @@ class ConversationStore:
         )
         return self._one(await self.db.fetchrow(q, txn_id, room_id))
 
+    async def note_dispatch_event(self, id: str, txn_id: str, event_id: str) -> bool:
+        """The event id of the current request, if not noted yet."""
+        row = await self.db.fetchrow(
+            "UPDATE conversation SET dispatch_event_id=$3 WHERE id=$1 AND dispatch_txn_id=$2 "
+            "AND dispatch_event_id IS NULL RETURNING id",
+            id,
+            txn_id,
+            event_id,
+        )
+        return row is not None
+
     async def all_by_status(self, *statuses: str) -> list[Conversation]:
         marks = ",".join(f"${i + 1}" for i in range(len(statuses)))
         rows = await self.db.fetch(

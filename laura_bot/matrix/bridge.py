@@ -143,7 +143,11 @@ class MatrixBridge:
         conv = await self.store.conversations.get_by_dispatch_txn(room_id, txn_id)
         if conv is None or conv.dispatch_event_id not in (None, event_id):
             return None  # an earlier round's request, or not a request at all
-        conv.dispatch_event_id = event_id  # noted by the send itself, in a moment
+        # Noted here too: the send that made it may yet fail (its answer lost), and once the
+        # chat is taken nothing would post the request again to learn its id.
+        await self.store.conversations.note_dispatch_event(conv.id, txn_id, event_id)
+        await self.store.sends.confirm(txn_id, event_id)
+        conv.dispatch_event_id = event_id
         return conv
 
     async def send_file(
@@ -427,13 +431,16 @@ class MatrixBridge:
                 await self._post_rating(conv)
             if conv.status == Status.ENDED and not conv.ghost_left:
                 # Why it ended (unless staff ended it: their command has its answer) and when
-                # it will be deleted, in one notice.
+                # it will be deleted, in one notice. A room whose ending went out alone, before
+                # the two were one (laura.end), gets the date alone.
                 lines, txn_id = [], f"laura.retention.{conv.id}"
-                if conv.ended_by in ("visitor", "idle"):
+                if conv.ended_by in ("visitor", "idle") and (
+                    await self.store.sends.started_at(f"laura.end.{conv.id}") is None
+                ):
                     lines.append(
                         self.t("visitor_ended" if conv.ended_by == "visitor" else "idle_ended")
                     )
-                    txn_id = f"laura.end.{conv.id}"
+                    txn_id = f"laura.ended.{conv.id}"
                 if self.deletion_date:
                     date, period = await self.deletion_date(conv)
                     lines.append(self.t("retention_notice", date=date, period=period))
@@ -499,19 +506,26 @@ class MatrixBridge:
         return room_id
 
     async def _post_opening(
-        self, conv: Conversation, session: Session, topic: str, pending: list[Event]
+        self, conv: Conversation, session: Session, topic: str, pending: list[Event], first: bool
     ) -> list[Event]:
         """The introduction for staff, with what Laura told the visitor before the take (the
         welcome, where they stood) in the same notice: one event where there were three, each
         of which costs the homeserver as much as a message. Returns what is left to deliver.
 
         Sent once: its txn id is in the ledger. After a crash between the send and the marks,
-        the messages it carried are those from before the ledger noted it; a message that
-        came later (a chat handed back and taken again) is delivered on its own."""
+        the messages it carried are those from before the take and before the ledger noted
+        it; a message that came later (a chat handed back and taken again) is delivered on
+        its own. Without a ledger row, only a room made just now opens this way: a room from
+        before this notice existed, or one whose row was pruned, gets its messages one by
+        one."""
         assert conv.room_id
-        txn_id = f"laura.intro.{conv.id}"
+        txn_id = f"laura.opening.{conv.id}"
         noted_at = await self.store.sends.started_at(txn_id)
-        before = noted_at if noted_at is not None else (conv.taken_at or 0)
+        if noted_at is None and not first:
+            return pending
+        before = conv.taken_at or 0
+        if noted_at is not None:
+            before = min(before, noted_at)
         told: list[Event] = []
         for ev in pending:
             if not _is_laura_text(ev) or ev.ts >= before:
@@ -544,7 +558,7 @@ class MatrixBridge:
         if opening or (
             pending and _is_laura_text(pending[0]) and pending[0].ts < (conv.taken_at or 0)
         ):
-            pending = await self._post_opening(conv, session, topic, pending)
+            pending = await self._post_opening(conv, session, topic, pending, opening)
         for ev in pending:
             attachment = json.loads(ev.data).get("attachment") if ev.data else None
             if ev.sender == "visitor" and attachment:
