@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.latency import PW, pct  # noqa: E402
+from bench.synapse_workers import SynapseWorkers  # noqa: E402
 from laura_bot.dev.demo import write_laura_config  # noqa: E402
 from laura_bot.dev.synapse import Synapse, free_port  # noqa: E402
 from tests.helpers import Staff, is_msg  # noqa: E402
@@ -57,12 +58,28 @@ def ms(value: float) -> str:
     return f"{value * 1000:7.1f} ms"
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(pid: int | tuple[int, ...]) -> float:
+    """CPU time of a process, or of a group of them (Synapse and its workers) together."""
+    total = 0
+    for one in (pid,) if isinstance(pid, int) else pid:
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
-async def quiet(pid: int, timeout: float = 900) -> float:
+def postgres_cpu() -> dict[int, float]:
+    """CPU time of each PostgreSQL process on this machine (its backends come and go)."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().split(" ", 2)[1] == "(postgres)":
+                found[int(stat.parent.name)] = cpu_seconds(int(stat.parent.name))
+        except (OSError, IndexError, ValueError):
+            pass  # gone meanwhile
+    return found
+
+
+async def quiet(pid: int | tuple[int, ...], timeout: float = 900) -> float:
     """Wait until the process is idle (under 15 % of a core for 3 s in a row); returns how long
     that took. Laura posts the arrivals' requests to Synapse at Synapse's pace, well after the
     arrivals themselves."""
@@ -300,7 +317,12 @@ async def throughput_step(
 
 
 async def plain_triage(
-    alice: Staff, bob: Staff, room: str, synapse_pid: int, n: int = 60, concurrency: int = 8
+    alice: Staff,
+    bob: Staff,
+    room: str,
+    synapse_pid: int | tuple[int, ...],
+    n: int = 60,
+    concurrency: int = 8,
 ) -> None:
     """The baseline for throughput: the least a triage needs in plain Matrix, with no Laura. A
     request in a shared room, an "Ik!" to it, a room made for the taker (named, with a topic,
@@ -341,17 +363,21 @@ async def throughput(
     step_s: float,
     rates: list[int],
     close: bool,
-    pids: dict[str, int],
+    pids: dict[str, int | tuple[int, ...]],
 ) -> None:
     """Rising arrival rates until the dispatch p95 passes 2 s."""
     results = []
     print(f"throughput  anna {'ends every chat she joined' if close else 'keeps every chat'}")
     for rate in rates:
         cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        pg0 = postgres_cpu()
         lat, n, joined, elapsed = await throughput_step(api, anna, room, rate, step_s, close)
         for pid in pids.values():  # what each process spent on the step's chats
             await quiet(pid, timeout=120)
         cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+        pg = sum(t - pg0.get(pid, 0) for pid, t in postgres_cpu().items())
+        if pg > 0.1 * n:  # a PostgreSQL server on this machine worked for the step
+            cpu["PostgreSQL (every process of the server)"] = pg
         b = [await base.sample() for _ in range(5)]
         p95 = pct(lat, 95)
         per_minute = joined * 60 / elapsed
@@ -362,7 +388,7 @@ async def throughput(
         )
         print(
             "            CPU per chat offered: "
-            + ", ".join(f"{name} {cpu[name] / n * 1000:.0f} ms" for name in pids)
+            + ", ".join(f"{name} {t / n * 1000:.0f} ms" for name, t in cpu.items())
             + f" (the step took {elapsed:.0f} s)"
         )
         if p95 > 2.0 or joined < n:
@@ -689,10 +715,16 @@ async def main(args: argparse.Namespace) -> None:
     synapse_db = None
     if args.synapse_db:
         synapse_db = await fresh_synapse_database(args.synapse_db)
-    synapse = Synapse(tmp / "synapse", free_port(), "localhost", database=synapse_db)
+    synapse = Synapse(
+        tmp / "synapse", free_port(), "localhost", database=synapse_db, extra=args.synapse_set
+    )
+    workers = SynapseWorkers(synapse, args.synapse_workers) if args.synapse_workers else None
+    if workers:
+        workers.configure()
+    hs_url = workers.url if workers else synapse.url
     staff = ["@anna:localhost"]
     overrides = {
-        "homeserver.address": synapse.url,
+        "homeserver.address": hs_url,
         "homeserver.domain": "localhost",
         "appservice.port": as_port,
         "appservice.address": f"http://127.0.0.1:{as_port}",
@@ -719,6 +751,8 @@ async def main(args: argparse.Namespace) -> None:
     (tmp / "registration.yaml").write_text(json.dumps(config.generate_registration()))
     synapse.registrations = [tmp / "registration.yaml"]
     await synapse.start()
+    if workers:
+        await workers.start()
     log = open(tmp / "laura.log", "w")
     laura = subprocess.Popen(
         [sys.executable, "-m", "laura_bot", "run", "-c", str(tmp / "config.yaml")],
@@ -739,8 +773,7 @@ async def main(args: argparse.Namespace) -> None:
             except (aiohttp.ClientError, RuntimeError):
                 await asyncio.sleep(0.2)
         anna, alice, bob = [
-            await Staff(synapse.url, f"@{u}:localhost", PW).start()
-            for u in ("anna", "alice", "bob")
+            await Staff(hs_url, f"@{u}:localhost", PW).start() for u in ("anna", "alice", "bob")
         ]
         clients += [anna, alice, bob]
         rooms = {}
@@ -768,14 +801,26 @@ async def main(args: argparse.Namespace) -> None:
         print(
             f"\nLaura waiting-room benchmark; {platform.machine()}, {os.cpu_count()} cores, "
             f"{platform.python_implementation()} {platform.python_version()}; Synapse "
-            f"({'PostgreSQL' if synapse_db else 'SQLite'}, one process) and Laura "
+            f"({'PostgreSQL' if synapse_db else 'SQLite'}, "
+            + (
+                f"main process, {args.synapse_workers} event persister(s) and a client worker"
+                if workers
+                else "one process"
+            )
+            + f"{', with ' + json.dumps(args.synapse_set) if args.synapse_set else ''}) and Laura "
             f"({'PostgreSQL' if args.db else 'SQLite'}, one process)\n"
         )
         if "burst" in args.only:
             await burst(api, anna, rooms["burst"], base)
         if "throughput" in args.only:
             assert synapse.proc is not None
-            await plain_triage(alice, bob, base_room, synapse.proc.pid)
+            synapse_pids = (synapse.proc.pid, *(workers.worker_pids() if workers else ()))
+            await plain_triage(alice, bob, base_room, synapse_pids)
+            pids: dict[str, int | tuple[int, ...]] = {"Synapse": synapse_pids, "Laura": laura.pid}
+            if workers:
+                pids["of which main"] = synapse.proc.pid
+                pids.update(workers.each_worker())
+                pids["proxy and Redis"] = workers.helper_pids()
             await throughput(
                 api,
                 anna,
@@ -784,7 +829,7 @@ async def main(args: argparse.Namespace) -> None:
                 args.step,
                 args.rates,
                 not args.keep_chats,
-                {"Synapse": synapse.proc.pid, "Laura": laura.pid},
+                pids,
             )
         if "messages" in args.only:
             await messages(
@@ -808,6 +853,8 @@ async def main(args: argparse.Namespace) -> None:
             laura.wait(30)
         except subprocess.TimeoutExpired:
             laura.kill()
+        if workers:
+            workers.stop()
         synapse.stop()
         log.close()
 
@@ -859,4 +906,22 @@ if __name__ == "__main__":
         "(e.g. postgres://postgres@127.0.0.1/postgres); a fresh database "
         "laura_bench_synapse is made beside it (needs psycopg2: pip install -e .[bench])",
     )
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument(
+        "--synapse-workers",
+        type=int,
+        default=0,
+        metavar="PERSISTERS",
+        help="run Synapse with workers (needs --synapse-db and redis-server): this many event "
+        "persisters and one client worker behind a routing proxy (bench/synapse_workers.py)",
+    )
+    parser.add_argument(
+        "--synapse-set",
+        metavar="KEY=JSON",
+        nargs="+",
+        default=[],
+        type=lambda kv: (kv.split("=", 1)[0], json.loads(kv.split("=", 1)[1])),
+        help='top-level homeserver.yaml keys to try, e.g. stats={"enabled":false}',
+    )
+    args = parser.parse_args()
+    args.synapse_set = dict(args.synapse_set)
+    asyncio.run(main(args))

@@ -281,3 +281,17 @@ def test_synapse_database_setting(tmp_path: Path) -> None:
             "cp_max": 10,
         },
     }
+
+
+def test_synapse_extra_settings_win(tmp_path: Path) -> None:
+    """`extra` (the benchmark's --synapse-set and its workers) sets top-level keys of
+    homeserver.yaml over the throwaway Synapse's own; the rest stays as it was."""
+    plain = Synapse(tmp_path / "plain", 8008)
+    plain.prepare()
+    before = json.loads(plain.config_path.read_text())
+    tuned = Synapse(tmp_path / "tuned", 8008, extra={"presence": {"enabled": False}, "x": 1})
+    tuned.prepare()
+    after = json.loads(tuned.config_path.read_text())
+    assert before["presence"] == {"enabled": True}
+    assert after["presence"] == {"enabled": False} and after["x"] == 1
+    assert after["listeners"] == before["listeners"]

@@ -157,15 +157,17 @@ class Synapse:
         server_name: str = "localhost",
         registrations: list[Path] | None = None,
         database: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         """`database`: a postgres:// URL for Synapse's own database (psycopg2 must be
         installed, and the database made with the C collation Synapse requires); SQLite in the
-        data dir otherwise."""
+        data dir otherwise. `extra`: top-level homeserver.yaml keys set over ours."""
         self.dir = Path(data_dir).resolve()
         self.database = database
         self.port = port
         self.server_name = server_name
         self.registrations = [Path(p).resolve() for p in registrations or []]
+        self.extra = dict(extra or {})
         self.config_path = self.dir / "homeserver.yaml"
         self.secret_path = self.dir / "shared-secret"
         self.pid_path = self.dir / PID_FILE
@@ -227,6 +229,7 @@ class Synapse:
             # rooms, so keep this short (Synapse's default is 7 days). See synapse/README.md.
             "redaction_retention_period": "5m",
             **secrets_,
+            **self.extra,
         }
         # JSON is valid YAML; no need for a YAML writer here.
         self.config_path.write_text(json.dumps(config, indent=2))
