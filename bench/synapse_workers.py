@@ -188,11 +188,14 @@ class SynapseWorkers:
             await asyncio.sleep(0.3)
         raise SystemExit(f"Synapse worker {name} did not answer within 90 s")
 
-    def stop(self) -> None:
-        for proc in self.procs.values():
+    def stop(self, which: str = "workers") -> None:
+        """Stop the workers (`which="workers"`, before the main process) or Redis and the proxy
+        (`"helpers"`, after it: the main process talks to Redis until it stops)."""
+        procs = [p for n, p in self.procs.items() if (n in self.workers) == (which == "workers")]
+        for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
-        for proc in self.procs.values():
+        for proc in procs:
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
@@ -219,6 +222,7 @@ class Proxy:
         upstream = self.client if CLIENT_WORKER_PATHS.match(request.path) else self.main
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP | {"host"}}
         headers["X-Forwarded-For"] = request.remote or "127.0.0.1"
+        headers["X-Forwarded-Proto"] = "http"
         body = await request.read()
         async with self.http.request(
             request.method, upstream + request.path_qs, headers=headers, data=body

@@ -854,8 +854,10 @@ async def main(args: argparse.Namespace) -> None:
         except subprocess.TimeoutExpired:
             laura.kill()
         if workers:
-            workers.stop()
+            workers.stop("workers")
         synapse.stop()
+        if workers:
+            workers.stop("helpers")
         log.close()
 
 
