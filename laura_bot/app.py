@@ -8,7 +8,9 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import ClientError, web
+from mautrix.api import Method, Path
 from mautrix.errors import MatrixError
+from mautrix.types import UserID
 
 from .commands import Context, Registry, Services, registry
 from .config import Config
@@ -152,6 +154,8 @@ class Laura:
         self.retention.on_erased = self.notifier.end  # its open streams and polls end now
         self.bridge.deletion_date = self.retention.deletion_date
         self._typing_latest: dict[str, list[str]] = {}
+        self._presence_latest: dict[str, str] = {}
+        self._presence_lock = asyncio.Lock()
         self.typing_runner = KeyedRunner("typing", self._staff_typing)
         self.monitors = Monitors(config, self.store, self.bridge)
         self.notifier.listeners.append(self.monitors.on_event)
@@ -208,19 +212,54 @@ class Laura:
         self.contact_runner.wake_all()
 
     def _on_presence(self, user_id: str, presence: str) -> None:
-        if self._ready:
-            self._spawn(self._presence(user_id, presence))
+        """Recorded from the first transaction on, also while Laura starts (Synapse does not
+        push presence again later); one change at a time, the latest of each person's."""
+        self._presence_latest[user_id] = presence
+        self._spawn(self._presence(user_id))
 
-    async def _presence(self, user_id: str, presence: str) -> None:
+    async def _presence(self, user_id: str) -> None:
         """A staff member's clients came or went: who can be asked changes with it."""
-        try:
-            before = await self.store.staff_members.set_presence(user_id, presence)
-        except Exception as e:
-            log.warning("Could not record a presence change: %s", describe(e))
-            return
+        async with self._presence_lock:
+            presence = self._presence_latest.pop(user_id, None)
+            if presence is None:
+                return  # an earlier task took the latest already
+            try:
+                before = await self.store.staff_members.set_presence(user_id, presence)
+            except Exception as e:
+                log.warning("Could not record a presence change: %s", describe(e))
+                return
         if (before == "offline") != (presence == "offline"):
             log.info("%s is %s", user_id, "away" if presence == "offline" else "back")
-            await self.routing.kick_all()
+            if self._ready:  # else routing looks at every queue when it starts
+                await self.routing.kick_all()
+
+    async def _refresh_presence(self) -> None:
+        """At start: each dispatch room member's presence as it is now. Synapse drops the
+        changes it could not push while Laura was down, so the stored one may be stale: someone
+        who opened Element meanwhile would count as away until their presence changed again."""
+        for dept in await self.store.departments.all_active():
+            if not dept.room_id:
+                continue
+            try:
+                members = await self.bridge.members(dept.room_id)
+            except Exception as e:
+                log.warning("Could not list %s's members: %s", dept.id, describe(e))
+                continue
+            for user_id in sorted(members):
+                if self.config.is_own_user(user_id) or user_id in self._presence_latest:
+                    continue  # a pushed change is newer than what we would read
+                try:
+                    intent = self.az.intent
+                    state = await intent.api.request(
+                        Method.GET, Path.v3.presence[UserID(user_id)].status
+                    )
+                except Exception as e:
+                    log.info("No presence for %s: %s", user_id, describe(e))
+                    continue
+                # A bare "offline" is what Synapse says with presence switched off, or of
+                # someone it never saw: it tells nothing, and must not make anyone away.
+                if isinstance(state, dict) and "last_active_ago" in state:
+                    await self.store.staff_members.set_presence(user_id, str(state["presence"]))
 
     def _on_typing(self, room_id: str, user_ids: list[str]) -> None:
         """Who types in a room: one room at a time, and only its latest list counts (two
@@ -257,6 +296,7 @@ class Laura:
         await bot.set_displayname(self.config["appservice.bot_displayname"])
         await self.bridge.ensure_rooms()
         await self.bridge.reconcile_people()
+        await self._refresh_presence()
         self._web_runner = LauraRunner(
             build_app(
                 self.conversations,

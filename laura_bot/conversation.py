@@ -899,6 +899,8 @@ class Conversations:
             # visitor is not left talking to nobody. Decided from the state, so a retried
             # event still does it.
             await self.requeue(conv, "no staff member left in the chat")
+        elif membership in ("leave", "ban") and prev == "join":
+            await self.routing.kick_all()  # who left has room for another chat now
 
     # Inactivity (S21) ------------------------------------------------------------------------
 

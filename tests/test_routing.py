@@ -81,6 +81,22 @@ async def test_presence_offline_is_unavailable_until_back(team: Team) -> None:
     assert mentions(again) == [bram.user_id]
 
 
+async def test_presence_missed_while_laura_was_down_is_read_at_start(team: Team) -> None:
+    """Synapse drops the presence changes it could not push while Laura was down. bram came
+    back meanwhile (his client syncs, so Synapse has him online) but Laura's record says he is
+    away: at her start she reads everyone's presence, and he is asked for the next chat."""
+    anna, bram = team["anna"], team["bram"]
+    # The record as a missed return leaves it (Laura stopped right after), then a start.
+    await team.laura.store.staff_members.set_presence(bram.user_id, "offline")
+    await team.handle.stop()
+    await team.handle.start()
+    member = await team.laura.store.staff_members.get(bram.user_id)
+    assert member is not None and member.presence != "offline", member
+    await team.visitor(name="Rik")
+    dispatch = await anna.wait_for(dispatch_for(team, "Rik"), what="the request")
+    assert bram.user_id in mentions(dispatch)
+
+
 async def test_capacity_is_respected_and_freed_capacity_reoffers_at_once(team: Team) -> None:
     anna = team["anna"]
     room = team.rooms["huisarts"]

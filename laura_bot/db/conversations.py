@@ -132,7 +132,8 @@ class ConversationStore:
     async def all_unfinished_matrix_work(self) -> list[str]:
         """Conversations whose Matrix side lags behind the database (crash recovery): taken
         but no room yet, no dispatch message, a dispatch outcome not yet shown, an invite not
-        yet sent, a ghost still in the room of an ended chat, or a video widget to take out."""
+        yet sent, a ghost still in the room of an ended chat, a video widget to take out, or
+        someone asked (a mention, an offer) whom the dispatch room has not been told of."""
         rows = await self.db.fetch(
             "SELECT id FROM conversation c WHERE "
             "(status='connected' AND room_id IS NULL) "
@@ -144,7 +145,10 @@ class ConversationStore:
             "OR video_remove IS NOT NULL "
             "OR (rating_txn_id IS NOT NULL AND NOT rating_posted AND room_id IS NOT NULL) "
             "OR EXISTS (SELECT 1 FROM conversation_staff s WHERE s.conversation_id=c.id "
-            "           AND s.membership='to_invite')"
+            "           AND s.membership='to_invite') "
+            "OR (status='waiting' AND EXISTS (SELECT 1 FROM dispatch_offer o "
+            "    WHERE o.conversation_id=c.id AND o.round=c.dispatch_txn_id "
+            "    AND o.event_id IS NULL AND o.outcome IS NULL))"
         )
         return [r["id"] for r in rows]
 

@@ -140,6 +140,10 @@ def plan(
     one that waits for someone busy stays in the queue and is offered when room frees up."""
     budget = {p.user_id: p.free - open_asks.get(p.user_id, 0) for p in people if p.available}
     available = [p for p in fair_order(people, running) if p.available]
+    # One at a time: an offer someone holds (or is given in this pass) counts as a chat for
+    # the fair order, so chats arriving together go to different people, not all to the
+    # first until she is full.
+    load = {p.user_id: running.get(p.user_id, 0) + open_asks.get(p.user_id, 0) for p in people}
     result = Plan()
     for chat in queue:
         asked = chat.asked
@@ -147,9 +151,11 @@ def plan(
             continue
         fresh = [p for p in available if p.user_id not in asked and budget[p.user_id] > 0]
         if mode == ONE_AT_A_TIME:
+            fresh = sorted(fresh, key=lambda p: (load[p.user_id], p.last_assigned_at, p.user_id))
             fresh = fresh[:1]
         for p in fresh:
             budget[p.user_id] -= 1
+            load[p.user_id] += 1
             result.asks.append((chat.conversation_id, p.user_id))
         if fresh:
             continue

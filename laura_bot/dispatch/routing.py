@@ -41,6 +41,10 @@ Members = Callable[[str], Awaitable[set[str]]]
 TICK_SECONDS = 60
 
 
+class _AnsweredMeanwhile(Exception):
+    """Rolls back an offer to someone who answered the chat while the pass was deciding."""
+
+
 class Routing:
     def __init__(
         self,
@@ -177,16 +181,28 @@ class Routing:
         waiting.sort(key=lambda c: (c.queued_at or 0, c.id))
         gone = {p.user_id for p in people if not p.available}
         members = {p.user_id for p in people}
+        full = {p.user_id for p in people if p.free <= 0}
         # An open ask of someone who is no longer there (away, offline, left the department)
-        # is forgotten: the chat is not held for them, and they are asked again on return.
+        # is forgotten: the chat is not held for them, and they are asked again on return. So
+        # is an offer to someone who has since filled their last slot (another chat taken):
+        # it passes on rather than waiting out its time.
         stale = [
             o
             for o in offers
-            if o.outcome is None and (o.user_id in gone or o.user_id not in members)
+            if o.outcome is None
+            and (
+                o.user_id in gone
+                or o.user_id not in members
+                or (o.kind == OFFER and o.user_id in full)
+            )
         ]
         if stale:
-            await self._forget(stale)
+            await self._forget(stale, full)
             offers = await self.store.offers.in_department(department_id)
+            dropped = {(o.conversation_id, o.user_id) for o in stale}
+            for c in waiting:  # so this pass offers those chats to someone else at once
+                if (c.id, c.offered_to) in dropped:
+                    c.offered_to = None
         asked: defaultdict[str, dict[str, str | None]] = defaultdict(dict)
         for o in offers:
             asked[o.conversation_id][o.user_id] = o.outcome
@@ -202,15 +218,22 @@ class Routing:
             conv = by_id[conv_id]
             assert conv.dispatch_txn_id
             deadline = now_ms() + int(timeout * 1000)
-            async with transaction(self.store.db) as conn:
-                if mode == ONE_AT_A_TIME and not await self.store.conversations.offer(
-                    conn, conv_id, conv.dispatch_txn_id, user_id, deadline
-                ):
-                    continue
-                kind = OFFER if mode == ONE_AT_A_TIME else MENTION
-                await self.store.offers.add(
-                    conn, conv_id, conv.dispatch_txn_id, user_id, kind, new_txn_id()
-                )
+            try:
+                async with transaction(self.store.db) as conn:
+                    if mode == ONE_AT_A_TIME and not await self.store.conversations.offer(
+                        conn, conv_id, conv.dispatch_txn_id, user_id, deadline
+                    ):
+                        continue
+                    kind = OFFER if mode == ONE_AT_A_TIME else MENTION
+                    if not await self.store.offers.add(
+                        conn, conv_id, conv.dispatch_txn_id, user_id, kind, new_txn_id()
+                    ):
+                        # They answered meanwhile ("Ik kan nu niet" while this pass ran):
+                        # no offer to them, and the next pass asks someone else.
+                        raise _AnsweredMeanwhile
+            except _AnsweredMeanwhile:
+                self.kick(department_id)
+                continue
             if mode == ONE_AT_A_TIME:
                 self.clock.at(f"offer:{conv_id}", deadline, self.offer_expired, conv_id)
             log.info("Conversation %s: asking %s (%s)", conv_id, user_id, mode)
@@ -222,7 +245,7 @@ class Routing:
             log.info("Conversation %s: everyone available said no", conv_id)
             await self.conversations.ask_contact(by_id[conv_id], reason="all declined")
 
-    async def _forget(self, stale: list[DispatchOffer]) -> None:
+    async def _forget(self, stale: list[DispatchOffer], full: set[str]) -> None:
         async with transaction(self.store.db) as conn:
             for o in stale:
                 await self.store.offers.forget(conn, o.conversation_id, o.round, o.user_id)
@@ -230,7 +253,10 @@ class Routing:
                     self.clock.cancel(f"offer:{o.conversation_id}")
         for o in stale:
             log.info(
-                "Conversation %s: %s is away; not waiting for them", o.conversation_id, o.user_id
+                "Conversation %s: %s is %s; not waiting for them",
+                o.conversation_id,
+                o.user_id,
+                "at their limit" if o.user_id in full else "away",
             )
             self.kick_matrix(o.conversation_id)
 
