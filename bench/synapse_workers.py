@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from laura_bot.dev.guard import guarded
 from laura_bot.dev.synapse import Synapse, free_port
 
 # Paths a generic worker serves, from Synapse's worker documentation (the subset a chat uses).
@@ -38,10 +39,23 @@ CLIENT_WORKER_PATHS = re.compile(
     r"|rooms/[^/]+/(messages|members|joined_members|context/.*|event/.*|relations/.*)$"
     r"|profile/"
     r")"
+    # Laura's ping ends Synapse's back-off toward her, which only the process that pushes to
+    # her (notify_appservices_from_worker) holds.
+    r"|^/_matrix/client/v1/appservice/[^/]+/ping$"
 )
 
 # Hop-by-hop headers a proxy must not pass on.
-HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
+HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",  # set again for the body as passed on
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+}
 
 
 class SynapseWorkers:
@@ -144,9 +158,12 @@ class SynapseWorkers:
 
     async def start(self) -> None:
         d = self.synapse.dir
+        # Each child ends with the bench, however it ends (guarded: a parent-death signal).
         self.procs["redis"] = subprocess.Popen(
-            ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1"]
-            + ["--save", "", "--appendonly", "no"],
+            guarded(
+                ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1"]
+                + ["--save", "", "--appendonly", "no"]
+            ),
             stdout=open(d / "redis.log", "ab"),  # noqa: SIM115 (kept open for the child)
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -154,8 +171,10 @@ class SynapseWorkers:
         for name, ports in self.workers.items():
             config = self._worker_config(name, ports)
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "synapse.app.generic_worker"]
-                + ["-c", str(self.synapse.config_path), "-c", str(config)],
+                guarded(
+                    [sys.executable, "-m", "synapse.app.generic_worker"]
+                    + ["-c", str(self.synapse.config_path), "-c", str(config)]
+                ),
                 stdout=open(d / f"{name}.log", "ab"),  # noqa: SIM115
                 stderr=subprocess.STDOUT,
                 cwd=d,
@@ -165,8 +184,10 @@ class SynapseWorkers:
             for name, ports in self.workers.items():
                 await self._wait_health(http, name, ports["replication"])
         self.procs["proxy"] = subprocess.Popen(
-            [sys.executable, __file__, str(self.proxy_port), self.synapse.url]
-            + [f"http://127.0.0.1:{self.workers['client1']['client']}"],
+            guarded(
+                [sys.executable, __file__, str(self.proxy_port), self.synapse.url]
+                + [f"http://127.0.0.1:{self.workers['client1']['client']}"]
+            ),
             stdout=open(d / "proxy.log", "ab"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -178,7 +199,7 @@ class SynapseWorkers:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.procs[name].poll() is not None:
-                raise SystemExit(f"Synapse worker {name} exited; see {self.synapse.dir}")
+                raise SystemExit(f"{name} exited; see {self.synapse.dir}")
             try:
                 async with http.get(f"http://127.0.0.1:{port}/health") as resp:
                     if resp.status == 200:
@@ -186,7 +207,7 @@ class SynapseWorkers:
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.3)
-        raise SystemExit(f"Synapse worker {name} did not answer within 90 s")
+        raise SystemExit(f"{name} did not answer within 90 s")
 
     def stop(self, which: str = "workers") -> None:
         """Stop the workers (`which="workers"`, before the main process) or Redis and the proxy
@@ -200,6 +221,7 @@ class SynapseWorkers:
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.wait(5)
 
 
 class Proxy:

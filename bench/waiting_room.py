@@ -752,7 +752,13 @@ async def main(args: argparse.Namespace) -> None:
     synapse.registrations = [tmp / "registration.yaml"]
     await synapse.start()
     if workers:
-        await workers.start()
+        try:
+            await workers.start()
+        except BaseException:
+            workers.stop("workers")
+            synapse.stop()
+            workers.stop("helpers")
+            raise
     log = open(tmp / "laura.log", "w")
     laura = subprocess.Popen(
         [sys.executable, "-m", "laura_bot", "run", "-c", str(tmp / "config.yaml")],
