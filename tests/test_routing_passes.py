@@ -213,3 +213,28 @@ async def test_an_ask_not_yet_posted_is_posted_after_a_restart(
         assert c1 in await laura.store.conversations.all_unfinished_matrix_work()
     finally:
         await laura.stop()
+
+
+async def test_a_switch_to_one_at_a_time_offers_the_waiting_chats(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A chat broadcast to anna and bram, unanswered; the admin switches the department to one
+    at a time: the chat is offered to one of them, with a deadline (before, it kept its old
+    mentions and nobody was offered it until the dispatch timeout)."""
+    laura = Laura(tmp_path, db_url, {A, B})
+    routing = await laura.start()
+    try:
+        await laura.department(BROADCAST)
+        c1 = await laura.waiting(1)
+        await routing.consider("dept")
+        asked = {o.user_id: o.outcome for o in await laura.store.offers.of_round(c1, "txn1")}
+        assert asked == {A: None, B: None}
+        await laura.store.departments.set_routing("dept", ONE_AT_A_TIME)
+        await routing.consider("dept")
+        offered = await laura.offered_to(c1)
+        assert offered in (A, B)
+        open_asks = [o.user_id for o in await laura.store.offers.of_round(c1, "txn1")]
+        assert open_asks == [offered]
+        assert "offer:c1" in routing.clock.jobs  # type: ignore[attr-defined]
+    finally:
+        await laura.stop()

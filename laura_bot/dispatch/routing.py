@@ -182,22 +182,27 @@ class Routing:
         gone = {p.user_id for p in people if not p.available}
         members = {p.user_id for p in people}
         full = {p.user_id for p in people if p.free <= 0}
+
         # An open ask of someone who is no longer there (away, offline, left the department)
         # is forgotten: the chat is not held for them, and they are asked again on return. So
         # is an offer to someone who has since filled their last slot (another chat taken):
-        # it passes on rather than waiting out its time.
-        stale = [
-            o
-            for o in offers
-            if o.outcome is None
-            and (
-                o.user_id in gone
-                or o.user_id not in members
-                or (o.kind == OFFER and o.user_id in full)
-            )
-        ]
+        # it passes on rather than waiting out its time. And after a switch to one at a
+        # time, the mentions broadcast made: the chat is offered to one person instead.
+        def why(o: DispatchOffer) -> str | None:
+            if o.outcome is not None:
+                return None
+            if o.user_id in gone or o.user_id not in members:
+                return "away"
+            if o.kind == OFFER and o.user_id in full:
+                return "at their limit"
+            if o.kind == MENTION and dept.routing == ONE_AT_A_TIME:
+                return "mentioned before the switch to one at a time"
+            return None
+
+        reasons = {(o.conversation_id, o.user_id): why(o) for o in offers}
+        stale = [o for o in offers if reasons[(o.conversation_id, o.user_id)]]
         if stale:
-            await self._forget(stale, full)
+            await self._forget(stale, reasons)
             offers = await self.store.offers.in_department(department_id)
             dropped = {(o.conversation_id, o.user_id) for o in stale}
             for c in waiting:  # so this pass offers those chats to someone else at once
@@ -245,7 +250,9 @@ class Routing:
             log.info("Conversation %s: everyone available said no", conv_id)
             await self.conversations.ask_contact(by_id[conv_id], reason="all declined")
 
-    async def _forget(self, stale: list[DispatchOffer], full: set[str]) -> None:
+    async def _forget(
+        self, stale: list[DispatchOffer], reasons: dict[tuple[str, str], str | None]
+    ) -> None:
         async with transaction(self.store.db) as conn:
             for o in stale:
                 await self.store.offers.forget(conn, o.conversation_id, o.round, o.user_id)
@@ -253,10 +260,10 @@ class Routing:
                     self.clock.cancel(f"offer:{o.conversation_id}")
         for o in stale:
             log.info(
-                "Conversation %s: %s is %s; not waiting for them",
+                "Conversation %s: not waiting for %s (%s)",
                 o.conversation_id,
                 o.user_id,
-                "at their limit" if o.user_id in full else "away",
+                reasons.get((o.conversation_id, o.user_id)),
             )
             self.kick_matrix(o.conversation_id)
 
