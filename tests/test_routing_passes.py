@@ -238,3 +238,31 @@ async def test_a_switch_to_one_at_a_time_offers_the_waiting_chats(
         assert "offer:c1" in routing.clock.jobs  # type: ignore[attr-defined]
     finally:
         await laura.stop()
+
+
+async def test_a_chat_behind_declined_ones_is_asked(tmp_path: Path, db_url: str) -> None:
+    """anna and bram (room for one chat each) said no to the three chats at the head of the
+    queue, which wait for carla (available, but full). A fourth arrives: anna and bram are
+    asked for it (before, the pass looked only at as many chats as there was room, so the
+    fourth waited until the first three timed out)."""
+    carla = "@carla:localhost"
+    laura = Laura(tmp_path, db_url, {A, B, carla})
+    routing = await laura.start()
+    try:
+        await laura.department(BROADCAST)
+        for who in (A, B, carla):
+            await laura.store.staff_members.set(who, capacity=1)
+        await laura.running_chat(90, carla)
+        for n in (1, 2, 3):
+            cid = await laura.waiting(n)
+            for who in (A, B):
+                async with transaction(laura.db) as conn:
+                    txn = f"txn{n}"
+                    await laura.store.offers.add(conn, cid, txn, who, "mention", f"t{n}{who}")
+                    await laura.store.offers.close(conn, cid, f"txn{n}", who, "declined")
+        c4 = await laura.waiting(4)
+        await routing.consider("dept")
+        asked = {o.user_id for o in await laura.store.offers.of_round(c4, "txn4")}
+        assert asked == {A, B}, asked
+    finally:
+        await laura.stop()

@@ -169,8 +169,13 @@ class Routing:
         people, running = await self.people(dept.room_id)
         # Only the head of the queue can be asked now (as many chats as there are free
         # slots), plus the chats somebody was asked for already: a long queue costs nothing.
+        # Chats someone already said no to (or let pass) do not use up that head: those who
+        # have room may have answered every one of them, and the chat behind is theirs.
         room = sum(max(p.free - open_asks.get(p.user_id, 0), 0) for p in people if p.available)
-        waiting = await self.store.conversations.waiting_in(department_id, limit=room + 1)
+        answered = {o.conversation_id for o in offers if o.outcome is not None}
+        waiting = await self.store.conversations.waiting_in(
+            department_id, limit=room + 1 + len(answered)
+        )
         seen = {c.id for c in waiting}
         for conv_id in {o.conversation_id for o in offers} - seen:
             conv = await self.store.conversations.get_by_id(conv_id)
