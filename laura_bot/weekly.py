@@ -269,8 +269,9 @@ def describe(week: Week | None, lang: str) -> str:
     )
 
 
-def parse_date(text: str, *, year: int) -> dt.date:
-    """``"2026-12-25"``, ``"25-12-2026"``, ``"25/12/2026"``, or ``"25-12"`` (in ``year``)."""
+def parse_date(text: str, *, year: int, today: dt.date | None = None) -> dt.date:
+    """``"2026-12-25"``, ``"25-12-2026"``, ``"25/12/2026"``, or ``"25-12"`` (in ``year``; with
+    ``today``, the next such day: ``"1-1"`` typed in December is the coming New Year's Day)."""
     if match := _ISO_DATE.match(text):
         numbers = (match.group(1), match.group(2), match.group(3))
     elif match := _DAY_FIRST_DATE.match(text):
@@ -278,6 +279,13 @@ def parse_date(text: str, *, year: int) -> dt.date:
     else:
         raise ScheduleError("bad_date", text)
     try:
-        return dt.date(*(int(number) for number in numbers))
+        day = dt.date(*(int(number) for number in numbers))
     except ValueError:
         raise ScheduleError("bad_date", text) from None
+    short = match.re is _DAY_FIRST_DATE and not match.group(4)
+    if short and today is not None and day < today:
+        try:
+            day = day.replace(year=day.year + 1)
+        except ValueError:  # 29 February: the next leap year's
+            day = day.replace(year=day.year + 4)
+    return day

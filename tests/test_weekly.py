@@ -672,6 +672,18 @@ def test_parse_date(text: str, date: dt.date) -> None:
     assert parse_date(text, year=2030) == date
 
 
+def test_a_short_date_already_past_is_next_year() -> None:
+    """`!hours closed 1-1` typed in late December closes the coming New Year's Day, not the
+    one just gone; a full date is taken as it is."""
+    today = dt.date(2026, 12, 20)
+    assert parse_date("1-1", year=2026, today=today) == dt.date(2027, 1, 1)
+    assert parse_date("25-12", year=2026, today=today) == dt.date(2026, 12, 25)
+    assert parse_date("20-12", year=2026, today=today) == dt.date(2026, 12, 20)  # today
+    assert parse_date("1-1-2026", year=2026, today=today) == dt.date(2026, 1, 1)
+    assert parse_date("2026-01-01", year=2026, today=today) == dt.date(2026, 1, 1)
+    assert parse_date("29-02", year=2028, today=dt.date(2028, 3, 1)) == dt.date(2032, 2, 29)
+
+
 def test_parse_date_short_form_uses_year() -> None:
     assert parse_date("29-02", year=2028) == dt.date(2028, 2, 29)
     with refused("bad_date"):

@@ -225,7 +225,8 @@ async def cmd_hours(ctx: Context) -> str:
         return await _hours_overview(ctx)
     if args[0].lower() in ("closed", "dicht", "open") and len(args) >= 2:
         try:
-            day = weekly.parse_date(args[1], year=ctx.routing.local_now().year)
+            now = ctx.routing.local_now()
+            day = weekly.parse_date(args[1], year=now.year, today=now.date())
         except weekly.ScheduleError as e:
             return t(f"schedule_{e.text_id}", **e.values) + " " + t("hours_usage")
         dept_id = ALL
