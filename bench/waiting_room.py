@@ -377,7 +377,7 @@ async def throughput(
         cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
         pg = sum(t - pg0.get(pid, 0) for pid, t in postgres_cpu().items())
         if pg > 0.1 * n:  # a PostgreSQL server on this machine worked for the step
-            cpu["PostgreSQL (every process of the server)"] = pg
+            cpu["PostgreSQL (every server process on this machine)"] = pg
         b = [await base.sample() for _ in range(5)]
         p95 = pct(lat, 95)
         per_minute = joined * 60 / elapsed
@@ -867,6 +867,16 @@ async def main(args: argparse.Namespace) -> None:
         log.close()
 
 
+def synapse_setting(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    try:
+        if not key or not sep:
+            raise ValueError("no '='")
+        return key, json.loads(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected KEY=JSON ({e})") from None
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -926,8 +936,9 @@ if __name__ == "__main__":
         "--synapse-set",
         metavar="KEY=JSON",
         nargs="+",
+        action="extend",
         default=[],
-        type=lambda kv: (kv.split("=", 1)[0], json.loads(kv.split("=", 1)[1])),
+        type=synapse_setting,
         help='top-level homeserver.yaml keys to try, e.g. stats={"enabled":false}',
     )
     args = parser.parse_args()
