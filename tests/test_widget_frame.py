@@ -31,6 +31,9 @@ from tests.test_widget_language import BLOCK_STORAGE
 # lets a page reach a loopback address such as Laura's only if it came from one itself.)
 SITE_PORT = free_port()
 SITE = f"http://127.0.0.1:{SITE_PORT}"
+# The same site under another name: another site than Laura's to the browser (which keeps a
+# frame's storage apart per site), as a care organisation's own domain is.
+NAMED_SITE = f"http://localhost:{SITE_PORT}"
 # A site Laura is not configured for.
 OTHER_PORT = free_port()
 OTHER = f"http://127.0.0.1:{OTHER_PORT}"
@@ -38,7 +41,7 @@ OTHER = f"http://127.0.0.1:{OTHER_PORT}"
 pytestmark = [
     pytest.mark.synapse,
     pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
-    pytest.mark.laura_config({"web.allowed_origins": [SITE]}),
+    pytest.mark.laura_config({"web.allowed_origins": [SITE, NAMED_SITE]}),
 ]
 
 
@@ -62,7 +65,7 @@ async def site(
     errors: list[str] = []
     context.on("weberror", lambda e: errors.append(str(e.error)))
     page = await context.new_page()
-    if origin not in (SITE, OTHER):
+    if origin not in (SITE, OTHER, NAMED_SITE):
         await page.route(
             f"{origin}/zorg",
             lambda route: route.fulfill(
@@ -93,6 +96,17 @@ async def site_server(team: Team) -> AsyncIterator[None]:
         return web.Response(text=page, content_type="text/html")
 
     app.router.add_get("/portal/{token}", portal)
+
+    def isolated(script: str) -> Any:  # a site that keeps its windows apart (COOP)
+        async def page(_: web.Request) -> web.Response:
+            headers = {"Cross-Origin-Opener-Policy": "same-origin"}
+            body = host_page(laura, script)
+            return web.Response(text=body, content_type="text/html", headers=headers)
+
+        return page
+
+    app.router.add_get("/isolated", isolated("laura-widget.js"))
+    app.router.add_get("/isolated-launcher", isolated("laura.js"))
     # Not Laura: its access log stays out of the whole-run log scan (the portal page's address
     # holds a token, as a portal's own page might).
     runner = web.AppRunner(app, access_log=None)
@@ -178,6 +192,54 @@ async def test_pop_out_and_back(browser: Any, team: Team, site_server: None) -> 
         await out_and_back(page, page, "Antwoord terwijl het venster open is")
         await say(page, "Derde vraag, weer op de website")
         await anna.wait_for(is_msg(consult, body_has="Derde vraag, weer op de website"))
+        assert errors == []
+    finally:
+        await page.context.close()
+
+
+@pytest.mark.parametrize("page_name", ["isolated", "isolated-launcher"])
+async def test_pop_out_on_a_site_that_keeps_its_windows_apart(
+    browser: Any, team: Team, site_server: None, page_name: str
+) -> None:
+    """A site sending Cross-Origin-Opener-Policy: same-origin cuts the new window off from the
+    chat (no postMessage either way). The chat stays live on the site and says why; the
+    window says it could not take the chat over instead of offering a second chat (before,
+    it showed the start form, and the page went back without a word)."""
+    origin = NAMED_SITE if page_name == "isolated-launcher" else SITE
+    page, errors = await site(browser, team, origin=origin, page_name=page_name)
+    try:
+        if page_name == "isolated-launcher":
+            await page.locator("#laura-launcher button").click()
+            chat: Any = chat_frame(page, team)
+        else:
+            await page.click("button.launcher")
+            chat = page
+        await chat.locator("input[name=name]").fill("Pim")
+        await chat.locator("form.start button[type=submit]").click()
+        await chat.locator("button[data-topic=huisarts]").click()
+        await chat.locator("textarea[aria-label]").fill("Vraag op een afgeschermde site")
+        await page.keyboard.press("Enter")
+        await chat.locator(".msg.visitor >> text=Vraag op een afgeschermde site").wait_for()
+        async with page.expect_popup() as opened:
+            await chat.locator("button.popout").click()
+        popup = await opened.value
+        await popup.wait_for_selector("form.orphan >> text=kon je chat niet overnemen")
+        assert await accessibility(popup, f"popout-orphan-{page_name}") == []
+        assert await popup.locator("form.start").count() == 0
+        if page_name == "isolated":  # the window opened, then the site cut it off
+            await chat.locator(".isolated >> text=Deze website laat de chat niet").wait_for()
+            assert await chat.locator("button.popout").is_hidden()  # it would never work here
+        else:  # from the frame, the browser gives no handle on the window at all
+            await chat.locator(".isolated >> text=Er ging geen eigen venster").wait_for()
+        await chat.locator("form.compose:not([hidden])").wait_for()
+        assert await chat.locator(".popped").is_hidden()
+        async with popup.expect_event("close"):
+            await popup.locator("form.orphan button.primary").dispatch_event("click")
+        await chat.locator("textarea[aria-label]").fill("Verder op de site")
+        await page.keyboard.press("Enter")
+        await team["anna"].wait_for(
+            is_msg(team.rooms["huisarts"], body_has="Verder op de site"), what="the thread"
+        )
         assert errors == []
     finally:
         await page.context.close()

@@ -86,7 +86,10 @@
       noStorage: "Je browser laat deze chat niet bewaren: het gesprek blijft alleen zolang deze pagina open is.",
       popOut: "In een eigen venster openen", popped: "De chat staat nu in een eigen venster.",
       bringBack: "Chat hier terughalen", back: "Terug naar de pagina",
-      popupBlocked: "Je browser hield het nieuwe venster tegen. Sta pop-ups toe voor deze site, of chat hier verder."
+      popupBlocked: "Er ging geen eigen venster voor de chat open: je browser of deze website hield het tegen. Je chat gaat hier verder.",
+      popupIsolated: "Deze website laat de chat niet in een eigen venster openen. Je chat gaat hier verder.",
+      orphan: "Dit venster kon je chat niet overnemen: de website houdt haar vensters apart. Je chat gaat verder op de website; je kunt dit venster sluiten.",
+      closeWindow: "Venster sluiten", newChatHere: "Hier een nieuwe chat beginnen"
     },
     en: {
       launcher: "Chat with us", title: "Chat", close: "Close", end: "End chat",
@@ -142,7 +145,10 @@
       noStorage: "Your browser does not let this chat be kept: it lasts only while this page is open.",
       popOut: "Open in a separate window", popped: "The chat is open in a separate window.",
       bringBack: "Bring the chat back here", back: "Back to the page",
-      popupBlocked: "Your browser blocked the new window. Allow pop-ups for this site, or keep chatting here."
+      popupBlocked: "No separate window could open for the chat: your browser or this website stopped it. Your chat goes on here.",
+      popupIsolated: "This website does not let the chat open in a separate window. Your chat goes on here.",
+      orphan: "This window could not take over your chat: the website keeps its windows apart. Your chat goes on on the website; you can close this window.",
+      closeWindow: "Close this window", newChatHere: "Start a new chat here"
     }
   };
   // The texts an organisation may word itself (config widget.texts; Laura checks the names):
@@ -155,11 +161,15 @@
   var LANG_KEY = "laura.lang." + new URL(API, location.href).host;
   // What storage would keep, for when the browser blocks it: the chat then lives as long as
   // the page (a language switch starts the widget afresh, and must not lose it).
-  var memory = { lang: null, session: null };
+  var memory = { lang: null, session: null, isolated: false };
   // Where the chat runs: on the host page (a launcher and a panel), or on a page of its own
   // (/chat: a link to send visitors, and the window the widget pops out into).
   var PAGE = !!(script && script.dataset.mode === "page");
   var POPUP = PAGE && !!window.opener && location.hash === "#popout";
+  // The window a chat was to pop out into, cut off from the page that opened it (a site that
+  // sends Cross-Origin-Opener-Policy: same-origin): the chat stays on the site, and this
+  // window says so rather than offering a second chat.
+  var ORPHAN = PAGE && !window.opener && window.parent === window && location.hash === "#popout";
   // In the iframe the launcher (laura.js) puts on a site: the site is PARENT, once it said hello.
   var FRAME = PAGE && window.parent !== window && location.hash === "#embed";
   var PARENT = null;
@@ -392,6 +402,10 @@
     var poppedBox = el("div", { class: "popped", role: "status", hidden: "" }, [el("p", { text: T.popped }), backBtn]);
     var storageNote = el("div", { class: "info storage", role: "status", text: T.noStorage });
     storageNote.hidden = !storageBlocked;
+    // Said once the chat is back from a window the site cut off; the pop-out is not offered
+    // again on this page (memory.isolated: it outlives the widget being drawn anew).
+    var isolatedNote = el("div", { class: "info isolated", role: "status", text: T.popupIsolated });
+    isolatedNote.hidden = !memory.isolated;
     var queueBar = el("div", { class: "queue", role: "status", hidden: "" });
     // Focusable, so that the log scrolls by keyboard when it overflows (200 % zoom, a phone).
     var body = el("div", { class: "body", role: "log", "aria-live": "polite", tabindex: "0", "aria-label": T.messages });
@@ -427,7 +441,7 @@
       [el("p", { id: "laura-ask-end", text: T.confirmEnd }), askEndError, el("div", { class: "row" }, [keepBtn, endNowBtn])]);
     var panel = el("div", { class: "panel", role: "dialog", "aria-label": T.title, hidden: "" },
       [el("div", { class: "head" }, [el("div", { class: "top" }, [title, closeBtn]),
-        el("div", { class: "tools" }, [langSelect, popBtn, endBtn])]), poppedBox, storageNote, askEnd, queueBar, videoBar, callBox, body, typingLine,
+        el("div", { class: "tools" }, [langSelect, popBtn, endBtn])]), poppedBox, storageNote, isolatedNote, askEnd, queueBar, videoBar, callBox, body, typingLine,
         uploadBar, errorLine, compose, lightbox]);
     root.appendChild(launcher);
     root.appendChild(panel);
@@ -940,7 +954,7 @@
 
     function setStatus(status) {
       state.status = status;
-      popBtn.hidden = PAGE && !FRAME || !window.open;
+      popBtn.hidden = PAGE && !FRAME || !window.open || memory.isolated;
       compose.hidden = status === "ended" || status === "contact";
       endBtn.hidden = status === "ended";
       if (status !== "waiting") queueBar.hidden = true;
@@ -1367,7 +1381,23 @@
       if (PAGE && state.widget) document.title = pageTitle = state.widget.organization + " – " + T.title;
       languageChoice();
       applyFileRules();
-      if (state.session) poll(); else startScreen();
+      if (state.session) poll();
+      else if (ORPHAN) orphanScreen();
+      else startScreen();
+    }
+
+    function orphanScreen() {
+      clearBody();
+      popBtn.hidden = true;
+      var shut = el("button", { class: "primary", type: "button", text: T.closeWindow });
+      var fresh = el("button", { type: "button", text: T.newChatHere });
+      shut.addEventListener("click", function () { window.close(); });
+      fresh.addEventListener("click", function () {
+        try { history.replaceState(null, "", location.pathname + location.search); } catch (e) { /* stays */ }
+        startScreen();
+        focusInside();
+      });
+      body.appendChild(el("form", { class: "card orphan" }, [el("p", { text: T.orphan }), shut, fresh]));
     }
 
     // The languages both the widget and Laura speak, each named in its own language.
@@ -1400,19 +1430,33 @@
     // Pop-out: the chat moves to a window of its own (Laura's /chat page) and back; one of the
     // two is live at a time. The conversation goes over postMessage to Laura's origin only,
     // and comes back (a new chat, or none) the same way; this page keeps the lasting copy.
-    var popup = null, popWatch = null;
+    var popup = null, popWatch = null, popReady = false, poppedAt = 0;
     function popOut() {
       var w = null;
       try { w = window.open(CHAT_URL + "?lang=" + LANG + "#popout", "laura-chat", "popup,width=420,height=680"); }
       catch (e) { w = null; }
-      if (!w) { showError(T.popupBlocked); return; }
-      popup = w;
+      if (!w) {   // a pop-up blocker, or (from the frame) a site that cuts new windows off
+        isolatedNote.textContent = T.popupBlocked; isolatedNote.hidden = false;
+        return;
+      }
+      if (!memory.isolated) isolatedNote.hidden = true;
+      popup = w; popReady = false; poppedAt = Date.now();
       state.popped = true; state.gen += 1;
       stopEvents(); leaveCall(); stopTyping(); closeImage(); closeAskEnd(false);
       panel.classList.add("is-popped");
       poppedBox.hidden = false;
       backBtn.focus();
-      popWatch = setInterval(function () { if (!popup || popup.closed) comeBack(false); }, 500);
+      popWatch = setInterval(function () {
+        if (popup && !popup.closed) return;
+        // Gone before it could say hello: the site cut the window off from this page
+        // (Cross-Origin-Opener-Policy), not a visitor closing it.
+        var cutOff = !popReady && Date.now() - poppedAt < 4000;
+        comeBack(cutOff);
+        if (cutOff) {
+          memory.isolated = true; popBtn.hidden = true;
+          isolatedNote.textContent = T.popupIsolated; isolatedNote.hidden = false;
+        }
+      }, 250);
     }
     function comeBack(focus) {
       clearInterval(popWatch); popWatch = null;
@@ -1431,6 +1475,7 @@
       if (!popup || ev.source !== popup || ev.origin !== LAURA) return;
       var m = ev.data || {};
       if (m.laura === "ready") {
+        popReady = true;
         popup.postMessage({ laura: "chat", session: state.session, identity: IDENTITY }, LAURA);
       } else if (m.laura === "session") {
         state.session = m.session && m.session.session_id && m.session.token ? m.session : null;
