@@ -237,29 +237,28 @@ class Laura:
         """At start: each dispatch room member's presence as it is now. Synapse drops the
         changes it could not push while Laura was down, so the stored one may be stale: someone
         who opened Element meanwhile would count as away until their presence changed again."""
+        staff: set[str] = set()  # each person once, however many departments they are in
         for dept in await self.store.departments.all_active():
             if not dept.room_id:
                 continue
             try:
-                members = await self.bridge.members(dept.room_id)
+                staff |= await self.bridge.members(dept.room_id)
             except Exception as e:
                 log.warning("Could not list %s's members: %s", dept.id, describe(e))
+        for user_id in sorted(staff):
+            if user_id in self._presence_latest:
+                continue  # a pushed change is newer than what we would read
+            try:
+                state = await self.az.intent.api.request(
+                    Method.GET, Path.v3.presence[UserID(user_id)].status
+                )
+            except Exception as e:
+                log.info("No presence for %s: %s", user_id, describe(e))
                 continue
-            for user_id in sorted(members):
-                if self.config.is_own_user(user_id) or user_id in self._presence_latest:
-                    continue  # a pushed change is newer than what we would read
-                try:
-                    intent = self.az.intent
-                    state = await intent.api.request(
-                        Method.GET, Path.v3.presence[UserID(user_id)].status
-                    )
-                except Exception as e:
-                    log.info("No presence for %s: %s", user_id, describe(e))
-                    continue
-                # A bare "offline" is what Synapse says with presence switched off, or of
-                # someone it never saw: it tells nothing, and must not make anyone away.
-                if isinstance(state, dict) and "last_active_ago" in state:
-                    await self.store.staff_members.set_presence(user_id, str(state["presence"]))
+            # A bare "offline" is what Synapse says with presence switched off, or of someone
+            # it never saw: it tells nothing, and must not make anyone away.
+            if isinstance(state, dict) and "last_active_ago" in state:
+                await self.store.staff_members.set_presence(user_id, str(state["presence"]))
 
     def _on_typing(self, room_id: str, user_ids: list[str]) -> None:
         """Who types in a room: one room at a time, and only its latest list counts (two
