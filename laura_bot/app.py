@@ -52,8 +52,11 @@ class StartupError(Exception):
 
 
 class Laura:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, demo_pages: bool = False) -> None:
+        """demo_pages: serve the demo pages (/ and /widget/demo*.html); only `laura dev` and the
+        tests do. Not a config key: a production Laura never serves them."""
         self.config = config
+        self.demo_pages = demo_pages
         self.db = create_database(config["database.url"], config["database.args"])
         self.store = Store(self.db)
         self.state_store = StateStore(self.db)
@@ -301,6 +304,7 @@ class Laura:
                 self.conversations,
                 self.config,
                 Media(self.files, self.video, self.typing, self.transcripts, self.retention),
+                demo_pages=self.demo_pages,
             ),
             access_log=None,
             shutdown_timeout=5,

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mautrix.util.config import BaseFileConfig, ConfigUpdateHelper
+from ruamel.yaml import YAML
 
 from .errors import ConfigError
+from .templates import FILTERS, TemplateRefused, safe_render, variables_of
 from .util import format_duration, parse_duration
 from .web.ratelimit import ACTIONS as RATE_LIMIT_ACTIONS
 from .web.ratelimit import parse_limit, parse_networks
@@ -44,6 +47,18 @@ SETTING_COUNTS: dict[str, tuple[int, int]] = {
 SETTING_FLAGS: tuple[str, ...] = ("typing_preview",)
 # Text settings and their maximum length; an empty text means Laura's built-in text.
 SETTING_TEXTS: dict[str, int] = {"welcome_message": 1000}
+# A text setting is a template in the restricted language (templates.py) with these variables:
+# none for the welcome message (the first thing a new chat shows, before any topic is chosen;
+# the built-in welcome texts use none either). Filled in, it has at most SETTING_TEXT_OUTPUT
+# characters.
+SETTING_TEXT_VARIABLES: dict[str, frozenset[str]] = {"welcome_message": frozenset()}
+SETTING_TEXT_OUTPUT = 4000
+# The visitor texts (texts.<lang>.<name>) are templates in the same language, with the variables
+# of the built-in text of the same name; for the check at start they are filled in with values
+# of the kind Laura fills in (a number for these, a name for the others), to at most this many
+# characters.
+VISITOR_TEXT_SAMPLES: dict[str, object] = {"minutes": 5, "position": 2}
+VISITOR_TEXT_OUTPUT = 4000
 SETTING_KEYS = (*SETTING_RANGES, *SETTING_COUNTS, *SETTING_TEXTS, *SETTING_FLAGS)
 # What visitors may send (checked by content), by the names the config uses.
 FILE_TYPES = {
@@ -82,6 +97,37 @@ _ORIGIN = re.compile(
 def _is_origin(value: Any) -> bool:
     """https://host[:port] (a trailing slash allowed), nothing else: it goes into headers."""
     return isinstance(value, str) and bool(_ORIGIN.match(value))
+
+
+@cache
+def builtin_texts() -> dict[str, dict[str, str]]:
+    """The visitor texts of example-config.yaml, per language: Laura's built-in ones."""
+    texts = YAML(typ="safe").load(EXAMPLE.read_text())["texts"]
+    return {lang: {k: str(v) for k, v in own.items()} for lang, own in texts.items()}
+
+
+def template_fix(refused: TemplateRefused, allowed: frozenset[str]) -> str:
+    """What is wrong with a template in the config, and how to put it right."""
+    names = ", ".join(f"{{{{ {v} }}}}" for v in sorted(allowed))
+    if refused.kind == "syntax":
+        v = refused.values
+        return f"the template is malformed ({v['message']}, line {v['line']})"
+    if refused.kind == "variable":
+        uses = f"it may use {names}" if names else "it has none (write it without {{ }})"
+        return f"'{refused.values['name']}' is not a variable of this text: {uses}"
+    if refused.kind == "filter":
+        allowed_filters = ", ".join(f for f in FILTERS if f != "d")
+        return f"the filter {refused.values['name']} is not allowed (these are: {allowed_filters})"
+    if refused.kind == "too_long":
+        return f"filled in, it is longer than {refused.values['limit']} characters"
+    if refused.kind == "runtime":
+        return "the template cannot be filled in"
+    return (
+        "only text, "
+        + (f"the variables {names}, " if names else "")
+        + "{% if %} and simple filters are allowed (no attributes, calls, loops, arithmetic "
+        "or other statements)"
+    )
 
 
 def contrast_with_white(color: str) -> float:
@@ -320,10 +366,17 @@ class Config(BaseFileConfig):
                     f"config key '{key}' is invalid: write a text of at most {length} "
                     "characters, or leave it empty for Laura's own text"
                 )
+            allowed = SETTING_TEXT_VARIABLES[name]
+            try:
+                safe_render(value or "", dict.fromkeys(allowed, ""), SETTING_TEXT_OUTPUT)
+            except TemplateRefused as e:
+                fix = template_fix(e, allowed)
+                raise ConfigError(f"config key '{key}' is invalid: {fix}") from None
         for name in SETTING_FLAGS:
             key = f"laura.settings.{name}"
             need(key, isinstance(self[key], bool), "write true or false")
         self._validate_media(need)
+        self._validate_texts(need)
         need("web.consent", isinstance(self["web.consent"], bool), "write true or false")
         privacy_url = self["web.privacy_url"]
         need(
@@ -413,6 +466,29 @@ class Config(BaseFileConfig):
             and all(isinstance(f, str) and Path(f).is_file() for f in fonts),
             "use a list of paths to TTF/OTF font files that exist, or []",
         )
+
+    def _validate_texts(self, need: Callable[[str, bool, str], None]) -> None:
+        """texts.<lang>.<name>: templates in the restricted language (templates.py), each with
+        exactly the variables Laura's built-in text of that name uses."""
+        builtin = builtin_texts()
+        texts = self["texts"]
+        need("texts", isinstance(texts, dict), "use a mapping per language of names to texts")
+        for lang, own in texts.items():
+            need(f"texts.{lang}", isinstance(own, dict), "use a mapping of names to texts")
+            for name, text in own.items():
+                if text is None:  # left empty: the built-in text
+                    continue
+                key = f"texts.{lang}.{name}"
+                need(key, isinstance(text, str), "use a text (in quotes)")
+                allowed = frozenset(
+                    v for b in builtin.values() if name in b for v in variables_of(b[name])
+                )
+                values = {v: VISITOR_TEXT_SAMPLES.get(v, "Anna") for v in allowed}
+                try:
+                    safe_render(text, values, VISITOR_TEXT_OUTPUT)
+                except TemplateRefused as e:  # the key says which text: not the whole text
+                    fix = template_fix(e, allowed)
+                    raise ConfigError(f"config key '{key}' is invalid: {fix}") from None
 
     def _validate_widget(self, need: Callable[[str, bool, str], None]) -> None:
         color = self["widget.color"]

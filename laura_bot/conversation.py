@@ -34,7 +34,8 @@ from .scheduler import Clock
 from .settings import Settings
 from .tasks import Kick
 from .texts import render
-from .util import clean_name, new_txn_id, now_ms, random_id, valid_email
+from .textsafety import clean_name, imitates_marker
+from .util import new_txn_id, now_ms, random_id, valid_email
 
 log = logging.getLogger("laura.conversation")
 
@@ -43,6 +44,20 @@ _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,25}$")
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _chosen_name(value: str | None) -> str | None:
+    """A name the visitor typed, cleaned (textsafety.clean_name); refused when it holds the
+    words of Laura's portal statement, which would make staff take it for a signed-in
+    visitor."""
+    name = clean_name(value)
+    if name and imitates_marker(name):
+        raise BadRequest(
+            "This name cannot be used: it holds words Laura uses for a visitor who signed in "
+            "on the portal. Choose another name, or leave it empty.",
+            code="bad_name",
+        )
+    return name
 
 
 class Conversations:
@@ -109,7 +124,9 @@ class Conversations:
             # What staff see as verified is the portal's alone: a name or e-mail it did not
             # sign is none (never one typed, which would then look vouched for).
             name, email = verified.name, verified.email
-        name = clean_name(name)
+            name = clean_name(name)
+        else:
+            name = _chosen_name(name)
         session_id = random_id(12)
         token = f"{session_id}.{secrets.token_urlsafe(32)}"
         conv_id = random_id(12)
@@ -148,7 +165,9 @@ class Conversations:
             "message",
             sender="bot",
             name="Laura",
-            body=render(welcome) if welcome else self.text(session, "welcome"),
+            # An admin's welcome that cannot be used (templates.py) is the built-in one.
+            body=self.settings.filled_in("welcome_message", welcome)
+            or self.text(session, "welcome"),
             to_matrix=True,
         )
 
@@ -476,7 +495,7 @@ class Conversations:
                 raise BadRequest(
                     f"{key} is too long: at most {limit} characters.", code=f"bad_{key}"
                 )
-            fields[key] = (clean_name(value) if key == "name" else value) or None
+            fields[key] = (_chosen_name(value) if key == "name" else value) or None
         if not fields["phone"] and not fields["email"]:
             raise BadRequest(
                 "Give a phone number or an e-mail address so we can reach you.",

@@ -10,7 +10,8 @@ from typing import Any
 import jwt
 
 from .errors import BadRequest, Forbidden
-from .util import clean_name, valid_email
+from .textsafety import clean_name
+from .util import valid_email
 
 LEEWAY = 30  # seconds of clock difference between the portal's server and Laura's
 MAX_TOKEN = 4096

@@ -4,11 +4,18 @@ Every setting has a range (config.SETTING_RANGES). `!set` refuses a value outsid
 range; a stored value that cannot be read (edited by hand, or from a version without bounds)
 falls back to the configured default with one error line in the log, so intake never breaks on
 a setting.
+
+A text setting (the welcome message) is a template in the restricted language of templates.py,
+checked by `!set` and again whenever it is filled in; one that cannot be used (stored before
+that check, or edited by hand) gives the visitor Laura's built-in text instead, with one error
+line in the log per distinct template.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from typing import Any
 
 from .config import (
     SETTING_COUNTS,
@@ -16,10 +23,13 @@ from .config import (
     SETTING_KEYS,
     SETTING_PER_DEPARTMENT,
     SETTING_RANGES,
+    SETTING_TEXT_OUTPUT,
+    SETTING_TEXT_VARIABLES,
     SETTING_TEXTS,
     Config,
 )
 from .db.settings import SettingStore
+from .templates import TemplateRefused, safe_render
 from .util import format_duration, parse_duration
 
 log = logging.getLogger("laura.settings")
@@ -41,6 +51,7 @@ class Settings:
         self.config = config
         self.store = store
         self._reported: set[tuple[str, str]] = set()
+        self._reported_templates: set[str] = set()  # key:hash of text settings logged unusable
 
     @staticmethod
     def _checked(key: str, raw: str | int | float) -> float:
@@ -92,6 +103,43 @@ class Settings:
             return str(self.config[f"laura.settings.{key}"] or "")
         return stored[: SETTING_TEXTS[key]]
 
+    @staticmethod
+    def _filled_in(key: str, template: str, values: dict[str, Any]) -> str:
+        """A text setting filled in; SettingRefused (set_template_*) saying why it cannot be."""
+        allowed = dict.fromkeys(SETTING_TEXT_VARIABLES[key], "") | values
+        try:
+            text = safe_render(template, allowed, SETTING_TEXT_OUTPUT).strip()
+        except TemplateRefused as e:
+            words = {k: str(v) for k, v in e.values.items()}
+            if e.kind == "variable":
+                words["variables"] = ", ".join(sorted(SETTING_TEXT_VARIABLES[key]))
+            raise SettingRefused(f"set_template_{e.kind}", key=key, **words) from None
+        if not text:
+            raise SettingRefused("set_template_empty", key=key)
+        return text
+
+    def filled_in(self, key: str, template: str, **values: Any) -> str:
+        """A text setting as the visitor gets it, or "" for Laura's built-in text: when it is
+        empty, or cannot be used (not in the template language, failing to render, too long).
+        That is logged once per distinct template, by its hash: never a text itself."""
+        if not template:
+            return ""
+        try:
+            return self._filled_in(key, template, values)
+        except SettingRefused as e:
+            digest = hashlib.sha256(template.encode()).hexdigest()[:12]
+            if f"{key}:{digest}" not in self._reported_templates:
+                self._reported_templates.add(f"{key}:{digest}")
+                log.error(
+                    "The setting %s (template %s) cannot be used (%s); visitors get Laura's "
+                    "built-in text. Set it again with !set %s.",
+                    key,
+                    digest,
+                    e.text_id.removeprefix("set_template_"),
+                    key,
+                )
+            return ""
+
     async def flag(self, key: str) -> bool:
         """An on/off setting (stored as "on" or "off")."""
         stored = await self.store.get(f"setting.{key}")
@@ -123,6 +171,8 @@ class Settings:
             value = "" if raw.strip() == "-" else raw.strip()
             if len(value) > SETTING_TEXTS[key]:
                 raise SettingRefused("set_too_long", key=key, limit=str(SETTING_TEXTS[key]))
+            if value:
+                self._filled_in(key, value, {})  # refuses what could not be filled in later
         elif key in SETTING_RANGES:
             value = format_duration(self._checked(key, raw))
         else:

@@ -6,6 +6,7 @@ HTML versions of staff messages escape every variable.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -23,12 +24,19 @@ def render(source: str, **values: Any) -> str:
     return _compile(source).render(**values)
 
 
+def render_parts(source: str, **values: Any) -> Iterator[str]:
+    """The text in the pieces the template makes, so a caller can stop early (templates.py
+    caps what a template written by people may produce)."""
+    return _compile(source).generate(**values)
+
+
 STAFF: dict[str, dict[str, str]] = {
     "nl": {
         "dispatch": "Nieuwe vraag over {{ topic }} van {{ nickname }} (wacht sinds {{ since }})."
         " Reageer met “Ik!” om hem op te pakken of met “Ik kan nu niet”.",
         "dispatch_first": "Eerste bericht: {{ first }}",
         "verified_line": "✔️ Aangemeld via het portaal: {{ name }} (portaal-id {{ id }}).",
+        "verified_name": "{{ name }} ✔️ portaal",
         "escalation_department": "⚠️ {{ nickname }} wacht nog steeds (sinds {{ since }}) met "
         "een vraag over {{ topic }}. Kan iemand dit oppakken? Reageer met “Ik!” op de aanvraag "
         "of typ !take.",
@@ -299,6 +307,23 @@ STAFF: dict[str, dict[str, str]] = {
         "{{ high }} zijn.",
         "set_too_long": "Niet gewijzigd: {{ key }} mag hoogstens {{ limit }} tekens hebben.",
         "set_bad_flag": "Niet gewijzigd: {{ key }} is on (aan) of off (uit).",
+        # A text setting is a template in the restricted language (templates.py).
+        "set_template_syntax": "Niet gewijzigd: de opmaak van {{ key }} klopt niet "
+        "({{ message }}, regel {{ line }}).",
+        "set_template_construct": "Niet gewijzigd: {{ key }} mag alleen tekst, "
+        "{% raw %}{% if %}{% endraw %} en eenvoudige filters bevatten; geen attributen, "
+        "aanroepen, lussen, berekeningen of andere opdrachten.",
+        "set_template_variable": "Niet gewijzigd: {{ key }} {% if variables %}kan alleen de "
+        "variabelen {{ variables }} gebruiken, niet {{ name }}{% else %}heeft geen variabelen, "
+        "dus {{ name }} kan niet worden ingevuld: schrijf de tekst zonder {{ '{{ }}' }}"
+        "{% endif %}.",
+        "set_template_filter": "Niet gewijzigd: het filter {{ name }} mag niet in {{ key }} "
+        "(wel: upper, lower, capitalize, title, trim, default).",
+        "set_template_runtime": "Niet gewijzigd: {{ key }} kon niet worden ingevuld.",
+        "set_template_too_long": "Niet gewijzigd: {{ key }} zou ingevuld langer worden dan "
+        "{{ limit }} tekens.",
+        "set_template_empty": "Niet gewijzigd: {{ key }} zou ingevuld leeg zijn. Voor Laura's "
+        "eigen tekst: !set {{ key }} -",
         # -- canned --
         "cmd_#_usage": "#, #naam",
         "cmd_#_help": "# toont de standaardantwoorden voor dit gesprek; #naam stuurt er een "
@@ -360,6 +385,7 @@ STAFF: dict[str, dict[str, str]] = {
         "canned_error_filter": "het filter {{ name }} is niet toegestaan (wel: upper, lower, "
         "capitalize, title, trim, default)",
         "canned_error_runtime": "de tekst kon niet worden ingevuld",
+        "canned_error_too_long": "ingevuld wordt de tekst langer dan {{ limit }} tekens",
         "canned_error_empty": "de ingevulde tekst is leeg",
         # -- cases --
         "case_ask_subject": "Casus opslaan, stap {{ step }} van {{ steps }}: wat is het "
@@ -527,6 +553,12 @@ STAFF: dict[str, dict[str, str]] = {
         "leave_reason": "Verlaten met !leave",
         "edited_command": "Een bewerkt commando ({{ command }}) voert Laura niet uit, en het "
         "gaat niet naar de bezoeker. Typ het opnieuw.",
+        "wrong_room_command": "{{ command }} werkt niet in een gesprek met een bezoeker, maar "
+        "{{ where }}. Dit bericht is niet naar de bezoeker gestuurd.",
+        "command_rooms": "{{ rooms | join(' of ') }}",
+        "command_room_control": "in de beheerruimte",
+        "command_room_dispatch": "in de ruimte van een afdeling",
+        "command_room_other": "in een direct gesprek met Laura",
         "near_command": "Bedoelde je {{ command }}? Dit bericht is niet naar de bezoeker "
         "gestuurd. (Was het wel voor de bezoeker bedoeld? Begin het bericht dan niet met !.)",
         "nick_now": "Bezoekers zien jou als {{ name }}.",
@@ -567,6 +599,7 @@ STAFF: dict[str, dict[str, str]] = {
         "{{ since }}). React with “Ik!” to take it or with “Ik kan nu niet”.",
         "dispatch_first": "First message: {{ first }}",
         "verified_line": "✔️ Signed in on the portal: {{ name }} (portal id {{ id }}).",
+        "verified_name": "{{ name }} ✔️ portal",
         "escalation_department": "⚠️ {{ nickname }} is still waiting (since {{ since }}) with "
         "a question about {{ topic }}. Can someone take it? React “Ik!” on the request or type "
         "!take.",
@@ -832,6 +865,22 @@ STAFF: dict[str, dict[str, str]] = {
         "{{ high }}.",
         "set_too_long": "Not changed: {{ key }} may have at most {{ limit }} characters.",
         "set_bad_flag": "Not changed: {{ key }} is on or off.",
+        # A text setting is a template in the restricted language (templates.py).
+        "set_template_syntax": "Not changed: {{ key }} is malformed ({{ message }}, line "
+        "{{ line }}).",
+        "set_template_construct": "Not changed: {{ key }} may hold only text, "
+        "{% raw %}{% if %}{% endraw %} and simple filters; no attributes, calls, loops, "
+        "arithmetic or other statements.",
+        "set_template_variable": "Not changed: {{ key }} {% if variables %}can use only the "
+        "variables {{ variables }}, not {{ name }}{% else %}has no variables, so {{ name }} "
+        "cannot be filled in: write the text without {{ '{{ }}' }}{% endif %}.",
+        "set_template_filter": "Not changed: the filter {{ name }} is not allowed in {{ key }} "
+        "(these are: upper, lower, capitalize, title, trim, default).",
+        "set_template_runtime": "Not changed: {{ key }} could not be filled in.",
+        "set_template_too_long": "Not changed: {{ key }} would fill in to more than "
+        "{{ limit }} characters.",
+        "set_template_empty": "Not changed: {{ key }} would be empty when filled in. For "
+        "Laura's own text: !set {{ key }} -",
         # -- canned --
         "cmd_#_usage": "#, #name",
         "cmd_#_help": "# lists the canned answers for this chat; #name sends one to the "
@@ -891,6 +940,7 @@ STAFF: dict[str, dict[str, str]] = {
         "canned_error_filter": "the filter {{ name }} is not allowed (these are: upper, lower, "
         "capitalize, title, trim, default)",
         "canned_error_runtime": "the text could not be filled in",
+        "canned_error_too_long": "filled in, the text is longer than {{ limit }} characters",
         "canned_error_empty": "the filled-in text is empty",
         # -- cases --
         "case_ask_subject": "Saving a case, step {{ step }} of {{ steps }}: what is the "
@@ -1049,6 +1099,12 @@ STAFF: dict[str, dict[str, str]] = {
         "leave_reason": "Left with !leave",
         "edited_command": "Laura does not run an edited command ({{ command }}), and it does not "
         "go to the visitor. Type it again.",
+        "wrong_room_command": "{{ command }} does not work in a chat with a visitor, but "
+        "{{ where }}. This message was not sent to the visitor.",
+        "command_rooms": "{{ rooms | join(' or ') }}",
+        "command_room_control": "in the control room",
+        "command_room_dispatch": "in a department's dispatch room",
+        "command_room_other": "in a direct chat with Laura",
         "near_command": "Did you mean {{ command }}? This message was not sent to the visitor. "
         "(If it was meant for the visitor, do not start the message with !.)",
         "nick_now": "Visitors see you as {{ name }}.",

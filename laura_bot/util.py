@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-import unicodedata
 
 # At most 9 digits before and 3 after the point: enough for any sane duration, and no float
 # or integer overflow further on.
@@ -68,13 +67,3 @@ def new_txn_id() -> str:
 def random_id(nbytes: int = 10) -> str:
     """A lowercase opaque id, safe for Matrix localparts and URLs."""
     return secrets.token_hex(nbytes)
-
-
-def clean_name(value: str | None) -> str | None:
-    """A name as others will see it: without control characters and invisible formatting
-    (bidi overrides and isolates, zero-width characters) that could reorder or hide the text
-    around it in Laura's own sentences."""
-    if value is None:
-        return None
-    kept = "".join(c for c in value if unicodedata.category(c) not in ("Cc", "Cf")).strip()
-    return kept or None

@@ -180,7 +180,7 @@ class LauraHandle:
         }
         overrides = laura_overrides(self.env, self.db_url, self.web_port) | extra
         config = write_laura_config(self.dir / "config.yaml", overrides)
-        self.laura = Laura(config)
+        self.laura = Laura(config, demo_pages=True)
         await self.laura.start()
         return self.laura
 

@@ -447,3 +447,27 @@ async def start_in_widget(chat: Any, name: str, text: str, keys: Any = None) -> 
     await chat.fill("textarea[aria-label]", text)
     await (keys or chat).keyboard.press("Enter")
     await chat.wait_for_selector(f".msg.visitor >> text={text}")
+
+
+def minimal_pdf(comment: bytes = b"", catalog: bytes = b"", objects: list[bytes] = []) -> bytes:  # noqa: B006
+    """A small PDF a real parser reads (one empty page, a correct xref): a comment line (a
+    canary, say), extra catalog entries and extra objects, numbered from 4 on."""
+    bodies = [
+        b"<< /Type /Catalog /Pages 2 0 R " + catalog + b" >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources << >> >>",
+        *objects,
+    ]
+    out = b"%PDF-1.4\n" + (b"% " + comment + b"\n" if comment else b"")
+    offsets = []
+    for number, body in enumerate(bodies, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(bodies) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(bodies) + 1,
+        xref,
+    )
+    return out

@@ -82,6 +82,18 @@ def test_syntax_errors_are_refused_in_plain_words() -> None:
     assert refused.value.values["line"] == 1
 
 
+def test_an_answer_that_fills_in_too_long_is_refused() -> None:
+    """Within its 2000 characters, an answer can still repeat a variable many times over: what
+    it fills in to is capped at the same length."""
+    template = "{{ onderwerp }} " * 120
+    assert len(template) <= 2000
+    with pytest.raises(Refused) as refused:
+        fill(template, canned_variables("a", "b", "x" * 80))
+    assert refused.value.text_id == "canned_error_too_long"
+    assert refused.value.values == {"limit": 2000}
+    assert len(fill(template, canned_variables("a", "b", "Huisarts"))) <= 2000
+
+
 def test_reply_fallback_is_stripped() -> None:
     assert strip_reply_fallback("> <@a:b> eerder\n> meer\n\nmijn tekst\nregel 2") == (
         "mijn tekst\nregel 2"

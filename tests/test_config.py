@@ -139,3 +139,46 @@ def test_a_widget_colour_too_light_for_white_text_is_refused_with_its_contrast(
         config.validate()
     assert "widget.color" in str(exc.value) and "2.8:1" in str(exc.value), exc.value
     assert "darker" in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "key,value,names,reason",
+    [
+        # A visitor text: exactly the variables of the built-in text for the same key.
+        ("texts__nl__welcome", "{{ ''.__class__ }}", "texts.nl.welcome", "only text"),
+        ("texts__en__consent", "{{ self }}", "texts.en.consent", "'self' is not a variable"),
+        ("texts__nl__topic_chosen", "{{ position }}", "texts.nl.topic_chosen", "{{ topic }}"),
+        ("texts__en__queue_position", "{{ lipsum() }}", "texts.en.queue_position", "only text"),
+        ("texts__nl__staff_joined", "{{ name|center(9) }}", "texts.nl.staff_joined", "center"),
+        ("texts__nl__idle_warning", "{{ minutes ", "texts.nl.idle_warning", "line 1"),
+        # The welcome message's default in the config: no variables at all.
+        ("laura__settings__welcome_message", "{{ topic }}", "laura.settings.welcome_message", ""),
+        (
+            "laura__settings__welcome_message",
+            "{% for a in range(99999) %}x{% endfor %}",
+            "laura.settings.welcome_message",
+            "only text",
+        ),
+    ],
+)
+def test_text_templates_are_checked_at_start(
+    tmp_path: Path, key: str, value: str, names: str, reason: str
+) -> None:
+    config = load(tmp_path, **{key: value})
+    with pytest.raises(ConfigError) as exc:
+        config.validate()
+    assert f"'{names}'" in str(exc.value) and reason in str(exc.value), exc.value
+
+
+def test_text_overrides_may_use_what_the_built_in_text_uses(tmp_path: Path) -> None:
+    config = load(
+        tmp_path,
+        texts__nl__topic_chosen="Over {{ topic|upper }}: {% if topic %}ja{% endif %}",
+        texts__en__idle_warning="{{ minutes }} min",
+        texts__en__welcome="Hi! {# a note #}",
+        laura__settings__welcome_message="{% if true %}Welkom{% endif %}",
+    )
+    config.validate()
+    with pytest.raises(ConfigError) as exc:
+        load(tmp_path, texts__en__idle_warning="{{ minutes }} {{ topic }}").validate()
+    assert "texts.en.idle_warning" in str(exc.value) and "{{ minutes }}" in str(exc.value)

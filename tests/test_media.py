@@ -7,9 +7,11 @@ import struct
 import warnings
 import zipfile
 import zlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
 from urllib.parse import unquote
 
+import pikepdf
 import pytest
 from PIL import ExifTags, Image, ImageChops, ImageSequence, ImageStat
 from PIL.PngImagePlugin import PngImageFile, PngInfo
@@ -32,7 +34,60 @@ XMP = (
     b'syntax-ns#"><rdf:Description xmlns:dc="http://purl.org/dc/elements/1.1/" dc:creator='
     b'"Jan Secret"/></rdf:RDF></x:xmpmeta>'
 )
-PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+def raw_pdf(
+    catalog: bytes = b"",
+    page: bytes = b"",
+    objects: Sequence[bytes] = (),
+    packed: Sequence[bytes] = (),
+    packed_dict: bytes = b"",
+    eol: bytes = b"\n",
+) -> bytes:
+    """A PDF written by hand, as an attacker would. Objects 1-3 are the catalog, the page tree
+    and its one page (`catalog` and `page` are added to their dictionaries); `objects` are
+    numbered on from 4, then come the `packed` ones, compressed in an object stream whose
+    dictionary ends in `packed_dict` and whose `stream` keyword is followed by `eol`. An xref
+    stream lists them all, as a real writer would."""
+    bodies = [
+        b"<< /Type /Catalog /Pages 2 0 R " + catalog + b" >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources << >> " + page + b" >>",
+        *objects,
+    ]
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    entries: dict[int, bytes] = {}  # xref stream rows, /W [1 4 1]
+
+    def put(number: int, body: bytes) -> None:
+        entries[number] = b"\x01" + len(out).to_bytes(4, "big") + b"\x00"
+        out.extend(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+
+    for number, body in enumerate(bodies, 1):
+        put(number, body)
+    stream = len(bodies) + len(packed) + 1
+    if packed:
+        heads, texts = b"", b""
+        for index, body in enumerate(packed):
+            entries[len(bodies) + 1 + index] = b"\x02" + stream.to_bytes(4, "big") + bytes([index])
+            heads += b"%d %d " % (len(bodies) + 1 + index, len(texts))
+            texts += body + b"\n"
+        data = zlib.compress(heads + texts)
+        put(
+            stream,
+            b"<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d %s>>\nstream%s%s"
+            b"\nendstream" % (len(packed), len(heads), len(data), packed_dict, eol, data),
+        )
+    xref, start = stream + 1, len(out)
+    entries[xref] = b"\x01" + start.to_bytes(4, "big") + b"\x00"
+    table = b"".join(entries.get(number, bytes(6)) for number in range(xref + 1))
+    return bytes(out) + (
+        b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 1] /Root 1 0 R /Length %d >>\nstream\n%s"
+        b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n"
+        % (xref, xref + 1, len(table), table, start)
+    )
+
+
+PDF = raw_pdf()
 
 
 # --- fixtures made on the spot -----------------------------------------------------------------
@@ -496,9 +551,159 @@ def test_pdf_is_accepted_unchanged() -> None:
 
 
 def test_pdf_with_junk_after_eof_is_fine_but_a_cut_one_is_not() -> None:
-    assert upload(PDF + b"\r\n" + b" " * 500, "a.pdf").data.startswith(b"%PDF-1.4")
+    assert upload(PDF + b"\r\n" + b" " * 500, "a.pdf").data == PDF + b"\r\n" + b" " * 500
     assert refused(PDF[:-10], "a.pdf").code == "file_unreadable"
     assert refused(PDF, "a.pdf", allowed=IMAGE_TYPES).code == "file_type_not_allowed"
+
+
+def made_pdf(
+    change: Callable[[pikepdf.Pdf], None] | None = None, pages: int = 1, **save: Any
+) -> bytes:
+    """A PDF written by pikepdf, with object streams as most writers use them today."""
+    pdf = pikepdf.new()
+    for _ in range(pages):
+        pdf.add_blank_page(page_size=(200, 200))
+    if change is not None:
+        change(pdf)
+    out = io.BytesIO()
+    pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate, **save)
+    return out.getvalue()
+
+
+def internal_links(pdf: pikepdf.Pdf) -> None:
+    """Jumps within the document: a link, a bookmark and where to open: all harmless."""
+    first, last = pdf.pages[0], pdf.pages[-1]
+    jump = pikepdf.Dictionary(S=pikepdf.Name.GoTo, D=[last.obj, pikepdf.Name.Fit])
+    link = pikepdf.Dictionary(Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, A=jump)
+    link.Rect = [0, 0, 50, 50]
+    first.Annots = pdf.make_indirect([pdf.make_indirect(link)])
+    pdf.Root.OpenAction = [first.obj, pikepdf.Name.Fit]  # a destination, not an action
+    with pdf.open_outline() as outline:
+        outline.root.append(pikepdf.OutlineItem("Einde", len(pdf.pages) - 1))
+
+
+def attachment(pdf: pikepdf.Pdf) -> None:
+    pdf.attachments["note.txt"] = pikepdf.AttachedFileSpec(pdf, b"hello", mime_type="text/plain")
+
+
+JS = b"<< /S /JavaScript /JS (app.alert(1)) >>"
+URI = b"<< /S /URI /URI (http://example.invalid/) >>"
+ACTIVE_MESSAGE = (
+    "This PDF contains scripts, actions or embedded files and cannot be sent. "
+    "Print it to a new PDF (or send a photo of it) and try again."
+)
+
+
+def annotated(annotation: bytes, catalog: bytes = b"") -> bytes:
+    """A PDF whose page has one annotation, object 4."""
+    return raw_pdf(catalog=catalog, page=b"/Annots [4 0 R]", objects=[annotation])
+
+
+ACTIVE_PDFS = {
+    # The regex check looked for /ObjStm after the last " obj" ahead of `stream`: text in the
+    # stream's dictionary moved that " obj", and the stream was not looked into.
+    "javascript-in-object-stream-behind-obj-text": raw_pdf(
+        catalog=b"/OpenAction 4 0 R", packed=[JS], packed_dict=b"/Foo (x obj) "
+    ),
+    # `stream` then a lone CR (readers take it): the regex wanted CRLF or LF.
+    "javascript-in-object-stream-after-lone-cr": raw_pdf(
+        catalog=b"/OpenAction 4 0 R", packed=[JS], eol=b"\r"
+    ),
+    # A file on a network share, opened by itself: Windows sends the user's login hash.
+    "openaction-gotor-network-share": raw_pdf(
+        catalog=rb"/OpenAction << /S /GoToR /F (\\\\host\\share\\x.pdf) /D [0 /Fit] >>"
+    ),
+    "openaction-uri": raw_pdf(catalog=b"/OpenAction " + URI),
+    "page-additional-action": raw_pdf(page=b"/AA << /O << /S /Named /N /Print >> >>"),
+    "link-javascript": annotated(b"<< /Subtype /Link /Rect [0 0 9 9] /A " + JS + b" >>"),
+    "link-uri": annotated(b"<< /Subtype /Link /Rect [0 0 9 9] /A " + URI + b" >>"),
+    "form-field-submitform": annotated(
+        b"<< /Subtype /Widget /FT /Btn /Ff 65536 /T (send) /Rect [0 0 9 9] /P 3 0 R /A << "
+        b"/S /SubmitForm /F << /FS /URL /F (http://example.invalid/) >> >> >>",
+        catalog=b"/AcroForm << /Fields [4 0 R] >>",
+    ),
+    "form-field-with-a-jump": annotated(
+        b"<< /Subtype /Widget /FT /Btn /Ff 65536 /T (ga) /Rect [0 0 9 9] /P 3 0 R "
+        b"/A << /S /GoTo /D [0 /Fit] >> >>",
+        catalog=b"/AcroForm << /Fields [4 0 R] >>",
+    ),
+    "file-attachment-annotation": annotated(
+        b"<< /Subtype /FileAttachment /Rect [0 0 9 9] /FS << /Type /Filespec /F (a.exe) >> >>"
+    ),
+    "launch": raw_pdf(catalog=b"/OpenAction << /S /Launch /F (calc.exe) >>"),
+    # A jump within the document, then a web page; a "jump" that names a file.
+    "goto-then-uri": raw_pdf(catalog=b"/OpenAction << /S /GoTo /D [0 /Fit] /Next " + URI + b">>"),
+    "goto-naming-a-file": raw_pdf(
+        catalog=rb"/OpenAction << /S /GoTo /D [0 /Fit] /F (\\\\host\\x.pdf) >>"
+    ),
+    "name-escapes": raw_pdf(catalog=b"/OpenAction << /S /Java#53cript /#4AS (app.alert(1)) >>"),
+    "document-javascript": raw_pdf(
+        catalog=b"/Names << /JavaScript << /Names [(a) 4 0 R] >> >>", packed=[JS]
+    ),
+    "embedded-file": made_pdf(attachment),
+}
+
+
+@pytest.mark.parametrize("data", ACTIVE_PDFS.values(), ids=ACTIVE_PDFS.keys())
+def test_pdf_with_active_content_is_refused(data: bytes) -> None:
+    error = refused(data, "brief.pdf")
+    assert (error.code, error.message) == ("file_active_content", ACTIVE_MESSAGE)
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (made_pdf(encryption=pikepdf.Encryption(user="geheim", owner="geheim")), "password"),
+        (b"%PDF-1.7\n" + b"\x00 not a PDF at all " * 40 + b"\n%%EOF\n", "damaged"),
+        # No xref (a reader would rebuild one, each its own way): not checked, so refused.
+        (
+            b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n2 0 obj <</Type /Pages "
+            b"/Kids [] /Count 0>> endobj\ntrailer <</Root 1 0 R>>\n%%EOF\n",
+            "damaged",
+        ),
+    ],
+    ids=["encrypted", "garbage", "no-xref"],
+)
+def test_pdf_that_cannot_be_checked_is_refused(data: bytes, says: str) -> None:
+    error = refused(data, "brief.pdf")
+    assert error.code == "file_unreadable" and says in error.message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        made_pdf(pages=3),
+        made_pdf(internal_links, pages=2),
+        # Encrypted without a password to open it: qpdf decrypts it, so it is checked.
+        made_pdf(encryption=pikepdf.Encryption(user="", owner="eigenaar")),
+        # /S and /A mean other things in tagged PDFs, transparency groups and page labels; and an
+        # empty /AA has no actions.
+        raw_pdf(
+            catalog=b"/PageLabels << /Nums [0 << /S /D >>] >> /StructTreeRoot 4 0 R",
+            page=b"/Group << /S /Transparency /CS /DeviceRGB >> /AA << >>",
+            objects=[
+                b"<< /Type /StructElem /S /P /P 4 0 R /A << /O /Layout /Placement /Block >> >>"
+            ],
+        ),
+    ],
+    ids=["pages", "internal-links", "owner-password-only", "other-uses-of-s-and-a"],
+)
+def test_harmless_pdf_is_accepted_byte_for_byte(data: bytes) -> None:
+    checked = upload(data, "brief.pdf")
+    assert (checked.data, checked.mime, checked.kind) == (data, "application/pdf", "file")
+
+
+@pytest.mark.parametrize(
+    ("limit", "value"),
+    [("MAX_PDF_OBJECTS", 5), ("MAX_PDF_ITEMS", 20), ("MAX_PDF_INFLATED", 100)],
+)
+def test_pdf_check_does_bounded_work(
+    monkeypatch: pytest.MonkeyPatch, limit: str, value: int
+) -> None:
+    data = made_pdf(pages=4)
+    assert upload(data, "a.pdf").data == data
+    monkeypatch.setattr(media, limit, value)
+    assert refused(data, "a.pdf").code == "file_too_large"
 
 
 # --- staff files -------------------------------------------------------------------------------
@@ -545,6 +750,15 @@ def test_staff_damaged_image_and_pdf() -> None:
     assert (checked.mime, checked.kind, checked.data) == ("application/octet-stream", "file", data)
     pdf = inspect_staff_file(PDF, "brief", None, MB)
     assert (pdf.mime, pdf.name, pdf.data) == ("application/pdf", "brief.pdf", PDF)
+    # A PDF that fails the visitors' check still reaches the visitor, but as a download.
+    for data in (PDF[:-10], raw_pdf(catalog=b"/OpenAction " + JS), made_pdf(attachment)):
+        checked = inspect_staff_file(data, "brief.pdf", "application/pdf", MB)
+        assert (checked.mime, checked.kind, checked.name) == (
+            "application/octet-stream",
+            "file",
+            "brief.pdf",
+        )
+        assert checked.data == data
     with pytest.raises(Refused) as caught:
         inspect_staff_file(PDF, "brief.pdf", None, 10)
     assert caught.value.code == "file_too_large"

@@ -13,7 +13,7 @@ from PIL import Image
 from pypdf import PdfReader
 
 from .conftest import Team
-from .helpers import Visitor, is_msg, secret
+from .helpers import Visitor, is_msg, minimal_pdf, secret
 
 pytestmark = pytest.mark.synapse
 
@@ -36,11 +36,7 @@ def gps_png() -> tuple[bytes, bytes]:
     return out.getvalue(), img.tobytes()
 
 
-PDF = (
-    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
-    b"trailer <</Root 1 0 R>>\n%%EOF\n"
-)
+PDF = minimal_pdf()
 
 
 async def upload(

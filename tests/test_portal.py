@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import jwt
+import nio
 import pytest
 
 from tests.conftest import LauraHandle, Team
@@ -69,6 +70,12 @@ async def test_a_verified_visitor_and_what_staff_see(team: Team) -> None:
         await anna.join(consult)
         intro = await anna.wait_for(is_msg(consult, body_has="Nieuwe bezoeker"))
         assert "portaal-id klant-4711" in intro["content"]["body"]
+        # On every message: the visitor's name carries Laura's portal marker, which no name
+        # a visitor chooses can hold (tests/test_textsafety.py).
+        ghost = team.laura.config.ghost_mxid(session.ghost_id)
+        member = await anna.client.room_get_state_event(consult, "m.room.member", ghost)
+        assert isinstance(member, nio.RoomGetStateEventResponse), member
+        assert member.content["displayname"] == "Mevrouw Jansen ✔️ portaal"
     finally:
         await v.close()
 

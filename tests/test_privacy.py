@@ -33,7 +33,7 @@ from laura_bot.db.base import transaction
 from laura_bot.privacy import YEAR_MS
 from laura_bot.util import now_ms
 from tests.conftest import LauraHandle, SynapseEnv, password, start_synapse_env
-from tests.helpers import SECRETS, Staff, Visitor, is_msg, reply_to
+from tests.helpers import SECRETS, Staff, Visitor, is_msg, minimal_pdf, reply_to
 
 pytestmark = pytest.mark.synapse
 
@@ -59,11 +59,7 @@ def canary(what: str) -> str:
 
 
 def pdf_with(text: str) -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-        b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
-        b"% " + text.encode() + b"\ntrailer <</Root 1 0 R>>\n%%EOF\n"
-    )
+    return minimal_pdf(comment=text.encode())
 
 
 async def staff(env: SynapseEnv, user: str) -> Staff:

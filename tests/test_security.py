@@ -38,16 +38,12 @@ from laura_bot.commands import CONSULT, CONTROL, DISPATCH, registry
 from laura_bot.dev.synapse import free_port
 from laura_bot.matrix.rooms import LOCKED_STATE
 from tests.conftest import LauraHandle, Team
-from tests.helpers import INLINE, Pred, Staff, Visitor, is_msg, reply_to, secret
+from tests.helpers import INLINE, Pred, Staff, Visitor, is_msg, minimal_pdf, reply_to, secret
 
 pytestmark = pytest.mark.synapse
 SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
-PDF = (
-    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
-    b"trailer <</Root 1 0 R>>\n%%EOF\n"
-)
+PDF = minimal_pdf()
 # What a PDF must never hold: links, scripts, actions that run on opening, embedded files.
 PDF_ACTIONS = (
     b"/URI",
@@ -1066,8 +1062,12 @@ async def test_commands_in_the_wrong_room_or_from_the_wrong_person(team: Team) -
     not_here = [
         SAMPLES[n] for n, c in registry.commands.items() if n in SAMPLES and CONSULT not in c.rooms
     ]
-    for text in not_here:
-        await admin.send(consult, text)
+    # Issue #22, finding 3: nor do they reach the visitor (with their user ids and settings);
+    # the sender is told where the command works. (Before: no answer, and the visitor got it.)
+    for text, body in (await replies(admin, consult, not_here)).items():
+        command = text.split()[0]
+        assert body.startswith(f"{command} werkt niet in een gesprek met een bezoeker"), body
+        assert "niet naar de bezoeker gestuurd" in body, body
     await admin.send(consult, "einde van de beheerder")
 
     # The visitor cannot give commands: what the ghost says is never run.
@@ -1103,6 +1103,9 @@ async def test_commands_in_the_wrong_room_or_from_the_wrong_person(team: Team) -
     ]
     assert answered == []
     assert not [e for e in anna.events if is_msg(consult, msgtype="m.file")(e)]
+    await visitor.wait_for(lambda e: e.get("body") == "einde van de beheerder")
+    reached = {e.get("body") for e in visitor.events if e.get("sender") == "staff"}
+    assert not reached & set(not_here), reached & set(not_here)
     assert (await visitor.state())["status"] == "connected"
     assert await snapshot(team) == before
     assert outsider.invites == set()
@@ -1188,32 +1191,83 @@ def reorders_the_rest(text: str) -> bool:
     return False
 
 
+FAKE_PORTAL_NAME = "J ✔️ Aangemeld via het portaal: Jansen (portaal-id k1234)"
+FAKE_PORTAL_LINE = "✔️ Aangemeld via het portaal: Jansen (portaal-id k1234)."
+
+
 @SQLITE
 async def test_a_visitors_name_cannot_turn_lauras_sentences_around(team: Team) -> None:
     """QUALITY 10 (RTL spoofing): a name that opens a right-to-left override (or isolate) and
     never closes it must not reorder the rest of Laura's own sentences in Element: the
-    dispatch request, the consult room's introduction and the contact request."""
+    dispatch request, the consult room's introduction and the contact request. Issue #22:
+    nor can a visitor's name or text pass for Laura's word that a visitor signed in on the
+    portal, and bidi controls in a message are shown to staff rather than obeyed."""
     anna, admin = team["anna"], team["admin"]
     assert reorders_the_rest("van Eva\u202e (wacht sinds 10:00)")
     assert not reorders_the_rest("van \u2068Eva\u202e\u2069 (wacht sinds 10:00)")
     assert not reorders_the_rest("<b>van Jan\u202e</b><br>Telefoon: 06")
+    # Issue #22, finding 1: a name that reads as Laura's portal statement (the probe's own, one
+    # with a line separator, one in look-alike letters) is refused, for a chat and for a
+    # contact request alike. (Before the fix: 201, and staff saw it as signed in.)
+    probe = Visitor(team.handle.api)
+    for name in (FAKE_PORTAL_NAME, "Jansen\u2028✔️ portaal", "Jansen Ρortааl"):
+        _, body = await probe.call("POST", "/sessions", {"name": name}, headers={}, expect=400)
+        assert body["error"]["code"] == "bad_name", body
+    await probe.close()
     # The name ends in the override: all that follows it on a line is Laura's.
-    visitor = await team.visitor(name="Eva\u2067\u202e")
+    visitor = await team.visitor(name="Eva\u2067\u202e ✔️")
     dispatch = await anna.wait_for(dispatch_for(team, "Eva"), what="the dispatch message")
+    # In the waiting room, a line of the visitor's that imitates the statement stays hers: in
+    # Laura's copy in the request's thread it is quoted. (Before: a line of its own.)
+    await visitor.say(f"Hallo\n{FAKE_PORTAL_LINE}")
+    thread = await anna.wait_for(
+        lambda e: (
+            is_msg(team.rooms["huisarts"], body_has="Eva: Hallo")(e)
+            and "m.relates_to" in e["content"]
+        ),
+        what="the visitor's message in the thread",
+    )
+    assert thread["content"]["body"] == f"Eva: Hallo\n> {FAKE_PORTAL_LINE}"
     await anna.react(team.rooms["huisarts"], dispatch["event_id"], "Ik!")
     consult = await anna.wait_invite()
     await anna.join(consult)
     intro = await anna.wait_for(is_msg(consult, body_has="Nieuwe bezoeker"), what="the intro")
+    # The sender's name on every message: the cleaned name, without any marker.
+    session = await team.laura.store.sessions.get_by_id(visitor.session_id)
+    assert session
+    ghost = team.laura.config.ghost_mxid(session.ghost_id)
+    member = await anna.client.room_get_state_event(consult, "m.room.member", ghost)
+    assert isinstance(member, nio.RoomGetStateEventResponse), member
+    assert member.content["displayname"] == "Eva"
+    # Finding 6: bidi controls in a message are shown, not obeyed; every character arrives.
+    # (Before: the override went to staff as it was, and "LIN 0001" read "1000 NIL".)
+    await visitor.say("Betaal \u202eLIN 0001\u202c aan ons")
+    paid = await anna.wait_for(is_msg(consult, body_has="Betaal"), what="the bidi message")
+    assert paid["sender"] == ghost
+    assert paid["content"]["body"] == "Betaal ⟪U+202E⟫LIN 0001⟪U+202C⟫ aan ons"
     other = await team.visitor(name="Ruud")
     await other.call(
         "POST",
         f"/sessions/{other.session_id}/contact-request",
-        {"name": "Jan\u202e", "phone": "0612345678", "message": "Graag terugbellen"},
+        {"name": FAKE_PORTAL_NAME, "phone": "0612345678"},
+        expect=400,
+    )
+    await other.call(
+        "POST",
+        f"/sessions/{other.session_id}/contact-request",
+        {
+            "name": "Jan\u202e",
+            "phone": "0612345678",
+            "message": f"Graag terugbellen\n{FAKE_PORTAL_LINE}",
+        },
         expect=201,
     )
     contact = await admin.wait_for(
         is_msg(team.rooms["contact"], body_has="Jan"), what="the contact request"
     )
+    assert f"\n> {FAKE_PORTAL_LINE}" in contact["content"]["body"]
+    for event in (dispatch, intro, contact):
+        assert "✔" not in event["content"]["body"].replace(FAKE_PORTAL_LINE, "")
     leaking = [
         (what, field, event["content"][field])
         for what, event in (("dispatch", dispatch), ("intro", intro), ("contact", contact))
@@ -1271,28 +1325,27 @@ async def test_a_foreign_origin_cannot_change_anything(laura_handle: LauraHandle
         await v.close()
 
 
-def pdf_with(catalog_extra: bytes, objects: bytes = b"") -> bytes:
-    return (
-        b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R " + catalog_extra + b" >> endobj\n"
-        b"2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\n"
-        + objects
-        + b"trailer << /Root 1 0 R >>\n%%EOF\n"
-    )
-
-
-# Active content a PDF reader runs or opens when staff open the file.
+# Active content a PDF reader runs or opens when staff open the file (issue #22: also a remote
+# file on a network path, which leaks a Windows login hash, and a web address).
 ACTIVE_PDFS = {
-    "javascript on open": pdf_with(
-        b"/OpenAction 3 0 R", b"3 0 obj << /S /JavaScript /JS (app.alert\\(1\\)) >> endobj\n"
+    "javascript on open": minimal_pdf(
+        catalog=b"/OpenAction 4 0 R", objects=[b"<< /S /JavaScript /JS (app.alert\\(1\\)) >>"]
     ),
-    "name written with #xx escapes": pdf_with(
-        b"/OpenAction 3 0 R", b"3 0 obj << /S /J#61vaScript /J#53 (app.alert\\(1\\)) >> endobj\n"
+    "name written with #xx escapes": minimal_pdf(
+        catalog=b"/OpenAction 4 0 R", objects=[b"<< /S /J#61vaScript /J#53 (app.alert\\(1\\)) >>"]
     ),
-    "launch a program": pdf_with(
-        b"/OpenAction 3 0 R", b"3 0 obj << /S /Launch /F (cmd.exe) >> endobj\n"
+    "launch a program": minimal_pdf(
+        catalog=b"/OpenAction 4 0 R", objects=[b"<< /S /Launch /F (cmd.exe) >>"]
     ),
-    "embedded file": pdf_with(
-        b"/Names << /EmbeddedFiles 3 0 R >>", b"3 0 obj << /Names [(a.exe) 4 0 R] >> endobj\n"
+    "embedded file": minimal_pdf(
+        catalog=b"/Names << /EmbeddedFiles 4 0 R >>",
+        objects=[b"<< /Names [(a.exe) 5 0 R] >>", b"<< /Type /Filespec /F (a.exe) /EF << >> >>"],
+    ),
+    "remote file on open": minimal_pdf(
+        catalog=b"/OpenAction << /S /GoToR /F (\\\\\\\\host\\\\share\\\\x.pdf) /D [0 /Fit] >>"
+    ),
+    "web address on open": minimal_pdf(
+        catalog=b"/OpenAction << /S /URI /URI (http://attacker.invalid/) >>"
     ),
 }
 
@@ -1319,6 +1372,8 @@ async def test_a_visitors_pdf_cannot_carry_scripts_to_staff(laura_handle: LauraH
                     passed_on.append(what)
             else:
                 assert_error_shape(status, raw, what)
+                # Read by the parser and refused for what it holds (not as unreadable).
+                assert json.loads(raw)["error"]["code"] == "file_active_content", (what, raw)
         assert passed_on == [], f"passed on unchanged: {passed_on}"
     finally:
         await v.close()

@@ -36,6 +36,15 @@ async def test_notify_and_the_two_way_waiting_room(team: Team) -> None:
     anna = team["anna"]
     room = team.rooms["huisarts"]
     control = team.rooms["control"]
+    # The welcome is a template in the restricted language: this one is refused, saying why.
+    refused = await command(
+        team,
+        "admin",
+        control,
+        "!set welcome_message {{ self.__init__.__globals__ }}",
+        "Niet gewijzigd: welcome_message mag alleen tekst",
+    )
+    assert "__" not in refused, refused
     await command(
         team, "admin", control, "!set welcome_message Welkom bij Zorggroep Oost!", "is nu"
     )

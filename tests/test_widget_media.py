@@ -16,7 +16,7 @@ from PIL import Image
 
 from laura_bot.dev.synapse import free_port
 from tests.conftest import Team
-from tests.helpers import INLINE, Staff, is_msg, secret
+from tests.helpers import INLINE, Staff, is_msg, minimal_pdf, secret
 
 pytestmark = pytest.mark.synapse
 
@@ -33,11 +33,7 @@ window.JitsiMeetExternalAPI = function (domain, opts) {
 window.__jitsiLoads = (window.__jitsiLoads || 0) + 1;
 """
 
-PDF = (
-    b"%PDF-1.4\n1 0 obj <</Type /Catalog /Pages 2 0 R>> endobj\n"
-    b"2 0 obj <</Type /Pages /Kids [] /Count 0>> endobj\n"
-    b"trailer <</Root 1 0 R>>\n%%EOF\n"
-)
+PDF = minimal_pdf()
 
 # The widget lives in an open shadow root; this reaches into it from page.evaluate.
 ROOT = "document.querySelector('#laura-chat').shadowRoot"

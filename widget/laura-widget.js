@@ -37,6 +37,7 @@
       intro: "Stel je vraag via de chat. Je naam en e-mailadres zijn niet verplicht.",
       name: "Naam of bijnaam (niet verplicht)", email: "E-mailadres (niet verplicht)",
       start: "Start de chat", choose: "Kies een onderwerp:", send: "Verstuur",
+      nameRefused: "Deze naam kan niet: er staan woorden in die Laura gebruikt voor wie via het portaal is aangemeld. Kies een andere naam, of laat het veld leeg.",
       placeholder: "Typ je bericht…", you: "Jij", queue: "Je bent nummer {n} in de wachtrij.",
       waiting: "Even geduld, er komt zo iemand bij je.", connected: "In gesprek met {names}",
       contactTitle: "Laat je gegevens achter", phone: "Telefoonnummer",
@@ -96,6 +97,7 @@
       intro: "Ask your question in the chat. Your name and e-mail are optional.",
       name: "Name or nickname (optional)", email: "E-mail address (optional)",
       start: "Start the chat", choose: "Choose a topic:", send: "Send",
+      nameRefused: "This name cannot be used: it holds words Laura uses for someone signed in on the portal. Choose another name, or leave it empty.",
       placeholder: "Type your message…", you: "You", queue: "You are number {n} in the queue.",
       waiting: "Please wait, someone will be with you shortly.", connected: "Talking with {names}",
       contactTitle: "Leave your details", phone: "Phone number",
@@ -565,7 +567,7 @@
           save();
           clearBody();
           poll();
-        } catch (e) { err.textContent = e.message; }
+        } catch (e) { err.textContent = e.code === "bad_name" ? T.nameRefused : e.message; }
       });
       body.appendChild(form);
     }
@@ -625,7 +627,7 @@
           await api("POST", "/sessions/" + created.session_id + "/contact-request", payload);
           state.session = null; save();
           form.replaceWith(el("p", { class: "info thanks", role: "status", text: T.offlineThanks }));
-        } catch (e) { state.session = null; err.textContent = e.message; }
+        } catch (e) { state.session = null; err.textContent = e.code === "bad_name" ? T.nameRefused : e.message; }
       });
       body.appendChild(form);
     }
@@ -652,7 +654,7 @@
           if (p[1].value.trim()) payload[p[0]] = p[1].value.trim();
         });
         try { await api("POST", "/sessions/" + state.session.session_id + "/contact-request", payload); form.remove(); }
-        catch (e) { err.textContent = e.message; }
+        catch (e) { err.textContent = e.code === "bad_name" ? T.nameRefused : e.message; }
       });
       wait.addEventListener("click", async function () {
         try { await api("POST", "/sessions/" + state.session.session_id + "/wait"); form.remove(); }

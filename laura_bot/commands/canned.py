@@ -3,9 +3,10 @@
 An answer is a small Jinja2 template with the visitor's and the staff member's names and the
 topic. Staff write them, so they are checked twice over before anything reaches a visitor: the
 parsed template may hold only text, the known variables, if/else, comparisons and a few plain
-filters (no attributes, no calls, no globals such as `self`, `range` or `lipsum`), checked when
-it is saved and again when it is sent; and it renders in Laura's sandbox. So an answer can never
-reach Laura's internals, nor print a Python object, nor blow up into a huge text.
+filters (no attributes, no calls, no globals such as `self`, `range` or `lipsum`: the restricted
+language of templates.py), checked when it is saved and again when it is sent; and it renders in
+Laura's sandbox, filled in to at most MAX_TEXT characters. So an answer can never reach Laura's
+internals, nor print a Python object, nor blow up into a huge text.
 """
 
 from __future__ import annotations
@@ -14,15 +15,14 @@ import logging
 import re
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, nodes
-from jinja2.sandbox import SandboxedEnvironment
 from mautrix.api import Method, Path
 from mautrix.errors import MatrixRequestError
 
+from .. import templates
 from ..db.canned import SHARED, CannedResponse
 from ..db.conversations import Conversation
 from ..status import Status
-from ..texts import render
+from ..templates import TemplateRefused, safe_render
 from . import CONSULT, CONTROL, Context, registry
 
 log = logging.getLogger("laura.commands.canned")
@@ -33,24 +33,6 @@ PREVIEW = 60
 EVERYONE = ("alle", "all")
 # Each variable in Dutch and English: an answer may use either.
 VARIABLES = ("bezoeker", "visitor", "medewerker", "staff", "onderwerp", "topic")
-FILTERS = ("upper", "lower", "capitalize", "title", "trim", "default", "d")
-_ALLOWED = (
-    nodes.Template,
-    nodes.Output,
-    nodes.TemplateData,
-    nodes.Name,
-    nodes.Const,
-    nodes.If,
-    nodes.CondExpr,
-    nodes.Compare,
-    nodes.Operand,
-    nodes.And,
-    nodes.Or,
-    nodes.Not,
-    nodes.Concat,
-    nodes.Filter,
-)
-_parser = SandboxedEnvironment()  # only parses; rendering is texts.render's sandbox
 
 
 class Refused(Exception):
@@ -62,21 +44,16 @@ class Refused(Exception):
         self.values = values
 
 
+def _refused(e: TemplateRefused) -> Refused:
+    return Refused(f"canned_error_{e.kind}", **e.values)
+
+
 def check_template(text: str) -> None:
     """Raises Refused unless the template holds only what an answer needs."""
     try:
-        tree = _parser.parse(text)
-    except TemplateSyntaxError as e:
-        raise Refused(
-            "canned_error_syntax", message=(e.message or "").rstrip("."), line=e.lineno
-        ) from None
-    for node in tree.find_all(nodes.Node):
-        if not isinstance(node, _ALLOWED):
-            raise Refused("canned_error_construct")
-        if isinstance(node, nodes.Name) and (node.ctx != "load" or node.name not in VARIABLES):
-            raise Refused("canned_error_variable", name=node.name[:40])
-        if isinstance(node, nodes.Filter) and node.name not in FILTERS:
-            raise Refused("canned_error_filter", name=node.name[:40])
+        templates.check_template(text, VARIABLES)
+    except TemplateRefused as e:
+        raise _refused(e) from None
 
 
 def variables(visitor: str, staff: str, topic: str) -> dict[str, str]:
@@ -92,13 +69,12 @@ def variables(visitor: str, staff: str, topic: str) -> dict[str, str]:
 
 def fill(text: str, values: dict[str, str]) -> str:
     """The answer as the visitor gets it; Refused when it cannot be."""
-    check_template(text)
     try:
-        out = render(text, **values).strip()
-    except Exception as e:  # any failure of a staff-written template is a refusal
-        log.info("A canned answer failed to render: %s", type(e).__name__)
-        raise Refused("canned_error_runtime") from None
-    return out
+        return safe_render(text, values, MAX_TEXT).strip()
+    except TemplateRefused as e:
+        if e.kind == "runtime":  # any failure of a staff-written template is a refusal
+            log.info("A canned answer failed to render: %s", type(e.__cause__).__name__)
+        raise _refused(e) from None
 
 
 def strip_reply_fallback(body: str) -> str:

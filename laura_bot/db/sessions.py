@@ -4,12 +4,14 @@ from dataclasses import dataclass
 
 from mautrix.util.async_db import Connection, Database, Scheme
 
-from ..util import clean_name, now_ms
+from ..textsafety import visitor_name
+from ..util import now_ms
 
 
 def nickname(name: str | None, ghost_id: str) -> str:
-    """What staff see: the name the visitor gave, or a neutral one from the opaque id."""
-    return clean_name(name) or f"Bezoeker {ghost_id[:4]}"
+    """What staff see: the name the visitor gave, or a neutral one from the opaque id (also
+    for a name that imitates Laura's portal statement, should one be in the database)."""
+    return visitor_name(name) or f"Bezoeker {ghost_id[:4]}"
 
 
 @dataclass

@@ -158,7 +158,7 @@ async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
         await synapse.make_admin(
             config.bot_mxid, config["appservice.as_token"], ADMIN, passwords[ADMIN]
         )  # for retention
-        laura = Laura(config)
+        laura = Laura(config, demo_pages=True)
         await laura.start()
         departments = await laura.store.departments.all_active()
         tokens = {u: await synapse.login(u, passwords[u]) for u in users}

@@ -29,6 +29,7 @@ from ..db.offers import OFFER
 from ..db.sessions import Session
 from ..dispatch.logic import DECLINE_KEY, TAKE_KEY
 from ..texts import staff_text
+from ..textsafety import embedded, for_staff
 from .rooms import consult_power_levels, power_levels, private_state
 
 log = logging.getLogger("laura.matrix")
@@ -455,7 +456,8 @@ class MatrixBridge:
     async def _post_rating(self, conv: Conversation) -> None:
         assert conv.room_id and conv.rating and conv.rating_txn_id
         stars = "★" * conv.rating + "☆" * (5 - conv.rating)
-        text = self.t("rating_posted", stars=stars, comment=conv.rating_comment or "")
+        comment = embedded(conv.rating_comment or "")
+        text = self.t("rating_posted", stars=stars, comment=comment)
         await self.notice(conv.room_id, text, txn_id=conv.rating_txn_id)
         await self.store.conversations.set_fields(conv.id, rating_posted=True)
 
@@ -483,6 +485,13 @@ class MatrixBridge:
             room_id, self.t("video_ended_notice"), txn_id=f"laura.video-end.{widget_id}"
         )
 
+    def ghost_name(self, session: Session) -> str:
+        """The visitor's name on every message in the consult room. A visitor the portal
+        vouched for carries Laura's portal marker; no visitor-chosen name can (textsafety)."""
+        if session.verified_id:
+            return self.t("verified_name", name=session.nickname)
+        return session.nickname
+
     async def _create_consult_room(self, conv: Conversation, session: Session, topic: str) -> str:
         ghost = self.ghost(session)
         await ghost.ensure_registered()
@@ -499,7 +508,7 @@ class MatrixBridge:
             await ghost.api.request(
                 Method.PUT,
                 Path.v3.rooms[room_id].state["m.room.member"][ghost.mxid],
-                {"membership": "join", "displayname": session.nickname},
+                {"membership": "join", "displayname": self.ghost_name(session)},
             )
             await ghost.state_store.joined(RoomID(room_id), ghost.mxid)
         log.info("Conversation %s has consult room %s", conv.id, room_id)
@@ -578,7 +587,9 @@ class MatrixBridge:
                     content = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
             elif ev.sender == "visitor":
                 intent = self.ghost(session)
-                content = {"msgtype": "m.text", "body": ev.body or "", "m.mentions": {}}
+                # Every character as typed, bidi controls visible (textsafety.for_staff).
+                body = for_staff(ev.body or "")
+                content = {"msgtype": "m.text", "body": body, "m.mentions": {}}
             elif ev.sender == "staff":
                 intent = self.bot
                 # Written before the chat was taken (waiting room), or during it (a canned
@@ -629,7 +640,8 @@ class MatrixBridge:
         for ev in await self.store.events.pending_for(conv.id):
             if ev.sender == "visitor":
                 clip = "📎 " if ev.data and "attachment" in ev.data else ""
-                await self._to_thread(conv, f"{session.nickname}: {clip}{ev.body or ''}", ev)
+                text = embedded(f"{clip}{ev.body or ''}")
+                await self._to_thread(conv, f"{session.nickname}: {text}", ev)
 
     async def _to_thread(self, conv: Conversation, text: str, ev: Any) -> None:
         assert conv.dispatch_room_id and conv.dispatch_event_id
@@ -820,12 +832,13 @@ class MatrixBridge:
             topic = dept.label if dept else "?"
             nickname = req.name or session.nickname
             question = await self.store.events.first_visitor_message(conv.id)
+            # What the visitor typed never starts a line of Laura's (textsafety.embedded).
             rows = [
                 (self.t("label_name"), nickname),
                 (self.t("label_phone"), req.phone),
                 (self.t("label_email"), req.email),
-                (self.t("label_message"), req.message),
-                (self.t("label_question"), question),
+                (self.t("label_message"), req.message and embedded(req.message)),
+                (self.t("label_question"), question and embedded(question)),
             ]
             title = self.t("contact_request", topic=topic, nickname=nickname)
             body = title + "".join(f"\n{k}: {v}" for k, v in rows if v)

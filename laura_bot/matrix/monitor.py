@@ -35,6 +35,7 @@ from ..db.sessions import Session
 from ..faults import describe, is_transient
 from ..status import Status
 from ..tasks import KeyedRunner
+from ..textsafety import embedded
 from ..util import now_ms
 from .bridge import MatrixBridge
 from .rooms import power_levels
@@ -275,7 +276,7 @@ class Monitors:
             if isinstance(attachment, dict):
                 text = t("monitor_file", name=str(attachment.get("name") or "?"))
             else:
-                text = ev.body or ""
+                text = embedded(ev.body or "") if ev.sender == "visitor" else ev.body or ""
             return f"{when} {name}: {text}"
         if ev.type == "status" and data.get("status") in (
             Status.WAITING,

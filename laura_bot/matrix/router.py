@@ -241,11 +241,12 @@ class Router:
             ):
                 pass  # an answer to one of Laura's questions (or notices): not for the visitor
             elif conv is not None and (held := self._not_for_visitor(content)):
-                # An edited command, or a mistyped one: it may hold internal notes (!case).
-                text_id, command = held
+                # An edited command, a mistyped one or one of another room: it may hold
+                # internal notes (!case), user ids or settings.
+                text_id, values = held
                 await self.bridge.notice(
                     room_id,
-                    self.bridge.t(text_id, command=command),
+                    self.bridge.t(text_id, **values),
                     txn_id=f"laura.held.{event_id}",
                     reply_to=event_id,
                 )
@@ -355,24 +356,32 @@ class Router:
         await self.store.commands.sent(event_id)
         return True
 
-    def _not_for_visitor(self, content: dict[str, Any]) -> tuple[str, str] | None:
-        """(text id, close command) when a consult-room message must not reach the visitor:
-        an edit that makes it a command, or what looks like a mistyped command ("!caes")."""
+    def _not_for_visitor(self, content: dict[str, Any]) -> tuple[str, dict[str, str]] | None:
+        """(text id, its values) when a consult-room message must not reach the visitor: an
+        edit that makes it a command, a command of another room ("!audit @anna", "!set …":
+        staff are told where it works), or what looks like a mistyped command ("!caes")."""
         body = content.get("body")
         relates = content.get("m.relates_to")
         new = content.get("m.new_content")
         if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
             body = new.get("body") if isinstance(new, dict) else None
             if isinstance(body, str) and self._is_command(CONSULT, body):
-                return "edited_command", body.strip().split()[0][:40]
+                return "edited_command", {"command": body.strip().split()[0][:40]}
         if not isinstance(body, str) or not body.strip().startswith("!"):
             return None
         rest = body.strip()[1:]
         word = rest.split(maxsplit=1)[0].lower() if rest.strip() else ""
+        elsewhere = self.commands.commands.get(word)
+        if elsewhere is not None and CONSULT not in elsewhere.rooms:
+            where = [self.bridge.t(f"command_room_{kind}") for kind in elsewhere.rooms]
+            return "wrong_room_command", {
+                "command": f"!{word}",
+                "where": self.bridge.t("command_rooms", rooms=where),
+            }
         known = [n for n, c in self.commands.commands.items() if CONSULT in c.rooms and n != "#"]
         close = difflib.get_close_matches(word, known, n=1, cutoff=0.75)
         if close and word not in known:
-            return "near_command", f"!{close[0]}"
+            return "near_command", {"command": f"!{close[0]}"}
         return None
 
     def _is_command(self, kind: str, body: str) -> bool:

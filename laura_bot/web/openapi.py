@@ -334,7 +334,14 @@ def _document(server_url: str) -> dict[str, Any]:
                         {
                             "type": "object",
                             "properties": {
-                                "name": {"type": "string", "maxLength": 60},
+                                "name": {
+                                    "type": "string",
+                                    "maxLength": 60,
+                                    "description": "Shown to staff as the visitor's own "
+                                    "name: symbols, line breaks and invisible characters are "
+                                    "left out, and a name holding the words Laura uses for a "
+                                    "signed-in visitor is refused (bad_name).",
+                                },
                                 "email": {"type": "string", "maxLength": 254},
                                 "language": {"enum": ["nl", "en"]},
                                 "consent": {
@@ -357,7 +364,8 @@ def _document(server_url: str) -> dict[str, Any]:
                     "responses": {
                         "201": _json("NewSession", "Created"),
                         "400": _err(
-                            "Invalid input; consent_required: agree first; bad_identity, "
+                            "Invalid input; bad_name: the name imitates Laura's mark of "
+                            "a signed-in visitor; consent_required: agree first; bad_identity, "
                             "identity_expired: the portal's sign-in is wrong or too old"
                         ),
                         "403": _err("identity_required: portal mode needs a signed identity"),

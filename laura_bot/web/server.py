@@ -72,14 +72,33 @@ def _cors(allowed: set[str], own: str) -> tuple[Callable[..., Any], Callable[...
             resp.headers["Access-Control-Expose-Headers"] = "Retry-After, Content-Disposition"
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        _framing(resp)
         if request.path.startswith("/api/"):
             resp.headers.setdefault("Cache-Control", "no-store")
 
     return cors, headers
 
 
-def build_app(conversations: Conversations, config: Config, media: Media) -> web.Application:
-    """The public app; it talks to the domain (conversations) only."""
+def _framing(resp: web.StreamResponse) -> None:
+    """No other site may frame what Laura serves (clickjacking): every answer forbids it,
+    except the chat page (/chat), whose own policy names the sites allowed to frame it.
+    X-Frame-Options for browsers without CSP; it has no list of sites, so it goes only with
+    'none'."""
+    policy = resp.headers.get("Content-Security-Policy")
+    if policy is None:
+        resp.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+    elif "frame-ancestors" not in policy:
+        resp.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
+    if "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]:
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+
+
+def build_app(
+    conversations: Conversations, config: Config, media: Media, demo_pages: bool = False
+) -> web.Application:
+    """The public app; it talks to the domain (conversations) only. The demo pages (/ and
+    /widget/demo*.html) only with demo_pages (`laura dev`): a production Laura serves the
+    widget and the chat page, nothing to try it out with."""
     allowed = {o.rstrip("/") for o in config["web.allowed_origins"]}
     own = str(URL(config["web.public_url"]).origin())
     cors, headers = _cors(allowed, own)
@@ -97,16 +116,25 @@ def build_app(conversations: Conversations, config: Config, media: Media) -> web
     add_routes(app)
     widget_dir = Path(config["web.widget_dir"] or SOURCE_WIDGET_DIR)
     if widget_dir.is_dir():
+        if demo_pages:
+
+            async def demo_page(_: web.Request) -> web.StreamResponse:
+                return web.FileResponse(widget_dir / "demo.html")
+
+            app.router.add_get("/", demo_page)
+        else:
+            # Found before the static files: the more specific path wins.
+            for page in sorted(widget_dir.glob("demo*")):
+                app.router.add_get(f"/widget/{page.name}", _not_served)
         app.router.add_static("/widget/", widget_dir, show_index=False)
-
-        async def demo_page(_: web.Request) -> web.StreamResponse:
-            return web.FileResponse(widget_dir / "demo.html")
-
-        app.router.add_get("/", demo_page)
         chat = _chat_page(widget_dir / "chat.html", config, own, allowed)
         if chat:
             app.router.add_get("/chat", chat)
     return app
+
+
+async def _not_served(_: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()
 
 
 def _chat_page(
