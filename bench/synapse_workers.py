@@ -1,11 +1,12 @@
 """Synapse split into worker processes, for bench/waiting_room.py --synapse-workers.
 
-The set-up README's "Synapse workers" section describes, made runnable on one machine: Synapse
-on PostgreSQL, Redis for replication, `persisters` event persisters (`stream_writers: events`)
-and one client worker for what a chat makes Synapse do (createRoom, sends, state, joins,
-invites, leaves, sync), with a small reverse proxy in front that routes those paths to the
-client worker and everything else to the main process (in production: nginx, with the same
-routes). The appservice push comes from the client worker (`notify_appservices_from_worker`).
+The set-up that synapse/README.md describes ("More than one Synapse process (workers)"), made
+runnable on one machine: Synapse on PostgreSQL, Redis for replication, `persisters` event
+persisters (`stream_writers: events`) and one client worker for what a chat makes Synapse do
+(createRoom, sends, state, joins, invites, leaves, sync), with a small reverse proxy in front that
+routes those paths to the client worker and everything else to the main process (in production:
+nginx, with the same routes). The appservice push comes from the client worker
+(`notify_appservices_from_worker`).
 
 Needs `redis-server` on the PATH and `pip install -e .[bench]` (psycopg2, txredisapi).
 """
