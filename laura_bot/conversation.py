@@ -26,7 +26,15 @@ from .db.conversations import OPEN_STATES, Conversation, Status
 from .db.departments import Department
 from .db.sessions import Session
 from .dispatch.routing import Routing
-from .errors import BadRequest, Conflict, NotFound, TooLarge, TooManyRequests, Unauthorized
+from .errors import (
+    BadRequest,
+    Conflict,
+    ErrorCode,
+    NotFound,
+    TooLarge,
+    TooManyRequests,
+    Unauthorized,
+)
 from .faults import describe
 from .notifier import Notifier
 from .queue import Queues
@@ -55,7 +63,7 @@ def _chosen_name(value: str | None) -> str | None:
         raise BadRequest(
             "This name cannot be used: it holds words Laura uses for a visitor who signed in "
             "on the portal. Choose another name, or leave it empty.",
-            code="bad_name",
+            code=ErrorCode.BAD_NAME,
         )
     return name
 
@@ -115,7 +123,8 @@ class Conversations:
         lang = self._language(language)
         if self.config["web.consent"] and not consent:
             raise BadRequest(
-                "Agree to the privacy statement first (consent: true).", code="consent_required"
+                "Agree to the privacy statement first (consent: true).",
+                code=ErrorCode.CONSENT_REQUIRED,
             )
         verified = portal.verify(
             identity, self.config["web.portal_secret"] or "", self.config["web.portal_required"]
@@ -186,7 +195,7 @@ class Conversations:
         an unknown) session → 404, the same answer in both cases."""
         scheme, _, token = (authorization or "").strip().partition(" ")
         if scheme.lower() != "bearer":  # auth schemes are case-insensitive (RFC 9110)
-            raise Unauthorized("Missing bearer token.", code="missing_token")
+            raise Unauthorized("Missing bearer token.", code=ErrorCode.MISSING_TOKEN)
         token = token.strip()
         own_id, _, secret = token.partition(".")
         # Only a token of our own alphabet reaches the database (a header may hold any bytes).
@@ -194,9 +203,9 @@ class Conversations:
         session = await self.store.sessions.get_by_id(own_id) if ours and secret else None
         expected = session.token_hash if session else hash_token("x" * 16)
         if not hmac.compare_digest(expected, hash_token(token if ours else "")) or not session:
-            raise Unauthorized("Invalid token.", code="invalid_token")
+            raise Unauthorized("Invalid token.", code=ErrorCode.INVALID_TOKEN)
         if not session_id.isascii() or not hmac.compare_digest(session.id, session_id):
-            raise NotFound("No such session.", code="session_not_found")
+            raise NotFound("No such session.", code=ErrorCode.SESSION_NOT_FOUND)
         return session
 
     async def current(self, session: Session) -> Conversation:
@@ -245,12 +254,14 @@ class Conversations:
 
     async def _department(self, topic_id: Any) -> Department:
         if not isinstance(topic_id, str) or not 1 <= len(topic_id) <= 64:
-            raise BadRequest("topic_id must be a topic's id, a short string.", code="bad_topic")
+            raise BadRequest(
+                "topic_id must be a topic's id, a short string.", code=ErrorCode.BAD_TOPIC
+            )
         dept = await self.store.departments.get_by_id(topic_id)
         if dept is None or not dept.active or not dept.room_id:
             raise BadRequest(
                 f"Unknown topic {topic_id[:40]!r}; GET /api/v1/widget lists them.",
-                code="unknown_topic",
+                code=ErrorCode.UNKNOWN_TOPIC,
             )
         return dept
 
@@ -260,12 +271,14 @@ class Conversations:
             raise Conflict(
                 f"{dept.label} is closed right now. Leave your phone number or e-mail address "
                 "(POST .../contact-request) and we will get back to you.",
-                code="topic_closed",
+                code=ErrorCode.TOPIC_CLOSED,
             )
         await self._enter_queue(
             session,
             (Status.CHOOSING,),
-            Conflict("A topic was already chosen for this chat.", code="topic_already_chosen"),
+            Conflict(
+                "A topic was already chosen for this chat.", code=ErrorCode.TOPIC_ALREADY_CHOSEN
+            ),
             "topic_chosen",
             {"topic": dept.label},
             department_id=dept.id,
@@ -360,21 +373,23 @@ class Conversations:
             raise TooManyRequests(
                 "Several chats from your network are already waiting for an answer. "
                 "Please try again in a few minutes.",
-                code="too_many_waiting",
+                code=ErrorCode.TOO_MANY_WAITING,
                 retry_after=60,
             )
 
     async def visitor_message(self, session: Session, body: Any, client_txn_id: Any) -> int:
         if not isinstance(body, str) or not body.strip():
-            raise BadRequest("body must be a non-empty string.", code="bad_body")
+            raise BadRequest("body must be a non-empty string.", code=ErrorCode.BAD_BODY)
         if not isinstance(client_txn_id, str) or not 1 <= len(client_txn_id) <= 64:
             raise BadRequest(
-                "client_txn_id must be a string of 1 to 64 characters.", code="bad_client_txn_id"
+                "client_txn_id must be a string of 1 to 64 characters.",
+                code=ErrorCode.BAD_CLIENT_TXN_ID,
             )
         limit = self.config["web.max_message_length"]
         if len(body) > limit:
             raise TooLarge(
-                f"The message is too long: at most {limit} characters.", code="message_too_long"
+                f"The message is too long: at most {limit} characters.",
+                code=ErrorCode.MESSAGE_TOO_LONG,
             )
         conv = await self.current(session)
         if conv.status == Status.ENDED:
@@ -383,7 +398,8 @@ class Conversations:
             if existing is not None:
                 return existing
             raise Conflict(
-                "This chat has ended; start a new chat to ask something else.", code="chat_ended"
+                "This chat has ended; start a new chat to ask something else.",
+                code=ErrorCode.CHAT_ENDED,
             )
         now = now_ms()
         try:
@@ -486,30 +502,33 @@ class Conversations:
 
     async def contact_request(self, session: Session, data: dict[str, Any]) -> None:
         fields: dict[str, str | None] = {}
-        for key, limit in (("name", 100), ("phone", 30), ("email", 254), ("message", 2000)):
+        for key, limit, code in (
+            ("name", 100, ErrorCode.BAD_NAME),
+            ("phone", 30, ErrorCode.BAD_PHONE),
+            ("email", 254, ErrorCode.BAD_EMAIL),
+            ("message", 2000, ErrorCode.BAD_MESSAGE),
+        ):
             value = data.get(key)
             if value is not None and not isinstance(value, str):
-                raise BadRequest(f"{key} must be a string.", code=f"bad_{key}")
+                raise BadRequest(f"{key} must be a string.", code=code)
             value = value.strip() if value else None
             if value and len(value) > limit:
-                raise BadRequest(
-                    f"{key} is too long: at most {limit} characters.", code=f"bad_{key}"
-                )
+                raise BadRequest(f"{key} is too long: at most {limit} characters.", code=code)
             fields[key] = (_chosen_name(value) if key == "name" else value) or None
         if not fields["phone"] and not fields["email"]:
             raise BadRequest(
                 "Give a phone number or an e-mail address so we can reach you.",
-                code="contact_required",
+                code=ErrorCode.CONTACT_REQUIRED,
             )
         if fields["phone"] and (
             not _PHONE.match(fields["phone"]) or sum(c.isdigit() for c in fields["phone"]) < 6
         ):
             raise BadRequest(
                 "That phone number does not look right; use digits, spaces and +.",
-                code="bad_phone",
+                code=ErrorCode.BAD_PHONE,
             )
         if fields["email"] and not valid_email(fields["email"]):
-            raise BadRequest("That e-mail address does not look right.", code="bad_email")
+            raise BadRequest("That e-mail address does not look right.", code=ErrorCode.BAD_EMAIL)
         conv = await self.current(session)
         # Before a topic is chosen (the widget's offline form), the visitor may say which
         # department it is for.
@@ -541,7 +560,7 @@ class Conversations:
             raise Conflict(
                 "Contact details can be left only before or while waiting, or when Laura asks "
                 "for them.",
-                code="contact_not_possible",
+                code=ErrorCode.CONTACT_NOT_POSSIBLE,
             )
         self.kick_contacts()
 
@@ -558,7 +577,7 @@ class Conversations:
         if conv.status != Status.ENDED:
             raise Conflict(
                 "This chat is still going; end it before starting a new one.",
-                code="chat_not_ended",
+                code=ErrorCode.CHAT_NOT_ENDED,
             )
         welcome = await self.settings.text("welcome_message")
         new_id = random_id(12)
@@ -575,32 +594,33 @@ class Conversations:
         """1-5 stars for the chat that just ended; 1 or 2 need a comment; once."""
         stars = data.get("stars")
         if not isinstance(stars, int) or isinstance(stars, bool) or not 1 <= stars <= 5:
-            raise BadRequest("stars must be a whole number from 1 to 5.", code="bad_stars")
+            raise BadRequest("stars must be a whole number from 1 to 5.", code=ErrorCode.BAD_STARS)
         comment = data.get("comment")
         if comment is not None and not isinstance(comment, str):
-            raise BadRequest("comment must be a string.", code="bad_comment")
+            raise BadRequest("comment must be a string.", code=ErrorCode.BAD_COMMENT)
         comment = (comment or "").strip() or None
         if comment and len(comment) > 2000:
             raise BadRequest(
-                "The comment is too long: at most 2000 characters.", code="bad_comment"
+                "The comment is too long: at most 2000 characters.", code=ErrorCode.BAD_COMMENT
             )
         if stars <= 2 and not comment:
             raise BadRequest(
                 "Please tell us in a few words what went wrong (a comment is needed with 1 or "
                 "2 stars).",
-                code="comment_required",
+                code=ErrorCode.COMMENT_REQUIRED,
             )
         conv = await self.current(session)
         asked = data.get("conversation_id")
         if asked is not None and asked != conv.id:
             # A page that still shows an older chat: that one cannot be rated any more.
-            raise Conflict("That chat can no longer be rated.", code="not_ratable")
+            raise Conflict("That chat can no longer be rated.", code=ErrorCode.NOT_RATABLE)
         if conv.status != Status.ENDED or not conv.taker:
             raise Conflict(
-                "Only a chat with a staff member that has ended can be rated.", code="not_ratable"
+                "Only a chat with a staff member that has ended can be rated.",
+                code=ErrorCode.NOT_RATABLE,
             )
         if not await self.store.conversations.rate(conv.id, stars, comment, new_txn_id()):
-            raise Conflict("This chat was rated already.", code="already_rated")
+            raise Conflict("This chat was rated already.", code=ErrorCode.ALREADY_RATED)
         log.info("Conversation %s rated", conv.id)
         self.kick_matrix(conv.id)  # the rating goes to the consult room
 
@@ -615,7 +635,7 @@ class Conversations:
             await self._enter_queue(
                 session,
                 (Status.CONNECTED,),
-                Conflict("not connected", code="not_connected"),
+                Conflict("not connected", code=ErrorCode.NOT_CONNECTED),
                 "requeued",
                 {},
                 also=lambda conn, _: self.store.answers.reset(conn, conv.id),
@@ -761,7 +781,7 @@ class Conversations:
         lang = language or languages[0]
         if lang not in languages:
             raise BadRequest(
-                f"Language must be one of: {', '.join(languages)}.", code="bad_language"
+                f"Language must be one of: {', '.join(languages)}.", code=ErrorCode.BAD_LANGUAGE
             )
         return str(lang)
 
@@ -781,7 +801,7 @@ class Conversations:
             (Status.CONTACT,),
             Conflict(
                 "You can choose to wait again only when Laura asked for contact details.",
-                code="wait_not_possible",
+                code=ErrorCode.WAIT_NOT_POSSIBLE,
             ),
             "keep_waiting",
             {},
@@ -836,9 +856,20 @@ class Conversations:
         log.info("Conversation %s: a colleague is invited", conv.id)
         self.kick_matrix(conv.id)
 
-    async def close_by_staff(self, conv: Conversation, user_id: str) -> bool:
+    async def close_by_staff(
+        self, conv: Conversation, user_id: str, event_id: str | None = None
+    ) -> bool:
+        """event_id: the !close command's, which the consult room's closing notice answers
+        (who closed it, and when the chat will be deleted: one notice)."""
         log.info("Conversation %s: %s closes it", conv.id, user_id)
-        return await self._end(await self._session_of(conv), conv, "staff", "ended_by_staff")
+
+        async def closer(conn: Any) -> None:
+            await self.store.conversations.set_fields(
+                conv.id, conn, closed_by=user_id, close_event_id=event_id
+            )
+
+        session = await self._session_of(conv)
+        return await self._end(session, conv, "staff", "ended_by_staff", also=closer)
 
     async def staff_message(
         self,

@@ -19,7 +19,7 @@ from .db.attachments import Attachment
 from .db.base import transaction
 from .db.conversations import Conversation
 from .db.sessions import Session
-from .errors import Conflict, LauraError, NotFound
+from .errors import Conflict, ErrorCode, LauraError, NotFound
 from .media import Checked, Refused, inspect_staff_file, inspect_upload
 from .notifier import Notifier
 from .settings import Settings
@@ -70,11 +70,13 @@ class Files:
         conv = await self.conversations.current(session)
         if conv.status == Status.ENDED:
             raise Conflict(
-                "This chat has ended; start a new chat to send a file.", code="chat_ended"
+                "This chat has ended; start a new chat to send a file.", code=ErrorCode.CHAT_ENDED
             )
         allowed = self.config.visitor_file_types
         if not allowed:
-            raise FileRefused("This chat does not accept files.", code="files_not_accepted")
+            raise FileRefused(
+                "This chat does not accept files.", code=ErrorCode.FILES_NOT_ACCEPTED
+            )
         limit = await self.max_bytes()
         try:
             # Decoding a photo takes a while: not on the event loop, where the chats run.
@@ -82,7 +84,7 @@ class Files:
                 None, inspect_upload, data, name, allowed, limit
             )
         except Refused as e:
-            status = 413 if e.code == "file_too_large" else None
+            status = 413 if e.code == ErrorCode.FILE_TOO_LARGE else None
             raise FileRefused(e.message, code=e.code, status=status) from None
         stored = await self._store(session.id, conv, "visitor", session.nickname, checked, None)
         att = stored.attachment
@@ -171,12 +173,12 @@ class Files:
         if 1 <= len(attachment_id) <= 64 and attachment_id.isalnum():
             att = await self.store.attachments.of_session(session.id, attachment_id)
         if att is None:
-            raise NotFound("No such file in this chat.", code="attachment_not_found")
+            raise NotFound("No such file in this chat.", code=ErrorCode.ATTACHMENT_NOT_FOUND)
         data = await self.store.attachments.data(
             att.id, thumbnail=thumbnail and bool(att.thumbnail_mime)
         )
         if data is None:
-            raise NotFound("No such file in this chat.", code="attachment_not_found")
+            raise NotFound("No such file in this chat.", code=ErrorCode.ATTACHMENT_NOT_FOUND)
         return att, data
 
 

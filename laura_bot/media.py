@@ -32,6 +32,7 @@ from urllib.parse import quote
 import pikepdf
 from PIL import ExifTags, Image
 
+from .errors import ErrorCode
 from .textsafety import invisible
 
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
@@ -78,11 +79,11 @@ _RESERVED = '<>:"|?*'
 class Refused(Exception):
     """A file Laura will not take, with a stable ``code`` and a ``message`` a visitor understands.
 
-    Codes: file_too_large, file_type_not_allowed, file_unreadable, file_empty,
+    Codes (ErrorCode): file_too_large, file_type_not_allowed, file_unreadable, file_empty,
     file_active_content.
     """
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -210,10 +211,11 @@ def safe_name(name: str, default: str = "bestand") -> str:
 
 def _check_size(data: bytes, max_bytes: int) -> None:
     if not data:
-        raise Refused("file_empty", "This file is empty.")
+        raise Refused(ErrorCode.FILE_EMPTY, "This file is empty.")
     if len(data) > max_bytes:
         raise Refused(
-            "file_too_large", f"This file is too large: the limit is {_size_text(max_bytes)}."
+            ErrorCode.FILE_TOO_LARGE,
+            f"This file is too large: the limit is {_size_text(max_bytes)}.",
         )
 
 
@@ -230,20 +232,22 @@ def _not_allowed(allowed: Collection[str]) -> Refused:
     if _PDF in allowed:
         kinds.append("PDF documents")
     if not kinds:
-        return Refused("file_type_not_allowed", "Files cannot be sent here.")
+        return Refused(ErrorCode.FILE_TYPE_NOT_ALLOWED, "Files cannot be sent here.")
     return Refused(
-        "file_type_not_allowed",
+        ErrorCode.FILE_TYPE_NOT_ALLOWED,
         f"This type of file cannot be sent. You can send {' and '.join(kinds)}.",
     )
 
 
 def _unreadable() -> Refused:
-    return Refused("file_unreadable", "This file is damaged or incomplete and cannot be read.")
+    return Refused(
+        ErrorCode.FILE_UNREADABLE, "This file is damaged or incomplete and cannot be read."
+    )
 
 
 def _too_many_pixels() -> Refused:
     return Refused(
-        "file_too_large",
+        ErrorCode.FILE_TOO_LARGE,
         f"This image is too large: the limit is {MAX_PIXELS // 1_000_000} megapixels.",
     )
 
@@ -314,7 +318,7 @@ def _check_pdf(data: bytes) -> None:
         raise
     except pikepdf.PasswordError as error:
         raise Refused(
-            "file_unreadable",
+            ErrorCode.FILE_UNREADABLE,
             "This PDF is protected with a password, so it cannot be checked. Remove the "
             "password (or print it to a new PDF) and try again.",
         ) from error
@@ -323,7 +327,7 @@ def _check_pdf(data: bytes) -> None:
         raise _pdf_damaged() from error
     if active:
         raise Refused(
-            "file_active_content",
+            ErrorCode.FILE_ACTIVE_CONTENT,
             "This PDF contains scripts, actions or embedded files and cannot be sent. "
             "Print it to a new PDF (or send a photo of it) and try again.",
         )
@@ -333,7 +337,7 @@ def _check_pdf(data: bytes) -> None:
 
 def _pdf_damaged() -> Refused:
     return Refused(
-        "file_unreadable",
+        ErrorCode.FILE_UNREADABLE,
         "This PDF is damaged and cannot be checked. "
         "Print it to a new PDF (or send a photo of it) and try again.",
     )
@@ -341,7 +345,7 @@ def _pdf_damaged() -> Refused:
 
 def _pdf_too_complex() -> Refused:
     return Refused(
-        "file_too_large",
+        ErrorCode.FILE_TOO_LARGE,
         "This PDF is too complex to be checked. "
         "Print it to a new PDF (or send a photo of it) and try again.",
     )

@@ -19,7 +19,7 @@ from .db import Store
 from .db.base import transaction
 from .db.conversations import Conversation
 from .db.sessions import Session
-from .errors import BadRequest
+from .errors import BadRequest, ErrorCode
 from .faults import describe
 from .notifier import Notifier
 from .settings import Settings
@@ -87,10 +87,10 @@ class Typing:
     async def visitor_typing(self, session: Session, data: dict[str, Any]) -> dict[str, Any]:
         typing = data.get("typing")
         if not isinstance(typing, bool):
-            raise BadRequest("typing must be true or false.", code="bad_typing")
+            raise BadRequest("typing must be true or false.", code=ErrorCode.BAD_TYPING)
         draft = data.get("draft")
         if draft is not None and not isinstance(draft, str):
-            raise BadRequest("draft must be a string.", code="bad_draft")
+            raise BadRequest("draft must be a string.", code=ErrorCode.BAD_DRAFT)
         conv = await self.conversations.current(session)
         preview = await self.settings.flag("typing_preview")
         if conv.status == Status.CONNECTED and conv.room_id:

@@ -23,7 +23,7 @@ from .db import Store
 from .db.base import transaction
 from .db.conversations import Conversation
 from .db.sessions import Session
-from .errors import Conflict
+from .errors import Conflict, ErrorCode
 from .notifier import Notifier
 from .status import Status
 
@@ -153,7 +153,9 @@ class Video:
         """What the visitor's widget needs to join the call of their chat."""
         conv = await self.conversations.current(session)
         if conv.status != Status.CONNECTED or not conv.video_conference or not conv.video_domain:
-            raise Conflict("There is no video call in this chat right now.", code="no_video_call")
+            raise Conflict(
+                "There is no video call in this chat right now.", code=ErrorCode.NO_VIDEO_CALL
+            )
         domain, conference = conv.video_domain, conv.video_conference
         base = self.base_url if domain == self.domain else f"https://{domain}"
         out: dict[str, Any] = {

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..errors import BadRequest, LauraError, TooLarge, TooManyRequests
+from ..errors import BadRequest, ErrorCode, LauraError, TooLarge, TooManyRequests
 from ..media import serve_headers
 from ..util import storable_text, valid_email
 from .openapi import openapi_document
@@ -116,7 +116,7 @@ def _check_text(data: Any) -> None:
             stack.extend(item)
         elif isinstance(item, str) and not storable_text(item):
             raise BadRequest(
-                "The request contains text that is not valid Unicode.", code="invalid_text"
+                "The request contains text that is not valid Unicode.", code=ErrorCode.INVALID_TEXT
             )
 
 
@@ -127,7 +127,9 @@ async def read_json(request: web.Request, required: bool = True) -> dict[str, An
         raise TooLarge("The request body is too large.") from None
     if not raw.strip():
         if required:
-            raise BadRequest("Send a JSON object as the request body.", code="missing_body")
+            raise BadRequest(
+                "Send a JSON object as the request body.", code=ErrorCode.MISSING_BODY
+            )
         return {}
     try:
         data = json.loads(
@@ -136,25 +138,27 @@ async def read_json(request: web.Request, required: bool = True) -> dict[str, An
     except _BadNumber:
         raise BadRequest(
             f"Numbers in the request must be finite and at most {MAX_INT} in size.",
-            code="bad_number",
+            code=ErrorCode.BAD_NUMBER,
         ) from None
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise BadRequest("The request body is not valid JSON.", code="invalid_json") from None
+        raise BadRequest(
+            "The request body is not valid JSON.", code=ErrorCode.INVALID_JSON
+        ) from None
     if not isinstance(data, dict):
-        raise BadRequest("The request body must be a JSON object.", code="invalid_json")
+        raise BadRequest("The request body must be a JSON object.", code=ErrorCode.INVALID_JSON)
     _check_text(data)
     return data
 
 
-def _opt_str(data: dict[str, Any], key: str, limit: int) -> str | None:
+def _opt_str(data: dict[str, Any], key: str, limit: int, code: ErrorCode) -> str | None:
     value = data.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadRequest(f"{key} must be a string.", code=f"bad_{key}")
+        raise BadRequest(f"{key} must be a string.", code=code)
     value = value.strip()
     if len(value) > limit:
-        raise BadRequest(f"{key} is too long: at most {limit} characters.", code=f"bad_{key}")
+        raise BadRequest(f"{key} is too long: at most {limit} characters.", code=code)
     return value or None
 
 
@@ -212,14 +216,14 @@ def branding(config: Config, lang: str) -> dict[str, Any]:
 async def create_session(request: web.Request) -> web.Response:
     await _limit(request, "sessions")
     data = await read_json(request, required=False)
-    name = _opt_str(data, "name", 60)
-    email = _opt_str(data, "email", 254)
-    language = _opt_str(data, "language", 10)
+    name = _opt_str(data, "name", 60, ErrorCode.BAD_NAME)
+    email = _opt_str(data, "email", 254, ErrorCode.BAD_EMAIL)
+    language = _opt_str(data, "language", 10, ErrorCode.BAD_LANGUAGE)
     if email and not valid_email(email):
-        raise BadRequest("That e-mail address does not look right.", code="bad_email")
+        raise BadRequest("That e-mail address does not look right.", code=ErrorCode.BAD_EMAIL)
     consent = data.get("consent", False)
     if not isinstance(consent, bool):
-        raise BadRequest("consent must be true or false.", code="bad_consent")
+        raise BadRequest("consent must be true or false.", code=ErrorCode.BAD_CONSENT)
     session, token = await _domain(request).create_session(
         name, email, language, _address(request), consent, data.get("identity")
     )
@@ -264,7 +268,7 @@ def _listening(request: web.Request, session_id: str) -> Iterator[None]:
             f"This chat is open in too many places at once (at most "
             f"{MAX_LISTENING_PER_SESSION}): close a tab or window of it.",
             retry_after=5,
-            code="too_many_listening",
+            code=ErrorCode.TOO_MANY_LISTENING,
         )
     open_now[session_id] = open_now.get(session_id, 0) + 1
     try:
@@ -291,12 +295,12 @@ def _cursor_and_timeout(request: web.Request, after_text: str) -> tuple[int, flo
     ):
         raise BadRequest(
             "after must be a whole number (0 or more) and timeout a number of seconds.",
-            code="bad_query",
+            code=ErrorCode.BAD_QUERY,
         )
     after = int(after_text)
     timeout = float(timeout_text) if timeout_text is not None else None
     if after > MAX_INT or (timeout is not None and not math.isfinite(timeout)):
-        raise BadRequest(f"after is at most {MAX_INT}.", code="bad_query")
+        raise BadRequest(f"after is at most {MAX_INT}.", code=ErrorCode.BAD_QUERY)
     return after, timeout
 
 
@@ -362,9 +366,9 @@ async def post_contact(request: web.Request) -> web.Response:
 async def post_language(request: web.Request) -> web.Response:
     domain, session = await _auth(request)
     data = await read_json(request)
-    language = _opt_str(data, "language", 10)
+    language = _opt_str(data, "language", 10, ErrorCode.BAD_LANGUAGE)
     if not language:
-        raise BadRequest("Say which language: language is missing.", code="bad_language")
+        raise BadRequest("Say which language: language is missing.", code=ErrorCode.BAD_LANGUAGE)
     session = await domain.set_language(session, language)
     return web.json_response(await domain.view(session))
 
@@ -378,7 +382,7 @@ async def post_wait(request: web.Request) -> web.Response:
 async def post_end(request: web.Request) -> web.Response:
     domain, session = await _auth(request)
     data = await read_json(request, required=False)
-    reason = _opt_str(data, "reason", 40)
+    reason = _opt_str(data, "reason", 40, ErrorCode.BAD_REASON)
     await domain.end_by_visitor(session, reason)
     return web.json_response(await domain.view(session))
 
@@ -405,7 +409,8 @@ async def post_attachment(request: web.Request) -> web.Response:
     files = _media(request).files
     limit = await files.max_bytes()
     too_large = TooLarge(
-        f"The file is too large: at most {limit // (1024 * 1024)} MB.", code="file_too_large"
+        f"The file is too large: at most {limit // (1024 * 1024)} MB.",
+        code=ErrorCode.FILE_TOO_LARGE,
     )
     if request.content_length and request.content_length > limit + 64 * 1024:
         raise too_large
@@ -425,10 +430,11 @@ async def post_attachment(request: web.Request) -> web.Response:
         raise
     except Exception:
         raise BadRequest(
-            "Send the file as multipart/form-data, in a field named file.", code="bad_upload"
+            "Send the file as multipart/form-data, in a field named file.",
+            code=ErrorCode.BAD_UPLOAD,
         ) from None
     if name is None:
-        raise BadRequest("The request has no field named file.", code="bad_upload")
+        raise BadRequest("The request has no field named file.", code=ErrorCode.BAD_UPLOAD)
     event = await files.visitor_upload(session, name, bytes(data))
     return web.json_response(event, status=201)
 

@@ -21,20 +21,20 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 
-from ..errors import LauraError, TooManyRequests
+from ..errors import ErrorCode, LauraError, TooManyRequests
 
 log = logging.getLogger("laura.web")
 
 _HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    429: "too_many_requests",
+    400: ErrorCode.BAD_REQUEST,
+    401: ErrorCode.UNAUTHORIZED,
+    403: ErrorCode.FORBIDDEN,
+    404: ErrorCode.NOT_FOUND,
+    405: ErrorCode.METHOD_NOT_ALLOWED,
+    409: ErrorCode.CONFLICT,
+    413: ErrorCode.TOO_LARGE,
+    415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    429: ErrorCode.TOO_MANY_REQUESTS,
 }
 
 _HTTP_MESSAGES = {
@@ -45,7 +45,7 @@ _HTTP_MESSAGES = {
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int, code: ErrorCode, message: str, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.json_response(
         {"error": {"code": code, "message": message}}, status=status, headers=headers
@@ -58,7 +58,7 @@ def _where(request: web.BaseRequest) -> tuple[str, str]:
     return request.method[:16], request.rel_url.raw_path[:200]
 
 
-def _client_error(request: web.BaseRequest, status: int, code: str) -> None:
+def _client_error(request: web.BaseRequest, status: int, code: ErrorCode) -> None:
     method, path = _where(request)
     log.info("Client error %s %s on %s %s", status, code, method, path)
 
@@ -68,7 +68,7 @@ def _internal_error(request: web.BaseRequest, exc: BaseException | None) -> web.
     method, path = _where(request)
     log.error("Unexpected error (reference %s) on %s %s", ref, method, path, exc_info=exc)
     return error_response(
-        500, "internal_error", f"Something went wrong on our side (reference {ref})."
+        500, ErrorCode.INTERNAL_ERROR, f"Something went wrong on our side (reference {ref})."
     )
 
 
@@ -85,31 +85,33 @@ async def error_middleware(
     except web.HTTPException as e:
         if e.status < 400:
             raise
-        code = _HTTP_CODES.get(e.status, "error")
+        code = _HTTP_CODES.get(e.status, ErrorCode.ERROR)
         _client_error(request, e.status, code)
         return error_response(e.status, code, _HTTP_MESSAGES.get(e.status, e.reason))
     except ConnectionResetError:
         # The client went away while its request was read; nobody is left to answer.
-        _client_error(request, 400, "connection_lost")
-        return error_response(400, "connection_lost", "The connection was lost.")
+        _client_error(request, 400, ErrorCode.CONNECTION_LOST)
+        return error_response(400, ErrorCode.CONNECTION_LOST, "The connection was lost.")
     except HttpProcessingError as e:
         # A body that breaks the HTTP framing (a bad chunk, a short Content-Length) shows up
         # only when the handler reads it.
         status = e.code if 400 <= e.code < 500 else 400
-        _client_error(request, status, "bad_http_request")
+        _client_error(request, status, ErrorCode.BAD_HTTP_REQUEST)
         return error_response(
-            status, "bad_http_request", "The request could not be read: it is not valid HTTP."
+            status,
+            ErrorCode.BAD_HTTP_REQUEST,
+            "The request could not be read: it is not valid HTTP.",
         )
     except Exception as e:
         return _internal_error(request, e)
 
 
-def _protocol_error(exc: BaseException | None) -> tuple[str, str]:
+def _protocol_error(exc: BaseException | None) -> tuple[ErrorCode, str]:
     if isinstance(exc, LineTooLong):
-        return "request_too_long", "The address or a header of the request is too long."
+        return ErrorCode.REQUEST_TOO_LONG, "The address or a header of the request is too long."
     if isinstance(exc, BadHttpMethod):
-        return "bad_http_method", "The request's method is not a valid HTTP method."
-    return "bad_http_request", "The request could not be read: it is not valid HTTP."
+        return ErrorCode.BAD_HTTP_METHOD, "The request's method is not a valid HTTP method."
+    return ErrorCode.BAD_HTTP_REQUEST, "The request could not be read: it is not valid HTTP."
 
 
 class JsonErrorRequestHandler(RequestHandler):
@@ -157,7 +159,7 @@ class JsonErrorRequestHandler(RequestHandler):
         elif status > 500:  # 504: a handler timed out
             method, path = _where(request)
             log.warning("Answered %s on %s %s", status, method, path)
-            resp = error_response(status, "server_timeout", "The server took too long.")
+            resp = error_response(status, ErrorCode.SERVER_TIMEOUT, "The server took too long.")
         else:
             code, text = _protocol_error(exc)
             # Method and path are unknown here: the request could not be parsed.

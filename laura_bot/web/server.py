@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 from yarl import URL
 
+from ..errors import ErrorCode
 from .api import (
     CONFIG_KEY,
     CONVERSATIONS_KEY,
@@ -53,7 +54,7 @@ def _cors(allowed: set[str], own: str) -> tuple[Callable[..., Any], Callable[...
             # A browser on a foreign page (Origin is neither Laura's own nor allowed): refused
             # before anything happens. Clients that are not browsers send no Origin.
             resp = error_response(
-                403, "origin_not_allowed", "Requests from this web site are not accepted."
+                403, ErrorCode.ORIGIN_NOT_ALLOWED, "Requests from this web site are not accepted."
             )
         else:
             resp = await handler(request)
