@@ -8,7 +8,9 @@ then measures:
               the consult room and ends the chat (!close); the highest rate (visitors taken
               per minute) at which the p95 dispatch latency stays within 2 s; baseline: how
               many plain Matrix messages per minute one user sends and another sees within
-              2 s p95, at the same rates
+              2 s p95, at the same rates. Per chat, at each rate: the events Synapse
+              persisted, the client requests it received and its CPU, for Laura and for a
+              plain-Matrix triage offered at the same rate (Synapse's own metrics)
   messages    message latency in one connected chat while --queue visitors wait (long-polling)
               in the same department, p95 against plain Matrix send → sync (interleaved)
   held        --held visitors waiting in one Laura process, each with an open event stream
@@ -35,12 +37,14 @@ import tempfile
 import textwrap
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import nio
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -316,22 +320,72 @@ async def throughput_step(
     return lat, n, len(joined), elapsed
 
 
-async def plain_triage(
-    alice: Staff,
-    bob: Staff,
-    room: str,
-    synapse_pid: int | tuple[int, ...],
-    n: int = 60,
-    concurrency: int = 8,
-) -> None:
-    """The baseline for throughput: the least a triage needs in plain Matrix, with no Laura. A
-    request in a shared room, an "Ik!" to it, a room made for the taker (named, with a topic,
-    the taker invited), the taker joining, one message each way, a closing message and a
-    leave: about 16 events, as fast as Synapse takes them (`concurrency` at once)."""
-    await quiet(synapse_pid, timeout=120)
+class SynapseCounts:
+    """What Synapse did, from its Prometheus metrics: the events it persisted and the client
+    requests it received (of the main process: with workers, the persisters' events are not
+    in it, so the bench reports none then)."""
+
+    def __init__(self, port: int | None) -> None:
+        self.url = f"http://127.0.0.1:{port}/_synapse/metrics" if port else None
+
+    async def read(self) -> tuple[float, float] | None:
+        if self.url is None:
+            return None
+        async with aiohttp.ClientSession() as http, http.get(self.url) as resp:
+            text = await resp.text()
+        events = requests = 0.0
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "synapse_storage_events_persisted_events_total":
+                    events += sample.value
+                elif sample.name == "synapse_http_server_requests_received_total":
+                    requests += sample.value
+        return events, requests
+
+
+@dataclass
+class PerChat:
+    """One side of a throughput step, per chat offered."""
+
+    cpu_ms: float  # Synapse's processes
+    events: float | None
+    requests: float | None
+
+    def line(self, name: str) -> str:
+        counted = (
+            f"{self.events:.1f} events, {self.requests:.1f} client requests, "
+            if self.events is not None and self.requests is not None
+            else ""
+        )
+        return f"{name} {counted}Synapse CPU {self.cpu_ms:.0f} ms"
+
+
+async def measured(
+    counts: SynapseCounts, pid: int | tuple[int, ...], n: int, work: Any
+) -> tuple[Any, PerChat]:
+    """Run `work` (n chats) and what Synapse spent on it per chat, once it is quiet again."""
+    await quiet(pid, timeout=120)
+    before, cpu0 = await counts.read(), cpu_seconds(pid)
+    result = await work
+    await quiet(pid, timeout=120)
+    after, cpu = await counts.read(), cpu_seconds(pid) - cpu0
+    events = requests = None
+    if before and after:
+        events, requests = (after[0] - before[0]) / n, (after[1] - before[1]) / n
+    return result, PerChat(cpu / n * 1000, events, requests)
+
+
+async def plain_triage(alice: Staff, bob: Staff, room: str, rate: int, step_s: float) -> int:
+    """The baseline for throughput: the least a triage needs in plain Matrix, with no Laura,
+    offered at `rate` a minute for step_s seconds like Laura's visitors. A request in a shared
+    room, an "Ik!" to it, a room made for the taker (named, with a topic, the taker invited),
+    the taker joining, one message each way, a closing message and a leave. Returns the
+    number of chats."""
+    n = int(rate * step_s / 60)
 
     async def one(i: int) -> None:
-        request = await alice.send(room, f"Verzoek {i} van PlainT{i:04d}x")
+        await asyncio.sleep(i * 60 / rate)
+        request = await alice.send(room, f"Verzoek {i} van PlainT{rate}n{i:04d}x")
         await bob.react(room, request, "Ik!")
         resp = await alice.client.room_create(
             name=f"Consult {i}", topic="Plain", invite=[bob.user_id]
@@ -343,16 +397,8 @@ async def plain_triage(
         await alice.send(resp.room_id, f"Het gesprek is gesloten, {i}")
         await alice.client.room_leave(resp.room_id)
 
-    cpu0, t0 = cpu_seconds(synapse_pid), time.perf_counter()
-    await gather_limited(concurrency, [one(i) for i in range(n)])
-    elapsed = time.perf_counter() - t0
-    await quiet(synapse_pid, timeout=120)
-    cpu = cpu_seconds(synapse_pid) - cpu0
-    print(
-        f"throughput  baseline, plain Matrix triage (request, Ik!, room with the taker, join, "
-        f"3 messages, leave), {concurrency} at once: {n * 60 / elapsed:.0f}/min; "
-        f"Synapse CPU {cpu / n * 1000:.0f} ms per chat"
-    )
+    await asyncio.gather(*(one(i) for i in range(n)))
+    return n
 
 
 async def throughput(
@@ -364,17 +410,34 @@ async def throughput(
     rates: list[int],
     close: bool,
     pids: dict[str, int | tuple[int, ...]],
+    plain: tuple[Staff, Staff, str],
+    counts: SynapseCounts,
 ) -> None:
-    """Rising arrival rates until the dispatch p95 passes 2 s."""
+    """Rising arrival rates until the dispatch p95 passes 2 s. At each rate the plain-Matrix
+    triage (plain: who asks, who takes, their shared room) is offered first at the same rate
+    for as long, and Synapse's events, requests and CPU per chat are set beside Laura's."""
     results = []
     print(f"throughput  anna {'ends every chat she joined' if close else 'keeps every chat'}")
+    synapse = pids["Synapse"]
     for rate in rates:
+        n_plain, plain_chat = await measured(
+            counts, synapse, max(1, int(rate * step_s / 60)), plain_triage(*plain, rate, step_s)
+        )
+        for pid in pids.values():
+            await quiet(pid, timeout=120)
         cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
         pg0 = postgres_cpu()
+        counted0 = await counts.read()
         lat, n, joined, elapsed = await throughput_step(api, anna, room, rate, step_s, close)
         for pid in pids.values():  # what each process spent on the step's chats
             await quiet(pid, timeout=120)
         cpu = {name: cpu_seconds(pid) - cpu0[name] for name, pid in pids.items()}
+        counted1 = await counts.read()
+        laura_chat = PerChat(
+            cpu["Synapse"] / n * 1000,
+            (counted1[0] - counted0[0]) / n if counted0 and counted1 else None,
+            (counted1[1] - counted0[1]) / n if counted0 and counted1 else None,
+        )
         pg = sum(t - pg0.get(pid, 0) for pid, t in postgres_cpu().items())
         if pg > 0.1 * n:  # a PostgreSQL server on this machine worked for the step
             cpu["PostgreSQL (every server process on this machine)"] = pg
@@ -390,6 +453,14 @@ async def throughput(
             "            CPU per chat offered: "
             + ", ".join(f"{name} {t / n * 1000:.0f} ms" for name, t in cpu.items())
             + f" (the step took {elapsed:.0f} s)"
+        )
+        ratio = laura_chat.cpu_ms / plain_chat.cpu_ms if plain_chat.cpu_ms else float("nan")
+        print(
+            f"            per chat at {rate}/min offered: "
+            + laura_chat.line("Laura")
+            + "; "
+            + plain_chat.line(f"plain Matrix ({n_plain} chats)")
+            + f"; Synapse CPU {ratio:.2f}x the plain triage's"
         )
         if p95 > 2.0 or joined < n:
             break
@@ -716,7 +787,12 @@ async def main(args: argparse.Namespace) -> None:
     if args.synapse_db:
         synapse_db = await fresh_synapse_database(args.synapse_db)
     synapse = Synapse(
-        tmp / "synapse", free_port(), "localhost", database=synapse_db, extra=args.synapse_set
+        tmp / "synapse",
+        free_port(),
+        "localhost",
+        database=synapse_db,
+        extra=args.synapse_set,
+        metrics_port=free_port(),
     )
     workers = SynapseWorkers(synapse, args.synapse_workers) if args.synapse_workers else None
     if workers:
@@ -821,7 +897,6 @@ async def main(args: argparse.Namespace) -> None:
         if "throughput" in args.only:
             assert synapse.proc is not None
             synapse_pids = (synapse.proc.pid, *(workers.worker_pids() if workers else ()))
-            await plain_triage(alice, bob, base_room, synapse_pids)
             pids: dict[str, int | tuple[int, ...]] = {"Synapse": synapse_pids, "Laura": laura.pid}
             if workers:
                 pids["of which main"] = synapse.proc.pid
@@ -836,6 +911,8 @@ async def main(args: argparse.Namespace) -> None:
                 args.rates,
                 not args.keep_chats,
                 pids,
+                (alice, bob, base_room),
+                SynapseCounts(None if workers else synapse.metrics_port),
             )
         if "messages" in args.only:
             await messages(

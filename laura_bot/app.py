@@ -86,7 +86,6 @@ class Laura:
             on_typing=self._on_typing,
             on_transaction=lambda txn_id, stored: self.catch_up.transaction(txn_id, stored),
         )
-        self.bridge = MatrixBridge(config, self.store, self.az)
         self.catch_up = CatchUp(
             self.az,
             self._served_rooms,
@@ -98,10 +97,11 @@ class Laura:
         )
         self.matrix_runner = KeyedRunner(
             "matrix",
-            self.bridge.sync_conversation,
+            lambda conv_id: self.bridge.sync_conversation(conv_id),  # the bridge is next
             on_transient=self.catch_up.suspect,
             limit=MATRIX_CONCURRENCY,
         )
+        self.bridge = MatrixBridge(config, self.store, self.az, self.matrix_runner.kick_later)
         self.contact_runner = KeyedRunner(
             "contacts", self.bridge.post_contact_requests, on_transient=self.catch_up.suspect
         )

@@ -80,6 +80,7 @@ class KeyedRunner:
         self._urgent: set[str] = set()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake: dict[str, asyncio.Event] = {}
+        self._later: dict[str, asyncio.TimerHandle] = {}
         self._closed = False
 
     def kick(self, key: str, urgent: bool = False) -> None:
@@ -95,6 +96,17 @@ class KeyedRunner:
             self._tasks[key] = asyncio.create_task(
                 self._run(key), name=f"{self.name}:{key}", context=contextvars.Context()
             )
+
+    def kick_later(self, key: str, delay: float) -> None:
+        """kick(key) in `delay` seconds (once, however often asked meanwhile)."""
+        if self._closed or key in self._later:
+            return
+
+        def fire() -> None:
+            self._later.pop(key, None)
+            self.kick(key)
+
+        self._later[key] = asyncio.get_running_loop().call_later(delay, fire)
 
     async def _run(self, key: str) -> None:
         delay = 0.5
@@ -159,6 +171,9 @@ class KeyedRunner:
 
     async def close(self) -> None:
         self._closed = True
+        for handle in self._later.values():
+            handle.cancel()
+        self._later.clear()
         tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import Team
+from tests.helpers import reply_to
 from tests.test_commands import command
 from tests.test_flow import dispatch_for
 
@@ -50,9 +51,16 @@ async def test_waiting_and_take(team: Team) -> None:
     )
 
 
-async def test_dispatch_command_names_are_plain_text_in_a_consult_room(team: Team) -> None:
-    """Only commands allowed in a consult room are commands there: "!Take care" is for the
-    visitor, even though !take is a command in dispatch rooms."""
+async def test_dispatch_command_names_are_held_back_in_a_consult_room(team: Team) -> None:
+    """Only commands allowed in a consult room run there; one of another room never reaches
+    the visitor either (issue #22: "!take 1", "!set …" would have), and its sender is told
+    where it works. "!Take care" is held too: it starts with !take. Whatever does not start
+    with a command's name is for the visitor."""
+    anna = team["anna"]
     visitor, consult = await team.connected("Zorg")
-    await team["anna"].send(consult, "!Take care, en tot morgen.")
-    await visitor.wait_for(lambda e: e.get("body") == "!Take care, en tot morgen.")
+    held = await anna.send(consult, "!Take care, en tot morgen.")
+    body = await reply_to(anna, consult, held, "!Take")
+    assert body.startswith("!take werkt niet in een gesprek met een bezoeker, maar in de ruimte")
+    await anna.send(consult, "!!! Let op: neem je medicijnen mee.")
+    await visitor.wait_for(lambda e: e.get("body") == "!!! Let op: neem je medicijnen mee.")
+    assert not [e for e in visitor.events if "Take care" in str(e.get("body"))]

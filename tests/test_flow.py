@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import nio
 import pytest
 
 from tests.conftest import Team
@@ -49,6 +50,14 @@ async def test_full_loop(team: Team) -> None:
     history = await anna.history(consult)
     bodies = [e["content"].get("body", "") for e in history if e["type"] == "m.room.message"]
     assert any("koorts" in b for b in bodies), bodies
+    # Invite only, guests refused by the spec's default: no guest_access event (issue #23: an
+    # event less per chat).
+    room_state = await anna.client.room_get_state(consult)
+    assert isinstance(room_state, nio.RoomGetStateResponse), room_state
+    kinds = {e["type"]: e for e in room_state.events}
+    assert "m.room.guest_access" not in kinds
+    assert kinds["m.room.join_rules"]["content"] == {"join_rule": "invite"}
+    assert kinds["m.room.history_visibility"]["content"] == {"history_visibility": "shared"}
     assert any("Welkom" in b for b in bodies), bodies
     assert any("doorgezet" in b for b in bodies), bodies
 
@@ -92,9 +101,12 @@ async def test_full_loop(team: Team) -> None:
     await asyncio.sleep(0.5)
     assert consult not in bram.invites
 
-    # S8: !close ends it; the visitor sees it and can no longer write.
-    await anna.send(consult, "!close")
-    await anna.wait_for(is_msg(consult, body_has="Gesprek gesloten", msgtype="m.notice"))
+    # S8: !close ends it; the visitor sees it and can no longer write. One notice answers the
+    # command: who closed it, and when the chat will be deleted (issue #23: two events before).
+    close = await anna.send(consult, "!close")
+    closing = await anna.wait_for(is_msg(consult, body_has="Gesprek gesloten", msgtype="m.notice"))
+    assert "verwijderd" in closing["content"]["body"]
+    assert closing["content"]["m.relates_to"]["m.in_reply_to"]["event_id"] == close
     await visitor.wait_status("ended")
     status, body = await visitor.call(
         "POST",
@@ -102,6 +114,12 @@ async def test_full_loop(team: Team) -> None:
         {"body": "nog iets", "client_txn_id": "late"},
     )
     assert status == 409 and body["error"]["code"] == "chat_ended"
+    notices = [
+        e
+        for e in anna.events
+        if is_msg(consult, msgtype="m.notice")(e) and "verwijderd" in e["content"]["body"]
+    ]
+    assert notices == [closing]
     # Staff can leave afterwards.
     resp = await anna.client.room_leave(consult)
     assert resp.__class__.__name__ == "RoomLeaveResponse"

@@ -13,10 +13,11 @@ async def cmd_close(ctx: Context) -> str:
     conv = await ctx.store.conversations.get_by_room(ctx.room_id)
     if conv is None:
         return ctx.bridge.t("already_closed")
-    name = await ctx.bridge.staff_name(ctx.room_id, ctx.sender)
-    if not await ctx.conversations.close_by_staff(conv, ctx.sender):
+    if not await ctx.conversations.close_by_staff(conv, ctx.sender, ctx.event_id):
         return ctx.bridge.t("already_closed")
-    return ctx.bridge.t("closed", name=name)
+    # The answer is the room's closing notice (bridge: who closed it and the deletion date in
+    # one event), sent from what the close stored.
+    return ""
 
 
 @registry.register("video", (CONSULT,))

@@ -53,6 +53,8 @@ class Conversation:
     rating_txn_id: str | None = None
     rating_posted: bool = False
     purged_at: int | None = None  # its content was deleted (retention or the visitor)
+    closed_by: str | None = None  # who closed it with !close
+    close_event_id: str | None = None  # and that command's event
 
 
 @dataclass
@@ -70,7 +72,8 @@ class ConversationStore:
         "ended_by, last_position, ghost_left, escalate_at, escalation_level, escalation_posted, "
         "offered_to, offer_deadline, notify_count, last_speaker, last_activity_at, idle_deadline, "
         "idle_warned, video_widget_id, video_domain, video_conference, video_remove, "
-        "typing_preview, rating, rating_comment, rating_txn_id, rating_posted, purged_at"
+        "typing_preview, rating, rating_comment, rating_txn_id, rating_posted, purged_at, "
+        "closed_by, close_event_id"
     )
 
     def __init__(self, db: Database) -> None:

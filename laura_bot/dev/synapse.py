@@ -158,10 +158,14 @@ class Synapse:
         registrations: list[Path] | None = None,
         database: str | None = None,
         extra: dict[str, Any] | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         """`database`: a postgres:// URL for Synapse's own database (psycopg2 must be
         installed, and the database made with the C collation Synapse requires); SQLite in the
-        data dir otherwise. `extra`: top-level homeserver.yaml keys set over ours."""
+        data dir otherwise. `extra`: top-level homeserver.yaml keys set over ours.
+        `metrics_port`: Synapse's Prometheus metrics there, on 127.0.0.1 (the benchmarks
+        count events and requests with them)."""
+        self.metrics_port = metrics_port
         self.dir = Path(data_dir).resolve()
         self.database = database
         self.port = port
@@ -204,9 +208,21 @@ class Synapse:
                     "tls": False,
                     "x_forwarded": False,
                     "resources": [{"names": ["client"], "compress": False}],
-                }
+                },
+                *(
+                    [
+                        {
+                            "port": self.metrics_port,
+                            "bind_addresses": ["127.0.0.1"],
+                            "type": "metrics",
+                        }
+                    ]
+                    if self.metrics_port
+                    else []
+                ),
             ],
             "database": self._database(),
+            **self._metrics(),
             "media_store_path": str(d / "media_store"),
             "signing_key_path": str(d / f"{self.server_name}.signing.key"),
             "report_stats": False,
@@ -247,6 +263,11 @@ class Synapse:
                 capture_output=True,
                 cwd=d,
             )
+
+    def _metrics(self) -> dict[str, Any]:
+        if self.metrics_port is None:
+            return {}
+        return {"enable_metrics": True}
 
     def _database(self) -> dict[str, Any]:
         if not self.database:

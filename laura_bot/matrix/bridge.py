@@ -19,7 +19,14 @@ from zoneinfo import ZoneInfo
 from mautrix.api import Method, Path
 from mautrix.appservice import AppService, IntentAPI
 from mautrix.errors import MatrixRequestError
-from mautrix.types import EventType, RoomCreatePreset, RoomID, UserID
+from mautrix.types import (
+    EventType,
+    PowerLevelStateEventContent,
+    RoomCreatePreset,
+    RoomID,
+    StateEvent,
+    UserID,
+)
 
 from ..config import Config
 from ..db import Store
@@ -38,6 +45,9 @@ log = logging.getLogger("laura.matrix")
 # recognised in the room after Synapse forgot the txn id (it keeps them in memory only).
 TXN_KEY = "org.laura.txn_id"
 LOOKBACK = 100  # how many of the sender's recent events of that type are searched
+VIEW_EDIT_INTERVAL = 5.0  # seconds between edits of a request while its visitor writes
+# Room versions whose create event names its creator in the content (before version 11).
+_CREATOR_FIELD_VERSIONS = frozenset(str(v) for v in range(1, 11))
 PEOPLE_KEY = "config.people"
 WIDGET_EVENT = EventType.find("im.vector.modular.widgets", EventType.Class.STATE)
 LAYOUT_EVENT = EventType.find(
@@ -50,13 +60,26 @@ def pill(user_id: str) -> str:
 
 
 class MatrixBridge:
-    def __init__(self, config: Config, store: Store, az: AppService) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        az: AppService,
+        sync_later: Callable[[str, float], None] | None = None,
+    ) -> None:
+        """sync_later(conversation id, seconds): run sync_conversation for it again then (the
+        request's throttled edit)."""
         self.config = config
         self.store = store
         self.az = az
+        self.sync_later = sync_later
+        # When each waiting request was last edited, and what it said then without its
+        # waiting-room line (_refresh_view).
+        self._edited: dict[str, tuple[float, str]] = {}
         self.lang = config["laura.staff_language"]
         self.control_room: str | None = None
         self.contact_room: str | None = None
+        self._room_version: str | None = None
         self._members: dict[str, tuple[float, set[str]]] = {}
         # When an ended chat will be deleted (date, period), for the notice at its end.
         self.deletion_date: Callable[[Conversation], Awaitable[tuple[str, str]]] | None = None
@@ -251,16 +274,55 @@ class MatrixBridge:
         self, name: str, topic: str, invitees: list[str], levels: dict[str, Any] | None = None
     ) -> str:
         """Invite-only, not federated, history shared with members; only Laura changes state,
-        invites or kicks."""
-        return await self.bot.create_room(
+        invites or kicks (rooms.private_state says why the preset is public_chat).
+
+        What Laura knows of the new room goes into the state store at once: her own join, the
+        invites, the power levels and the create event, so that mautrix's check before the
+        room's first send reads no state from the homeserver."""
+        levels = levels or power_levels()
+        version = await self.room_version()
+        creation = {"m.federate": False}
+        room_id = await self.bot.create_room(
             name=name,
             topic=topic,
-            preset=RoomCreatePreset.PRIVATE,
+            preset=RoomCreatePreset.PUBLIC,
             invitees=[UserID(u) for u in invitees],
-            creation_content={"m.federate": False},
+            room_version=version,
+            creation_content=creation,
             initial_state=private_state(),
-            power_level_override=levels or power_levels(),
+            power_level_override=levels,
         )
+        store = self.bot.state_store
+        await store.joined(room_id, self.bot.mxid)
+        for user in invitees:
+            await store.invited(room_id, UserID(user))
+        await store.set_power_levels(
+            room_id, PowerLevelStateEventContent.deserialize(cast(Any, levels))
+        )
+        content: dict[str, Any] = {"room_version": version, **creation}
+        if version in _CREATOR_FIELD_VERSIONS:
+            content["creator"] = self.bot.mxid
+        create = {
+            "type": "m.room.create",
+            "room_id": room_id,
+            # From room version 12 on the create event's id is the room's, with $ for !.
+            "event_id": "$" + room_id[1:],
+            "sender": self.bot.mxid,
+            "origin_server_ts": int(time.time() * 1000),
+            "state_key": "",
+            "content": content,
+        }
+        await store.set_create(StateEvent.deserialize(cast(Any, create)))
+        return room_id
+
+    async def room_version(self) -> str:
+        """The homeserver's default room version (asked once): new rooms are made in it, and
+        named, so what Laura notes of their create event is what the homeserver made."""
+        if self._room_version is None:
+            caps = await self.bot.api.request(Method.GET, Path.v3.capabilities)
+            versions = (caps.get("capabilities") or {}).get("m.room_versions") or {}
+            self._room_version = str(versions.get("default") or "12")
+        return self._room_version
 
     async def ensure_rooms(self) -> None:
         """Create (once) the control room, the contact-requests room and the dispatch rooms."""
@@ -434,7 +496,7 @@ class MatrixBridge:
                 # Why it ended (unless staff ended it: their command has its answer) and when
                 # it will be deleted, in one notice. A room whose ending went out alone, before
                 # the two were one (laura.end), gets the date alone.
-                lines, txn_id = [], f"laura.retention.{conv.id}"
+                lines, txn_id, reply_to = [], f"laura.retention.{conv.id}", None
                 if conv.ended_by in ("visitor", "idle") and (
                     await self.store.sends.started_at(f"laura.end.{conv.id}") is None
                 ):
@@ -442,11 +504,18 @@ class MatrixBridge:
                         self.t("visitor_ended" if conv.ended_by == "visitor" else "idle_ended")
                     )
                     txn_id = f"laura.ended.{conv.id}"
+                elif conv.ended_by == "staff" and conv.close_event_id and conv.closed_by:
+                    # The answer to !close, with the date below it: one notice (a chat closed
+                    # before the two were one had its answer from the command itself).
+                    name = await self.staff_name(conv.room_id, conv.closed_by)
+                    lines.append(self.t("closed", name=name))
+                    txn_id, reply_to = f"laura.closed.{conv.id}", conv.close_event_id
                 if self.deletion_date:
                     date, period = await self.deletion_date(conv)
                     lines.append(self.t("retention_notice", date=date, period=period))
                 if lines:
-                    await self.notice(conv.room_id, "\n\n".join(lines), txn_id=txn_id)
+                    text = "\n\n".join(lines)
+                    await self.notice(conv.room_id, text, txn_id=txn_id, reply_to=reply_to)
                 try:
                     await self.ghost(session).leave_room(RoomID(conv.room_id))
                 except MatrixRequestError as e:
@@ -495,6 +564,9 @@ class MatrixBridge:
     async def _create_consult_room(self, conv: Conversation, session: Session, topic: str) -> str:
         ghost = self.ghost(session)
         await ghost.ensure_registered()
+        # The taker is invited after the history is in the room (sync_conversation), not in
+        # createRoom's invite list: that would save a request but no event, and a taker who
+        # joined at once would find the room without what was said so far.
         room_id = await self.create_private_room(
             self.t("room_name", short=conv.id[:6], topic=topic),
             self.t("room_topic", topic=topic),
@@ -737,9 +809,35 @@ class MatrixBridge:
 
     async def _refresh_view(self, conv: Conversation, topic: str, nickname: str) -> None:
         """Edit the request when what it should say changed (each text is sent once: the
-        send ledger knows it by a txn id made from the text)."""
+        send ledger knows it by a txn id made from the text).
+
+        While the visitor writes in the waiting room only the waiting-room line changes, with
+        each message: that is edited once per VIEW_EDIT_INTERVAL at most, and the latest
+        count always goes out (a sync is asked for when the interval has passed). Every other
+        change (who it is offered to, nobody available) is edited at once."""
         text = await self._view(conv, topic, nickname)
-        await self._edit(conv, text, self._view_txn(conv, text))
+        txn_id = self._view_txn(conv, text)
+        if await self.store.sends.started_at(txn_id) is not None:
+            await self._edit(conv, text, txn_id)  # shown, or tried: the ledger skips or ends it
+            return
+        core = "\n".join(
+            line for line in text.split("\n") if not line.startswith(self._waiting_room_prefix())
+        )
+        now = time.monotonic()
+        for conv_id, (at, _) in list(self._edited.items()):
+            if now - at > VIEW_EDIT_INTERVAL:
+                del self._edited[conv_id]
+        last = self._edited.get(conv.id)
+        if last and last[1] == core and self.sync_later:
+            self.sync_later(conv.id, VIEW_EDIT_INTERVAL - (now - last[0]) + 0.05)
+            return
+        await self._edit(conv, text, txn_id)
+        self._edited[conv.id] = (now, core)
+
+    def _waiting_room_prefix(self) -> str:
+        """How the waiting-room line starts (the text before its first value)."""
+        sample = self.t("waiting_room_line", count=0, last="")
+        return sample.split("0", 1)[0]
 
     async def _edit(self, conv: Conversation, text: str, txn_id: str) -> None:
         """Replace the text of the dispatch message (an edit never notifies anyone)."""

@@ -49,12 +49,16 @@ def power_levels(users: dict[str, int] | None = None) -> dict[str, Any]:
 
 
 def private_state() -> list[dict[str, Any]]:
-    """History is shared with members, so a taker or colleague reads what came before."""
+    """Invite only, and history shared with members, so a taker or colleague reads what came
+    before. Made with the public_chat preset (whose join rule this replaces): it is the one
+    preset that sends no guest_access event, so guests are refused by the spec's default
+    (forbidden) at one event less per room than private_chat, which allows them and needs a
+    second event to refuse them."""
     return [
+        {"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "invite"}},
         {
             "type": "m.room.history_visibility",
             "state_key": "",
             "content": {"history_visibility": "shared"},
         },
-        {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
     ]

@@ -17,4 +17,5 @@ from . import (  # noqa: E402,F401  (register themselves)
     v10_session_index,
     v11_portal,
     v12_dispatch_txn_index,
+    v13_closing_notice,
 )
