@@ -14,7 +14,7 @@ from mautrix.types import UserID
 
 from .commands import Context, Registry, Services, registry
 from .config import Config
-from .conversation import Conversations
+from .conversation import Conversations, Lifecycle, StaffActions, Timers
 from .db import Store, create_database
 from .dispatch.answers import Dispatch
 from .dispatch.routing import Routing
@@ -40,7 +40,9 @@ from .typing_state import Typing
 from .util import now_ms
 from .video import Video
 from .web.api import Media
+from .web.auth import Authenticator
 from .web.server import LauraRunner, build_app
+from .web.stream import EventStreams
 
 log = logging.getLogger("laura")
 REMEMBER_MS = 7 * 24 * 3600 * 1000  # how long sends and command runs are remembered
@@ -97,34 +99,68 @@ class Laura:
         )
         self.matrix_runner = KeyedRunner(
             "matrix",
-            lambda conv_id: self.bridge.sync_conversation(conv_id),  # the bridge is next
+            lambda conv_id: self.bridge.pump.sync_conversation(conv_id),  # the bridge is next
             on_transient=self.catch_up.suspect,
             limit=MATRIX_CONCURRENCY,
         )
-        self.bridge = MatrixBridge(config, self.store, self.az, self.matrix_runner.kick_later)
+        self.bridge = MatrixBridge(
+            config,
+            self.store,
+            self.az,
+            self.matrix_runner.kick_later,
+            lambda conv: self.retention.deletion_date(conv),  # retention is made below
+        )
         self.contact_runner = KeyedRunner(
-            "contacts", self.bridge.post_contact_requests, on_transient=self.catch_up.suspect
+            "contacts", self.bridge.contact_requests.post, on_transient=self.catch_up.suspect
         )
         self.routing = Routing(
             config,
             self.store,
             self.settings,
             self.clock,
-            self.bridge.members_cached,
+            self.bridge.people.members_cached,
             self.matrix_runner.kick,
+            lambda conv, reason: self.lifecycle.ask_contact(conv, reason),  # made next
+        )
+        kick_contacts = lambda: self.contact_runner.kick("contacts")  # noqa: E731
+        self.lifecycle = Lifecycle(
+            config,
+            self.store,
+            self.settings,
+            self.notifier,
+            self.clock,
+            self.matrix_runner.kick,
+            self.routing,
+            lambda conv_id: self.timers.schedule(conv_id),  # made next
+        )
+        self.timers = Timers(
+            self.store,
+            self.settings,
+            self.notifier,
+            self.clock,
+            self.lifecycle,
+            self.matrix_runner.kick,
+            kick_contacts,
         )
         self.conversations = Conversations(
             config,
             self.store,
             self.settings,
             self.notifier,
-            self.clock,
-            kick_matrix=self.matrix_runner.kick,
-            kick_contacts=lambda: self.contact_runner.kick("contacts"),
-            routing=self.routing,
+            self.lifecycle,
+            self.routing,
+            self.matrix_runner.kick,
+            kick_contacts,
         )
-        self.routing.conversations = self.conversations
-        self.dispatch = Dispatch(self.store, self.conversations, self.routing)
+        self.staff_actions = StaffActions(
+            self.store,
+            self.notifier,
+            self.lifecycle,
+            self.routing,
+            self.matrix_runner.kick,
+            self.timers.schedule_idle,
+        )
+        self.dispatch = Dispatch(self.store, self.staff_actions, self.routing)
         kick = self.matrix_runner.kick
         self.files = Files(
             config, self.store, self.settings, self.notifier, self.conversations, kick
@@ -136,7 +172,7 @@ class Laura:
             self.settings,
             self.notifier,
             self.conversations,
-            MatrixTyping(self.bridge),
+            MatrixTyping(self.store, self.bridge),
         )
         self.transcripts = Transcripts(config, self.store)
         self.eraser = Eraser(
@@ -150,27 +186,28 @@ class Laura:
             self.clock,
             lambda: self.erasure_runner.kick("all"),
             lambda session: self.conversations.end_by_visitor(session, None),
-            self.conversations.end_quiet,
+            self.timers.end_quiet,
         )
         self.retention.contact_room = lambda: self.bridge.contact_room
         self.retention.control_room = lambda: self.bridge.control_room
         self.retention.on_erased = self.notifier.end  # its open streams and polls end now
-        self.bridge.deletion_date = self.retention.deletion_date
         self._typing_latest: dict[str, list[str]] = {}
         self._presence_latest: dict[str, str] = {}
         self._presence_lock = asyncio.Lock()
         self.typing_runner = KeyedRunner("typing", self._staff_typing)
         self.monitors = Monitors(config, self.store, self.bridge)
         self.notifier.listeners.append(self.monitors.on_event)
-        self.conversations.after_end.append(self.monitors.chat_ended)
-        self.conversations.after_visitor_message.append(self.typing.visitor_sent)
-        self.conversations.after_end.append(self.typing.visitor_sent)
+        self.lifecycle.after_end.append(self.monitors.chat_ended)
+        self.lifecycle.after_visitor_message.append(self.typing.visitor_sent)
+        self.lifecycle.after_end.append(self.typing.visitor_sent)
         services = Services(
             config,
             self.store,
             self.bridge,
             self.settings,
             self.conversations,
+            self.staff_actions,
+            self.lifecycle,
             self.dispatch,
             self.routing,
             self.commands,
@@ -183,8 +220,8 @@ class Laura:
             config,
             self.store,
             self.bridge,
-            DispatchRoom(self.store, self.bridge, self.dispatch, self.routing, self.conversations),
-            ConsultRoom(self.store, self.bridge, self.conversations, self.files, self.video),
+            DispatchRoom(self.store, self.bridge, self.dispatch, self.routing, self.staff_actions),
+            ConsultRoom(self.store, self.bridge, self.staff_actions, self.files, self.video),
             self.commands,
             lambda room_id, kind, sender, event_id, args: Context(
                 services, room_id, kind, sender, event_id, args
@@ -245,7 +282,7 @@ class Laura:
             if not dept.room_id:
                 continue
             try:
-                staff |= await self.bridge.members(dept.room_id)
+                staff |= await self.bridge.people.members(dept.room_id)
             except Exception as e:
                 log.warning("Could not list %s's members: %s", dept.id, describe(e))
         for user_id in sorted(staff):
@@ -296,12 +333,14 @@ class Laura:
         await self._wait_for_homeserver()
         bot = self.az.intent
         await bot.set_displayname(self.config["appservice.bot_displayname"])
-        await self.bridge.ensure_rooms()
-        await self.bridge.reconcile_people()
+        await self.bridge.rooms.ensure_rooms()
+        await self.bridge.rooms.reconcile_people()
         await self._refresh_presence()
         self._web_runner = LauraRunner(
             build_app(
                 self.conversations,
+                Authenticator(self.store),
+                EventStreams(self.store, self.notifier),
                 self.config,
                 Media(self.files, self.video, self.typing, self.transcripts, self.retention),
                 demo_pages=self.demo_pages,
@@ -313,7 +352,7 @@ class Laura:
         site = web.TCPSite(self._web_runner, self.config["web.hostname"], self.config["web.port"])
         await site.start()
         self.clock.start()
-        await self.conversations.restore()
+        await self.timers.restore()
         await self.routing.restore()
         await self.typing.restore()
         await self.monitors.restore()
@@ -361,7 +400,7 @@ class Laura:
         if self._web_runner:
             await self._web_runner.cleanup()
         await self.router.close()
-        await self.conversations.close()
+        await self.timers.close()
         await self.routing.close()
         await self.monitors.close()
         for runner in (

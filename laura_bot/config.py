@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mautrix.util.config import BaseFileConfig, ConfigUpdateHelper
-from ruamel.yaml import YAML
 
+from .config_texts import languages, template_fix, update_texts, validate_texts
 from .errors import ConfigError
-from .templates import FILTERS, TemplateRefused, safe_render, variables_of
+from .templates import TemplateRefused, safe_render
+from .texts import VISITOR, available_languages, text_in, widget_texts
 from .util import format_duration, parse_duration
 from .web.ratelimit import ACTIONS as RATE_LIMIT_ACTIONS
 from .web.ratelimit import parse_limit, parse_networks
@@ -53,12 +53,6 @@ SETTING_TEXTS: dict[str, int] = {"welcome_message": 1000}
 # characters.
 SETTING_TEXT_VARIABLES: dict[str, frozenset[str]] = {"welcome_message": frozenset()}
 SETTING_TEXT_OUTPUT = 4000
-# The visitor texts (texts.<lang>.<name>) are templates in the same language, with the variables
-# of the built-in text of the same name; for the check at start they are filled in with values
-# of the kind Laura fills in (a number for these, a name for the others), to at most this many
-# characters.
-VISITOR_TEXT_SAMPLES: dict[str, object] = {"minutes": 5, "position": 2}
-VISITOR_TEXT_OUTPUT = 4000
 SETTING_KEYS = (*SETTING_RANGES, *SETTING_COUNTS, *SETTING_TEXTS, *SETTING_FLAGS)
 # What visitors may send (checked by content), by the names the config uses.
 FILE_TYPES = {
@@ -73,8 +67,9 @@ _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-# The widget's texts an organisation may word itself (widget.texts): those drawn after the
-# widget asked Laura how it should look (the others are on screen before that).
+# The widget's texts an organisation may word itself (widget.texts; Laura sends the widget all
+# its texts, these with the organisation's wording: Config.widget_texts). Each one is plain text
+# without {placeholders}.
 WIDGET_TEXTS = (
     "launcher",
     "intro",
@@ -97,37 +92,6 @@ _ORIGIN = re.compile(
 def _is_origin(value: Any) -> bool:
     """https://host[:port] (a trailing slash allowed), nothing else: it goes into headers."""
     return isinstance(value, str) and bool(_ORIGIN.match(value))
-
-
-@cache
-def builtin_texts() -> dict[str, dict[str, str]]:
-    """The visitor texts of example-config.yaml, per language: Laura's built-in ones."""
-    texts = YAML(typ="safe").load(EXAMPLE.read_text())["texts"]
-    return {lang: {k: str(v) for k, v in own.items()} for lang, own in texts.items()}
-
-
-def template_fix(refused: TemplateRefused, allowed: frozenset[str]) -> str:
-    """What is wrong with a template in the config, and how to put it right."""
-    names = ", ".join(f"{{{{ {v} }}}}" for v in sorted(allowed))
-    if refused.kind == "syntax":
-        v = refused.values
-        return f"the template is malformed ({v['message']}, line {v['line']})"
-    if refused.kind == "variable":
-        uses = f"it may use {names}" if names else "it has none (write it without {{ }})"
-        return f"'{refused.values['name']}' is not a variable of this text: {uses}"
-    if refused.kind == "filter":
-        allowed_filters = ", ".join(f for f in FILTERS if f != "d")
-        return f"the filter {refused.values['name']} is not allowed (these are: {allowed_filters})"
-    if refused.kind == "too_long":
-        return f"filled in, it is longer than {refused.values['limit']} characters"
-    if refused.kind == "runtime":
-        return "the template cannot be filled in"
-    return (
-        "only text, "
-        + (f"the variables {names}, " if names else "")
-        + "{% if %} and simple filters are allowed (no attributes, calls, loops, arithmetic "
-        "or other statements)"
-    )
 
 
 def contrast_with_white(color: str) -> float:
@@ -220,10 +184,7 @@ class Config(BaseFileConfig):
         for action, scopes in RATE_LIMIT_ACTIONS.items():
             for scope in scopes:
                 copy(f"web.rate_limits.{action}.{scope}")
-        for lang in ("nl", "en"):
-            if f"texts.{lang}" in helper.source:
-                for name in helper.base[f"texts.{lang}"]:
-                    copy(f"texts.{lang}.{name}")
+        update_texts(helper)
         for key in ("appservice.as_token", "appservice.hs_token"):
             if helper.base[key] in ("generate", "", None):
                 helper.base[key] = secrets.token_urlsafe(48)
@@ -376,7 +337,7 @@ class Config(BaseFileConfig):
             key = f"laura.settings.{name}"
             need(key, isinstance(self[key], bool), "write true or false")
         self._validate_media(need)
-        self._validate_texts(need)
+        validate_texts(self["texts"], need)
         need("web.consent", isinstance(self["web.consent"], bool), "write true or false")
         privacy_url = self["web.privacy_url"]
         need(
@@ -414,14 +375,20 @@ class Config(BaseFileConfig):
                 f"config key 'laura.timezone' is invalid ({self['laura.timezone']!r}): use an "
                 "IANA time zone name, like Europe/Amsterdam"
             ) from None
-        need("laura.staff_language", self["laura.staff_language"] in ("nl", "en"), "use nl or en")
+        need(
+            "laura.staff_language",
+            self["laura.staff_language"] in available_languages(),
+            f"use one of the languages Laura has texts in: {languages()}",
+        )
         langs = self["laura.languages"]
         need(
             "laura.languages",
             isinstance(langs, list)
             and bool(langs)
-            and all(lang in ("nl", "en") for lang in langs),
-            "use a list of nl and/or en, like [nl, en]",
+            and all(lang in available_languages() for lang in langs)
+            and len(set(langs)) == len(langs),
+            f"use a list of the languages Laura has texts in ({languages()}), each once, like "
+            "[nl, en]",
         )
         categories = self["laura.case_categories"]
         need(
@@ -466,29 +433,6 @@ class Config(BaseFileConfig):
             and all(isinstance(f, str) and Path(f).is_file() for f in fonts),
             "use a list of paths to TTF/OTF font files that exist, or []",
         )
-
-    def _validate_texts(self, need: Callable[[str, bool, str], None]) -> None:
-        """texts.<lang>.<name>: templates in the restricted language (templates.py), each with
-        exactly the variables Laura's built-in text of that name uses."""
-        builtin = builtin_texts()
-        texts = self["texts"]
-        need("texts", isinstance(texts, dict), "use a mapping per language of names to texts")
-        for lang, own in texts.items():
-            need(f"texts.{lang}", isinstance(own, dict), "use a mapping of names to texts")
-            for name, text in own.items():
-                if text is None:  # left empty: the built-in text
-                    continue
-                key = f"texts.{lang}.{name}"
-                need(key, isinstance(text, str), "use a text (in quotes)")
-                allowed = frozenset(
-                    v for b in builtin.values() if name in b for v in variables_of(b[name])
-                )
-                values = {v: VISITOR_TEXT_SAMPLES.get(v, "Anna") for v in allowed}
-                try:
-                    safe_render(text, values, VISITOR_TEXT_OUTPUT)
-                except TemplateRefused as e:  # the key says which text: not the whole text
-                    fix = template_fix(e, allowed)
-                    raise ConfigError(f"config key '{key}' is invalid: {fix}") from None
 
     def _validate_widget(self, need: Callable[[str, bool, str], None]) -> None:
         color = self["widget.color"]
@@ -581,11 +525,19 @@ class Config(BaseFileConfig):
         return {FILE_TYPES[t] for t in self["media.visitor_types"] or []}
 
     def text(self, lang: str, name: str) -> str:
+        """A visitor text: the organisation's own (texts.<lang>.<name>), else Laura's in that
+        language, else Laura's in the default language."""
         texts = self["texts"] or {}
         value = (texts.get(lang) or {}).get(name)
         if value is None:
-            value = (texts.get("nl") or {}).get(name, name)
-        return str(value)
+            value = text_in(VISITOR, lang, name)
+        return str(name if value is None else value)
+
+    def widget_texts(self, lang: str) -> dict[str, str]:
+        """The widget's texts in a language: Laura's, with the organisation's wording
+        (widget.texts.<lang>.<name>) over them."""
+        own = (self["widget.texts"] or {}).get(lang) or {}
+        return {**widget_texts(lang), **{str(k): str(v) for k, v in own.items()}}
 
     def generate_registration(self) -> dict[str, Any]:
         domain = re.escape(self["homeserver.domain"])

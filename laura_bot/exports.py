@@ -13,7 +13,7 @@ from functools import partial
 from .config import Config
 from .db import Store
 from .db.conversations import Conversation
-from .texts import staff_text
+from .texts import available_languages, staff_text
 from .transcript import LABEL_KEYS, Line, TranscriptInfo, bundle, render_pdf, safe_file_name
 
 
@@ -33,7 +33,7 @@ class Transcripts:
 
     def _t(self, lang: str, text_id: str, **values: str) -> str:
         return staff_text(
-            lang if lang in ("nl", "en") else self.config["laura.staff_language"],
+            lang if lang in available_languages() else self.config["laura.staff_language"],
             text_id,
             **values,
         )

@@ -6,8 +6,8 @@ never be able to look like it. So:
 
 - A name (and a file name) loses what renders as nothing or moves text around: control and
   format characters (bidi overrides and isolates, zero-width characters, the BOM), line and
-  paragraph separators, fillers that draw nothing. A name also loses symbols (emoji, check
-  marks, dingbats, maths): Laura's portal marker is one, and a name needs none.
+  paragraph separators, fillers that draw nothing. A name also loses symbols beyond ASCII
+  (emoji, check marks, dingbats, maths): Laura's portal marker is one, and a name needs none.
 - A name that holds the words of Laura's portal statement in any language (also spelt with
   look-alike letters from other scripts, with accents or in another case) is refused when it is
   given and shown as a neutral name if one is found in the database.
@@ -67,8 +67,10 @@ def clean_name(value: str | None) -> str | None:
     for char in unicodedata.normalize("NFC", value):
         if _is_space(char):
             kept.append(" ")
-        elif invisible(char) or unicodedata.category(char) in _SYMBOL_CATEGORIES:
-            continue
+        elif invisible(char) or (
+            not char.isascii() and unicodedata.category(char) in _SYMBOL_CATEGORIES
+        ):
+            continue  # (the few ASCII symbols, like + and <, draw as what they are)
         else:
             kept.append(char)
     name = " ".join("".join(kept).split())

@@ -1,7 +1,9 @@
 """Weekly schedules typed in bot commands: days, time spans, holiday dates.
 
-Staff write them in Dutch or English, e.g. ``!availability ma-vr 09:00-17:00`` (their own
-availability) or ``!hours intake mon-fri 9-17`` (a department's business hours). A ``Week``
+Staff write them in any language Laura has texts in, e.g. ``!availability ma-vr 09:00-17:00``
+(their own availability) or ``!hours intake mon-fri 9-17`` (a department's business hours):
+the day names and words are the catalogues' (staff texts schedule_*), and Laura describes a
+schedule in the staff's language. A ``Week``
 maps a weekday (0 = Monday .. 6 = Sunday) to its sorted, non-overlapping windows in minutes
 since midnight; everything here is pure: parsing, editing, (de)serialising, describing, and
 asking whether a wall-clock moment is inside the schedule.
@@ -12,42 +14,53 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from functools import cache
+
+from .texts import STAFF, staff_text
 
 Week = dict[int, list[tuple[int, int]]]
 
 DAY_MINUTES = 1440
 
-_DAY_NAMES: dict[str, int] = {
-    name: day
-    for day, names in enumerate(
-        (
-            "ma maandag mon monday mo",
-            "di dinsdag tue tuesday tu",
-            "wo woensdag wed wednesday we",
-            "do donderdag thu thursday th",
-            "vr vrijdag fri friday fr",
-            "za zaterdag sat saturday sa",
-            "zo zondag sun sunday su",
-        )
-    )
-    for name in names.split()
-}
 _DAY_KEYS = frozenset(str(day) for day in range(7))  # of a week stored as JSON
 
-_DAY_WORDS: dict[str, frozenset[int]] = {
-    **dict.fromkeys(("alle", "all", "dagelijks", "daily"), frozenset(range(7))),
-    **dict.fromkeys(("werkdagen", "weekdays"), frozenset(range(5))),
-    "weekend": frozenset({5, 6}),
-}
 
-_SHORT = {
-    "nl": ("ma", "di", "wo", "do", "vr", "za", "zo"),
-    "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
-}
-_WORDS = {
-    "nl": {"always": "altijd", "none": "geen tijden", "no_days": "geen dagen"},
-    "en": {"always": "always", "none": "no times", "no_days": "no days"},
-}
+def _words(text_id: str) -> list[str]:
+    """A staff text that lists words (day names: a group a day, groups separated by ;), in
+    every language, lower case."""
+    return [STAFF[lang][text_id].lower() for lang in STAFF]
+
+
+@cache
+def _day_names() -> dict[str, int]:
+    """Every language's names of the weekdays (0 = Monday) that staff may type."""
+    names: dict[str, int] = {}
+    for groups in _words("schedule_day_names"):
+        for day, group in enumerate(groups.split(";")):
+            names.update(dict.fromkeys(group.split(), day))
+    return names
+
+
+@cache
+def _day_words() -> dict[str, frozenset[int]]:
+    """Words for several days at once: every day, the working days, the weekend."""
+    return {
+        word: days
+        for text_id, days in (
+            ("schedule_words_all", frozenset(range(7))),
+            ("schedule_words_weekdays", frozenset(range(5))),
+            ("schedule_words_weekend", frozenset({5, 6})),
+        )
+        for words in _words(text_id)
+        for word in words.split()
+    }
+
+
+@cache
+def off_words() -> frozenset[str]:
+    """Words for "not on these days" (``!availability za off``)."""
+    return frozenset(word for words in _words("schedule_words_off") for word in words.split())
+
 
 _DASH = re.compile(r"\s*[-–]\s*")
 _SPAN = re.compile(r"^\s*(\d{1,2})(?:[:.](\d{2}))?\s*[-–]\s*(\d{1,2})(?:[:.](\d{2}))?\s*$")
@@ -69,13 +82,14 @@ def parse_days(text: str) -> frozenset[int]:
     days: set[int] = set()
     for part in text.lower().split(","):
         part = part.strip()
-        if part in _DAY_WORDS:
-            days |= _DAY_WORDS[part]
+        if part in _day_words():
+            days |= _day_words()[part]
             continue
         ends = _DASH.split(part)
-        if len(ends) > 2 or any(end not in _DAY_NAMES for end in ends):
+        names = _day_names()
+        if len(ends) > 2 or any(end not in names for end in ends):
             raise ScheduleError("bad_days", text)
-        first, last = _DAY_NAMES[ends[0]], _DAY_NAMES[ends[-1]]
+        first, last = names[ends[0]], names[ends[-1]]
         days.update((first + step) % 7 for step in range((last - first) % 7 + 1))
     return frozenset(days)
 
@@ -130,14 +144,11 @@ def add_window(week: Week, days: frozenset[int], span: tuple[int, int]) -> Week:
     return new
 
 
-OFF_WORDS = frozenset({"off", "vrij", "dicht", "closed", "none", "geen"})
-
-
 def edit(week: Week, days_text: str, spans: list[str]) -> Week:
     """What a command says about some days, applied to a week: `<days> <from>-<to> ...` sets
     those days to these windows; `<days> off` frees them. ScheduleError when it cannot."""
     days = parse_days(days_text)
-    if len(spans) == 1 and spans[0].lower() in OFF_WORDS:
+    if len(spans) == 1 and spans[0].lower() in off_words():
         return set_days(week, days, None)
     if not spans:
         raise ScheduleError("bad_time", "")
@@ -222,18 +233,13 @@ def _clock(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def _lang(lang: str) -> str:
-    return lang if lang in _SHORT else "en"
-
-
 def _day_range(first: int, last: int, lang: str) -> str:
-    names = _SHORT[lang]
+    names = staff_text(lang, "schedule_days_short").split()
     return names[first] if first == last else f"{names[first]}–{names[last]}"
 
 
 def describe_days(days: frozenset[int], lang: str) -> str:
     """``"ma–vr"``, ``"Mon, Wed"``: runs of consecutive days as ranges."""
-    lang = _lang(lang)
     runs: list[list[int]] = []
     for day in sorted(days):
         if runs and runs[-1][1] == day - 1:
@@ -241,15 +247,14 @@ def describe_days(days: frozenset[int], lang: str) -> str:
         else:
             runs.append([day, day])
     if not runs:
-        return _WORDS[lang]["no_days"]
+        return staff_text(lang, "schedule_no_days")
     return ", ".join(_day_range(first, last, lang) for first, last in runs)
 
 
 def describe(week: Week | None, lang: str) -> str:
     """``"ma–vr 09:00–17:00; za 10:00–12:00"``; "altijd"/"always" for no schedule (None)."""
-    lang = _lang(lang)
     if week is None:
-        return _WORDS[lang]["always"]
+        return staff_text(lang, "schedule_always")
     groups: list[tuple[int, int, list[tuple[int, int]]]] = []
     for day in range(7):
         windows = week.get(day, [])
@@ -260,7 +265,7 @@ def describe(week: Week | None, lang: str) -> str:
         else:
             groups.append((day, day, windows))
     if not groups:
-        return _WORDS[lang]["none"]
+        return staff_text(lang, "schedule_no_times")
     return "; ".join(
         _day_range(first, last, lang)
         + " "

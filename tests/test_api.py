@@ -32,6 +32,12 @@ async def test_widget_and_openapi(laura_handle: LauraHandle) -> None:
         assert [t["id"] for t in widget["topics"]] == ["huisarts", "thuiszorg"]
         assert not any(t["available"] for t in widget["topics"])
         assert widget["out_of_office"].startswith("Op dit moment is er niemand")
+        # The widget's own texts come from Laura, in the language asked for (else the first).
+        assert widget["language"] == "nl" and widget["texts"]["send"] == "Verstuur"
+        assert widget["language_names"] == {"nl": "Nederlands", "en": "English"}
+        _, english = await v.call("GET", "/widget?lang=pl-PL,en-GB,nl", headers={}, expect=200)
+        assert english["language"] == "en" and english["texts"]["send"] == "Send"
+        assert english["out_of_office"].startswith("Nobody is available")
         _, doc = await v.call("GET", "/openapi.json", headers={}, expect=200)
         assert doc["openapi"].startswith("3.")
         for path in (

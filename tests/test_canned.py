@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from laura_bot.commands.canned import Refused, check_template, fill, strip_reply_fallback
+from laura_bot.commands.canned import Refused, check_template, fill
 from laura_bot.commands.canned import variables as canned_variables
 from laura_bot.db import Store
 from laura_bot.db.canned import SHARED
+from laura_bot.matrix.content import trim_reply_fallback
 
 from .conftest import Team
 from .helpers import Staff, Visitor, is_msg, reply_to, secret
@@ -95,10 +96,9 @@ def test_an_answer_that_fills_in_too_long_is_refused() -> None:
 
 
 def test_reply_fallback_is_stripped() -> None:
-    assert strip_reply_fallback("> <@a:b> eerder\n> meer\n\nmijn tekst\nregel 2") == (
-        "mijn tekst\nregel 2"
-    )
-    assert strip_reply_fallback("gewoon\n> geen fallback") == "gewoon\n> geen fallback"
+    fallback = "> <@a:b> eerder\n> meer\n\nmijn tekst\nregel 2"
+    assert trim_reply_fallback(fallback, "$e") == "mijn tekst\nregel 2"
+    assert trim_reply_fallback("gewoon\n> geen fallback", "$e") == "gewoon\n> geen fallback"
 
 
 # The store on both engines ---------------------------------------------------------------------

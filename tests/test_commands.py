@@ -72,7 +72,7 @@ async def test_admin_commands(team: Team) -> None:
 
 async def test_non_admin_is_refused(team: Team) -> None:
     control = team.rooms["control"]
-    await team.laura.bridge.invite(control, team["anna"].user_id)
+    await team.laura.bridge.rooms.invite(control, team["anna"].user_id)
     await team["anna"].wait_invite(control)
     await team["anna"].join(control)
     for text in ("!set dispatch_timeout 1s", "!department add x X", "!stats", "!settings"):
@@ -139,9 +139,9 @@ async def test_config_changes_are_applied_at_start_up(team: Team) -> None:
     laura = handle.laura
     assert laura
     async with asyncio.timeout(20):
-        while bram.user_id in await laura.bridge.members(huisarts):
+        while bram.user_id in await laura.bridge.people.members(huisarts):
             await asyncio.sleep(0.2)
-    assert carla.user_id in await laura.bridge.members(huisarts)
+    assert carla.user_id in await laura.bridge.people.members(huisarts)
 
 
 @pytest.mark.laura_config({"laura.staff_language": "en"})

@@ -23,7 +23,7 @@ def load(tmp_path: Path, **changes: object) -> Config:
         node = data
         *parents, last = dotted.split("__")
         for p in parents:
-            node = node[p]
+            node = node.setdefault(p, {})  # texts: {} in the example: the language is added
         node[last] = value
     path = tmp_path / "config.yaml"
     with path.open("w") as f:

@@ -197,7 +197,7 @@ async def test_kill_synapse_mid_conversation(
         assert session
         # As if its answer had been lost: noted in the ledger, but not confirmed.
         await laura.store.db.execute("UPDATE mx_send SET event_id=NULL WHERE txn_id=$1", txn)
-        again = await laura.bridge.send(
+        again = await laura.bridge.sender.send(
             consult, {"msgtype": "m.text", "body": "x"}, txn, laura.bridge.ghost(session)
         )
         assert again == ev["event_id"]

@@ -264,14 +264,14 @@ async def test_a_chat_taken_again_gets_no_second_opening(
     conv_id = session.conversation_id
     # What Laura tells the visitor stays undelivered until the chat is taken again.
     gate = asyncio.Event()
-    real = laura.bridge._deliver
+    real = laura.bridge.pump._deliver
 
     async def held(conv: Any, session: Any, topic: str, opening: bool = False) -> None:
         if conv.id == conv_id and not gate.is_set():
             return
         await real(conv, session, topic, opening)
 
-    monkeypatch.setattr(laura.bridge, "_deliver", held)
+    monkeypatch.setattr(laura.bridge.pump, "_deliver", held)
     await anna.send(room, "!leave queue")
     requests = dispatch_for(team, "Retour")
     await bram.wait_for(

@@ -16,7 +16,7 @@ import pytest
 from PIL import ExifTags, Image, ImageChops, ImageSequence, ImageStat
 from PIL.PngImagePlugin import PngImageFile, PngInfo
 
-from laura_bot import media
+from laura_bot import media, pdfcheck
 from laura_bot.media import (
     DEFAULT_TYPES,
     IMAGE_TYPES,
@@ -702,7 +702,7 @@ def test_pdf_check_does_bounded_work(
 ) -> None:
     data = made_pdf(pages=4)
     assert upload(data, "a.pdf").data == data
-    monkeypatch.setattr(media, limit, value)
+    monkeypatch.setattr(pdfcheck, limit, value)
     assert refused(data, "a.pdf").code == "file_too_large"
 
 

@@ -36,7 +36,7 @@ async def into_control(team: Team, user: str) -> None:
     control = team.rooms["control"]
     staff = team[user]
     if control not in staff.stale_invites:  # a supervisor was invited when the room was made
-        await team.laura.bridge.invite(control, staff.user_id)
+        await team.laura.bridge.rooms.invite(control, staff.user_id)
         await staff.wait_invite(control)
     await staff.join(control)
 
@@ -212,7 +212,7 @@ async def test_restore_ends_monitoring_of_a_chat_that_ended_meanwhile(team: Team
     mirror = await admin.wait_invite()
     await admin.join(mirror)
     await admin.wait_for(is_msg(mirror, body_has="verbonden met een medewerker"))
-    team.laura.conversations.after_end.remove(team.laura.monitors.chat_ended)
+    team.laura.lifecycle.after_end.remove(team.laura.monitors.chat_ended)
     team.laura.monitors.runner._closed = True
     await team["anna"].send(room, "!close")
     await visitor.wait_status("ended")

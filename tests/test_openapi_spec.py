@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from laura_bot.errors import ErrorCode
 from laura_bot.status import Status
+from laura_bot.texts import available_languages
 from laura_bot.web.openapi import openapi_document
 from laura_bot.web.server import build_app
 from tests.test_config import load
@@ -30,7 +31,7 @@ async def routes_and_document(tmp_path: Path) -> tuple[set[tuple[str, str]], dic
     """(method, path) of every route the app has under /api/v1/ (less HEAD and OPTIONS, which
     aiohttp and the CORS middleware add), and the document the app serves."""
     config = load(tmp_path)
-    app = build_app(cast(Any, None), config, cast(Any, None))
+    app = build_app(cast(Any, None), cast(Any, None), cast(Any, None), config, cast(Any, None))
     c: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await c.start_server()
     try:
@@ -70,11 +71,16 @@ def test_enums_are_the_codes() -> None:
     schemas = doc["components"]["schemas"]
     assert schemas["Status"]["enum"] == [status.value for status in Status]
     assert schemas["ErrorCode"]["enum"] == [code.value for code in ErrorCode]
+    assert schemas["Language"]["enum"] == list(available_languages())
     # Both are used where the values go: a session's status, an event's, an error's code.
     ref = {"$ref": "#/components/schemas/ErrorCode"}
     assert schemas["Error"]["properties"]["error"]["properties"]["code"] == ref
     assert schemas["Session"]["properties"]["status"] == {"$ref": "#/components/schemas/Status"}
     assert schemas["Event"]["properties"]["status"]["$ref"] == "#/components/schemas/Status"
+    language = {"$ref": "#/components/schemas/Language"}
+    start = doc["paths"]["/api/v1/sessions"]["post"]["requestBody"]["content"]
+    assert start["application/json"]["schema"]["properties"]["language"] == language
+    assert schemas["Widget"]["properties"]["languages"]["items"] == language
 
 
 def _refs(node: Any) -> Iterator[str]:

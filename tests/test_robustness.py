@@ -117,7 +117,7 @@ async def test_failing_event_is_retried_then_moved_aside_and_can_be_retried(team
     anna = team["anna"]
     laura = team.laura
     visitor, consult = await team.connected("Herkansing")
-    real = laura.conversations.staff_message
+    real = laura.staff_actions.staff_message
     calls: list[str] = []
 
     async def broken(conv: Any, event_id: str, name: str, body: str) -> bool:
@@ -126,13 +126,13 @@ async def test_failing_event_is_retried_then_moved_aside_and_can_be_retried(team
             raise RuntimeError("a bug in Laura")
         return await real(conv, event_id, name, body)
 
-    laura.conversations.staff_message = broken  # type: ignore[method-assign]
+    laura.staff_actions.staff_message = broken  # type: ignore[method-assign]
     try:
         failing = await anna.send(consult, "bericht dat een fout raakt")
         await anna.send(consult, "bericht erna")
         await visitor.wait_for(lambda e: e.get("body") == "bericht erna", timeout=PROMPT)
     finally:
-        laura.conversations.staff_message = real  # type: ignore[method-assign]
+        laura.staff_actions.staff_message = real  # type: ignore[method-assign]
     assert calls == [failing] * 3  # tried three times, then moved aside
     [dead] = [d for d in await laura.store.inbox.dead_letters() if d.event_id == failing]
     assert dead.reason.startswith("RuntimeError at ") and dead.attempts == 3
@@ -308,7 +308,7 @@ async def test_queue_positions_stay_right_under_concurrency(
                 if len(waiting) == len(staying) and all(c.dispatch_event_id for c in waiting):
                     break
                 await asyncio.sleep(0.2)
-        await laura.conversations.queues.idle(timeout=30)
+        await laura.lifecycle.queues.idle(timeout=30)
         places = []
         for v in staying:
             await v.poll(timeout=0)

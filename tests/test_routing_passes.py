@@ -50,6 +50,7 @@ class Laura:
     def __init__(self, tmp: Path, db_url: str, members: set[str]) -> None:
         self.tmp, self.db_url, self.members = tmp, db_url, members
         self.kicked: list[str] = []
+        self.conversations = Conversations()
 
     async def start(self) -> Routing:
         yaml = YAML()
@@ -73,8 +74,8 @@ class Laura:
             Clock(),  # type: ignore[arg-type]
             members,
             self.kicked.append,
+            self.conversations.ask_contact,
         )
-        self.routing.conversations = Conversations()  # type: ignore[assignment]
         return self.routing
 
     async def stop(self) -> None:

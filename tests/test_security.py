@@ -33,7 +33,7 @@ from aiohttp import web
 from PIL import Image
 from pypdf import PdfReader
 
-import laura_bot.conversation as conversation_module
+import laura_bot.web.auth as auth_module
 from laura_bot.commands import CONSULT, CONTROL, DISPATCH, registry
 from laura_bot.dev.synapse import free_port
 from laura_bot.matrix.rooms import LOCKED_STATE
@@ -319,7 +319,7 @@ async def test_tokens_random_hashed_and_compared_in_constant_time(
             return hmac.compare_digest(x, y)
 
         fake = SimpleNamespace(compare_digest=spy, new=hmac.new)
-        monkeypatch.setattr(conversation_module, "hmac", fake)
+        monkeypatch.setattr(auth_module, "hmac", fake)
         wrong = f"{v.session_id}.{'A' * len(secrets_[0])}"
         unknown = f"{'0' * len(v.session_id)}.{secrets_[0]}"
         for token, expected in ((v.token, 200), (wrong, 401), (unknown, 401)):
@@ -545,10 +545,12 @@ async def test_markup_is_text_in_matrix_the_widget_and_the_pdf(browser: Any, tea
             {"msgtype": "m.file", "body": file_name, "url": mxc, "info": pdf_info},
         )
 
-        # Matrix: the visitor's text is the plain body of the ghost's event, exactly as typed,
-        # with no mentions; file names are plain too.
+        # Matrix: the visitor's text is the plain body of the ghost's event, as typed but for
+        # the bidi override, shown rather than obeyed (issue #22), with no mentions; file names
+        # are plain too.
         content = said["content"]
-        assert content["body"] == message and content["msgtype"] == "m.text"
+        assert content["body"] == message.replace("\u202e", "⟪U+202E⟫")
+        assert content["msgtype"] == "m.text"
         assert "formatted_body" not in content and "format" not in content
         assert content.get("m.mentions") == {}
         # File names are plain text as well, and cannot flip what follows them ("gnp.exe").
@@ -1047,7 +1049,7 @@ async def test_commands_in_the_wrong_room_or_from_the_wrong_person(team: Team) -
 
     # A non-admin in the control room: every admin command is refused (those not shown in
     # other tests yet).
-    await team.laura.bridge.invite(control, anna.user_id)
+    await team.laura.bridge.rooms.invite(control, anna.user_id)
     await anna.wait_invite(control)
     await anna.join(control)
     texts = [SAMPLES[n] for n in admin_only if n not in REFUSED_ELSEWHERE]

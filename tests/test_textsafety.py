@@ -64,7 +64,7 @@ def test_ordinary_names_stay(name: str, shown: str) -> None:
 
 def test_the_marker_words_come_from_every_language_of_the_texts() -> None:
     words = marker_words()
-    assert {"aangemeld", "portaal", "signed", "portal"} <= words
+    assert {"aangemeld", "portaal", "signed", "portal", "zalogowano"} <= words
     for lang in STAFF:
         # Laura's own marker, in each language, is what a visitor's name cannot hold.
         assert imitates_marker(staff_text(lang, "verified_name", name="X"))

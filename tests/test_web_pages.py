@@ -17,7 +17,9 @@ SITE = "https://www.zorg.example"
 async def client(tmp_path: Path, demo_pages: bool) -> TestClient[Any, Any]:
     config = load(tmp_path, web__allowed_origins=[SITE])
     # The pages need no chat: nothing here reaches the domain.
-    app = build_app(cast(Any, None), config, cast(Any, None), demo_pages=demo_pages)
+    app = build_app(
+        cast(Any, None), cast(Any, None), cast(Any, None), config, cast(Any, None), demo_pages
+    )
     c: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await c.start_server()
     return c

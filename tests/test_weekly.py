@@ -620,10 +620,10 @@ def test_describe_empty_and_none() -> None:
     assert describe(None, "en") == "always"
 
 
-def test_describe_unknown_language_is_english() -> None:
-    assert describe({0: [NINE_TO_FIVE]}, "de") == "Mon 09:00–17:00"
-    assert describe(None, "") == "always"
-    assert describe_days(frozenset({0}), "fr") == "Mon"
+def test_describe_unknown_language_is_the_default_language() -> None:
+    assert describe({0: [NINE_TO_FIVE]}, "de") == "ma 09:00–17:00"
+    assert describe(None, "") == "altijd"
+    assert describe_days(frozenset({0}), "fr") == "ma"
 
 
 @pytest.mark.parametrize(

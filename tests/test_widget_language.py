@@ -102,3 +102,52 @@ async def test_a_browser_that_blocks_storage_keeps_the_chat_for_the_page(
         assert page.errors == []
     finally:
         await page.context.close()
+
+
+@pytest.mark.laura_config({"laura.languages": ["nl", "en", "pl"]})
+async def test_a_browser_that_asks_for_polish_gets_the_chat_in_polish(
+    browser: Any, team: Team
+) -> None:
+    """The widget has no texts of its own: Laura sends them in the first language of the
+    browser's she offers (the chat's own page has no language to go by)."""
+    context = await browser.new_context(viewport={"width": 1000, "height": 760}, locale="pl-PL")
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        await page.goto(f"http://127.0.0.1:{team.handle.web_port}/chat")
+        start = page.locator("form.start")
+        await start.wait_for()
+        assert "Prosimy zadać pytanie na czacie." in await start.inner_text()
+        assert await page.inner_text("form.start button[type=submit]") == "Rozpocznij czat"
+        assert await page.evaluate("document.documentElement.lang") == "pl"
+        choice = page.locator("select.lang")
+        assert await choice.get_attribute("aria-label") == "Język"
+        assert await choice.locator("option").all_inner_texts() == [
+            "Nederlands",
+            "English",
+            "Polski",
+        ]
+        assert await choice.input_value() == "pl"
+
+        await start_in_widget(page, "Zofia", "Mam pytanie o receptę")
+        # Laura's own texts follow the chat's language: the topic passed on, the queue.
+        await page.wait_for_selector(".msg.bot >> text=zostało przekazane")
+        await page.wait_for_selector(".queue >> text=Miejsce w kolejce: 1.")
+        assert await page.inner_text("form.compose button[type=submit]") == "Wyślij"
+        session_id = await page.evaluate(
+            "() => Object.entries(localStorage).find(([k]) => k.startsWith('laura.chat.'))[1]"
+        )
+        session = await team.laura.store.sessions.get_by_id(json.loads(session_id)["session_id"])
+        assert session and session.language == "pl"
+
+        # The switch in the header: to Dutch and back, the whole chat each time.
+        await page.select_option("select.lang", "nl")
+        await page.wait_for_selector(".queue >> text=Je bent nummer 1 in de wachtrij.")
+        await page.select_option("select.lang", "pl")
+        await page.wait_for_selector("form.compose button[type=submit] >> text=Wyślij")
+        await page.wait_for_selector(".msg.visitor .who >> text=Ty")
+        assert await page.locator(".msg.visitor").count() == 1
+        assert errors == []
+    finally:
+        await context.close()

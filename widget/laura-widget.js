@@ -2,12 +2,15 @@
  *
  * Embed with: <script src="https://laura.example.org/widget/laura-widget.js" defer></script>
  * Options (attributes on the script tag): data-api (default: same origin /api/v1),
- * data-lang (nl or en; default: ?lang= in the page URL, the page's lang, the browser's),
+ * data-lang (a language code: nl, en, pl; default: ?lang= in the page URL, the page's lang, the
+ * browser's),
  * data-identity (portal mode: the portal's signed token for the signed-in visitor).
  *
  * The chat lives in a shadow root so the host site's CSS cannot break it. Everything shown comes
  * from the server's event stream (ordered by seq), so a reload, a new tab or a browser restart
- * replays the same conversation. All text is inserted with textContent, never as HTML.
+ * replays the same conversation. All text is inserted with textContent, never as HTML. The
+ * widget has no texts of its own: Laura sends them (GET /widget, in the visitor's language), and
+ * nothing is drawn before they are there.
  */
 (function () {
   "use strict";
@@ -31,135 +34,9 @@
   var STORE = storeKey();
   var params = new URLSearchParams(location.search);
 
-  var TEXTS = {
-    nl: {
-      launcher: "Chat met ons", title: "Chat", close: "Sluiten", end: "Beëindigen",
-      intro: "Stel je vraag via de chat. Je naam en e-mailadres zijn niet verplicht.",
-      name: "Naam of bijnaam (niet verplicht)", email: "E-mailadres (niet verplicht)",
-      start: "Start de chat", choose: "Kies een onderwerp:", send: "Verstuur",
-      nameRefused: "Deze naam kan niet: er staan woorden in die Laura gebruikt voor wie via het portaal is aangemeld. Kies een andere naam, of laat het veld leeg.",
-      placeholder: "Typ je bericht…", you: "Jij", queue: "Je bent nummer {n} in de wachtrij.",
-      waiting: "Even geduld, er komt zo iemand bij je.", connected: "In gesprek met {names}",
-      contactTitle: "Laat je gegevens achter", phone: "Telefoonnummer",
-      message: "Waar gaat het over? (niet verplicht)", sendContact: "Verstuur",
-      noContact: "Nee, liever niet", keepWaiting: "Ik wacht nog even", contactNeed: "Vul een telefoonnummer of e-mailadres in.",
-      ended: "Het gesprek is beëindigd.", newChat: "Nieuw gesprek",
-      confirmEnd: "Wil je het gesprek beëindigen?", keepChatting: "Doorgaan", endNow: "Beëindigen",
-      rateTitle: "Hoe beoordeel je dit gesprek?", star1: "1 ster", stars: "{n} sterren",
-      comment: "Toelichting (niet verplicht)", commentNeeded: "Toelichting (verplicht)",
-      commentHint: "Vertel ons in een paar woorden wat er beter kan.",
-      chooseStars: "Kies eerst 1 tot 5 sterren.", sendRating: "Verstuur",
-      rateThanks: "Dank je wel voor je beoordeling.", alreadyRated: "Je hebt dit gesprek al beoordeeld.",
-      notRatable: "Dit gesprek kan niet beoordeeld worden.", commentTooLong: "De toelichting is te lang: hoogstens 2000 tekens.",
-      commentRequired: "Bij 1 of 2 sterren hebben we een toelichting nodig: wat kan er beter?",
-      tooMany: "Even te vaak geprobeerd. Probeer het over een minuut opnieuw.",
-      tooManyOpen: "Deze chat staat op te veel plaatsen tegelijk open: sluit een tabblad of venster ervan.",
-      offline: "Op dit moment is de chat niet beschikbaar. Probeer het later nog eens.",
-      signIn: "Log in op het portaal om met ons te chatten.",
-      introSigned: "Stel je vraag via de chat. Je bent aangemeld via het portaal.",
-      messages: "Berichten", answered: "{name} heeft geantwoord in de chat.",
-      answeredHere: "Je hebt een antwoord in de chat.",
-      topic: "Onderwerp (niet verplicht)", offlineThanks: "Dank je wel. We nemen zo snel mogelijk contact met je op.",
-      failed: "Versturen lukte niet. Controleer je verbinding en probeer het opnieuw.",
-      reconnecting: "Verbinding verbroken, opnieuw verbinden…",
-      attach: "Bestand toevoegen", uploading: "{name} versturen…",
-      fileTooLarge: "Dit bestand is te groot: het mag hoogstens {max} zijn.",
-      fileType: "Dit soort bestand kan niet mee. Dit kan wel: {types}.",
-      fileActive: "Deze PDF bevat scripts of ingesloten bestanden en kan niet mee. Druk hem af als "
-        + "nieuwe PDF, of stuur een foto ervan.",
-      fileEmpty: "Dit bestand is leeg.", fileUnreadable: "Dit bestand is beschadigd of onleesbaar.", download: "{name} downloaden ({size})",
-      enlarge: "{name} vergroten", closeImage: "Afbeelding sluiten", save: "Opslaan",
-      downloadFailed: "Downloaden lukte niet. Probeer het opnieuw.",
-      typingOne: "{names} typt…", typingMany: "{names} typen…", and: " en ",
-      videoOffer: "{name} nodigt je uit voor een videogesprek.", videoJoin: "Deelnemen aan het videogesprek",
-      videoLeave: "Videogesprek verlaten", videoTitle: "Videogesprek",
-      videoStarted: "{name} is een videogesprek begonnen.", videoEnded: "Het videogesprek is beëindigd.",
-      videoFailed: "Het videogesprek kon niet starten. Probeer het opnieuw.",
-      transcript: "Gesprek downloaden (PDF)",
-      forget: "Mijn gegevens verwijderen",
-      forgetAsk: "Alles van dit gesprek wordt nu verwijderd: je berichten, bestanden, naam en "
-        + "contactgegevens, ook bij de zorgverlener. Dat kan niet ongedaan worden gemaakt.",
-      forgetYes: "Ja, verwijderen", forgetNo: "Annuleren",
-      forgotten: "Je gegevens zijn verwijderd.",
-      unread: "{n} nieuw",
-      privacyLink: "Privacyverklaring",
-      language: "Taal", languageName: "Nederlands",
-      noStorage: "Je browser laat deze chat niet bewaren: het gesprek blijft alleen zolang deze pagina open is.",
-      popOut: "In een eigen venster openen", popped: "De chat staat nu in een eigen venster.",
-      bringBack: "Chat hier terughalen", back: "Terug naar de pagina",
-      popupBlocked: "Er ging geen eigen venster voor de chat open: je browser of deze website hield het tegen. Je chat gaat hier verder.",
-      popupIsolated: "Deze website laat de chat niet in een eigen venster openen. Je chat gaat hier verder.",
-      orphan: "Dit venster kon je chat niet overnemen: de website houdt haar vensters apart. Je chat gaat verder op de website; je kunt dit venster sluiten.",
-      closeWindow: "Venster sluiten", newChatHere: "Hier een nieuwe chat beginnen"
-    },
-    en: {
-      launcher: "Chat with us", title: "Chat", close: "Close", end: "End chat",
-      intro: "Ask your question in the chat. Your name and e-mail are optional.",
-      name: "Name or nickname (optional)", email: "E-mail address (optional)",
-      start: "Start the chat", choose: "Choose a topic:", send: "Send",
-      nameRefused: "This name cannot be used: it holds words Laura uses for someone signed in on the portal. Choose another name, or leave it empty.",
-      placeholder: "Type your message…", you: "You", queue: "You are number {n} in the queue.",
-      waiting: "Please wait, someone will be with you shortly.", connected: "Talking with {names}",
-      contactTitle: "Leave your details", phone: "Phone number",
-      message: "What is it about? (optional)", sendContact: "Send",
-      noContact: "No, thanks", keepWaiting: "I'll keep waiting", contactNeed: "Enter a phone number or an e-mail address.",
-      ended: "The conversation has ended.", newChat: "New chat",
-      confirmEnd: "Do you want to end the chat?", keepChatting: "Continue", endNow: "End",
-      rateTitle: "How would you rate this chat?", star1: "1 star", stars: "{n} stars",
-      comment: "Comment (optional)", commentNeeded: "Comment (required)",
-      commentHint: "Please tell us in a few words what could be better.",
-      chooseStars: "Choose 1 to 5 stars first.", sendRating: "Send",
-      rateThanks: "Thank you for your rating.", alreadyRated: "You have rated this chat already.",
-      notRatable: "This chat cannot be rated.", commentTooLong: "The comment is too long: at most 2000 characters.",
-      commentRequired: "With 1 or 2 stars we need a comment: what could be better?",
-      tooMany: "Too many tries. Please try again in a minute.",
-      tooManyOpen: "This chat is open in too many places at once: close a tab or window of it.",
-      offline: "The chat is not available right now. Please try again later.",
-      signIn: "Sign in on the portal to chat with us.",
-      introSigned: "Ask your question in the chat. You are signed in through the portal.",
-      messages: "Messages", answered: "{name} answered in the chat.",
-      answeredHere: "You have an answer in the chat.",
-      topic: "Topic (optional)", offlineThanks: "Thank you. We will get back to you as soon as possible.",
-      failed: "Sending failed. Check your connection and try again.",
-      reconnecting: "Connection lost, reconnecting…",
-      attach: "Attach a file", uploading: "Sending {name}…",
-      fileTooLarge: "This file is too large: at most {max}.",
-      fileType: "This kind of file cannot be sent. You can send: {types}.",
-      fileActive: "This PDF contains scripts or embedded files and cannot be sent. Print it to a "
-        + "new PDF, or send a photo of it.",
-      fileEmpty: "This file is empty.", fileUnreadable: "This file is damaged or cannot be read.", download: "Download {name} ({size})",
-      enlarge: "Enlarge {name}", closeImage: "Close image", save: "Save",
-      downloadFailed: "The download failed. Please try again.",
-      typingOne: "{names} is typing…", typingMany: "{names} are typing…", and: " and ",
-      videoOffer: "{name} invites you to a video call.", videoJoin: "Join the video call",
-      videoLeave: "Leave call", videoTitle: "Video call",
-      videoStarted: "{name} started a video call.", videoEnded: "The video call has ended.",
-      videoFailed: "The video call could not start. Please try again.",
-      transcript: "Download transcript (PDF)",
-      forget: "Delete my data",
-      forgetAsk: "Everything of this chat is deleted now: your messages, files, name and "
-        + "contact details, at the care provider too. This cannot be undone.",
-      forgetYes: "Yes, delete", forgetNo: "Cancel",
-      forgotten: "Your data has been deleted.",
-      unread: "{n} new",
-      privacyLink: "Privacy statement",
-      language: "Language", languageName: "English",
-      noStorage: "Your browser does not let this chat be kept: it lasts only while this page is open.",
-      popOut: "Open in a separate window", popped: "The chat is open in a separate window.",
-      bringBack: "Bring the chat back here", back: "Back to the page",
-      popupBlocked: "No separate window could open for the chat: your browser or this website stopped it. Your chat goes on here.",
-      popupIsolated: "This website does not let the chat open in a separate window. Your chat goes on here.",
-      orphan: "This window could not take over your chat: the website keeps its windows apart. Your chat goes on on the website; you can close this window.",
-      closeWindow: "Close this window", newChatHere: "Start a new chat here"
-    }
-  };
-  // The texts an organisation may word itself (config widget.texts; Laura checks the names):
-  // those drawn after the widget asked Laura how it should look.
-  var BRANDABLE = ["launcher", "intro", "introSigned", "signIn", "offline", "offlineThanks", "waiting",
-    "contactTitle", "ended", "rateTitle"];
-  // The visitor's language: their own choice in the widget (kept), else the page's data-lang,
-  // else ?lang=, else the page's own lang, else the browser's languages in order of
-  // preference; Dutch when none of them is known.
+  // The visitor's languages, most wanted first: their own choice in the widget (kept), the
+  // page's data-lang, ?lang=, the page's own lang, the browser's languages in order of
+  // preference. Laura answers in the first one she offers (else in her first).
   var LANG_KEY = "laura.lang." + new URL(API, location.href).host;
   // What storage would keep, for when the browser blocks it: the chat then lives as long as
   // the page (a language switch starts the widget afresh, and must not lose it).
@@ -207,24 +84,39 @@
     // Too late is never: a chat handed over after this window went on without one is not taken.
     setTimeout(function () { window.removeEventListener("message", receive); resolve(); }, 5000);
   });
-  function chooseLanguage() {
+  function wantedLanguages() {
     var chosen = memory.lang;
     try { chosen = localStorage.getItem(LANG_KEY) || chosen; } catch (e) { /* blocked */ }
     // (The chat's own page has no language of its own to go by: its lang follows the chat's.)
     var wanted = [chosen, script && script.dataset.lang, params.get("lang"), PAGE ? (FRAME ? params.get("page_lang") : "") : document.documentElement.lang]
       .concat(navigator.languages || [navigator.language]);
-    for (var i = 0; i < wanted.length; i++) {
-      var code = String(wanted[i] || "").toLowerCase().split("-")[0];
-      if (Object.prototype.hasOwnProperty.call(TEXTS, code)) return code;
-    }
-    return "nl";
+    var codes = [];
+    wanted.forEach(function (w) {
+      var code = String(w || "").toLowerCase().split("-")[0];
+      if (/^[a-z]{2,3}$/.test(code) && codes.indexOf(code) < 0) codes.push(code);
+    });
+    return codes.slice(0, 10);
   }
 
   // One running widget; switching the language stops it and starts it again in the new one
-  // (every text, the history included, is drawn again from the event stream).
+  // (every text, the history included, is drawn again from the event stream). First Laura is
+  // asked how the widget should look and what it says, in the visitor's language; until she
+  // answers (tried again, less and less often, while she cannot) nothing is shown.
   function launch(options) {
-    var LANG = chooseLanguage();
-    var T = TEXTS[LANG];
+    var delay = 1000;
+    (function ask() {
+      fetch(API + "/widget?lang=" + encodeURIComponent(wantedLanguages().join(",")))
+        .then(function (r) { if (!r.ok) throw new Error(r.statusText); return r.json(); })
+        .then(function (w) { run(options, w); }, function () {
+          setTimeout(ask, delay);
+          delay = Math.min(delay * 2, 60000);
+        });
+    })();
+  }
+
+  function run(options, widget) {
+    var LANG = widget.language;
+    var T = widget.texts;
     var gone = false;
 
 
@@ -1402,14 +1294,13 @@
       body.appendChild(el("form", { class: "card orphan" }, [el("p", { text: T.orphan }), shut, fresh]));
     }
 
-    // The languages both the widget and Laura speak, each named in its own language.
+    // The languages Laura offers, each named in its own language.
     function languageChoice() {
-      var codes = ((state.widget && state.widget.languages) || []).filter(function (c) {
-        return Object.prototype.hasOwnProperty.call(TEXTS, c);
-      });
+      var names = (state.widget && state.widget.language_names) || {};
+      var codes = ((state.widget && state.widget.languages) || []).filter(function (c) { return names[c]; });
       langSelect.textContent = "";
       codes.forEach(function (c) {
-        langSelect.appendChild(el("option", { value: c, lang: c, text: TEXTS[c].languageName }));
+        langSelect.appendChild(el("option", { value: c, lang: c, text: names[c] }));
       });
       langSelect.value = LANG;
       langSelect.hidden = codes.length < 2;
@@ -1507,13 +1398,12 @@
       host.remove();
     }
 
-    // What Laura says about the chat (topics, availability, how it looks), asked once per page.
-    var asked = null;
-    function info() {
-      if (!asked) asked = api("GET", "/widget?lang=" + encodeURIComponent(LANG));
-      return asked;
-    }
-    // The organisation's look (config widget.*): colour, corner, logo, its own wording.
+    // What Laura says about the chat (topics, availability, how it looks, its texts): asked
+    // once, before the widget was drawn.
+    var asked = Promise.resolve(widget);
+    function info() { return asked; }
+    // The organisation's look (config widget.*): colour, corner, logo (its own wording is in
+    // the texts already).
     function brand(w) {
       var b = w && w.branding;
       if (!b || gone) return;
@@ -1523,9 +1413,6 @@
       if (b.logo_url && /^https?:\/\//.test(b.logo_url) && !root.querySelector(".head .logo")) {
         title.parentNode.insertBefore(el("img", { class: "logo", src: b.logo_url, alt: "" }), title);
       }
-      var own = b.texts || {};
-      BRANDABLE.forEach(function (k) { if (typeof own[k] === "string" && own[k].trim()) T[k] = own[k]; });
-      launcher.firstChild.nodeValue = T.launcher;
       showUnread();
       look(w);
     }

@@ -2,8 +2,8 @@
  *
  *   <script src="https://chat.example.org/widget/laura.js" defer></script>
  *
- * Options (attributes on the tag): data-lang (nl, en; else ?lang= in the page's address, the
- * page's lang, the browser's), data-identity (portal mode: the portal's signed token for the signed-in visitor).
+ * Options (attributes on the tag): data-lang (a language code such as nl, en or pl; else ?lang=
+ * in the page's address, the page's lang, the browser's), data-identity (portal mode: the portal's signed token for the signed-in visitor).
  *
  * This launcher is all that runs on the site. The chat itself runs in an iframe from Laura's
  * own origin (/chat), so the site's scripts cannot read the chat or its token and the site's
@@ -51,7 +51,9 @@
   var button = document.createElement("button");
   button.type = "button";
   button.className = "l";
-  button.hidden = true;   // until the chat says what it is called (and that it may be here)
+  // Hidden, and without a word of its own, until the chat says what it is called (in the
+  // visitor's language, from Laura) and that it may be here.
+  button.hidden = true;
   button.setAttribute("aria-haspopup", "dialog");
   var label = document.createTextNode("");
   var badge = document.createElement("span");

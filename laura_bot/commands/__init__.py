@@ -1,153 +1,35 @@
-"""Bot commands: `!name args` in a room with Laura. Each reply says what happened or why not."""
+"""Bot commands: `!name args` in a room with Laura. Each reply says what happened or why not.
 
-from __future__ import annotations
+The framework is in base.py; each module beside it registers its commands when imported, as
+this package does here."""
 
-import shlex
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from . import canned, cases, consult, control, dispatch, help, personal, supervise  # noqa: F401
+from .base import (
+    CONSULT,
+    CONTROL,
+    DISPATCH,
+    OTHER,
+    Command,
+    Context,
+    Handler,
+    Registry,
+    ReplyHandler,
+    Services,
+    registry,
+    split,
+)
 
-if TYPE_CHECKING:
-    from ..config import Config
-    from ..conversation import Conversations
-    from ..db import Store
-    from ..dispatch.answers import Dispatch
-    from ..dispatch.routing import Routing
-    from ..exports import Transcripts
-    from ..matrix.bridge import MatrixBridge
-    from ..matrix.monitor import Monitors
-    from ..settings import Settings
-    from ..video import Video
-
-CONTROL, DISPATCH, CONSULT, OTHER = "control", "dispatch", "consult", "other"
-
-
-@dataclass
-class Services:
-    """What commands may use; the composition root (app.py) hands it over."""
-
-    config: Config
-    store: Store
-    bridge: MatrixBridge
-    settings: Settings
-    conversations: Conversations
-    dispatch: Dispatch
-    routing: Routing
-    commands: Registry
-    kick_rooms: Callable[[list[str]], None]  # handle a room's pending inbox events now
-    video: Video
-    transcripts: Transcripts
-    monitors: Monitors
-
-
-@dataclass
-class Context:
-    """One command call: the services, and where and by whom it was given."""
-
-    services: Services
-    room_id: str
-    room_kind: str
-    sender: str
-    event_id: str
-    args: list[str]
-
-    @property
-    def config(self) -> Config:
-        return self.services.config
-
-    @property
-    def store(self) -> Store:
-        return self.services.store
-
-    @property
-    def bridge(self) -> MatrixBridge:
-        return self.services.bridge
-
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
-
-    @property
-    def conversations(self) -> Conversations:
-        return self.services.conversations
-
-    @property
-    def dispatch(self) -> Dispatch:
-        return self.services.dispatch
-
-    @property
-    def routing(self) -> Routing:
-        return self.services.routing
-
-    @property
-    def commands(self) -> Registry:
-        return self.services.commands
-
-
-Handler = Callable[[Context], Awaitable[str]]
-# A step of a dialogue: Laura asked something, and a staff member answered by replying to it.
-ReplyHandler = Callable[[Context, str], Awaitable[str]]
-
-
-@dataclass
-class Command:
-    """A command; its usage and help are staff texts (cmd_<name>_usage, cmd_<name>_help), in
-    the configured staff language, with help_values filled in."""
-
-    name: str
-    rooms: tuple[str, ...]
-    handler: Handler
-    admin: bool = False
-    help_values: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class Registry:
-    commands: dict[str, Command] = field(default_factory=dict)
-    # Laura's open questions (by their event id) and what handles the reply to each. Kept in
-    # memory: after a restart a reply to an old question is held back and explained.
-    replies: dict[str, ReplyHandler] = field(default_factory=dict)
-
-    def expect_reply(self, question_event_id: str, handler: ReplyHandler) -> None:
-        self.replies[question_event_id] = handler
-
-    def register(
-        self, name: str, rooms: tuple[str, ...], admin: bool = False, **help_values: str
-    ) -> Callable[[Handler], Handler]:
-        def deco(fn: Handler) -> Handler:
-            self.commands[name] = Command(name, rooms, fn, admin, help_values)
-            return fn
-
-        return deco
-
-    def for_room(self, kind: str) -> list[Command]:
-        return [c for c in self.commands.values() if kind in c.rooms]
-
-
-registry = Registry()
-
-
-def split(text: str) -> tuple[str, list[str]]:
-    """'!staff add @a:b x' → ('staff', ['add', '@a:b', 'x'])."""
-    head, _, rest = text[1:].strip().partition(" ")
-    try:
-        args = shlex.split(rest)
-    except ValueError:
-        args = rest.split()
-    return head.lower(), args
-
-
-@registry.register("help", (CONTROL, DISPATCH, CONSULT, OTHER))
-async def cmd_help(ctx: Context) -> str:
-    t = ctx.bridge.t
-    is_admin = ctx.sender in ctx.config["laura.admins"]
-    lines = [t("help_title")]
-    for cmd in ctx.commands.for_room(ctx.room_kind):
-        if cmd.admin and not is_admin:
-            continue
-        usage = t(f"cmd_{cmd.name}_usage")
-        lines.append(f"{usage} — {t(f'cmd_{cmd.name}_help', **cmd.help_values)}")
-    return "\n".join(lines)
-
-
-from . import canned, cases, consult, control, dispatch, personal, supervise  # noqa: E402,F401,I001
+__all__ = [
+    "CONSULT",
+    "CONTROL",
+    "DISPATCH",
+    "OTHER",
+    "Command",
+    "Context",
+    "Handler",
+    "Registry",
+    "ReplyHandler",
+    "Services",
+    "registry",
+    "split",
+]

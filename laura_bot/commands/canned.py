@@ -21,9 +21,10 @@ from mautrix.errors import MatrixRequestError
 from .. import templates
 from ..db.canned import SHARED, CannedResponse
 from ..db.conversations import Conversation
+from ..matrix.content import trim_reply_fallback
 from ..status import Status
 from ..templates import TemplateRefused, safe_render
-from . import CONSULT, CONTROL, Context, registry
+from .base import CONSULT, CONTROL, Context, registry
 
 log = logging.getLogger("laura.commands.canned")
 
@@ -77,17 +78,6 @@ def fill(text: str, values: dict[str, str]) -> str:
         raise _refused(e) from None
 
 
-def strip_reply_fallback(body: str) -> str:
-    """A reply's body may start with the quoted original ("> <@user> text", then a blank line)."""
-    lines = body.split("\n")
-    i = 0
-    while i < len(lines) and lines[i].startswith(">"):
-        i += 1
-    if 0 < i < len(lines) and not lines[i].strip():
-        i += 1
-    return "\n".join(lines[i:]) if i else body
-
-
 def _preview(text: str) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= PREVIEW else flat[:PREVIEW].rstrip() + "…"
@@ -123,7 +113,7 @@ async def cmd_hash(ctx: Context) -> str:
     if conv.status == Status.ENDED:
         return t("canned_ended", name=name)
     staff_name = await ctx.store.staff.name_of(conv.id, ctx.sender) or (
-        await ctx.bridge.staff_name(ctx.room_id, ctx.sender)
+        await ctx.bridge.people.staff_name(ctx.room_id, ctx.sender)
     )
     try:
         text = fill(answer.text, await _values_for(ctx, conv, staff_name))
@@ -131,7 +121,7 @@ async def cmd_hash(ctx: Context) -> str:
         return t("canned_not_sent", name=name, error=t(e.text_id, **e.values))
     if not text:
         return t("canned_not_sent", name=name, error=t("canned_error_empty"))
-    sent = await ctx.conversations.staff_message(
+    sent = await ctx.staff_actions.staff_message(
         conv, f"{ctx.event_id}/canned", staff_name, text, mirror=True
     )
     if not sent:
@@ -330,6 +320,8 @@ async def _replied_text(ctx: Context) -> str | Refused:
     if not isinstance(body, str):
         return Refused("canned_save_not_text")
     relates = content.get("m.relates_to")
-    if isinstance(relates, dict) and "m.in_reply_to" in relates:
-        body = strip_reply_fallback(body)
+    reply = relates.get("m.in_reply_to") if isinstance(relates, dict) else None
+    reply_to = reply.get("event_id") if isinstance(reply, dict) else None
+    if isinstance(reply_to, str):
+        body = trim_reply_fallback(body, reply_to)
     return body

@@ -29,7 +29,7 @@ from ..db.conversations import Conversation
 from ..status import Status
 from ..transcript import safe_file_name
 from ..util import format_duration, now_ms, parse_duration, storable_text
-from . import CONSULT, CONTROL, Context, registry
+from .base import CONSULT, CONTROL, Context, registry
 
 log = logging.getLogger("laura.commands.cases")
 
@@ -248,7 +248,7 @@ async def _export(ctx: Context, number: int, fmt: str) -> str:
         data = json.dumps(export, ensure_ascii=False, indent=2).encode()
         mime = "application/json"
         name = safe_file_name(f"{t('case_file_name')}-{case.id[:8]}.json")
-    await ctx.bridge.send_file(
+    await ctx.bridge.sender.send_file(
         ctx.room_id, data, mime, name, f"laura.case.{ctx.event_id}", purpose="cases"
     )
     await ctx.store.audit.record(ctx.sender, "case_exported", conv.id, f"{case.id} {fmt}")
@@ -364,7 +364,7 @@ async def _end_open(ctx: Context, number: str) -> str:
     if conv is None:
         return problem
     nr, name = number.lstrip("#"), await _nickname(ctx, conv)
-    if conv.status not in UNCLOSED or not await ctx.conversations.close_by_staff(conv, ctx.sender):
+    if conv.status not in UNCLOSED or not await ctx.staff_actions.close_by_staff(conv, ctx.sender):
         return t("open_already_ended", nr=nr, nickname=name)
     labels = await _department_labels(ctx)
     department = labels.get(conv.department_id or "", conv.department_id or "-")

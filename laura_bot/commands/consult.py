@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..db.conversations import Conversation
 from ..status import Status
 from ..video import jitsi_widget
-from . import CONSULT, Context, registry
+from .base import CONSULT, Context, registry
 
 
 @registry.register("close", (CONSULT,))
@@ -13,7 +13,7 @@ async def cmd_close(ctx: Context) -> str:
     conv = await ctx.store.conversations.get_by_room(ctx.room_id)
     if conv is None:
         return ctx.bridge.t("already_closed")
-    if not await ctx.conversations.close_by_staff(conv, ctx.sender, ctx.event_id):
+    if not await ctx.staff_actions.close_by_staff(conv, ctx.sender, ctx.event_id):
         return ctx.bridge.t("already_closed")
     # The answer is the room's closing notice (bridge: who closed it and the deletion date in
     # one event), sent from what the close stored.
@@ -33,13 +33,14 @@ async def cmd_video(ctx: Context) -> str:
     if conv.video_widget_id:
         return t("video_already")
     widget_id, conference = video.new_conference(conv)
-    name = await ctx.store.staff.name_of(conv.id, ctx.sender) or await ctx.bridge.staff_name(
+    people = ctx.bridge.people
+    name = await ctx.store.staff.name_of(conv.id, ctx.sender) or await people.staff_name(
         ctx.room_id, ctx.sender
     )
     content = jitsi_widget(
         video.domain, conference, widget_id, ctx.sender, t("video_widget_name"), conference
     )
-    await ctx.bridge.add_widget(ctx.room_id, widget_id, content)
+    await ctx.bridge.widgets.add(ctx.room_id, widget_id, content)
     await video.started(conv, widget_id, video.domain, conference, name)
     return t("video_started")
 
@@ -61,7 +62,7 @@ async def cmd_pdf(ctx: Context) -> str:
     else:
         data, mime = await transcripts.pdf(conv, lang), "application/pdf"
         name = transcripts.file_name(conv, lang, "pdf")
-    await ctx.bridge.send_file(
+    await ctx.bridge.sender.send_file(
         ctx.room_id,
         data,
         mime,
@@ -87,12 +88,12 @@ async def cmd_invite(ctx: Context) -> str:
     conv = await ctx.store.conversations.get_by_room(ctx.room_id)
     if conv is None or conv.status != Status.CONNECTED:
         return t("invite_not_connected")
-    if ctx.config.is_own_user(user) or not await ctx.bridge.is_staff(user):
+    if ctx.config.is_own_user(user) or not await ctx.bridge.people.is_staff(user):
         return t("invite_not_staff", user=user)
     if user in {u for u, _ in await ctx.store.staff.joined(conv.id)}:
         return t("invite_already", user=user)
-    name = await ctx.bridge.staff_name(ctx.room_id, user)
-    await ctx.conversations.invite_colleague(conv, user, name)
+    name = await ctx.bridge.people.staff_name(ctx.room_id, user)
+    await ctx.staff_actions.invite_colleague(conv, user, name)
     return t("invite_done", user=user)
 
 
@@ -126,7 +127,7 @@ async def _remove(ctx: Context, conv: Conversation | None) -> None:
     event (the inbox skips Laura's own events), so the chat is told here."""
     name = (
         conv and await ctx.store.staff.name_of(conv.id, ctx.sender)
-    ) or await ctx.bridge.staff_name(ctx.room_id, ctx.sender)
-    await ctx.bridge.remove(ctx.room_id, ctx.sender, ctx.bridge.t("leave_reason"))
+    ) or await ctx.bridge.people.staff_name(ctx.room_id, ctx.sender)
+    await ctx.bridge.rooms.remove(ctx.room_id, ctx.sender, ctx.bridge.t("leave_reason"))
     if conv is not None:
-        await ctx.conversations.staff_membership(conv, ctx.sender, name, "leave")
+        await ctx.staff_actions.staff_membership(conv, ctx.sender, name, "leave")

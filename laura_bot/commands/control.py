@@ -22,7 +22,7 @@ from ..db.conversations import Status
 from ..dispatch.logic import ROUTING_MODES
 from ..settings import SettingRefused
 from ..util import format_duration, parse_duration
-from . import CONTROL, Context, registry
+from .base import CONTROL, Context, registry
 from .personal import describe
 
 SETTING_PRIVACY = ("retention", "contact_retention", "case_retention")
@@ -39,7 +39,7 @@ async def cmd_departments(ctx: Context) -> str:
         return t("departments_none")
     lines = [t("departments_title")]
     for d in depts:
-        members = await ctx.bridge.members(d.room_id) if d.room_id else set()
+        members = await ctx.bridge.people.members(d.room_id) if d.room_id else set()
         lines.append(
             t("departments_line", id=d.id, label=d.label, members=len(members), routing=d.routing)
         )
@@ -62,7 +62,7 @@ async def cmd_department(ctx: Context) -> str:
             return t("department_exists", id=dept_id)
         if dept and not dept.room_id:
             # New, or added before while the homeserver was away: it gets its room now.
-            await ctx.bridge.create_dispatch_room(dept_id, dept.label, [])
+            await ctx.bridge.rooms.create_dispatch_room(dept_id, dept.label, [])
         return t("department_added", id=dept_id, label=dept.label if dept else label)
     if len(args) == 2 and args[0] == "remove":
         if not await ctx.store.departments.deactivate(args[1]):
@@ -86,11 +86,11 @@ async def cmd_staff(ctx: Context) -> str:
     if dept is None or not dept.active or not dept.room_id:
         return t("department_unknown", id=dept_id[:40])
     if action == "add":
-        await bridge.invite(dept.room_id, user)
+        await bridge.rooms.invite(dept.room_id, user)
         if bridge.contact_room:
-            await bridge.invite(bridge.contact_room, user)
+            await bridge.rooms.invite(bridge.contact_room, user)
         return t("staff_invited", user=user, label=dept.label)
-    members = await bridge.members(dept.room_id)
+    members = await bridge.people.members(dept.room_id)
     if user not in members:
         return t("staff_not_member", user=user, label=dept.label)
     await bridge.bot.kick_user(RoomID(dept.room_id), UserID(user), reason=t("staff_kick_reason"))
@@ -116,7 +116,7 @@ async def cmd_set(ctx: Context) -> str:
                 for k, (low, high) in SETTING_RANGES.items()
             ]
             + [f"{k} ({low}–{high})" for k, (low, high) in SETTING_COUNTS.items()]
-            + [f"{k} (tekst/text, - = standaard/default)" for k in SETTING_TEXTS]
+            + [t("set_range_text", key=k) for k in SETTING_TEXTS]
             + [f"{k} (on/off)" for k in SETTING_FLAGS]
         )
         return t("set_usage", ranges=ranges)
@@ -168,7 +168,7 @@ async def cmd_stats(ctx: Context) -> str:
     for d in await ctx.store.departments.all_active():
         if not d.room_id:
             continue
-        users = await ctx.bridge.members(d.room_id)
+        users = await ctx.bridge.people.members(d.room_id)
         everyone |= users
         people, _ = await routing.people(d.room_id)
         maximum = sum(max(p.free, 0) + running.get(p.user_id, 0) for p in people)

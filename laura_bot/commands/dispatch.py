@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from ..dispatch.logic import Answer, Decision
 from ..status import Status
 from ..util import now_ms
-from . import DISPATCH, Context, registry
+from .base import DISPATCH, Context, registry
 
 FILTERS = {
     "waiting": (Status.WAITING,),
@@ -83,8 +83,8 @@ async def cmd_notify(ctx: Context) -> str:
         conv_ids = await ctx.store.conversations.ids_in(dept.id, FILTERS[target])
     else:
         return t("notify_usage")
-    name = await ctx.bridge.staff_name(ctx.room_id, ctx.sender)
-    sent = await ctx.conversations.notify_waiting(conv_ids, ctx.event_id, name, body)
+    name = await ctx.bridge.people.staff_name(ctx.room_id, ctx.sender)
+    sent = await ctx.staff_actions.notify_waiting(conv_ids, ctx.event_id, name, body)
     if not sent:
         return t("notify_nobody")
     return t("notify_done", count=sent)
@@ -108,8 +108,8 @@ async def cmd_take(ctx: Context) -> str:
     session = await ctx.store.sessions.get_by_id(conv.session_id) if conv else None
     if conv is None or session is None:
         return t("take_unknown", n=n)
-    members = await ctx.bridge.members(ctx.room_id)
-    name = await ctx.bridge.staff_name(ctx.room_id, ctx.sender)
+    members = await ctx.bridge.people.members(ctx.room_id)
+    name = await ctx.bridge.people.staff_name(ctx.room_id, ctx.sender)
     outcome = await ctx.dispatch.answer(conv, ctx.sender, name, Answer.TAKE, ctx.event_id, members)
     if outcome.decision is Decision.CLAIM:
         return t("take_done", nickname=session.nickname)

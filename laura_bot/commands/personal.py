@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .. import weekly
 from ..db.staff_members import AUTO, OFFLINE, ONLINE, STATUSES, StaffMember
-from . import CONSULT, CONTROL, DISPATCH, OTHER, Context, registry
+from .base import CONSULT, CONTROL, DISPATCH, OTHER, Context, registry
 
 ANY_ROOM = (CONTROL, DISPATCH, CONSULT, OTHER)
 MAX_CAPACITY = 50
@@ -116,7 +116,7 @@ async def cmd_nick(ctx: Context) -> str:
         await ctx.store.staff_members.set_nickname(ctx.sender, None)
         # Back to their Matrix name in the chats they are in now, too.
         for conv_id, room_id in await ctx.store.staff_members.open_rooms_of(ctx.sender):
-            own = await ctx.bridge.display_name(room_id, ctx.sender)
+            own = await ctx.bridge.people.display_name(room_id, ctx.sender)
             await ctx.store.staff.rename(conv_id, ctx.sender, own)
         return t("nick_cleared")
     if len(name) > 40 or not name.isprintable():

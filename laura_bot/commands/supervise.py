@@ -19,7 +19,7 @@ from ..db.audit import AuditRecord
 from ..db.conversations import Conversation
 from ..status import Status
 from ..texts import STAFF
-from . import CONTROL, OTHER, Context, registry
+from .base import CONTROL, OTHER, Context, registry
 
 log = logging.getLogger("laura.commands")
 
@@ -79,7 +79,7 @@ async def cmd_monitor(ctx: Context) -> str:
     if not monitors.may_monitor(ctx.sender):
         log.info("Refused !monitor from %s (not an admin or supervisor)", ctx.sender)
         return t("monitor_refused")
-    if ctx.room_kind == OTHER and await ctx.bridge.members(ctx.room_id) != {ctx.sender}:
+    if ctx.room_kind == OTHER and await ctx.bridge.people.members(ctx.room_id) != {ctx.sender}:
         return t("monitor_direct_only")
     args = ctx.args
     if not args:

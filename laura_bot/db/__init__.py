@@ -25,7 +25,7 @@ from .sessions import SessionStore
 from .settings import SettingStore
 from .staff import ConversationStaffStore
 from .staff_members import StaffMemberStore
-from .upgrade import upgrade_table
+from .upgrade.migrations import upgrade_table
 
 
 class Store:

@@ -4,14 +4,15 @@ from dataclasses import dataclass
 
 from mautrix.util.async_db import Connection, Database, Scheme
 
+from ..texts import DEFAULT_LANGUAGE, staff_text
 from ..textsafety import visitor_name
 from ..util import now_ms
 
 
-def nickname(name: str | None, ghost_id: str) -> str:
+def nickname(name: str | None, ghost_id: str, lang: str = DEFAULT_LANGUAGE) -> str:
     """What staff see: the name the visitor gave, or a neutral one from the opaque id (also
     for a name that imitates Laura's portal statement, should one be in the database)."""
-    return visitor_name(name) or f"Bezoeker {ghost_id[:4]}"
+    return visitor_name(name) or staff_text(lang, "visitor_unnamed", short=ghost_id[:4])
 
 
 @dataclass

@@ -12,7 +12,7 @@ from ..db.conversations import Conversation
 from .logic import Answer, Decision, decide
 
 if TYPE_CHECKING:
-    from ..conversation import Conversations
+    from ..conversation import StaffActions
     from .routing import Routing
 
 
@@ -23,9 +23,9 @@ class Outcome:
 
 
 class Dispatch:
-    def __init__(self, store: Store, conversations: Conversations, routing: Routing) -> None:
+    def __init__(self, store: Store, staff_actions: StaffActions, routing: Routing) -> None:
         self.store = store
-        self.conversations = conversations
+        self.staff_actions = staff_actions
         self.routing = routing
 
     async def answer(
@@ -43,7 +43,7 @@ class Dispatch:
         decision = decide(answer, conv.status, is_member=user_id in members)
         if decision is Decision.CLAIM:
             await answers.add(conv.id, user_id, Answer.TAKE.value, answer_event_id)
-            if await self.conversations.claim(conv, user_id, user_name):
+            if await self.staff_actions.claim(conv, user_id, user_name):
                 return Outcome(Decision.CLAIM)
             # Somebody else was first, or the chat moved on: answer as things are now.
             reloaded = await self.store.conversations.get_by_id(conv.id)

@@ -16,13 +16,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .. import weekly
 from ..config import Config
 from ..db import Store
 from ..db.base import transaction
+from ..db.conversations import Conversation
 from ..db.offers import MENTION, OFFER, DispatchOffer
 from ..db.staff_members import StaffMember
 from ..scheduler import Clock
@@ -31,9 +31,6 @@ from ..status import Status
 from ..tasks import KeyedRunner
 from ..util import new_txn_id, now_ms
 from .logic import ONE_AT_A_TIME, Person, Round, is_available, plan
-
-if TYPE_CHECKING:
-    from ..conversation import Conversations
 
 log = logging.getLogger("laura.routing")
 
@@ -54,14 +51,17 @@ class Routing:
         clock: Clock,
         members: Members,
         kick_matrix: Callable[[str], None],
+        ask_contact: Callable[[Conversation, str], Awaitable[bool]],
     ) -> None:
+        """ask_contact(chat, reason): ask the visitor for contact details (the chat's part,
+        Conversations.ask_contact), when everyone available said no."""
         self.config = config
         self.store = store
         self.settings = settings
         self.clock = clock
         self.members = members  # the department's people: joined members of its dispatch room
         self.kick_matrix = kick_matrix
-        self.conversations: Conversations | None = None  # set by the composition root
+        self.ask_contact = ask_contact
         self.runner = KeyedRunner("routing", self.consider)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._open_cache: tuple[float, dict[str, bool]] | None = None
@@ -250,10 +250,9 @@ class Routing:
             touched.add(conv_id)
         for conv_id in touched:
             self.kick_matrix(conv_id)
-        assert self.conversations is not None
         for conv_id in result.nobody_left:
             log.info("Conversation %s: everyone available said no", conv_id)
-            await self.conversations.ask_contact(by_id[conv_id], reason="all declined")
+            await self.ask_contact(by_id[conv_id], "all declined")
 
     async def _forget(
         self, stale: list[DispatchOffer], reasons: dict[tuple[str, str], str | None]

@@ -10,7 +10,7 @@ from aiohttp import ClientResponseError
 from mautrix.errors import MatrixRequestError
 from mautrix.types import ContentURI
 
-from ..conversation import Conversations
+from ..conversation import StaffActions
 from ..db import Store
 from ..db.conversations import Conversation
 from ..files import MB, Files
@@ -28,13 +28,13 @@ class ConsultRoom:
         self,
         store: Store,
         bridge: MatrixBridge,
-        conversations: Conversations,
+        staff_actions: StaffActions,
         files: Files,
         video: Video,
     ) -> None:
         self.store = store
         self.bridge = bridge
-        self.conversations = conversations
+        self.staff_actions = staff_actions
         self.files = files
         self.video = video
 
@@ -55,13 +55,14 @@ class ConsultRoom:
         body = text(content.get("body"), "body", bad)
         if not body:
             return
-        name = await self.store.staff.name_of(conv.id, sender) or await self.bridge.staff_name(
+        people = self.bridge.people
+        name = await self.store.staff.name_of(conv.id, sender) or await people.staff_name(
             room_id, sender
         )
         if content.get("msgtype") in ATTACHMENT_TYPES:
             delivered = await self._file(conv, room_id, event_id, name, content)
         else:
-            delivered = await self.conversations.staff_message(conv, event_id, name, body)
+            delivered = await self.staff_actions.staff_message(conv, event_id, name, body)
         if not delivered:
             await self._notice(room_id, "not_delivered", f"laura.nd.{event_id}", event_id)
 
@@ -145,7 +146,7 @@ class ConsultRoom:
         name = await self.store.staff_members.nickname(user) or content.get("displayname")
         if not isinstance(name, str) or not name.strip():
             name = user.split(":")[0].lstrip("@")
-        await self.conversations.staff_membership(conv, user, name, membership)
+        await self.staff_actions.staff_membership(conv, user, name, membership)
 
     async def _notice(self, room_id: str, text_id: str, txn_id: str, reply_to: str) -> None:
         await self.bridge.notice(room_id, self.bridge.t(text_id), txn_id=txn_id, reply_to=reply_to)

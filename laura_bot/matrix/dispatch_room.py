@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..conversation import Conversations
+from ..conversation import StaffActions
 from ..db import Store
 from ..db.conversations import Conversation
 from ..dispatch.answers import Dispatch
@@ -27,9 +27,9 @@ class DispatchRoom:
         bridge: MatrixBridge,
         dispatch: Dispatch,
         routing: Routing,
-        conversations: Conversations,
+        staff_actions: StaffActions,
     ) -> None:
-        self.conversations = conversations
+        self.staff_actions = staff_actions
         self.store = store
         self.bridge = bridge
         self.dispatch = dispatch
@@ -50,8 +50,8 @@ class DispatchRoom:
         conv = await self._request(room_id, target)
         if conv is None:
             return
-        members = await self.bridge.members_cached(room_id)  # a join or leave forgets it
-        user_name = await self.bridge.staff_name(room_id, sender)
+        members = await self.bridge.people.members_cached(room_id)  # a join or leave forgets it
+        user_name = await self.bridge.people.staff_name(room_id, sender)
         outcome = await self.dispatch.answer(conv, sender, user_name, answer, event_id, members)
         t = self.bridge.t
         reply = {
@@ -86,8 +86,8 @@ class DispatchRoom:
                 room_id, self.bridge.t(text_id), txn_id=f"laura.th.{event_id}", reply_to=event_id
             )
             return
-        name = await self.bridge.staff_name(room_id, sender)
-        await self.conversations.staff_message(
+        name = await self.bridge.people.staff_name(room_id, sender)
+        await self.staff_actions.staff_message(
             conv, event_id, name, body, mirror=True, notification=True
         )
 
@@ -95,12 +95,12 @@ class DispatchRoom:
         """The conversation whose request (dispatch message) event_id is, or None."""
         conv = await self.store.conversations.get_by_dispatch_event(event_id)
         if conv is None:  # staff may be quicker than Laura's note of her own send
-            conv = await self.bridge.request_sent_as(room_id, event_id)
+            conv = await self.bridge.dispatch_view.request_sent_as(room_id, event_id)
         return conv
 
     async def membership(self, room_id: str) -> None:
         """Someone joined or left the department: who can be asked changes at once."""
-        self.bridge.forget_members(room_id)
+        self.bridge.people.forget_members(room_id)
         dept = await self.store.departments.get_by_room(room_id)
         if dept is not None:
             self.routing.kick(dept.id)

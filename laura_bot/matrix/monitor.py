@@ -37,6 +37,7 @@ from ..status import Status
 from ..tasks import KeyedRunner
 from ..textsafety import embedded
 from ..util import now_ms
+from . import content as c
 from .bridge import MatrixBridge
 from .rooms import power_levels
 
@@ -228,7 +229,7 @@ class Monitors:
 
     async def _make_room(self, conv: Conversation, mon: Monitor, session: Session) -> str:
         topic = await self.topic(conv)
-        room_id = await self.bridge.create_private_room(
+        room_id = await self.bridge.rooms.create_private_room(
             self.room_name(conv, topic),
             self.bridge.t("monitor_room_topic", short=conv.id[:6]),
             [mon.user_id],
@@ -250,9 +251,8 @@ class Monitors:
                     return
                 line = self._line(ev, session) if ev.conversation_id == conv.id else None
                 if line:
-                    content = {"msgtype": "m.notice", "body": line, "m.mentions": {}}
-                    await self.bridge.send(
-                        mon.room_id, content, txn_id=f"laura.mon.{mon.room_id}.{ev.seq}"
+                    await self.bridge.sender.send(
+                        mon.room_id, c.notice(line), txn_id=f"laura.mon.{mon.room_id}.{ev.seq}"
                     )
                     await self.store.monitors.advance(mon, ev.seq)
                     stored = ev.seq

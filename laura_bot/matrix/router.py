@@ -26,13 +26,13 @@ from mautrix.errors import MatrixRequestError
 from mautrix.types import EventID, RoomID
 
 from ..commands import CONSULT, CONTROL, DISPATCH, OTHER, Context, Registry, split
-from ..commands.canned import strip_reply_fallback
 from ..db.conversations import Conversation
 from ..db.inbox import InboxEvent
 from ..faults import describe, is_transient
 from ..tasks import KeyedRunner
 from ..util import now_ms
 from ..video import WIDGET_TYPE
+from .content import trim_reply_fallback
 from .shapes import Malformed, obj, text
 
 if TYPE_CHECKING:
@@ -227,10 +227,10 @@ class Router:
             notice = "malformed_message" if kind == CONSULT else None
             content = obj(raw.get("content"), "content", notice)
             body = content.get("body")
-            if isinstance(body, str) and self._reply_target(content):
+            if isinstance(body, str) and (replied := self._reply_target(content)):
                 # Older clients quote the message replied to ("> <@anna> ...") before the
                 # text: the quote is not the sender's words, for a command or for the visitor.
-                body = strip_reply_fallback(body)
+                body = trim_reply_fallback(body, replied)
                 content = {**content, "body": body}
             if isinstance(body, str) and self._is_command(kind, body):
                 await self._command(kind, room_id, sender, event_id, body.strip())
@@ -286,7 +286,7 @@ class Router:
         declined, so strangers cannot pull Laura into their rooms."""
         if kind != OTHER:
             return
-        if await self.bridge.is_staff(sender):
+        if await self.bridge.people.is_staff(sender):
             log.info("Joining a direct chat with %s", sender)
             await self.bridge.bot.join_room(RoomID(room_id))
             await self.bridge.notice(
@@ -330,7 +330,7 @@ class Router:
             if event.sender != self.bridge.bot.mxid:
                 return False
         body = content.get("body")
-        text_ = strip_reply_fallback(body).strip() if isinstance(body, str) else ""
+        text_ = trim_reply_fallback(body, target).strip() if isinstance(body, str) else ""
         first, stored = await self.store.commands.start(event_id, room_id)
         if first:
             if handler is None:

@@ -9,11 +9,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from mautrix.types import EventID, RoomID
+from mautrix.types import EventID, MessageType, RoomID
 
+from ..db import Store
 from ..db.conversations import Conversation
 from ..db.sessions import Session
 from ..faults import describe
+from . import content as c
 from .bridge import MatrixBridge
 
 log = logging.getLogger("laura.matrix.typing")
@@ -39,7 +41,8 @@ class _State:
 
 
 class MatrixTyping:
-    def __init__(self, bridge: MatrixBridge) -> None:
+    def __init__(self, store: Store, bridge: MatrixBridge) -> None:
+        self.store = store
         self.bridge = bridge
         self._states: dict[str, _State] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -85,19 +88,12 @@ class MatrixTyping:
                 await self._remove(conv_id, state)
                 return
             text = self.bridge.t("typing_preview", nickname=state.session.nickname, draft=draft)
-            new = {"msgtype": "m.notice", "body": text, "m.mentions": {}}
             if state.preview_id is None:
-                event_id = await self.bridge.send(state.room_id, new)
+                event_id = await self.bridge.sender.send(state.room_id, c.notice(text))
                 state.preview_id = event_id
             else:
-                content = {
-                    "msgtype": "m.notice",
-                    "body": f"* {text}",
-                    "m.new_content": new,
-                    "m.mentions": {},
-                    "m.relates_to": {"rel_type": "m.replace", "event_id": state.preview_id},
-                }
-                event_id = await self.bridge.send(state.room_id, content)
+                content = c.edit(state.preview_id, text, MessageType.NOTICE)
+                event_id = await self.bridge.sender.send(state.room_id, content)
             state.preview_events.append(event_id)
             state.preview_text = draft
             await self._remember(conv_id, state.preview_events)
@@ -120,7 +116,7 @@ class MatrixTyping:
     async def _remember(self, conv_id: str, events: list[str]) -> None:
         """The preview's event ids (never its text), for redacting them after a restart."""
         value = json.dumps(events) if events else None
-        await self.bridge.store.conversations.set_fields(conv_id, typing_preview=value)
+        await self.store.conversations.set_fields(conv_id, typing_preview=value)
 
     async def _remove(self, conv_id: str, state: _State) -> None:
         """Redact the preview and every edit of it: the draft is not kept anywhere."""
@@ -140,7 +136,7 @@ class MatrixTyping:
 
     async def restore(self) -> None:
         """At start-up: previews left from before a restart are removed."""
-        for conv in await self.bridge.store.conversations.with_typing_preview():
+        for conv in await self.store.conversations.with_typing_preview():
             if conv.room_id and conv.typing_preview:
                 await self._redact(conv.id, conv.room_id, json.loads(conv.typing_preview))
 

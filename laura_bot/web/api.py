@@ -15,6 +15,7 @@ from aiohttp import web
 
 from ..errors import BadRequest, ErrorCode, LauraError, TooLarge, TooManyRequests
 from ..media import serve_headers
+from ..texts import language_name
 from ..util import storable_text, valid_email
 from .openapi import openapi_document
 from .ratelimit import IPNetwork, RateLimiter, client_address
@@ -28,9 +29,13 @@ if TYPE_CHECKING:
     from ..privacy import Retention
     from ..typing_state import Typing
     from ..video import Video
+    from .auth import Authenticator
+    from .stream import EventStreams
 
 # The web layer gets the domain (conversations) and the config, nothing else.
 CONVERSATIONS_KEY = web.AppKey("conversations", object)
+AUTH_KEY = web.AppKey("auth", object)
+STREAMS_KEY = web.AppKey("streams", object)
 CONFIG_KEY = web.AppKey("config", object)
 LIMITER_KEY = web.AppKey("limiter", RateLimiter)
 PROXIES_KEY = web.AppKey("trusted_proxies", list[IPNetwork])
@@ -63,6 +68,10 @@ _SECONDS = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,20})?([eE][-+]?[0-9]{1,3})?$")
 
 def _domain(request: web.Request) -> Conversations:
     return request.app[CONVERSATIONS_KEY]  # type: ignore[return-value]
+
+
+def _streams(request: web.Request) -> EventStreams:
+    return request.app[STREAMS_KEY]  # type: ignore[return-value]
 
 
 def _media(request: web.Request) -> Media:
@@ -162,19 +171,32 @@ def _opt_str(data: dict[str, Any], key: str, limit: int, code: ErrorCode) -> str
     return value or None
 
 
+def widget_language(asked: str | None, languages: list[str]) -> str:
+    """The first of the visitor's languages (?lang=pl-PL,en) that is offered, else the first
+    offered."""
+    for code in (asked or "").split(",")[:20]:
+        code = code.strip().lower().split("-")[0]
+        if code in languages:
+            return code
+    return languages[0]
+
+
 async def get_widget(request: web.Request) -> web.Response:
     config = _config(request)
     domain = _domain(request)
     topics = await domain.topics()
-    languages = list(config["laura.languages"])
-    asked = request.query.get("lang")
-    lang = str(asked if asked in languages else languages[0])
+    languages = [str(code) for code in config["laura.languages"]]
+    lang = widget_language(request.query.get("lang"), languages)
     media = _media(request)
-    return web.json_response(
+    response = web.json_response(
         {
             "organization": config["laura.organization"],
             "available": any(t["available"] for t in topics),
+            "language": lang,
             "languages": languages,
+            "language_names": {code: language_name(code) for code in languages},
+            # The widget's own texts: it has none of its own.
+            "texts": config.widget_texts(lang),
             "topics": topics,
             "out_of_office": domain.out_of_office(lang),
             "consent": domain.consent(lang),
@@ -192,6 +214,8 @@ async def get_widget(request: web.Request) -> web.Response:
             "branding": branding(config, lang),
         }
     )
+    response.enable_compression()  # most of it is the texts
+    return response
 
 
 def logo_address(config: Config) -> str | None:
@@ -231,11 +255,11 @@ async def create_session(request: web.Request) -> web.Response:
 
 
 async def _auth(request: web.Request) -> tuple[Conversations, Session]:
-    domain = _domain(request)
-    session = await domain.authenticate(
+    auth: Authenticator = request.app[AUTH_KEY]  # type: ignore[assignment]
+    session = await auth.authenticate(
         request.match_info["id"], request.headers.get("Authorization")
     )
-    return domain, session
+    return _domain(request), session
 
 
 async def get_session(request: web.Request) -> web.Response:
@@ -284,7 +308,7 @@ async def get_events(request: web.Request) -> web.Response:
     after, asked = _cursor_and_timeout(request, request.query.get("after", "0"))
     timeout = min(asked or 0, float(_config(request)["web.max_poll_timeout"]))
     with _listening(request, session.id):
-        events, nxt = await domain.events(session, after, timeout)
+        events, nxt = await _streams(request).events(session, after, timeout)
     return web.json_response({"events": events, "next": nxt})
 
 
@@ -343,7 +367,7 @@ async def _stream(
     limit = asyncio.timeout(duration + STREAM_GRACE)
     try:
         async with limit:
-            await domain.stream(session, after, send, duration, keepalive)
+            await _streams(request).stream(session, after, send, duration, keepalive)
             await resp.write_eof()
     except ConnectionResetError:
         pass  # the visitor went away

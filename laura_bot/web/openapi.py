@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 document of widget API v1 (served at /api/v1/openapi.json).
 
 The document is openapi.yaml, next to this module; here it gets what comes from the code: the
-server's address, the chat states (Status) and the error codes (ErrorCode).
+server's address, the chat states (Status), the error codes (ErrorCode) and the languages
+Laura has texts in (Language).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ruamel.yaml import YAML
 
 from ..errors import ErrorCode
 from ..status import Status
+from ..texts import available_languages
 
 SPEC = Path(__file__).with_name("openapi.yaml")
 
@@ -25,6 +27,7 @@ def _template() -> dict[str, Any]:
     schemas = doc["components"]["schemas"]
     schemas["Status"]["enum"] = [status.value for status in Status]
     schemas["ErrorCode"]["enum"] = [code.value for code in ErrorCode]
+    schemas["Language"]["enum"] = list(available_languages())
     return doc
 
 

@@ -13,12 +13,14 @@ from yarl import URL
 
 from ..errors import ErrorCode
 from .api import (
+    AUTH_KEY,
     CONFIG_KEY,
     CONVERSATIONS_KEY,
     LIMITER_KEY,
     LISTENING_KEY,
     MEDIA_KEY,
     PROXIES_KEY,
+    STREAMS_KEY,
     Media,
     add_routes,
     logo_address,
@@ -29,6 +31,8 @@ from .ratelimit import RateLimiter, parse_networks
 if TYPE_CHECKING:
     from ..config import Config
     from ..conversation import Conversations
+    from .auth import Authenticator
+    from .stream import EventStreams
 
 SOURCE_WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget"
 
@@ -95,7 +99,12 @@ def _framing(resp: web.StreamResponse) -> None:
 
 
 def build_app(
-    conversations: Conversations, config: Config, media: Media, demo_pages: bool = False
+    conversations: Conversations,
+    auth: Authenticator,
+    streams: EventStreams,
+    config: Config,
+    media: Media,
+    demo_pages: bool = False,
 ) -> web.Application:
     """The public app; it talks to the domain (conversations) only. The demo pages (/ and
     /widget/demo*.html) only with demo_pages (`laura dev`): a production Laura serves the
@@ -109,6 +118,8 @@ def build_app(
     )
     app.on_response_prepare.append(headers)
     app[CONVERSATIONS_KEY] = conversations
+    app[AUTH_KEY] = auth
+    app[STREAMS_KEY] = streams
     app[CONFIG_KEY] = config
     app[MEDIA_KEY] = media
     app[LIMITER_KEY] = RateLimiter(config["web.rate_limits"] or {})

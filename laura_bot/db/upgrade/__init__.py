@@ -1,21 +1,8 @@
-"""Append-only schema migrations; never edit a released one."""
+"""Append-only schema migrations; never edit a released one.
 
-from mautrix.util.async_db import UpgradeTable
+Each vNN_*.py registers itself in `upgrade_table` (table.py) when it is imported; migrations.py
+imports them all, in order (so the package itself imports none of them: no import cycle)."""
 
-upgrade_table = UpgradeTable(version_table_name="laura_version", database_name="Laura")
+from .table import upgrade_table
 
-from . import (  # noqa: E402,F401  (register themselves)
-    v01_initial,
-    v02_robustness,
-    v03_command_runs,
-    v04_escalation,
-    v05_routing,
-    v06_queue_index,
-    v07_media,
-    v08_toolkit,
-    v09_privacy,
-    v10_session_index,
-    v11_portal,
-    v12_dispatch_txn_index,
-    v13_closing_notice,
-)
+__all__ = ["upgrade_table"]
