@@ -8,11 +8,10 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import ClientError, web
-from mautrix.api import Method, Path
 from mautrix.errors import MatrixError
-from mautrix.types import UserID
 
 from .commands import Context, Registry, Services, registry
+from .commands.runner import CommandRunner
 from .config import Config
 from .conversation import Conversations, Lifecycle, StaffActions, Timers
 from .db import Store, create_database
@@ -28,6 +27,7 @@ from .matrix.consult_room import ConsultRoom
 from .matrix.dispatch_room import DispatchRoom
 from .matrix.erasure import Eraser
 from .matrix.monitor import Monitors
+from .matrix.presence import Presence
 from .matrix.router import Router
 from .matrix.state_store import StateStore
 from .matrix.typing import MatrixTyping
@@ -44,7 +44,7 @@ from .web.auth import Authenticator
 from .web.server import LauraRunner, build_app
 from .web.stream import EventStreams
 
-log = logging.getLogger("laura")
+log = logging.getLogger(__name__)
 REMEMBER_MS = 7 * 24 * 3600 * 1000  # how long sends and command runs are remembered
 MATRIX_CONCURRENCY = 16  # conversations whose Matrix side is brought up to date at once
 
@@ -84,7 +84,7 @@ class Laura:
             persist=self.store.inbox.add_many,
             is_own_user=config.is_own_user,
             on_stored=self._on_inbox,
-            on_presence=self._on_presence,
+            on_presence=lambda user, presence: self.presence.changed(user, presence),
             on_typing=self._on_typing,
             on_transaction=lambda txn_id, stored: self.catch_up.transaction(txn_id, stored),
         )
@@ -123,6 +123,13 @@ class Laura:
             lambda conv, reason: self.lifecycle.ask_contact(conv, reason),  # made next
         )
         kick_contacts = lambda: self.contact_runner.kick("contacts")  # noqa: E731
+        self.presence = Presence(
+            self.store,
+            self.az,
+            self.bridge.people.members,
+            self.routing.kick_all,
+            lambda: self._ready,
+        )
         self.lifecycle = Lifecycle(
             config,
             self.store,
@@ -187,13 +194,11 @@ class Laura:
             lambda: self.erasure_runner.kick("all"),
             lambda session: self.conversations.end_by_visitor(session, None),
             self.timers.end_quiet,
+            lambda: self.bridge.contact_room,
+            lambda: self.bridge.control_room,
+            self.notifier.end,
         )
-        self.retention.contact_room = lambda: self.bridge.contact_room
-        self.retention.control_room = lambda: self.bridge.control_room
-        self.retention.on_erased = self.notifier.end  # its open streams and polls end now
         self._typing_latest: dict[str, list[str]] = {}
-        self._presence_latest: dict[str, str] = {}
-        self._presence_lock = asyncio.Lock()
         self.typing_runner = KeyedRunner("typing", self._staff_typing)
         self.monitors = Monitors(config, self.store, self.bridge)
         self.notifier.listeners.append(self.monitors.on_event)
@@ -222,9 +227,14 @@ class Laura:
             self.bridge,
             DispatchRoom(self.store, self.bridge, self.dispatch, self.routing, self.staff_actions),
             ConsultRoom(self.store, self.bridge, self.staff_actions, self.files, self.video),
-            self.commands,
-            lambda room_id, kind, sender, event_id, args: Context(
-                services, room_id, kind, sender, event_id, args
+            CommandRunner(
+                config,
+                self.store,
+                self.bridge,
+                self.commands,
+                lambda room_id, kind, sender, event_id, args: Context(
+                    services, room_id, kind, sender, event_id, args
+                ),
             ),
         )
 
@@ -250,55 +260,6 @@ class Laura:
             log.warning("Ping after the homeserver came back failed: %s", describe(e))
         self.matrix_runner.wake_all()
         self.contact_runner.wake_all()
-
-    def _on_presence(self, user_id: str, presence: str) -> None:
-        """Recorded from the first transaction on, also while Laura starts (Synapse does not
-        push presence again later); one change at a time, the latest of each person's."""
-        self._presence_latest[user_id] = presence
-        self._spawn(self._presence(user_id))
-
-    async def _presence(self, user_id: str) -> None:
-        """A staff member's clients came or went: who can be asked changes with it."""
-        async with self._presence_lock:
-            presence = self._presence_latest.pop(user_id, None)
-            if presence is None:
-                return  # an earlier task took the latest already
-            try:
-                before = await self.store.staff_members.set_presence(user_id, presence)
-            except Exception as e:
-                log.warning("Could not record a presence change: %s", describe(e))
-                return
-        if (before == "offline") != (presence == "offline"):
-            log.info("%s is %s", user_id, "away" if presence == "offline" else "back")
-            if self._ready:  # else routing looks at every queue when it starts
-                await self.routing.kick_all()
-
-    async def _refresh_presence(self) -> None:
-        """At start: each dispatch room member's presence as it is now. Synapse drops the
-        changes it could not push while Laura was down, so the stored one may be stale: someone
-        who opened Element meanwhile would count as away until their presence changed again."""
-        staff: set[str] = set()  # each person once, however many departments they are in
-        for dept in await self.store.departments.all_active():
-            if not dept.room_id:
-                continue
-            try:
-                staff |= await self.bridge.people.members(dept.room_id)
-            except Exception as e:
-                log.warning("Could not list %s's members: %s", dept.id, describe(e))
-        for user_id in sorted(staff):
-            if user_id in self._presence_latest:
-                continue  # a pushed change is newer than what we would read
-            try:
-                state = await self.az.intent.api.request(
-                    Method.GET, Path.v3.presence[UserID(user_id)].status
-                )
-            except Exception as e:
-                log.info("No presence for %s: %s", user_id, describe(e))
-                continue
-            # A bare "offline" is what Synapse says with presence switched off, or of someone
-            # it never saw: it tells nothing, and must not make anyone away.
-            if isinstance(state, dict) and "last_active_ago" in state:
-                await self.store.staff_members.set_presence(user_id, str(state["presence"]))
 
     def _on_typing(self, room_id: str, user_ids: list[str]) -> None:
         """Who types in a room: one room at a time, and only its latest list counts (two
@@ -335,7 +296,7 @@ class Laura:
         await bot.set_displayname(self.config["appservice.bot_displayname"])
         await self.bridge.rooms.ensure_rooms()
         await self.bridge.rooms.reconcile_people()
-        await self._refresh_presence()
+        await self.presence.refresh()
         self._web_runner = LauraRunner(
             build_app(
                 self.conversations,

@@ -27,7 +27,7 @@ from .status import Status
 from .tasks import Kick
 from .util import now_ms, random_id
 
-log = logging.getLogger("laura.files")
+log = logging.getLogger(__name__)
 
 MB = 1024 * 1024
 

@@ -81,5 +81,5 @@ def setup(level: str = "INFO") -> None:
     )
     for handler in logging.getLogger().handlers:
         install(handler)
-    for noisy in ("mau.as", "laura.as", "aiohttp.access", "apscheduler"):
+    for noisy in ("mau.as", "laura_bot.matrix.appservice", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -28,7 +28,7 @@ from .scheduler import Clock
 from .settings import Settings
 from .util import format_duration, now_ms, parse_duration
 
-log = logging.getLogger("laura.privacy")
+log = logging.getLogger(__name__)
 
 YEAR_MS = 365 * 86400 * 1000
 KEEP_DONE_MS = 30 * 86400 * 1000  # finished erasure items (ids only) are kept this long
@@ -45,7 +45,13 @@ class Retention:
         kick_erasure: Callable[[], None],
         end_chat: Callable[[Session], Awaitable[None]],
         end_quiet: Callable[[str, int], Awaitable[bool]],
+        contact_room: Callable[[], str | None],
+        control_room: Callable[[], str | None],
+        on_erased: Callable[[str], None],
     ) -> None:
+        """contact_room(), control_room(): the fixed rooms' ids once they exist (posts about a
+        deleted chat are redacted there); on_erased(session id): a visitor's data is gone (its
+        open streams and polls end)."""
         self.config = config
         self.store = store
         self.settings = settings
@@ -54,9 +60,9 @@ class Retention:
         self.end_chat = end_chat
         self.end_quiet = end_quiet
         self.interval_ms = int(parse_duration(config["privacy.sweep_interval"]) * 1000)
-        self.contact_room: Callable[[], str | None] = lambda: None
-        self.control_room: Callable[[], str | None] = lambda: None
-        self.on_erased: Callable[[str], None] = lambda session_id: None
+        self.contact_room = contact_room
+        self.control_room = control_room
+        self.on_erased = on_erased
 
     def start(self) -> None:
         self.clock.at("privacy:sweep", now_ms(), self.sweep)

@@ -24,7 +24,7 @@ from .settings import Settings
 from .tasks import KeyedRunner
 from .util import now_ms
 
-log = logging.getLogger("laura.queue")
+log = logging.getLogger(__name__)
 CHUNK = 500  # queue events written per transaction (others may write in between)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-log = logging.getLogger("laura.clock")
+log = logging.getLogger(__name__)
 
 
 class Clock:

@@ -32,7 +32,7 @@ from .db.settings import SettingStore
 from .templates import TemplateRefused, safe_render
 from .util import format_duration, parse_duration
 
-log = logging.getLogger("laura.settings")
+log = logging.getLogger(__name__)
 _ON = ("on", "aan", "true", "yes", "ja", "1")
 _OFF = ("off", "uit", "false", "no", "nee", "0")
 

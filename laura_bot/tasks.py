@@ -11,7 +11,7 @@ from typing import Protocol
 
 from .faults import describe, is_transient
 
-log = logging.getLogger("laura.tasks")
+log = logging.getLogger(__name__)
 
 
 class Kick(Protocol):

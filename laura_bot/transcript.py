@@ -31,7 +31,7 @@ from fpdf import FPDF
 from fpdf.bidi import auto_detect_base_direction
 from fpdf.enums import TextDirection, XPos, YPos
 
-log = logging.getLogger("laura.transcript")
+log = logging.getLogger(__name__)
 
 FONT_DIR = Path(__file__).parent / "fonts"
 REGULAR_FONT = str(FONT_DIR / "DejaVuSans.ttf")

@@ -25,7 +25,7 @@ from .notifier import Notifier
 from .settings import Settings
 from .status import Status
 
-log = logging.getLogger("laura.typing")
+log = logging.getLogger(__name__)
 
 MAX_DRAFT = 4000
 

@@ -27,7 +27,7 @@ from .errors import Conflict, ErrorCode
 from .notifier import Notifier
 from .status import Status
 
-log = logging.getLogger("laura.video")
+log = logging.getLogger(__name__)
 
 WIDGET_TYPE = "im.vector.modular.widgets"
 LAYOUT_TYPE = "io.element.widgets.layout"

@@ -311,7 +311,7 @@ def whole_run_log_scan() -> Iterator[LogCapture]:
     install_privacy_filter(LOG_CAPTURE)
     root.addHandler(LOG_CAPTURE)
     levels = {}
-    for name in ("laura", "mau", "mautrix", "aiohttp"):
+    for name in ("laura_bot", "mau", "mautrix", "aiohttp"):
         levels[name] = logging.getLogger(name).level
         logging.getLogger(name).setLevel(logging.DEBUG)
     yield LOG_CAPTURE

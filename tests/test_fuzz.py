@@ -325,5 +325,7 @@ async def test_aiohttp_protocol_errors_in_our_shape(
     assert_no_error_logs(caplog)
     assert "SECRETTOKEN" not in caplog.text
     # The refusals are logged at INFO, without a traceback.
-    ours = [r for r in caplog.records if r.name == "laura.web" and "unreadable" in r.message]
+    ours = [
+        r for r in caplog.records if r.name == "laura_bot.web.errors" and "unreadable" in r.message
+    ]
     assert ours and all(r.levelno == logging.INFO and not r.exc_info for r in ours)

@@ -159,13 +159,13 @@ async def test_absurd_settings_are_refused_and_intake_keeps_working(
     await command(team, "admin", control, "!set queue_update_interval 2h", "Niet gewijzigd")
     await command(team, "admin", control, "!settings", "dispatch_timeout: 5m")
     # A stored value that cannot be used (written by hand, or by an older version).
-    caplog.set_level(logging.ERROR, logger="laura.settings")
+    caplog.set_level(logging.ERROR, logger="laura_bot.settings")
     await team.laura.store.settings.set("setting.dispatch_timeout", "99999999999999999999d")
     await command(team, "admin", control, "!settings", "dispatch_timeout: 5m")
     visitor = await team.visitor(name="Inname")
     assert (await visitor.state())["status"] == "waiting"
     await command(team, "admin", control, "!settings", "dispatch_timeout: 5m")
-    errors = [r for r in caplog.records if r.name == "laura.settings"]
+    errors = [r for r in caplog.records if r.name == "laura_bot.settings"]
     assert len(errors) == 1, [r.getMessage() for r in errors]
     await command(team, "admin", control, "!set dispatch_timeout 10m", "is nu 10m")
     await command(team, "admin", control, "!settings", "dispatch_timeout: 10m")
@@ -324,7 +324,7 @@ async def test_queue_positions_stay_right_under_concurrency(
     trouble = [
         r.getMessage()
         for r in caplog.records
-        if r.levelno >= logging.WARNING and r.name.startswith(("mau", "laura"))
+        if r.levelno >= logging.WARNING and r.name.startswith(("mau", "laura_bot"))
     ]
     assert not trouble, trouble
 

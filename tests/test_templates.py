@@ -140,7 +140,7 @@ async def test_a_stored_attack_welcome_still_starts_the_chat_with_the_built_in_w
         kick,
         lambda: None,  # type: ignore[arg-type]
     )
-    caplog.set_level(logging.INFO, logger="laura")
+    caplog.set_level(logging.INFO, logger="laura_bot")
     for template in (*ATTACKS, ATTACKS[1]):  # the second one twice
         await store.settings.set("setting.welcome_message", template)
         for lang in ("nl", "en"):

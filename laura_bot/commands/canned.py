@@ -26,7 +26,7 @@ from ..status import Status
 from ..templates import TemplateRefused, safe_render
 from .base import CONSULT, CONTROL, Context, registry
 
-log = logging.getLogger("laura.commands.canned")
+log = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[a-z0-9_-]{1,32}$")
 MAX_TEXT = 2000

@@ -31,7 +31,7 @@ from ..transcript import safe_file_name
 from ..util import format_duration, now_ms, parse_duration, storable_text
 from .base import CONSULT, CONTROL, Context, registry
 
-log = logging.getLogger("laura.commands.cases")
+log = logging.getLogger(__name__)
 
 SUBJECT_MAX = 200
 NOTES_MAX = 4000

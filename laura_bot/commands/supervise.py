@@ -21,7 +21,7 @@ from ..status import Status
 from ..texts import STAFF
 from .base import CONTROL, OTHER, Context, registry
 
-log = logging.getLogger("laura.commands")
+log = logging.getLogger(__name__)
 
 SHORT = 6  # characters of a chat id in a consult room's name
 _ID = re.compile(r"^[0-9a-f]{6,64}$")

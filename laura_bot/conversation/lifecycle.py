@@ -28,7 +28,7 @@ from ..tasks import Kick
 from ..texts import render
 from ..util import new_txn_id, now_ms
 
-log = logging.getLogger("laura.conversation")
+log = logging.getLogger(__name__)
 
 Hook = Callable[[Conversation], Awaitable[None]]
 

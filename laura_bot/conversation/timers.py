@@ -17,7 +17,7 @@ from ..tasks import Kick
 from ..util import now_ms
 from .lifecycle import Lifecycle
 
-log = logging.getLogger("laura.conversation")
+log = logging.getLogger(__name__)
 
 
 class Timers:

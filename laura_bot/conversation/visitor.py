@@ -32,7 +32,7 @@ from ..textsafety import clean_name, imitates_marker
 from ..util import new_txn_id, now_ms, random_id, valid_email
 from .lifecycle import Lifecycle
 
-log = logging.getLogger("laura.conversation")
+log = logging.getLogger(__name__)
 
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,25}$")
 

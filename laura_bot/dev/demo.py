@@ -22,7 +22,7 @@ from ..config import Config
 from .guard import DevError, LockHeld, hold_lock
 from .synapse import Synapse, free_port, port_is_free, stop_leftover
 
-log = logging.getLogger("laura.dev")
+log = logging.getLogger(__name__)
 
 DEPARTMENTS = [
     {"id": "huisarts", "label": "Huisartsenpraktijk", "staff": ["anna", "bram"]},

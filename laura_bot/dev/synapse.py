@@ -35,7 +35,7 @@ import aiohttp
 
 from .guard import DevError, guarded
 
-log = logging.getLogger("laura.dev.synapse")
+log = logging.getLogger(__name__)
 
 PID_FILE = "laura-synapse.pid"
 UNLIMITED = {"per_second": 1000, "burst_count": 1000}

@@ -32,7 +32,7 @@ from ..tasks import KeyedRunner
 from ..util import new_txn_id, now_ms
 from .logic import ONE_AT_A_TIME, Person, Round, is_available, plan
 
-log = logging.getLogger("laura.routing")
+log = logging.getLogger(__name__)
 
 Members = Callable[[str], Awaitable[set[str]]]
 TICK_SECONDS = 60

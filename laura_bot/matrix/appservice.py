@@ -22,7 +22,7 @@ from mautrix.types import EphemeralEvent, Event
 
 from ..faults import describe
 
-log = logging.getLogger("laura.as")
+log = logging.getLogger(__name__)
 
 # Synapse's requests to these paths must carry the hs_token; the probes need none.
 _OPEN_PATHS = ("/_matrix/mau/",)

@@ -31,7 +31,7 @@ from mautrix.api import Method, Path
 from ..faults import describe
 from ..util import now_ms
 
-log = logging.getLogger("laura.catchup")
+log = logging.getLogger(__name__)
 
 WINDOW_MS = 60 * 60 * 1000  # how far back a catch-up looks
 PAGE = 100

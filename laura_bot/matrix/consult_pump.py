@@ -34,7 +34,7 @@ from .rooms import consult_power_levels
 from .sender import Content, Sender
 from .widgets import Widgets
 
-log = logging.getLogger("laura.matrix")
+log = logging.getLogger(__name__)
 
 
 class ConsultPump:

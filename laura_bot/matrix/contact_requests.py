@@ -11,7 +11,7 @@ from ..textsafety import embedded
 from . import content as c
 from .sender import Sender
 
-log = logging.getLogger("laura.matrix")
+log = logging.getLogger(__name__)
 
 
 class ContactRequests:

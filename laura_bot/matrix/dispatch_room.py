@@ -17,7 +17,7 @@ from ..status import Status
 from .bridge import MatrixBridge
 from .shapes import obj, text
 
-log = logging.getLogger("laura.dispatch_room")
+log = logging.getLogger(__name__)
 
 
 class DispatchRoom:

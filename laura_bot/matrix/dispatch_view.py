@@ -28,7 +28,7 @@ from . import content as c
 from .people import People
 from .sender import TXN_KEY, Sender
 
-log = logging.getLogger("laura.matrix")
+log = logging.getLogger(__name__)
 
 VIEW_EDIT_INTERVAL = 5.0  # seconds between edits of a request while its visitor writes
 

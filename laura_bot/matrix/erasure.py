@@ -35,7 +35,7 @@ from ..db.erasure import ErasureItem
 from ..faults import describe
 from ..util import now_ms
 
-log = logging.getLogger("laura.erasure")
+log = logging.getLogger(__name__)
 
 MAX_DELAY_MS = 3600 * 1000
 STATUS_POLL = 0.5  # seconds between looks at an admin job's status

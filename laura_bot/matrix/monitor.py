@@ -41,7 +41,7 @@ from . import content as c
 from .bridge import MatrixBridge
 from .rooms import power_levels
 
-log = logging.getLogger("laura.monitor")
+log = logging.getLogger(__name__)
 
 # Ended sessions whose mirror room may still need closing after a restart are looked up this
 # far back (closing takes seconds; a week covers any outage).

@@ -26,7 +26,7 @@ from ..db import Store
 from .people import People
 from .rooms import power_levels, private_state
 
-log = logging.getLogger("laura.matrix")
+log = logging.getLogger(__name__)
 
 # Room versions whose create event names its creator in the content (before version 11).
 _CREATOR_FIELD_VERSIONS = frozenset(str(v) for v in range(1, 11))

@@ -10,22 +10,19 @@ aside, since every event would fail the same way. Back-off belongs to one event 
 Who handles which failure: this router retries one event (its attempts live in the inbox row);
 KeyedRunner retries a whole unit of outgoing work (a conversation's sync) with back-off; the
 catch-up holds the router while Laura may have missed events and releases it once it has read
-them. A command is never retried: it runs once (see _command).
+them. A command is never retried: it runs once (commands/runner.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import difflib
 import logging
-import secrets
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from mautrix.errors import MatrixRequestError
-from mautrix.types import EventID, RoomID
+from mautrix.types import RoomID
 
-from ..commands import CONSULT, CONTROL, DISPATCH, OTHER, Context, Registry, split
+from ..commands import CONSULT, CONTROL, DISPATCH, OTHER
+from ..commands.runner import CommandRunner
 from ..db.conversations import Conversation
 from ..db.inbox import InboxEvent
 from ..faults import describe, is_transient
@@ -42,9 +39,7 @@ if TYPE_CHECKING:
     from .consult_room import ConsultRoom
     from .dispatch_room import DispatchRoom
 
-ContextFactory = Callable[[str, str, str, str, list[str]], Context]
-
-log = logging.getLogger("laura.router")
+log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3  # a non-transient failure: tried this often, then moved aside
 RETRY_DELAYS = (0.2, 1.0)  # seconds before the 2nd and 3rd try
@@ -63,7 +58,7 @@ def _retry_delay(attempts: int, transient: bool) -> float:
 class Router:
     """Decides nothing itself: it takes events from the inbox in order, checks their envelope,
     finds the room's kind and hands each over to the one place that owns that kind of room
-    (DispatchRoom, ConsultRoom, or the commands)."""
+    (DispatchRoom, ConsultRoom, or the commands' runner)."""
 
     def __init__(
         self,
@@ -72,16 +67,14 @@ class Router:
         bridge: MatrixBridge,
         dispatch_room: DispatchRoom,
         consult_room: ConsultRoom,
-        commands: Registry,
-        make_context: ContextFactory,
+        command_runner: CommandRunner,
     ) -> None:
         self.config = config
         self.store = store
         self.bridge = bridge
         self.dispatch_room = dispatch_room
         self.consult_room = consult_room
-        self.commands = commands
-        self.make_context = make_context
+        self.command_runner = command_runner
         self.runner = KeyedRunner("inbox", self.process_room)
         self._timers: dict[str, asyncio.TimerHandle] = {}
         # Held while Laura may have missed events (at start-up, and while the homeserver was
@@ -232,15 +225,19 @@ class Router:
                 # text: the quote is not the sender's words, for a command or for the visitor.
                 body = trim_reply_fallback(body, replied)
                 content = {**content, "body": body}
-            if isinstance(body, str) and self._is_command(kind, body):
-                await self._command(kind, room_id, sender, event_id, body.strip())
+            if isinstance(body, str) and self.command_runner.is_command(kind, body):
+                await self.command_runner.run(kind, room_id, sender, event_id, body.strip())
             elif (
                 conv is not None
                 and (target := self._reply_target(content))
-                and (await self._answers_laura(room_id, sender, event_id, target, content))
+                and (
+                    await self.command_runner.answer_to_laura(
+                        room_id, sender, event_id, target, content
+                    )
+                )
             ):
                 pass  # an answer to one of Laura's questions (or notices): not for the visitor
-            elif conv is not None and (held := self._not_for_visitor(content)):
+            elif conv is not None and (held := self.command_runner.held_back(content)):
                 # An edited command, a mistyped one or one of another room: it may hold
                 # internal notes (!case), user ids or settings.
                 text_id, values = held
@@ -312,139 +309,3 @@ class Router:
         reply = relates.get("m.in_reply_to") if isinstance(relates, dict) else None
         target = reply.get("event_id") if isinstance(reply, dict) else None
         return target if isinstance(target, str) and len(target) < 256 else None
-
-    async def _answers_laura(
-        self, room_id: str, sender: str, event_id: str, target: str, content: dict[str, Any]
-    ) -> bool:
-        """A reply to one of Laura's messages in a consult room is for Laura, never for the
-        visitor: the answer to a question she asked (a step of !case) is handled; a reply to
-        any other message of hers is held back, and she says so. False: not a reply to her."""
-        handler = self.commands.replies.get(target)
-        if handler is None:
-            try:
-                event = await self.bridge.bot.get_event(RoomID(room_id), EventID(target))
-            except MatrixRequestError as e:
-                if e.http_status in (403, 404):
-                    return False  # not visible (any more): an ordinary message
-                raise
-            if event.sender != self.bridge.bot.mxid:
-                return False
-        body = content.get("body")
-        text_ = trim_reply_fallback(body, target).strip() if isinstance(body, str) else ""
-        first, stored = await self.store.commands.start(event_id, room_id)
-        if first:
-            if handler is None:
-                reply = self.bridge.t("reply_to_laura")
-            else:
-                self.commands.replies.pop(target, None)
-                ctx = self.make_context(room_id, CONSULT, sender, event_id, [])
-                try:
-                    reply = await handler(ctx, text_)
-                except Exception as e:
-                    ref = secrets.token_hex(4)
-                    log.error("Answer %s failed (reference %s): %s", event_id, ref, describe(e))
-                    reply = self.bridge.t("command_failed", ref=ref)
-            await self.store.commands.finish(event_id, reply)
-        elif not stored:
-            return True  # handled and answered before
-        else:
-            reply = stored
-        if reply:
-            await self.bridge.notice(
-                room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id
-            )
-        await self.store.commands.sent(event_id)
-        return True
-
-    def _not_for_visitor(self, content: dict[str, Any]) -> tuple[str, dict[str, str]] | None:
-        """(text id, its values) when a consult-room message must not reach the visitor: an
-        edit that makes it a command, a command of another room ("!audit @anna", "!set …":
-        staff are told where it works), or what looks like a mistyped command ("!caes")."""
-        body = content.get("body")
-        relates = content.get("m.relates_to")
-        new = content.get("m.new_content")
-        if isinstance(relates, dict) and relates.get("rel_type") == "m.replace":
-            body = new.get("body") if isinstance(new, dict) else None
-            if isinstance(body, str) and self._is_command(CONSULT, body):
-                return "edited_command", {"command": body.strip().split()[0][:40]}
-        if not isinstance(body, str) or not body.strip().startswith("!"):
-            return None
-        rest = body.strip()[1:]
-        word = rest.split(maxsplit=1)[0].lower() if rest.strip() else ""
-        elsewhere = self.commands.commands.get(word)
-        if elsewhere is not None and CONSULT not in elsewhere.rooms:
-            where = [self.bridge.t(f"command_room_{kind}") for kind in elsewhere.rooms]
-            return "wrong_room_command", {
-                "command": f"!{word}",
-                "where": self.bridge.t("command_rooms", rooms=where),
-            }
-        known = [n for n, c in self.commands.commands.items() if CONSULT in c.rooms and n != "#"]
-        close = difflib.get_close_matches(word, known, n=1, cutoff=0.75)
-        if close and word not in known:
-            return "near_command", {"command": f"!{close[0]}"}
-        return None
-
-    def _is_command(self, kind: str, body: str) -> bool:
-        """Anything starting with ! is a command, except in a consult room, where only a command
-        allowed there is: "!!! Let op" or "!Take care" there is a message for the visitor.
-        In a consult room "#" and "#name" are the canned-answer command too."""
-        text = body.strip()
-        if kind == CONSULT and text.startswith("#") and "#" in self.commands.commands:
-            return len(text) == 1 or not text[1].isspace()  # "#" or "#name": canned answers
-        if not text.startswith("!"):
-            return False
-        if kind != CONSULT:
-            return True
-        cmd = self.commands.commands.get(split(text)[0])
-        return cmd is not None and CONSULT in cmd.rooms
-
-    async def _command(
-        self, kind: str, room_id: str, sender: str, event_id: str, body: str
-    ) -> None:
-        if body.startswith("#"):
-            body = "!# " + body[1:]  # the canned-answer command, with the name as argument
-        first, stored = await self.store.commands.start(event_id, room_id)
-        if first:
-            reply = await self._run_command(kind, room_id, sender, event_id, body)
-            await self.store.commands.finish(event_id, reply)
-        elif stored:
-            reply = stored  # it ran; only its reply still has to go out
-        elif stored == "":
-            return  # ran and answered before
-        else:
-            # Laura stopped while it ran: running it again could do it twice.
-            ref = secrets.token_hex(4)
-            log.error("Command in %s was interrupted (reference %s)", event_id, ref)
-            reply = self.bridge.t("command_interrupted", ref=ref)
-            await self.store.commands.finish(event_id, reply)
-        # If this send fails, the event is retried: with the stored reply, not a second run.
-        if reply:  # "": the command answered itself (a question that starts a dialogue)
-            await self.bridge.notice(
-                room_id, reply, txn_id=f"laura.reply.{event_id}", reply_to=event_id
-            )
-        await self.store.commands.sent(event_id)
-
-    async def _run_command(
-        self, kind: str, room_id: str, sender: str, event_id: str, body: str
-    ) -> str:
-        """Run a command once and return its reply; a failure (of any kind: a command is not
-        safe to repeat) is a short error with a reference that is also in the log."""
-        name, args = split(body)
-        cmd = self.commands.commands.get(name)
-        if cmd is None or kind not in cmd.rooms:
-            reply = self.bridge.t("unknown_command", name=f"!{name[:40]}")
-        elif cmd.admin and sender not in self.config["laura.admins"]:
-            log.info("Refused !%s from non-admin %s", name, sender)
-            reply = self.bridge.t("refused")
-        else:
-            log.info("Command !%s from %s in %s", name, sender, kind)
-            ctx = self.make_context(room_id, kind, sender, event_id, args)
-            try:
-                reply = await cmd.handler(ctx)
-            except Exception as e:
-                ref = secrets.token_hex(4)
-                log.error(
-                    "Command !%s failed (reference %s): %s", name, ref, describe(e), exc_info=e
-                )
-                reply = self.bridge.t("command_failed", ref=ref)
-        return reply

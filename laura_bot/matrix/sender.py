@@ -13,7 +13,7 @@ from mautrix.types import EventType, FileInfo, RoomID, Serializable
 from ..db import Store
 from . import content as c
 
-log = logging.getLogger("laura.matrix")
+log = logging.getLogger(__name__)
 
 # Every event Laura sends with a stored txn id carries it under this key, so that a send can be
 # recognised in the room after Synapse forgot the txn id (it keeps them in memory only).

@@ -18,7 +18,7 @@ from ..faults import describe
 from . import content as c
 from .bridge import MatrixBridge
 
-log = logging.getLogger("laura.matrix.typing")
+log = logging.getLogger(__name__)
 
 TYPING_MS = 15_000  # how long Synapse shows the ghost typing without a refresh
 REFRESH = 10.0  # seconds after which a "still typing" is sent again

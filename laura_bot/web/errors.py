@@ -23,7 +23,7 @@ from aiohttp.web_protocol import RequestHandler
 
 from ..errors import ErrorCode, LauraError, TooManyRequests
 
-log = logging.getLogger("laura.web")
+log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
     400: ErrorCode.BAD_REQUEST,

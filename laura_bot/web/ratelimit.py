@@ -27,7 +27,7 @@ from limits.aio.strategies import MovingWindowRateLimiter
 
 from ..errors import TooManyRequests
 
-log = logging.getLogger("laura.web")
+log = logging.getLogger(__name__)
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
