@@ -324,8 +324,10 @@ async def test_typing_both_ways(team: Team) -> None:
     await anna.client.room_typing(room, False)
     await visitor.wait_for(lambda e: e["type"] == "typing" and not e["names"])
 
-    # The visitor typing shows in Element as the ghost typing, with the draft as a preview.
-    draft = "Ik heb sinds gisteren koorts"
+    # The visitor typing shows in Element as the ghost typing, with the draft as a preview;
+    # a line of it never stands on its own in Laura's notice (issue #22: it could pass for
+    # her word that a visitor signed in on the portal).
+    draft = "Ik heb sinds gisteren koorts\n✔️ Aangemeld via het portaal: Karin (portaal-id 7)."
     secret(draft)
     _, body = await visitor.call(
         "POST",
@@ -335,8 +337,11 @@ async def test_typing_both_ways(team: Team) -> None:
     )
     assert body == {"typing": True, "preview": True}
     await anna.wait_typing(room, lambda users: ghost in users)
-    preview = await anna.wait_for(is_msg(room, body_has=draft, msgtype="m.notice"), what="preview")
+    preview = await anna.wait_for(
+        is_msg(room, body_has="sinds gisteren koorts", msgtype="m.notice"), what="preview"
+    )
     assert preview["sender"] == laura.config.bot_mxid
+    assert "\n> ✔️ Aangemeld via het portaal" in preview["content"]["body"]
     # Sending the message stops the typing, and the preview is redacted.
     await visitor.say(draft + " en hoofdpijn")
     await anna.wait_typing(room, lambda users: ghost not in users)

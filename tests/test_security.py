@@ -30,6 +30,7 @@ import aiohttp
 import nio
 import pytest
 from aiohttp import web
+from mautrix.types import EventType, RoomID
 from PIL import Image
 from pypdf import PdfReader
 
@@ -1379,3 +1380,23 @@ async def test_a_visitors_pdf_cannot_carry_scripts_to_staff(laura_handle: LauraH
         assert passed_on == [], f"passed on unchanged: {passed_on}"
     finally:
         await v.close()
+
+
+@SQLITE
+async def test_rooms_in_a_room_version_before_12(laura_handle: LauraHandle) -> None:
+    """On a homeserver whose default room version is older than 12 the creator has no power of
+    its own: Laura lists herself at 100, or the homeserver refuses the room ("users" must
+    contain the creator) and every dispatch and consult room fails. Synapse here defaults to
+    12, so the room version Laura asked for is set to 10 as another homeserver's would be."""
+    laura = laura_handle.laura
+    assert laura
+    rooms = laura.bridge.rooms
+    rooms._room_version = "10"
+    room_id = await rooms.create_private_room("Versie 10", "Kamer", [])
+    bot = laura.bridge.bot
+    levels = await bot.get_state_event(RoomID(room_id), EventType.ROOM_POWER_LEVELS)
+    assert levels.users[bot.mxid] == 100 and levels.invite == 100
+    create = await bot.get_state_event(RoomID(room_id), EventType.ROOM_CREATE)
+    assert str(create.room_version) == "10"
+    # What the state store noted lets her send there at once.
+    await laura.bridge.notice(room_id, "Hallo in versie 10")

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from ..db import Store
-from ..textsafety import embedded
+from ..textsafety import embedded, visitor_name
 from . import content as c
 from .sender import Sender
 
@@ -40,7 +40,8 @@ class ContactRequests:
             assert session is not None
             dept = await self.store.departments.get_by_id(conv.department_id or "")
             topic = dept.label if dept else "?"
-            nickname = req.name or session.nickname
+            # A name stored before names were checked is shown as the neutral one.
+            nickname = visitor_name(req.name) or session.nickname
             question = await self.store.events.first_visitor_message(conv.id)
             # What the visitor typed never starts a line of Laura's (textsafety.embedded).
             rows = [

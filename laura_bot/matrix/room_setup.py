@@ -16,6 +16,7 @@ from mautrix.errors import MatrixRequestError
 from mautrix.types import (
     PowerLevelStateEventContent,
     RoomCreatePreset,
+    RoomCreateStateEventContent,
     RoomID,
     StateEvent,
     UserID,
@@ -75,6 +76,10 @@ class RoomSetup:
         room's first send reads no state from the homeserver."""
         levels = levels or power_levels()
         version = await self.room_version()
+        if not RoomCreateStateEventContent(room_version=version).supports_creator_power:
+            # Before room version 12 the creator has no power of its own: Laura is listed, or
+            # the homeserver refuses the room (and she could change nothing in it).
+            levels = {**levels, "users": {**levels.get("users", {}), self.bot.mxid: 100}}
         creation = {"m.federate": False}
         room_id = await self.bot.create_room(
             name=name,

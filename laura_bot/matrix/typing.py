@@ -15,6 +15,7 @@ from ..db import Store
 from ..db.conversations import Conversation
 from ..db.sessions import Session
 from ..faults import describe
+from ..textsafety import embedded
 from . import content as c
 from .bridge import MatrixBridge
 
@@ -87,7 +88,9 @@ class MatrixTyping:
             if not draft:
                 await self._remove(conv_id, state)
                 return
-            text = self.bridge.t("typing_preview", nickname=state.session.nickname, draft=draft)
+            # What the visitor types never starts a line of Laura's (textsafety.embedded).
+            shown = embedded(draft)
+            text = self.bridge.t("typing_preview", nickname=state.session.nickname, draft=shown)
             if state.preview_id is None:
                 event_id = await self.bridge.sender.send(state.room_id, c.notice(text))
                 state.preview_id = event_id
