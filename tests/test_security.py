@@ -57,7 +57,9 @@ PDF_ACTIONS = (
     b"/SubmitForm",
     b"/EmbeddedFile",
 )
-ROOT = "document.querySelector('#laura-chat').shadowRoot"
+# The widget's shadow root; an empty fragment until the widget has drawn itself (it does once
+# Laura has told it its texts), so a wait polls on instead of failing.
+ROOT = "(document.querySelector('#laura-chat')?.shadowRoot ?? document.createDocumentFragment())"
 
 
 def dispatch_for(team: Team, nickname: str) -> Pred:

@@ -48,8 +48,8 @@ async def test_colour_corner_logo_and_wording(browser: Any, team: Team) -> None:
         )
         logo = page.locator(".head img.logo")
         await page.wait_for_function(
-            "() => document.querySelector('#laura-chat').shadowRoot"
-            ".querySelector('.head img.logo')?.naturalWidth > 0"
+            "() => document.querySelector('#laura-chat')?.shadowRoot"
+            "?.querySelector('.head img.logo')?.naturalWidth > 0"
         )
         assert await logo.get_attribute("alt") == ""  # the name beside it says who it is
         # Texts the organisation did not word itself stay the widget's own.
@@ -59,8 +59,8 @@ async def test_colour_corner_logo_and_wording(browser: Any, team: Team) -> None:
         chat = await context.new_page()
         await chat.goto(f"http://127.0.0.1:{team.handle.web_port}/chat")
         await chat.wait_for_function(
-            "() => document.querySelector('#laura-chat').shadowRoot"
-            ".querySelector('.head img.logo')?.naturalWidth > 0"
+            "() => document.querySelector('#laura-chat')?.shadowRoot"
+            "?.querySelector('.head img.logo')?.naturalWidth > 0"
         )
         assert errors == []
     finally:

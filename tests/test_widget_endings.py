@@ -18,7 +18,9 @@ from tests.helpers import INLINE, CuttableLink, is_msg, secret
 pytestmark = pytest.mark.synapse
 
 # The widget lives in an open shadow root; this reaches into it from page.evaluate.
-ROOT = "document.querySelector('#laura-chat').shadowRoot"
+# The widget's shadow root; an empty fragment until the widget has drawn itself (it does once
+# Laura has told it its texts), so a wait polls on instead of failing.
+ROOT = "(document.querySelector('#laura-chat')?.shadowRoot ?? document.createDocumentFragment())"
 SESSION = (
     "() => JSON.parse(Object.entries(localStorage).find(([k]) => k.startsWith('laura.chat.'))[1])"
 )

@@ -36,7 +36,9 @@ window.__jitsiLoads = (window.__jitsiLoads || 0) + 1;
 PDF = minimal_pdf()
 
 # The widget lives in an open shadow root; this reaches into it from page.evaluate.
-ROOT = "document.querySelector('#laura-chat').shadowRoot"
+# The widget's shadow root; an empty fragment until the widget has drawn itself (it does once
+# Laura has told it its texts), so a wait polls on instead of failing.
+ROOT = "(document.querySelector('#laura-chat')?.shadowRoot ?? document.createDocumentFragment())"
 
 
 def png(width: int = 400, height: int = 300) -> bytes:
