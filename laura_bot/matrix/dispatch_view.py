@@ -127,8 +127,15 @@ class DispatchView:
         await self.sender.send(conv.dispatch_room_id, content, f"{ev.mx_txn_id}.thread")
 
     async def _view(self, conv: Conversation, topic: str, nickname: str) -> str:
+        core, waiting_room = await self._view_parts(conv, topic, nickname)
+        return f"{core}\n{waiting_room}" if waiting_room else core
+
+    async def _view_parts(
+        self, conv: Conversation, topic: str, nickname: str
+    ) -> tuple[str, str | None]:
         """The request as it stands: who it is offered to now (one at a time), or that
-        nobody is free; the waiting room's count of notifications and who spoke last."""
+        nobody is free; and apart, the waiting room's line (its count of notifications and
+        who spoke last), which the visitor's messages change."""
         assert conv.dispatch_room_id and conv.dispatch_txn_id
         lines = [self.t("dispatch", topic=topic, nickname=nickname, since=self._since(conv))]
         session = await self.store.sessions.get_by_id(conv.session_id)
@@ -141,10 +148,11 @@ class DispatchView:
             lines.append(self.t("offered_line", name=name, until=until))
         elif not any(o.outcome is None for o in asked):
             lines.append(self.t("nobody_available_line"))
+        waiting_room = None
         if conv.notify_count or conv.last_speaker:
             who = self.t(f"speaker_{conv.last_speaker or 'none'}")
-            lines.append(self.t("waiting_room_line", count=conv.notify_count, last=who))
-        return "\n".join(lines)
+            waiting_room = self.t("waiting_room_line", count=conv.notify_count, last=who)
+        return "\n".join(lines), waiting_room
 
     def _view_txn(self, conv: Conversation, text: str) -> str:
         digest = hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -209,14 +217,12 @@ class DispatchView:
         each message: that is edited once per VIEW_EDIT_INTERVAL at most, and the latest
         count always goes out (a sync is asked for when the interval has passed). Every other
         change (who it is offered to, nobody available) is edited at once."""
-        text = await self._view(conv, topic, nickname)
+        core, waiting_room = await self._view_parts(conv, topic, nickname)
+        text = f"{core}\n{waiting_room}" if waiting_room else core
         txn_id = self._view_txn(conv, text)
         if await self.store.sends.started_at(txn_id) is not None:
             await self._edit(conv, text, txn_id)  # shown, or tried: the ledger skips or ends it
             return
-        core = "\n".join(
-            line for line in text.split("\n") if not line.startswith(self._waiting_room_prefix())
-        )
         now = time.monotonic()
         for conv_id, (at, _) in list(self._edited.items()):
             if now - at > VIEW_EDIT_INTERVAL:
@@ -227,11 +233,6 @@ class DispatchView:
             return
         await self._edit(conv, text, txn_id)
         self._edited[conv.id] = (now, core)
-
-    def _waiting_room_prefix(self) -> str:
-        """How the waiting-room line starts (the text before its first value)."""
-        sample = self.t("waiting_room_line", count=0, last="")
-        return sample.split("0", 1)[0]
 
     async def _edit(self, conv: Conversation, text: str, txn_id: str) -> None:
         """Replace the text of the dispatch message (an edit never notifies anyone)."""
