@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import ClientError, web
 from mautrix.errors import MatrixError
 
+from .appointments.parts import AppointmentParts
 from .commands import Context, Registry, Services, registry
 from .commands.runner import CommandRunner
 from .config import Config
@@ -205,6 +206,9 @@ class Laura:
         self.lifecycle.after_end.append(self.monitors.chat_ended)
         self.lifecycle.after_visitor_message.append(self.typing.visitor_sent)
         self.lifecycle.after_end.append(self.typing.visitor_sent)
+        self.appointments = AppointmentParts(
+            config, self.store, self.settings, self.notifier, self.clock, self.bridge
+        )
         services = Services(
             config,
             self.store,
@@ -220,6 +224,7 @@ class Laura:
             self.video,
             self.transcripts,
             self.monitors,
+            self.appointments.service,
         )
         self.router = Router(
             config,
@@ -305,6 +310,7 @@ class Laura:
                 self.config,
                 Media(self.files, self.video, self.typing, self.transcripts, self.retention),
                 demo_pages=self.demo_pages,
+                appointments=self.appointments,
             ),
             access_log=None,
             shutdown_timeout=5,
@@ -317,6 +323,7 @@ class Laura:
         await self.routing.restore()
         await self.typing.restore()
         await self.monitors.restore()
+        await self.appointments.start()
         self.retention.start()
         self._ready = True
         try:
@@ -364,6 +371,7 @@ class Laura:
         await self.timers.close()
         await self.routing.close()
         await self.monitors.close()
+        await self.appointments.close()
         for runner in (
             self.matrix_runner,
             self.contact_runner,

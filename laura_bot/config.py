@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mautrix.util.config import BaseFileConfig, ConfigUpdateHelper
 
+from .config_appointments import update_appointments, validate_appointments
 from .config_texts import languages, template_fix, update_texts, validate_texts
 from .errors import ConfigError
 from .templates import TemplateRefused, safe_render
@@ -34,6 +35,10 @@ SETTING_RANGES: dict[str, tuple[float, float]] = {
     "retention": (10, 3650 * 86400),
     "contact_retention": (10, 3650 * 86400),
     "case_retention": (10, 3650 * 86400),
+    # Appointments: how long before the start the client (e-mail) and adviser (Matrix) are
+    # reminded.
+    "appointment_reminder_client": (10, 30 * 86400),
+    "appointment_reminder_adviser": (10, 30 * 86400),
 }
 # Settings a department may override (!set retention 90d huisarts).
 SETTING_PER_DEPARTMENT: tuple[str, ...] = ("retention",)
@@ -44,7 +49,7 @@ SETTING_COUNTS: dict[str, tuple[int, int]] = {
     "audit_years": (1, 50),  # how long the audit trail is kept (NEN 7513: years)
 }
 # On/off settings.
-SETTING_FLAGS: tuple[str, ...] = ("typing_preview",)
+SETTING_FLAGS: tuple[str, ...] = ("typing_preview", "appointment_mail_auto")
 # Text settings and their maximum length; an empty text means Laura's built-in text.
 SETTING_TEXTS: dict[str, int] = {"welcome_message": 1000}
 # A text setting is a template in the restricted language (templates.py) with these variables:
@@ -167,6 +172,9 @@ class Config(BaseFileConfig):
             "laura.settings.contact_retention",
             "laura.settings.case_retention",
             "laura.settings.audit_years",
+            "laura.settings.appointment_mail_auto",
+            "laura.settings.appointment_reminder_client",
+            "laura.settings.appointment_reminder_adviser",
             "privacy.sweep_interval",
             "media.visitor_types",
             "video.jitsi_url",
@@ -185,6 +193,7 @@ class Config(BaseFileConfig):
             for scope in scopes:
                 copy(f"web.rate_limits.{action}.{scope}")
         update_texts(helper)
+        update_appointments(helper)
         for key in ("appservice.as_token", "appservice.hs_token"):
             if helper.base[key] in ("generate", "", None):
                 helper.base[key] = secrets.token_urlsafe(48)
@@ -338,6 +347,7 @@ class Config(BaseFileConfig):
             need(key, isinstance(self[key], bool), "write true or false")
         self._validate_media(need)
         validate_texts(self["texts"], need)
+        validate_appointments(self, need)
         need("web.consent", isinstance(self["web.consent"], bool), "write true or false")
         privacy_url = self["web.privacy_url"]
         need(

@@ -20,6 +20,7 @@ from laura_bot.db import Store, create_database
 from laura_bot.dev.demo import write_laura_config
 from laura_bot.dev.synapse import Synapse, free_port
 from laura_bot.logs import install as install_privacy_filter
+from laura_bot.mail.catcher import MailCatcher
 from tests.helpers import SECRETS, Staff, Visitor, is_msg
 
 PG_DSN = os.environ.get("LAURA_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -92,9 +93,15 @@ class SynapseEnv:
     as_token: str
     hs_token: str
     dir: Path
+    # The SMTP server every test Laura sends its mail to (aiosmtpd, in this process).
+    mail: MailCatcher = field(default_factory=MailCatcher)
 
     def mxid(self, user: str) -> str:
         return f"@{user}:localhost"
+
+    async def stop(self) -> None:
+        self.synapse.stop()
+        await self.mail.stop()
 
 
 def laura_overrides(env: SynapseEnv, db_url: str, web_port: int) -> dict[str, Any]:
@@ -115,6 +122,11 @@ def laura_overrides(env: SynapseEnv, db_url: str, web_port: int) -> dict[str, An
         ],
         "laura.settings.dispatch_timeout": "5m",
         "laura.settings.queue_update_interval": "5m",
+        "mail.host": "127.0.0.1",
+        "mail.port": env.mail.port,
+        "mail.security": "none",
+        "mail.from": "afspraken@zorg.example",
+        "appointments.default_location": "Praktijk, Dorpsstraat 1",
     }
 
 
@@ -128,6 +140,7 @@ async def start_synapse_env(d: Path) -> SynapseEnv:
         secrets.token_urlsafe(32),
         d,
     )
+    await env.mail.start()
     config = write_laura_config(
         d / "reference.yaml", laura_overrides(env, "sqlite:unused.db", free_port())
     )
@@ -150,7 +163,7 @@ async def start_synapse_env(d: Path) -> SynapseEnv:
 async def synapse_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SynapseEnv]:
     env = await start_synapse_env(tmp_path_factory.mktemp("matrix"))
     yield env
-    env.synapse.stop()
+    await env.stop()
 
 
 def _with_port(value: Any, port: int) -> Any:

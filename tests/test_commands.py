@@ -92,6 +92,9 @@ async def test_non_admin_is_refused(team: Team) -> None:
         "contact_retention": "30d",
         "case_retention": "365d",
         "audit_years": "5",
+        "appointment_mail_auto": "on",
+        "appointment_reminder_client": "1d",
+        "appointment_reminder_adviser": "15m",
     }
     assert [d.id for d in await team.laura.store.departments.all_active()] == [
         "huisarts",

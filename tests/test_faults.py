@@ -36,7 +36,7 @@ KILL_AT = 25
 async def own_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SynapseEnv]:
     env = await start_synapse_env(tmp_path_factory.mktemp("faults"))
     yield env
-    env.synapse.stop()
+    await env.stop()
 
 
 async def staff_member(env: SynapseEnv, user: str) -> Staff:

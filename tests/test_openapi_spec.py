@@ -31,7 +31,14 @@ async def routes_and_document(tmp_path: Path) -> tuple[set[tuple[str, str]], dic
     """(method, path) of every route the app has under /api/v1/ (less HEAD and OPTIONS, which
     aiohttp and the CORS middleware add), and the document the app serves."""
     config = load(tmp_path)
-    app = build_app(cast(Any, None), cast(Any, None), cast(Any, None), config, cast(Any, None))
+    app = build_app(
+        cast(Any, None),
+        cast(Any, None),
+        cast(Any, None),
+        config,
+        cast(Any, None),
+        appointments=cast(Any, object()),
+    )
     c: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await c.start_server()
     try:

@@ -49,7 +49,7 @@ FAST = {
 async def own_env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SynapseEnv]:
     env = await start_synapse_env(tmp_path_factory.mktemp("privacy"))
     yield env
-    env.synapse.stop()
+    await env.stop()
 
 
 def canary(what: str) -> str:

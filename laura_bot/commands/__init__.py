@@ -3,7 +3,18 @@
 The framework is in base.py; each module beside it registers its commands when imported, as
 this package does here."""
 
-from . import canned, cases, consult, control, dispatch, help, personal, supervise  # noqa: F401
+from . import (  # noqa: F401
+    appointment_admin,
+    appointments,
+    canned,
+    cases,
+    consult,
+    control,
+    dispatch,
+    help,
+    personal,
+    supervise,
+)
 from .base import (
     CONSULT,
     CONTROL,

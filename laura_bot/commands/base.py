@@ -3,12 +3,19 @@ command line is split. The commands themselves are in the modules beside this on
 
 from __future__ import annotations
 
+import logging
+import re
 import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import aiohttp
+from mautrix.errors import MatrixError
+from mautrix.types import EventID, RoomID
+
 if TYPE_CHECKING:
+    from ..appointments.service import Appointments
     from ..config import Config
     from ..conversation import Conversations, Lifecycle, StaffActions
     from ..db import Store
@@ -21,6 +28,8 @@ if TYPE_CHECKING:
     from ..video import Video
 
 CONTROL, DISPATCH, CONSULT, OTHER = "control", "dispatch", "consult", "other"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -41,6 +50,7 @@ class Services:
     video: Video
     transcripts: Transcripts
     monitors: Monitors
+    appointments: Appointments
 
 
 @dataclass
@@ -118,18 +128,29 @@ class Registry:
     # Laura's open questions (by their event id) and what handles the reply to each. Kept in
     # memory: after a restart a reply to an old question is held back and explained.
     replies: dict[str, ReplyHandler] = field(default_factory=dict)
+    # Other words for a command (the English `!appointment` for `!afspraak`).
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def expect_reply(self, question_event_id: str, handler: ReplyHandler) -> None:
         self.replies[question_event_id] = handler
 
     def register(
-        self, name: str, rooms: tuple[str, ...], admin: bool = False, **help_values: str
+        self,
+        name: str,
+        rooms: tuple[str, ...],
+        admin: bool = False,
+        aliases: tuple[str, ...] = (),
+        **help_values: str,
     ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
             self.commands[name] = Command(name, rooms, fn, admin, help_values)
+            self.aliases.update(dict.fromkeys(aliases, name))
             return fn
 
         return deco
+
+    def get(self, word: str) -> Command | None:
+        return self.commands.get(self.aliases.get(word, word))
 
     def for_room(self, kind: str) -> list[Command]:
         return [c for c in self.commands.values() if kind in c.rooms]
@@ -146,3 +167,20 @@ def split(text: str) -> tuple[str, list[str]]:
     except ValueError:
         args = rest.split()
     return head.lower(), args
+
+
+async def typed_text(ctx: Context, words: tuple[str, ...]) -> str:
+    """What followed the command word, exactly as typed. ctx.args went through shlex, which
+    eats quotes and backslashes (`"Spoed" recept` would lose its quotes), so the event is read
+    back."""
+    body = None
+    try:
+        event = await ctx.bridge.bot.get_event(RoomID(ctx.room_id), EventID(ctx.event_id))
+        body = getattr(event.content, "body", None)
+    except (MatrixError, aiohttp.ClientError, TimeoutError) as e:
+        log.warning("Could not read back command event %s: %s", ctx.event_id, type(e).__name__)
+    if isinstance(body, str):
+        pattern = r"^\s*!(?:" + "|".join(map(re.escape, words)) + r")(?:\s+|$)"
+        if match := re.match(pattern, body, re.IGNORECASE):
+            return body[match.end() :].strip()
+    return " ".join(ctx.args)

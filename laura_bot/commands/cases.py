@@ -20,16 +20,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiohttp
-from mautrix.errors import MatrixError
-from mautrix.types import EventID, RoomID
-
 from ..db.cases import Case
 from ..db.conversations import Conversation
 from ..status import Status
 from ..transcript import safe_file_name
 from ..util import format_duration, now_ms, parse_duration, storable_text
-from .base import CONSULT, CONTROL, Context, registry
+from .base import CONSULT, CONTROL, Context, registry, typed_text
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +37,6 @@ OPEN_MAX = 366 * 86400.0
 LISTING_TTL = 600.0
 UNCLOSED = (Status.WAITING, Status.CONNECTED, Status.CONTACT)
 
-_COMMAND_WORD = re.compile(r"^\s*!case(?:\s+|$)", re.IGNORECASE)
 _NUMBER = re.compile(r"^#?(\d{1,4})$")
 _NUMBER_FIRST = re.compile(r"^\s*(\S+)\s*(.*)$", re.DOTALL)
 
@@ -59,7 +54,7 @@ async def cmd_case(ctx: Context) -> str:
     t = ctx.bridge.t
     categories = [str(c) for c in ctx.config["laura.case_categories"]]
     listed = ", ".join(categories)
-    text = await _command_text(ctx)
+    text = await typed_text(ctx, ("case",))
     if ctx.room_kind == CONTROL:
         if ctx.sender not in ctx.config["laura.admins"]:
             return t("refused")
@@ -173,20 +168,6 @@ def _parse(text: str, categories: list[str]) -> tuple[str, str, str | None]:
     if not storable_text(subject) or not storable_text(notes or ""):
         raise _Refused("case_bad_text")
     return subject, category, notes
-
-
-async def _command_text(ctx: Context) -> str:
-    """What followed `!case`, exactly as typed. ctx.args went through shlex, which eats quotes
-    and backslashes (`"Spoed" recept` would lose its quotes), so the event is read back."""
-    body = None
-    try:
-        event = await ctx.bridge.bot.get_event(RoomID(ctx.room_id), EventID(ctx.event_id))
-        body = getattr(event.content, "body", None)
-    except (MatrixError, aiohttp.ClientError, TimeoutError) as e:
-        log.warning("Could not read back command event %s: %s", ctx.event_id, type(e).__name__)
-    if isinstance(body, str) and (match := _COMMAND_WORD.match(body)):
-        return body[match.end() :].strip()
-    return " ".join(ctx.args)
 
 
 # Listing and exporting cases ------------------------------------------------------------------

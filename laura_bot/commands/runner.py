@@ -101,7 +101,7 @@ class CommandRunner:
             return None
         rest = body.strip()[1:]
         word = rest.split(maxsplit=1)[0].lower() if rest.strip() else ""
-        elsewhere = self.registry.commands.get(word)
+        elsewhere = self.registry.get(word)
         if elsewhere is not None and CONSULT not in elsewhere.rooms:
             where = [self.bridge.t(f"command_room_{kind}") for kind in elsewhere.rooms]
             return "wrong_room_command", {
@@ -125,7 +125,7 @@ class CommandRunner:
             return False
         if kind != CONSULT:
             return True
-        cmd = self.registry.commands.get(split(text)[0])
+        cmd = self.registry.get(split(text)[0])
         return cmd is not None and CONSULT in cmd.rooms
 
     async def run(self, kind: str, room_id: str, sender: str, event_id: str, body: str) -> None:
@@ -158,7 +158,7 @@ class CommandRunner:
         """Run a command once and return its reply; a failure (of any kind: a command is not
         safe to repeat) is a short error with a reference that is also in the log."""
         name, args = split(body)
-        cmd = self.registry.commands.get(name)
+        cmd = self.registry.get(name)
         if cmd is None or kind not in cmd.rooms:
             reply = self.bridge.t("unknown_command", name=f"!{name[:40]}")
         elif cmd.admin and sender not in self.config["laura.admins"]:

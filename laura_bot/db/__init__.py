@@ -5,6 +5,7 @@ from __future__ import annotations
 from mautrix.util.async_db import Database
 
 from .answers import DispatchAnswerStore
+from .appointments import AppointmentStore
 from .attachments import AttachmentStore
 from .audit import AuditStore
 from .canned import CannedStore
@@ -50,6 +51,7 @@ class Store:
         self.attachments = AttachmentStore(db)
         self.canned = CannedStore(db)
         self.cases = CaseStore(db)
+        self.appointments = AppointmentStore(db)
         self.audit = AuditStore(db)
         self.monitors = MonitorStore(db)
         self.erasure = ErasureStore(db)

@@ -97,6 +97,15 @@ class CaseStore:
             for r in rows
         ]
 
+    async def of_conversation(self, conversation_id: str) -> Case | None:
+        """The chat's latest case."""
+        row = await self.db.fetchrow(
+            f"SELECT {self._COLS} FROM case_record k WHERE conversation_id=$1 {self._ORDER} "
+            "LIMIT 1",
+            conversation_id,
+        )
+        return _case(row) if row else None
+
     async def get_by_number(self, number: int) -> Case | None:
         """The number-th case as `!cases` lists them (1 = newest)."""
         if number < 1:

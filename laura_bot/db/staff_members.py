@@ -22,11 +22,14 @@ class StaffMember:
     presence_at: int | None = None
     last_assigned_at: int | None = None  # when they last took a chat (fairness: longest idle)
     nickname: str | None = None  # what visitors see (!nick); None: their Matrix display name
+    email: str | None = None  # for the calendar copy of their appointments (!email)
+    location: str | None = None  # their default appointment location (admins: !locatie)
 
 
 class StaffMemberStore:
     _COLS = (
-        "user_id, status, schedule, capacity, presence, presence_at, last_assigned_at, nickname"
+        "user_id, status, schedule, capacity, presence, presence_at, last_assigned_at, nickname, "
+        "email, location"
     )
 
     def __init__(self, db: Database) -> None:

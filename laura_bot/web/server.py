@@ -25,10 +25,12 @@ from .api import (
     add_routes,
     logo_address,
 )
+from .appointments import add_appointment_routes
 from .errors import JsonErrorRequestHandler, error_middleware, error_response
 from .ratelimit import RateLimiter, parse_networks
 
 if TYPE_CHECKING:
+    from ..appointments.parts import AppointmentParts
     from ..config import Config
     from ..conversation import Conversations
     from .auth import Authenticator
@@ -105,6 +107,7 @@ def build_app(
     config: Config,
     media: Media,
     demo_pages: bool = False,
+    appointments: AppointmentParts | None = None,
 ) -> web.Application:
     """The public app; it talks to the domain (conversations) only. The demo pages (/ and
     /widget/demo*.html) only with demo_pages (`laura dev`): a production Laura serves the
@@ -126,6 +129,8 @@ def build_app(
     app[LISTENING_KEY] = {}
     app[PROXIES_KEY] = parse_networks(config["web.trusted_proxies"] or [])
     add_routes(app)
+    if appointments is not None:
+        add_appointment_routes(app, appointments)
     widget_dir = Path(config["web.widget_dir"] or SOURCE_WIDGET_DIR)
     if widget_dir.is_dir():
         if demo_pages:

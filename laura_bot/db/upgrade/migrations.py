@@ -14,6 +14,7 @@ from . import (  # noqa: F401  (they register themselves)
     v11_portal,
     v12_dispatch_txn_index,
     v13_closing_notice,
+    v14_appointments,
 )
 from .table import upgrade_table
 

@@ -1,0 +1,85 @@
+"""The appointment parts, put together for the composition root (app.py)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ..db.appointments import Appointment, AppointmentType
+from ..scheduler import Clock
+from .mails import CLIENT_FIELDS, AppointmentMails
+from .messages import AppointmentMessages
+from .outbox import Outbox
+from .reminders import Reminders
+from .service import Appointments
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from ..db import Store
+    from ..matrix.bridge import MatrixBridge
+    from ..notifier import Notifier
+    from ..settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class AppointmentParts:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        settings: Settings,
+        notifier: Notifier,
+        clock: Clock,
+        bridge: MatrixBridge,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.mails = AppointmentMails(config, store)
+        self.messages = AppointmentMessages(config, store, bridge)
+        self.outbox = Outbox(config, store, clock, self.messages.mail_done)
+        self.service = Appointments(
+            config, store, settings, notifier, self.mails, self._changed, self.outbox.kick
+        )
+        self.reminders = Reminders(
+            store,
+            clock,
+            self.mails,
+            self.service.link,
+            self.messages.remind_adviser,
+            self.outbox.kick,
+        )
+
+    async def _changed(self, appt: Appointment) -> None:
+        """After a change was committed: its mails go, its message follows, its reminders
+        are (re)set."""
+        self.outbox.kick()
+        self.messages.kick(appt.id)
+        await self.reminders.reschedule(appt)
+
+    async def start(self) -> None:
+        await self._seed_types()
+        await self.reminders.start()
+        await self.messages.catch_up()
+        self.outbox.kick()
+
+    async def _seed_types(self) -> None:
+        """The config's types, on the first start only: later admins manage them."""
+        if await self.store.appointments.types(include_retired=True):
+            return
+        for kind in self.config["appointments.types"]:
+            await self.store.appointments.save_type(
+                AppointmentType(
+                    kind["name"],
+                    kind["title"],
+                    int(kind["minutes"]),
+                    bool(kind.get("video", False)),
+                    list(kind.get("outcomes") or []),
+                    list(CLIENT_FIELDS),
+                )
+            )
+        log.info("Appointment types from the config: %d", len(self.config["appointments.types"]))
+
+    async def close(self) -> None:
+        await self.outbox.close()
+        await self.messages.close()

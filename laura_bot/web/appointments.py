@@ -1,0 +1,183 @@
+"""The client's side of appointments: in the chat (`GET .../appointments`, each as an `.ics`
+file), and the personal page the mails link to.
+
+The personal page shows the appointment and offers what the client may do (cancel; join a
+video call) as forms that POST: a mail scanner that opens every link in a mail (they do)
+changes nothing by a GET. The link's secret is an HMAC of the appointment's id under a key of
+Laura's (Appointments.link_token): nothing to guess, nothing stored.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from aiohttp import web
+
+from ..db.appointments import Appointment
+from ..errors import NotFound
+from ..texts import VISITOR, render, text_in
+from ..util import now_ms
+from .api import CONFIG_KEY, _auth
+
+if TYPE_CHECKING:
+    from ..appointments.parts import AppointmentParts
+    from ..config import Config
+
+PARTS_KEY = web.AppKey("appointments", object)
+_PAGE = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def _parts(request: web.Request) -> AppointmentParts:
+    return request.app[PARTS_KEY]  # type: ignore[return-value]
+
+
+async def _of_session(request: web.Request) -> list[Appointment]:
+    """The appointments of the session's chats; in portal mode those of every chat of the
+    same signed-in client."""
+    domain, session = await _auth(request)
+    store = _parts(request).store
+    if session.verified_id:
+        rows = await store.db.fetch(
+            "SELECT c.id FROM conversation c JOIN session s ON s.id=c.session_id "
+            "WHERE s.verified_id=$1",
+            session.verified_id,
+        )
+    else:
+        rows = await store.db.fetch("SELECT id FROM conversation WHERE session_id=$1", session.id)
+    found: list[Appointment] = []
+    for row in rows:
+        found += await store.appointments.of_conversation(row["id"])
+    return sorted(found, key=lambda a: a.start_at)
+
+
+async def list_appointments(request: web.Request) -> web.Response:
+    service = _parts(request).service
+    appts = await _of_session(request)
+    return web.json_response({"appointments": [await service.for_client(a) for a in appts]})
+
+
+async def get_ics(request: web.Request) -> web.Response:
+    wanted = request.match_info["appointment_id"]
+    appt = next((a for a in await _of_session(request) if a.id == wanted), None)
+    if appt is None:
+        raise NotFound("There is no such appointment in this chat.")
+    return _ics(request, appt)
+
+
+def _ics(request: web.Request, appt: Appointment) -> web.Response:
+    parts = _parts(request)
+    body = parts.mails.ics(appt, None, parts.service.link(appt.id))
+    return web.Response(
+        body=body,
+        headers={
+            "Content-Type": "text/calendar; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="afspraak.ics"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+# The personal page ----------------------------------------------------------------------------
+
+
+async def _by_link(request: web.Request) -> Appointment:
+    parts = _parts(request)
+    appointment_id = parts.service.from_link(request.match_info["token"])
+    appt = await parts.store.appointments.get(appointment_id) if appointment_id else None
+    if appt is None:
+        raise web.HTTPNotFound(text="This appointment link is not valid (any more).")
+    return appt
+
+
+def _texts(config: Config, lang: str) -> dict[str, str]:
+    org = str(config["laura.organization"])
+    names = [n for n in VISITOR["nl"] if n.startswith("appointment_page_")]
+    return {
+        n[len("appointment_page_") :]: render(text_in(VISITOR, lang, n) or "", organization=org)
+        for n in names
+    }
+
+
+async def _page(
+    request: web.Request, appt: Appointment, notice: str | None = None
+) -> web.Response:
+    parts = _parts(request)
+    config: Config = request.app[CONFIG_KEY]  # type: ignore[assignment]
+    shown: dict[str, Any] = await parts.service.for_client(appt)
+    opens, closes = parts.service.window(appt)
+    now = now_ms()
+    html = _PAGE.get_template("appointment.html").render(
+        t=_texts(config, appt.lang),
+        lang=appt.lang,
+        a=shown,
+        when=parts.messages.when_for(appt, appt.lang),
+        where=parts.mails.location(appt) if shown["location_kind"] else None,
+        notice=(_texts(config, appt.lang).get(notice) if notice else None),
+        can_cancel=not appt.cancelled and appt.start_at > now,
+        video=appt.video and not appt.cancelled and now < closes,
+        token=request.match_info["token"],
+    )
+    return web.Response(
+        text=html,
+        content_type="text/html",
+        headers={
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "form-action 'self'",
+        },
+    )
+
+
+async def get_page(request: web.Request) -> web.Response:
+    return await _page(request, await _by_link(request))
+
+
+async def post_cancel(request: web.Request) -> web.Response:
+    appt = await _by_link(request)
+    parts = _parts(request)
+    if appt.cancelled:
+        return await _page(request, appt, "already_cancelled")
+    if appt.start_at <= now_ms():
+        return await _page(request, appt, "too_late")
+    await parts.service.cancel(appt, "client")
+    refreshed = await parts.store.appointments.get(appt.id)
+    return await _page(request, refreshed or appt, "cancelled")
+
+
+async def post_join(request: web.Request) -> web.Response:
+    appt = await _by_link(request)
+    parts = _parts(request)
+    opens, closes = parts.service.window(appt)
+    now = now_ms()
+    if not appt.video or appt.cancelled:
+        return await _page(request, appt, "no_video")
+    if now < opens:
+        return await _page(request, appt, "join_early")
+    if now > closes:
+        return await _page(request, appt, "join_late")
+    url = parts.service.video_url(appt)
+    if url is None:
+        return await _page(request, appt, "no_video")
+    raise web.HTTPSeeOther(url)
+
+
+async def get_page_ics(request: web.Request) -> web.Response:
+    return _ics(request, await _by_link(request))
+
+
+def add_appointment_routes(app: web.Application, parts: AppointmentParts) -> None:
+    app[PARTS_KEY] = parts
+    r = app.router
+    r.add_get("/api/v1/sessions/{id}/appointments", list_appointments)
+    r.add_get("/api/v1/sessions/{id}/appointments/{appointment_id}.ics", get_ics)
+    r.add_get("/appointment/{token}", get_page)
+    r.add_get("/appointment/{token}/afspraak.ics", get_page_ics)
+    r.add_post("/appointment/{token}/cancel", post_cancel)
+    r.add_post("/appointment/{token}/join", post_join)
