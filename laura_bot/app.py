@@ -198,6 +198,7 @@ class Laura:
             lambda: self.bridge.contact_room,
             lambda: self.bridge.control_room,
             self.notifier.end,
+            lambda chats: self.appointments.service.cancel_coming(chats),
         )
         self._typing_latest: dict[str, list[str]] = {}
         self.typing_runner = KeyedRunner("typing", self._staff_typing)
@@ -207,7 +208,13 @@ class Laura:
         self.lifecycle.after_visitor_message.append(self.typing.visitor_sent)
         self.lifecycle.after_end.append(self.typing.visitor_sent)
         self.appointments = AppointmentParts(
-            config, self.store, self.settings, self.notifier, self.clock, self.bridge
+            config,
+            self.store,
+            self.settings,
+            self.notifier,
+            self.clock,
+            self.bridge,
+            self.routing.topic_availability,
         )
         services = Services(
             config,

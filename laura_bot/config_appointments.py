@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from mautrix.util.config import ConfigUpdateHelper
 
 from .mail.addresses import BadAddress, check_address
+from .util import parse_duration
 
 TYPE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 TITLE_MAX = 120
@@ -19,6 +21,12 @@ SECURITY = ("none", "starttls", "tls")
 _KEYS = (
     "appointments.types",
     "appointments.default_location",
+    "appointments.feed_details",
+    "appointments.booking.offer",
+    "appointments.booking.kinds",
+    "appointments.booking.slot_minutes",
+    "appointments.booking.lead_time",
+    "appointments.booking.horizon_days",
     "mail.host",
     "mail.port",
     "mail.security",
@@ -27,6 +35,8 @@ _KEYS = (
     "mail.from",
     "mail.from_name",
     "mail.max_attempts",
+    "mail.templates",
+    "mail.reply_to",
 )
 
 
@@ -80,6 +90,39 @@ def validate_appointments(config: Any, need: Callable[[str, bool, str], None]) -
         location in ("", None) or (isinstance(location, str) and len(location) <= 300),
         "use an address of at most 300 characters, or leave it empty",
     )
+    need(
+        "appointments.feed_details",
+        isinstance(config["appointments.feed_details"], bool),
+        "write true or false",
+    )
+    need(
+        "appointments.booking.offer",
+        config["appointments.booking.offer"] in ("always", "when_unavailable", "off"),
+        "use always, when_unavailable or off",
+    )
+    kinds = config["appointments.booking.kinds"]
+    need(
+        "appointments.booking.kinds",
+        isinstance(kinds, list) and all(k in ("chat", "phone", "video") for k in kinds),
+        "use a list of chat, phone and video",
+    )
+    slot = config["appointments.booking.slot_minutes"]
+    need(
+        "appointments.booking.slot_minutes",
+        isinstance(slot, int) and not isinstance(slot, bool) and 10 <= slot <= 240,
+        "use a whole number of minutes from 10 to 240",
+    )
+    try:
+        lead = parse_duration(config["appointments.booking.lead_time"])
+    except ValueError:
+        lead = -1.0
+    need("appointments.booking.lead_time", 0 <= lead <= 30 * 86400, "use a duration, like 2h")
+    horizon = config["appointments.booking.horizon_days"]
+    need(
+        "appointments.booking.horizon_days",
+        isinstance(horizon, int) and not isinstance(horizon, bool) and 1 <= horizon <= 90,
+        "use a whole number of days from 1 to 90",
+    )
     host = config["mail.host"]
     need("mail.host", host in ("", None) or isinstance(host, str), "use a host name, or ''")
     port = config["mail.port"]
@@ -95,10 +138,40 @@ def validate_appointments(config: Any, need: Callable[[str, bool, str], None]) -
         isinstance(attempts, int) and not isinstance(attempts, bool) and 1 <= attempts <= 50,
         "use a whole number from 1 to 50",
     )
-    sender = config["mail.from"]
+    folder = config["mail.templates"]
+    need(
+        "mail.templates",
+        folder in ("", None) or (isinstance(folder, str) and Path(folder).is_dir()),
+        "use the path of a folder laid out like laura_bot/mail/templates, or leave it empty",
+    )
+    if config["mail.reply_to"]:
+        need(
+            "mail.reply_to",
+            _is_address(config["mail.reply_to"]),
+            "use an e-mail address, or leave it empty",
+        )
     if host:
-        try:
-            ok = isinstance(sender, str) and bool(check_address(sender))
-        except BadAddress:
-            ok = False
-        need("mail.from", ok, "use the organisation's address, like afspraken@example.org")
+        need(
+            "mail.from",
+            _is_address(config["mail.from"]),
+            "use the organisation's address, like afspraken@example.org",
+        )
+
+
+def _is_address(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and bool(check_address(value))
+    except BadAddress:
+        return False
+
+
+def booking_offer(config: Any) -> dict[str, Any]:
+    """What the widget is told of booking: when it is offered, and which kinds (video only
+    with a Jitsi server)."""
+    video = bool(config["video.jitsi_url"])
+    kinds = [
+        k
+        for k in config["appointments.booking.kinds"]
+        if k in ("chat", "phone", "video") and (video or k != "video")
+    ]
+    return {"offer": str(config["appointments.booking.offer"]), "kinds": kinds}

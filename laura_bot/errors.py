@@ -88,6 +88,12 @@ class ErrorCode(StrEnum):
     FILE_ACTIVE_CONTENT = "file_active_content"  # 422: a PDF with scripts, actions or files
     ATTACHMENT_NOT_FOUND = "attachment_not_found"  # 404: no such file in this chat
     NO_VIDEO_CALL = "no_video_call"  # 409: no video call in this chat now
+    # Booking a conversation (the visitor's own appointment)
+    BOOKING_OFF = "booking_off"  # 409: this topic takes no bookings (now)
+    BAD_KIND = "bad_kind"  # kind is not one of the conversation kinds offered
+    BAD_SLOT = "bad_slot"  # start is not a time, or not one of the free slots
+    SLOT_TAKEN = "slot_taken"  # 409: someone else booked that time just now
+    ALREADY_BOOKED = "already_booked"  # 409: this chat has a booked conversation already
 
 
 class LauraError(Exception):

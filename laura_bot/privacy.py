@@ -48,6 +48,7 @@ class Retention:
         contact_room: Callable[[], str | None],
         control_room: Callable[[], str | None],
         on_erased: Callable[[str], None],
+        cancel_appointments: Callable[[list[str]], Awaitable[None]],
     ) -> None:
         """contact_room(), control_room(): the fixed rooms' ids once they exist (posts about a
         deleted chat are redacted there); on_erased(session id): a visitor's data is gone (its
@@ -58,6 +59,7 @@ class Retention:
         self.clock = clock
         self.kick_erasure = kick_erasure
         self.end_chat = end_chat
+        self.cancel_appointments = cancel_appointments  # of these chats, still to come
         self.end_quiet = end_quiet
         self.interval_ms = int(parse_duration(config["privacy.sweep_interval"]) * 1000)
         self.contact_room = contact_room
@@ -99,7 +101,9 @@ class Retention:
                 if not await self.end_quiet(chat.id, now - int(keep * 1000)):
                     continue  # somebody wrote just now, or it ended by itself meanwhile
             due.append(chat.id)
-        erased = await self.erase_chats(due, "retention")
+        # A chat with a conversation its visitor booked, still to come, waits until it has been.
+        booked = await store.appointments.coming_in(due, now)
+        erased = await self.erase_chats([c for c in due if c not in booked], "retention")
         erased += await self._erase_sessions()
         async with transaction(store.db) as conn:
             control = self.control_room()
@@ -112,6 +116,9 @@ class Retention:
             requests = await store.privacy.contact_requests_before(conn, cutoff)
             await self._requests_posted(conn, requests)
             cutoff = now - int(await self.settings.seconds("case_retention") * 1000)
+            # A case's appointments go with it (their reminders and unsent mails too).
+            ids = await store.appointments.ids_of_cases_before(conn, cutoff)
+            await self._appointments_deleted(conn, ids, set())
             cases = await store.privacy.cases_before(conn, cutoff)
             for mxc in await store.privacy.exports_before(conn, cutoff):
                 await store.erasure.add(conn, "media", None, mxc)
@@ -129,6 +136,15 @@ class Retention:
                 audit,
             )
         return erased + len(requests) + cases
+
+    async def _appointments_deleted(self, conn: Any, ids: list[str], gone: set[str]) -> None:
+        """Delete appointments; what Laura posted about them is redacted (except in rooms that
+        are deleted whole)."""
+        for room, event_id in await self.store.appointments.delete(conn, ids):
+            if event_id is None:
+                await self.store.erasure.add(conn, "room", room)  # its video room
+            elif room not in gone:
+                await self.store.erasure.add(conn, "redact", room, event_id)
 
     async def _requests_posted(self, conn: Any, requests: list[tuple[str, str | None]]) -> None:
         """Deleted contact requests: their posts in the contact room go too."""
@@ -150,6 +166,9 @@ class Retention:
                 erased = await store.privacy.erase_chat(conn, conv_id)
                 if erased is None:
                     continue
+                # A visitor's own booking belongs to the chat; a case's stays with the case.
+                ids = await store.appointments.ids_of(conn, [conv_id], with_case=False)
+                await self._appointments_deleted(conn, ids, set(erased.rooms))
                 for room, event_id in erased.threads:
                     await store.erasure.add(conn, "thread", room, event_id)
                 for room, event_id in erased.events:
@@ -188,9 +207,15 @@ class Retention:
         trail's facts (who did what when, never what was said)."""
         if await self.store.privacy.open_chats_of(session.id):
             await self.end_chat(session)
+        chats = await self.store.privacy.chats_of(session.id)
+        # Appointments still to come are cancelled first: the client's calendar gets the
+        # CANCEL (it stays in the outbox until sent), then every appointment of theirs goes.
+        await self.cancel_appointments(chats)
         async with transaction(self.store.db) as conn:
             requests = await self.store.privacy.contact_requests_of(conn, session.id)
             await self._requests_posted(conn, requests)
+            ids = await self.store.appointments.ids_of(conn, chats, with_case=True)
+            await self._appointments_deleted(conn, ids, set())
         await self.erase_chats(await self.store.privacy.chats_of(session.id), "visitor")
         await self._erase_sessions()
         await self._checkpoint()

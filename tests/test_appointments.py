@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import icalendar
 import pytest
 
@@ -22,7 +23,8 @@ from laura_bot.db.appointments import AppointmentType
 from laura_bot.mail.catcher import MailCatcher
 
 from .conftest import Team
-from .helpers import is_msg, wait_until
+from .helpers import Staff, is_msg, reply_to, wait_until
+from .test_monitor import direct_chat
 
 TZ = ZoneInfo("Europe/Amsterdam")
 
@@ -55,19 +57,9 @@ def event_of(cal: icalendar.Calendar) -> icalendar.Event:
     return event
 
 
-async def ask(staff: Any, room: str, command: str) -> str:
+async def ask(staff: Staff, room: str, command: str) -> str:
     """Send a command and return Laura's reply to it."""
-    event_id = await staff.send(room, command)
-    reply = await staff.wait_for(
-        lambda e: (
-            e.get("room_id") == room
-            and e.get("type") == "m.room.message"
-            and e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
-            == event_id
-        ),
-        what=f"the reply to {command}",
-    )
-    return str(reply["content"]["body"])
+    return await reply_to(staff, room, await staff.send(room, command), command)
 
 
 def day_after(days: int) -> str:
@@ -179,6 +171,24 @@ async def test_book_move_cancel_from_element(team: Team) -> None:
     assert "is niet van jou" in await ask(bram, team.rooms["huisarts"], f"!afspraak annuleer {nr}")
     agenda = await ask(anna, room, f"!agenda {day_after(4)}")
     assert f"#{nr} " in agenda and "geannuleerd" in agenda, agenda
+
+    # The adviser's calendar feed: asked for in a direct chat only; the cancelled appointment
+    # stays in it, marked cancelled, without the client's name or the title.
+    assert "direct gesprek" in await ask(anna, room, "!agenda feed")
+    direct = await direct_chat(team, "anna")
+    made = await ask(anna, direct, "!agenda feed")
+    url = next(w for w in made.split() if "/calendar/" in w)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as resp:
+            assert resp.status == 200 and resp.content_type == "text/calendar"
+            feed = icalendar.Calendar.from_ical(await resp.read())
+        (entry,) = [e for e in feed.walk("VEVENT") if str(e["UID"]) == uid]
+        assert str(entry["STATUS"]) == "CANCELLED" and str(feed["METHOD"]) == "PUBLISH"
+        assert health not in str(entry["SUMMARY"]) and "Fenna" not in feed.to_ical().decode()
+        renewed = await ask(anna, direct, "!agenda feed nieuw")
+        async with http.get(url) as resp:
+            assert resp.status == 404  # the old address no longer works
+        assert "/calendar/" in renewed
     assert len(to(catcher, address)) == 3
 
 
@@ -342,3 +352,210 @@ async def test_reminders_across_a_restart(team: Team) -> None:
         if is_msg(room, body_has="⏰")(e) and f"#{began.appointment.nr} " in e["content"]["body"]
     ]
     assert not reminders, "a reminder for an appointment that had begun"
+
+
+@pytest.mark.synapse
+@pytest.mark.laura_config({"video.jitsi_url": "https://meet.example.org"})
+async def test_video_appointment_and_the_personal_page(team: Team) -> None:
+    """The mail's link opens a page that a GET never changes (mail scanners open links);
+    its actions are POSTs: joining only in the window, cancelling. Shortly before a video
+    appointment the adviser gets a room of its own with the call, the same conference the
+    client's join leads to."""
+    anna = team["anna"]
+    catcher = team.handle.env.mail
+    laura = team.laura
+    visitor, room = await team.connected("Joost")
+    address = f"joost.{visitor.session_id[:8]}@example.org"
+    await laura.store.db.execute(
+        "UPDATE session SET email=$2 WHERE id=$1", visitor.session_id, address
+    )
+    assert "Casus opgeslagen" in await ask(anna, room, "!case Gesprek | Overig")
+    booked = await ask(anna, room, f"!afspraak videogesprek {day_after(3)} 10:00")
+    assert "gepland op" in booked, booked
+    (mail,) = await mails_to(catcher, address, 1)
+    link = str(event_of(calendar_of(mail)[1])["URL"])
+    assert link.startswith(team.handle.api.removesuffix("/api/v1") + "/appointment/")
+    async with aiohttp.ClientSession() as http:
+        for _ in range(3):  # a scanner, the preview, the client: nothing changes
+            async with http.get(link) as resp:
+                assert resp.status == 200
+                page = await resp.text()
+                assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+        assert "Uw afspraak" in page and 'method="post"' in page
+        (appt,) = await laura.store.appointments.between(0, 2**62, anna.user_id)
+        assert appt.status == "booked" and appt.version == 0
+        async with http.get(link.replace(appt.id, "0" * len(appt.id))) as resp:
+            assert resp.status == 404
+        async with http.get(link[:-3] + "AAA") as resp:
+            assert resp.status == 404
+        # Days early: the call is not open yet.
+        async with http.post(link + "/join", allow_redirects=False) as resp:
+            assert resp.status == 200 and "10 minuten voor" in await resp.text()
+        # The client cancels from the page: a CANCEL mail, the staff message follows.
+        async with http.post(link + "/cancel") as resp:
+            assert resp.status == 200 and "is geannuleerd" in await resp.text()
+        mails = await mails_to(catcher, address, 2)
+        assert calendar_of(mails[1])[0] == "CANCEL"
+        await anna.wait_for(
+            lambda e: (
+                e.get("type") == "m.room.message"
+                and "geannuleerd" in e["content"].get("m.new_content", {}).get("body", "")
+            ),
+            what="the message edited",
+        )
+        async with http.post(link + "/cancel") as resp:
+            assert "al geannuleerd" in await resp.text()
+        assert len(to(catcher, address)) == 2
+
+        # A video appointment five minutes from now: its window is open, so its room opens.
+        kind = await laura.store.appointments.get_type("videogesprek")
+        assert kind
+        soon = await laura.appointments.service.book(
+            Booking(
+                kind=kind,
+                start=datetime.now(TZ) + timedelta(minutes=5),
+                minutes=30,
+                adviser=anna.user_id,
+                created_by=anna.user_id,
+                title="Videogesprek",
+                location_kind="video",
+                client_email=address,
+                room_id=room,
+            )
+        )
+        video_room = await anna.wait_invite()
+        await anna.join(video_room)
+        widget = await anna.wait_for(
+            lambda e: (
+                e.get("room_id") == video_room and e.get("type") == "im.vector.modular.widgets"
+            ),
+            what="the call's widget",
+        )
+        conference = laura.appointments.service.conference(soon.appointment)
+        assert widget["content"]["data"]["conferenceId"] == conference
+        await anna.wait_for(is_msg(video_room, body_has="staat open"), what="the notice")
+        link = laura.appointments.service.link(soon.appointment.id)
+        async with http.post(link + "/join", allow_redirects=False) as resp:
+            assert resp.status == 303
+            assert resp.headers["Location"] == f"https://meet.example.org/{conference}"
+
+
+@pytest.mark.synapse
+@pytest.mark.laura_config(
+    {"appointments.booking.offer": "always", "appointments.booking.lead_time": "0s"}
+)
+async def test_visitor_books_a_conversation(team: Team) -> None:
+    """A visitor lists free slots of a department's advisers and books one; two visitors
+    racing for the same slot get one booking and one clear refusal; the adviser is told in
+    the department's room, the client gets the invitation."""
+    anna = team["anna"]
+    catcher = team.handle.env.mail
+    room = team.rooms["huisarts"]
+    reply = await ask(anna, room, "!availability ma-zo 00:00-23:30")
+    assert "00:00" in reply, reply
+    first = await team.visitor(topic=None, name="Karin")
+    second = await team.visitor(topic=None, name="Lotte")
+    path = f"/sessions/{first.session_id}"
+    _, listed = await first.call("GET", f"{path}/slots?topic=huisarts", expect=200)
+    assert listed["timezone"] == "Europe/Amsterdam" and "phone" in listed["kinds"]
+    slot = listed["slots"][2]
+    assert datetime.fromisoformat(slot["start"]) > datetime.now(UTC)
+
+    # What is wrong is said, and nothing is booked.
+    for payload, code in (
+        ({"kind": "fax"}, "bad_kind"),
+        ({"start": "morgen"}, "bad_slot"),
+        ({"start": "2020-01-01T10:00:00+01:00"}, "bad_slot"),
+        ({"email": "karin at example"}, "bad_email"),
+        ({"kind": "phone"}, "bad_phone"),
+        ({"topic_id": "nergens"}, "unknown_topic"),
+    ):
+        body = {"topic_id": "huisarts", "kind": "chat", "start": slot["start"]}
+        body |= {"email": "karin@example.org"} | payload
+        status, answer = await first.call("POST", f"{path}/appointments", body)
+        assert (status, answer["error"]["code"]) in ((400, code), (409, code)), (payload, answer)
+    assert not await team.laura.store.appointments.between(0, 2**62)
+
+    async def book(visitor: Any, address: str) -> tuple[int, dict[str, Any]]:
+        return await visitor.call(
+            "POST",
+            f"/sessions/{visitor.session_id}/appointments",
+            {
+                "topic_id": "huisarts",
+                "kind": "phone",
+                "start": slot["start"],
+                "email": address,
+                "phone": "+31 6 1234 5678",
+            },
+        )
+
+    results = await asyncio.gather(
+        book(first, "karin@example.org"), book(second, "lotte@example.org")
+    )
+    assert sorted(status for status, _ in results) == [201, 409], results
+    booked = next(body for status, body in results if status == 201)
+    refused = next(body for status, body in results if status == 409)
+    assert refused["error"]["code"] == "slot_taken"
+    assert booked["location_kind"] == "phone" and booked["status"] == "booked"
+    winner = first if results[0][0] == 201 else second
+    address = "karin@example.org" if winner is first else "lotte@example.org"
+
+    # The adviser hears of it in the department's room, with the number to call.
+    told = await anna.wait_for(
+        lambda e: (
+            is_msg(room, body_has="via de website")(e) and "m.relates_to" not in e["content"]
+        ),
+        what="the booking in the department's room",
+    )
+    assert "+31 6 1234 5678" in told["content"]["body"]
+    assert anna.user_id in told["content"].get("m.mentions", {}).get("user_ids", [])
+    (mail,) = await mails_to(catcher, address, 1)
+    assert calendar_of(mail)[0] == "REQUEST"
+    shown = await winner.wait_for(lambda e: e["type"] == "appointment", what="the event")
+    assert shown["appointment"]["id"] == booked["id"]
+    _, mine = await winner.call("GET", f"/sessions/{winner.session_id}/appointments", expect=200)
+    assert [a["id"] for a in mine["appointments"]] == [booked["id"]]
+    # The slot is gone from the list; a second booking in the same chat is refused.
+    _, again = await winner.call(
+        "GET", f"/sessions/{winner.session_id}/slots?topic=huisarts", expect=200
+    )
+    assert slot["start"] not in [s["start"] for s in again["slots"]]
+    status, answer = await winner.call(
+        "POST",
+        f"/sessions/{winner.session_id}/appointments",
+        {
+            "topic_id": "huisarts",
+            "kind": "chat",
+            "start": again["slots"][5]["start"],
+            "email": address,
+        },
+    )
+    assert status == 409 and answer["error"]["code"] == "already_booked", answer
+
+
+def test_appointment_and_mail_config_is_checked(tmp_path: Path) -> None:
+    """Each bad value names its key and how to fix it; the example's values are good."""
+    from laura_bot.errors import ConfigError
+
+    from .test_config import load
+
+    load(tmp_path).validate()
+    bad = {
+        "mail__port": 0,
+        "mail__security": "ssl",
+        "mail__max_attempts": 0,
+        "mail__reply_to": "niet een adres",
+        "mail__templates": "/bestaat/niet",
+        "appointments__types": [{"name": "Intake!", "title": "x", "minutes": 30}],
+        "appointments__feed_details": "ja",
+        "appointments__booking__offer": "soms",
+        "appointments__booking__kinds": ["fax"],
+        "appointments__booking__slot_minutes": 5,
+        "appointments__booking__lead_time": "straks",
+        "appointments__booking__horizon_days": 365,
+    }
+    for key, value in bad.items():
+        with pytest.raises(ConfigError, match=key.replace("__", ".").split(".types")[0]):
+            load(tmp_path, **{key: value}).validate()
+    with pytest.raises(ConfigError, match="mail.from"):
+        load(tmp_path, mail__host="smtp.example.org", mail__from="").validate()

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import smtplib
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from ruamel.yaml import YAML
 
 from laura_bot.dev.guard import NO_DEATH_SIGNAL_ENV
 from laura_bot.dev.synapse import PID_FILE, Synapse, port_is_free
@@ -127,8 +129,19 @@ async def test_laura_dev_demo(tmp_path: Path) -> None:
             "contact_room",
             "departments",
             "users",
+            "mail_dir",
         ):
             assert dev[key], key
+        # The demo's mail catcher takes mail on the configured port and keeps it as .eml.
+        port = YAML().load((data_dir / "config.yaml").read_text())["mail"]["port"]
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            smtp.sendmail(
+                "afspraken@zorggroep-demo.example",
+                ["demo@example.org"],
+                b"Subject: Afspraak\r\nTo: demo@example.org\r\n\r\nTot dan.\r\n",
+            )
+        eml = list(Path(dev["mail_dir"]).glob("*.eml"))
+        assert len(eml) == 1 and b"Tot dan." in eml[0].read_bytes()
         assert len(dev["departments"]) >= 2
         admins = [u for u in dev["users"] if u["role"] == "admin"]
         assert len(admins) == 1

@@ -35,6 +35,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -54,6 +55,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from laura_bot.appointments.service import Booking
 from tests.conftest import Team
 from tests.helpers import secret
 
@@ -138,6 +140,7 @@ class Chat:
     session_id: str
     token: str
     attachment: str = ""  # a photo the visitor sent in it, for GET .../attachments/{id}
+    appointment: str = ""  # an appointment of the chat, for GET .../appointments/{id}.ics
 
     @property
     def auth(self) -> dict[str, str]:
@@ -151,6 +154,7 @@ class Fuzz:
 
     root: str  # http://127.0.0.1:PORT: the document's paths start with /api/v1
     connect: Callable[[], Chat]  # a new chat that a staff member took
+    appoint: Callable[[Chat], str]  # an appointment booked for the chat: its id
     http: requests.Session = field(default_factory=requests.Session)
     failures: dict[tuple[str, str, str, int], str] = field(default_factory=dict)
     statuses: Counter[tuple[str, str, int]] = field(default_factory=Counter)
@@ -220,10 +224,15 @@ class Fuzz:
         with_file = "{attachment_id}" in operation.path
         if with_file:
             self.upload(chat)
+        with_appointment = "{appointment_id}" in operation.path
+        if with_appointment:
+            chat.appointment = self.appoint(chat)
         self.given(operation, "valid", GenerationMode.POSITIVE, chat)
         connected = self.connected_chat(operation)
         if with_file and not connected.attachment:
             self.upload(connected)
+        if with_appointment and not connected.appointment:
+            connected.appointment = self.appoint(connected)
         self.given(operation, "connected", GenerationMode.POSITIVE, connected)
         if len(operation.body) or len(operation.query):
             # With the chat's id and token fixed, only a body or a query is left to break.
@@ -272,6 +281,8 @@ def known_values(case: Case, data: st.DataObject, chat: Chat) -> None:
             case.body["phone"] = "0612345678"
     if "attachment_id" in case.path_parameters and chat.attachment and data.draw(st.booleans()):
         case.path_parameters["attachment_id"] = chat.attachment
+    if "appointment_id" in case.path_parameters and chat.appointment and data.draw(st.booleans()):
+        case.path_parameters["appointment_id"] = chat.appointment
 
 
 def unauthorise(case: Case, data: st.DataObject, chat: Chat) -> None:
@@ -291,9 +302,9 @@ def unauthorise(case: Case, data: st.DataObject, chat: Chat) -> None:
         case.path_parameters["id"] = chat.session_id
 
 
-def fuzz_all(root: str, connect: Callable[[], Chat]) -> Fuzz:
+def fuzz_all(root: str, connect: Callable[[], Chat], appoint: Callable[[Chat], str]) -> Fuzz:
     schema = schemathesis.openapi.from_url(f"{root}/api/v1/openapi.json", timeout=10)
-    fuzz = Fuzz(root, connect)
+    fuzz = Fuzz(root, connect, appoint)
     try:
         for result in schema.get_all_operations():
             if isinstance(result, Err):
@@ -317,8 +328,34 @@ async def test_openapi_fuzz(team: Team, caplog: pytest.LogCaptureFixture) -> Non
         visitor, _ = future.result(timeout=120)
         return Chat(visitor.session_id, visitor.token)
 
+    async def book(chat: Chat) -> str:
+        laura = team.laura
+        session = await laura.store.sessions.get_by_id(chat.session_id)
+        kind = await laura.store.appointments.get_type("intake")
+        assert session and kind
+        changed = await laura.appointments.service.book(
+            Booking(
+                kind=kind,
+                start=datetime.now(UTC) + timedelta(days=2),
+                minutes=45,
+                adviser="@anna:localhost",
+                created_by="@anna:localhost",
+                title="Intake",
+                location_kind="address",
+                location="Dorpsstraat 1",
+                allow_overlap=True,
+                conversation_id=session.conversation_id,
+                session_id=session.id,
+            )
+        )
+        return changed.appointment.id
+
+    def appoint(chat: Chat) -> str:
+        """From the fuzz's thread: an appointment in the chat, made on the test's loop."""
+        return asyncio.run_coroutine_threadsafe(book(chat), loop).result(timeout=60)
+
     root = team.handle.api.removesuffix("/api/v1")
-    fuzz = await asyncio.to_thread(fuzz_all, root, connect)
+    fuzz = await asyncio.to_thread(fuzz_all, root, connect, appoint)
     assert fuzz.statuses.total() > 1000, fuzz.statuses.total()
     logged = [
         f"{r.name} {r.levelname}: {r.getMessage()[:300]}"

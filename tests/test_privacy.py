@@ -19,6 +19,7 @@ import asyncio
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +99,11 @@ async def nobody_can_take(visitor: Visitor, nick: str, text: str, *team: Staff) 
     await visitor.wait_status("contact")
 
 
-async def wait_erased(laura: Laura, session_ids: list[str], timeout: float = 180) -> None:
-    """Until every chat of these visitors is deleted and the homeserver's part is done."""
+async def wait_erased(
+    laura: Laura, session_ids: list[str], timeout: float = 180, cases_kept: int = 0
+) -> None:
+    """Until every chat of these visitors is deleted and the homeserver's part is done
+    (cases_kept: cases that stay, as they do when a visitor deletes their data)."""
     store = laura.store
     async with asyncio.timeout(timeout):
         while True:
@@ -108,11 +112,15 @@ async def wait_erased(laura: Laura, session_ids: list[str], timeout: float = 180
             pending = await store.erasure.count_pending()
             cases = await store.db.fetchval("SELECT COUNT(*) FROM case_record")
             requests = await store.db.fetchval("SELECT COUNT(*) FROM contact_request")
+            appointments = await store.db.fetchval("SELECT COUNT(*) FROM appointment")
+            mails = await store.db.fetchval("SELECT COUNT(*) FROM mail_outbox")
             if (
                 not left
+                and not appointments
+                and not mails
                 and all(s and s.name is None for s in erased)
                 and not pending
-                and not cases
+                and cases == cases_kept
                 and not requests
             ):
                 return
@@ -188,6 +196,7 @@ async def test_canaries_are_gone_after_retention(
         k: canary(k)
         for k in ("nick", "visitor", "staff", "file", "filename", "stafffile", "case")
         + ("nick2", "email", "note", "nick3", "walked")
+        + ("appttitle", "apptplace", "apptremark", "apptinternal")
     }
     c["phone"] = "06" + "".join(secrets.choice("0123456789") for _ in range(8))
     SECRETS.add(c["phone"])
@@ -222,6 +231,14 @@ async def test_canaries_are_gone_after_retention(
         await first.wait_for(lambda e: c["staff"] in str(e.get("body")))
         case = await anna.send(consult, f"!case {c['case']} | Medisch")
         await reply_to(anna, consult, case, "the case")
+        # An appointment for the case: its texts, its mails and its reminders go with it.
+        day = (datetime.now(UTC) + timedelta(days=3)).strftime("%d-%m-%Y")
+        booked = await anna.send(
+            consult,
+            f"!afspraak intake {day} 10:00 | {c['appttitle']} | {c['apptplace']} | "
+            f"{c['apptremark']} | {c['apptinternal']}",
+        )
+        assert "gepland op" in await reply_to(anna, consult, booked, "the appointment")
         pdf = await anna.send(consult, "!pdf")
         await reply_to(anna, consult, pdf, "the transcript")
         # The control room names visitors in command replies: it keeps no more than the
@@ -300,6 +317,19 @@ async def test_visitor_deletes_their_data(
         await anna.send(consult, c["staff"])
         await visitor.wait_for(lambda e: e.get("body") == c["staff"])
         conv_id = (await visitor.state())["conversation_id"]
+        # An appointment still to come: the visitor's deletion cancels it first (the client's
+        # calendar gets the CANCEL), then it goes with the rest.
+        address = f"{c['nick'].lower()}@example.org"
+        await laura.store.db.execute(
+            "UPDATE session SET email=$2 WHERE id=$1", visitor.session_id, address
+        )
+        saved = await anna.send(consult, "!case Afspraak | Overig")
+        await reply_to(anna, consult, saved, "the case")
+        day = (datetime.now(UTC) + timedelta(days=3)).strftime("%d-%m-%Y")
+        mails = len(own_env.mail.messages)
+        booked = await anna.send(consult, f"!afspraak intake {day} 10:00 | {c['staff']}")
+        assert "gepland op" in await reply_to(anna, consult, booked, "the appointment")
+        await own_env.mail.wait_for(mails + 1)
 
         # Someone else's session: the same 404 as any unknown one.
         other = await Visitor(handle.api).start(name="Ander")
@@ -315,11 +345,22 @@ async def test_visitor_deletes_their_data(
             assert resp.status == 204
         status, body = await visitor.call("GET", f"/sessions/{visitor.session_id}")
         assert status == 401, body
-        await wait_erased(laura, [visitor.session_id], timeout=60)
+        await wait_erased(laura, [visitor.session_id], timeout=60, cases_kept=1)
         assert not await laura_db_hits(db_url, c)
         assert not synapse_hits(own_env, c)
+        to_client = [m for m in own_env.mail.messages if address in str(m["To"])]
+        methods = [
+            p.get_param("method")
+            for m in to_client
+            for p in m.walk()
+            if p.get_content_type() == "text/calendar"
+        ]
+        assert methods == ["REQUEST", "CANCEL"], methods
         records = await laura.store.audit.of_conversation(conv_id)
-        assert [r.action for r in records if r.actor == "visitor"] == ["deleted"]
+        assert sorted(r.action for r in records if r.actor == "visitor") == [
+            "appointment_cancelled",
+            "deleted",
+        ]
         assert any(r.action == "joined" and r.actor == own_env.mxid("anna") for r in records)
 
         # A visitor who left a contact request: it goes too, in Laura and in the room.
@@ -340,7 +381,7 @@ async def test_visitor_deletes_their_data(
             f"{handle.api}/sessions/{caller.session_id}", headers=caller.auth
         ) as resp:
             assert resp.status == 204
-        await wait_erased(laura, [caller.session_id], timeout=60)
+        await wait_erased(laura, [caller.session_id], timeout=60, cases_kept=1)
         assert not await laura_db_hits(db_url, c2)
         assert not synapse_hits(own_env, c2)
     finally:

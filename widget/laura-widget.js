@@ -477,12 +477,100 @@
         });
         box.appendChild(b);
       });
+      var closed = state.widget.topics.some(function (topic) { return !topic.available; });
+      if (bookingOffered(closed)) {
+        var book = el("button", { type: "button", class: "secondary book", text: T.bookOffer });
+        book.addEventListener("click", function () { bookingForm(null, null); });
+        box.appendChild(book);
+      }
       body.appendChild(box);
       if (state.focusTopics) {   // after "New chat": the clicked button is gone, the choice is next
         state.focusTopics = false;
         var first = box.querySelector("button:not([disabled])");
         if (first) first.focus();
       }
+      scroll();
+    }
+
+    // Booking a conversation (chat, phone or video) in a free slot: offered beside the live chat
+    // when the organisation wants that, else when nobody can chat on a topic now.
+    function bookingOffered(nobodyNow) {
+      var b = state.widget && state.widget.booking;
+      if (!b || !b.kinds || !b.kinds.length) return false;
+      return b.offer === "always" || (b.offer === "when_unavailable" && nobodyNow);
+    }
+
+    async function bookingForm(topicId, replacing) {
+      if (root.querySelector("form.booking")) return;
+      var kinds = state.widget.booking.kinds;
+      var kindNames = { chat: T.bookChat, phone: T.bookPhone, video: T.bookVideo };
+      var err = el("div", { class: "error", role: "alert" });
+      var topic = el("select", { name: "topic_id" }, [el("option", { value: "", text: "—" })].concat(
+        state.widget.topics.map(function (x) { return el("option", { value: x.id, text: x.label }); })));
+      if (topicId) topic.value = topicId;
+      var kindBox = el("fieldset", { class: "kinds" }, [el("legend", { text: T.bookKind })].concat(
+        kinds.map(function (k, i) {
+          var radio = el("input", { type: "radio", name: "kind", value: k });
+          if (i === 0) radio.checked = true;
+          return el("label", { class: "kind" }, [radio, el("span", { text: " " + kindNames[k] })]);
+        })));
+      var slot = el("select", { name: "start", required: "" });
+      var none = el("p", { class: "info none", text: T.bookNone, hidden: "" });
+      var email = el("input", { name: "email", type: "email", maxlength: "254", autocomplete: "email", required: "" });
+      var phone = el("input", { name: "phone", type: "tel", maxlength: "30", autocomplete: "tel" });
+      var phoneLabel = el("label", { text: T.phone, hidden: "" }, [phone]);
+      var send = el("button", { class: "primary", type: "submit", text: T.bookSend });
+      var back = el("button", { type: "button", class: "secondary", text: T.bookBack });
+      var form = el("form", { class: "card booking", "aria-label": T.bookTitle }, [
+        el("strong", { text: T.bookTitle }), el("label", { text: T.bookTopic }, [topic]), kindBox,
+        el("label", { text: T.bookWhen }, [slot]), none,
+        el("label", { text: T.email.replace(/ \(.*\)/, "") }, [email]), phoneLabel, err,
+        el("div", { class: "row" }, [send, back])]);
+      function kind() { var c = form.querySelector("input[name=kind]:checked"); return c ? c.value : kinds[0]; }
+      kindBox.addEventListener("change", function () {
+        phoneLabel.hidden = kind() !== "phone";
+        phone.required = kind() === "phone";
+      });
+      async function loadSlots() {
+        slot.textContent = ""; none.hidden = true; err.textContent = "";
+        if (!topic.value) { slot.disabled = true; return; }
+        try {
+          var data = await api("GET", sessionPath("/slots?topic=" + encodeURIComponent(topic.value)));
+          var day = new Intl.DateTimeFormat(LANG, { weekday: "long", day: "numeric", month: "long", timeZone: data.timezone });
+          var clock = new Intl.DateTimeFormat(LANG, { hour: "2-digit", minute: "2-digit", timeZone: data.timezone });
+          var groups = {};
+          data.slots.forEach(function (x) {
+            var label = day.format(new Date(x.start));
+            if (!groups[label]) { groups[label] = el("optgroup", { label: label }); slot.appendChild(groups[label]); }
+            groups[label].appendChild(el("option", { value: x.start,
+              text: clock.format(new Date(x.start)) + "–" + clock.format(new Date(x.end)) }));
+          });
+          slot.disabled = !data.slots.length;
+          none.hidden = !!data.slots.length;
+        } catch (e) { err.textContent = e.message; slot.disabled = true; }
+      }
+      topic.addEventListener("change", loadSlots);
+      back.addEventListener("click", function () {
+        if (replacing) form.replaceWith(replacing); else form.remove();
+      });
+      form.addEventListener("submit", async function (ev) {
+        ev.preventDefault();
+        err.textContent = "";
+        var payload = { topic_id: topic.value, kind: kind(), start: slot.value, email: email.value.trim() };
+        if (phone.value.trim()) payload.phone = phone.value.trim();
+        send.disabled = true;
+        try {
+          await api("POST", sessionPath("/appointments"), payload);
+          form.replaceWith(el("p", { class: "info booked", role: "status", text: T.booked }));
+        } catch (e) {
+          send.disabled = false;
+          err.textContent = e.code === "slot_taken" || e.code === "bad_slot" ? T.bookTaken : e.message;
+          if (e.code === "slot_taken" || e.code === "bad_slot") loadSlots();
+        }
+      });
+      if (replacing) replacing.replaceWith(form); else body.appendChild(form);
+      await loadSlots();
+      (topicId ? kindBox.querySelector("input") : topic).focus();
       scroll();
     }
 
@@ -522,6 +610,26 @@
         } catch (e) { state.session = null; err.textContent = e.code === "bad_name" ? T.nameRefused : e.message; }
       });
       body.appendChild(form);
+      if (bookingOffered(true)) {
+        // Or a conversation at a time that suits: that needs a chat of its own to book from.
+        var book = el("button", { type: "button", class: "secondary book", text: T.bookOffer });
+        var bookErr = el("div", { class: "error", role: "alert" });
+        book.addEventListener("click", async function () {
+          var tick = consent && consent.querySelector("input");
+          if (tick && !tick.checked) { tick.reportValidity(); return; }
+          try {
+            var created = await api("POST", "/sessions", { language: LANG, consent: !!consent,
+              identity: IDENTITY || undefined });
+            state.session = { session_id: created.session_id, token: created.token };
+            state.cursor = 0;
+            save();
+            clearBody();
+            poll();
+            bookingForm(null, null);
+          } catch (e) { bookErr.textContent = e.message; }
+        });
+        body.appendChild(el("div", { class: "row book-offer" }, [book, bookErr]));
+      }
     }
 
     function contactForm() {
@@ -538,6 +646,14 @@
         el("label", { text: T.phone }, [phone]), el("label", { text: T.email.replace(/ \(.*\)/, "") }, [email]),
         el("label", { text: T.message }, [message]), err,
         el("div", { class: "row" }, [el("button", { class: "primary", type: "submit", text: T.sendContact }), no, wait])]);
+      if (bookingOffered(false)) {   // or a conversation at a time that suits
+        var book = el("button", { type: "button", class: "secondary book", text: T.bookOffer });
+        book.addEventListener("click", async function () {
+          var view = await refreshSub();
+          bookingForm(view && view.topic ? view.topic : null, form);
+        });
+        form.appendChild(book);
+      }
       form.addEventListener("submit", async function (ev) {
         ev.preventDefault();
         if (!phone.value.trim() && !email.value.trim()) { err.textContent = T.contactNeed; return; }
@@ -820,6 +936,8 @@
           body.appendChild(el("div", { class: "info video ended", text: T.videoEnded }));
         }
         updateVideo();
+      } else if (ev.type === "appointment" && ev.appointment) {
+        body.appendChild(appointmentView(ev.appointment, ev.seq));
       } else if (ev.type === "queue") {
         queueBar.textContent = t("queue", { n: ev.position });
         queueBar.hidden = state.status !== "waiting";
@@ -998,6 +1116,37 @@
         link.disabled = false;
       });
       return link;
+    }
+
+    // An appointment staff booked for this chat (or its change): when, where, with whom, and
+    // the calendar file. Each change is a new card; the chat's history shows the sequence.
+    function appointmentView(a, seq) {
+      var when = a.start;
+      try {
+        when = new Intl.DateTimeFormat(LANG, {
+          weekday: "long", day: "numeric", month: "long", year: "numeric",
+          hour: "2-digit", minute: "2-digit", timeZone: a.timezone
+        }).format(new Date(a.start));
+      } catch (e) { /* the ISO time, then */ }
+      var heading = { moved: T.appointmentMoved, cancelled: T.appointmentCancelled }[a.status] || T.appointmentBooked;
+      var where = { video: T.appointmentVideo, home: T.appointmentHome, phone: T.bookPhone,
+        chat: T.bookChat }[a.location_kind] || a.location;
+      var lines = [el("strong", { text: heading }), el("span", { class: "when", text: when })];
+      if (a.title) lines.push(el("span", { text: a.title }));
+      if (where) lines.push(el("span", { text: t("appointmentWhere", { place: where }) }));
+      if (a.adviser) lines.push(el("span", { text: t("appointmentWith", { name: a.adviser }) }));
+      if (a.remarks) lines.push(el("span", { class: "remarks", text: a.remarks }));
+      var card = el("div", { class: "info appointment" + (a.status === "cancelled" ? " cancelled" : ""), "data-seq": String(seq), role: "group", "aria-label": heading }, lines);
+      if (a.status !== "cancelled") {
+        var add = el("button", { type: "button", class: "file", text: T.appointmentCalendar });
+        add.addEventListener("click", async function () {
+          add.disabled = true;
+          await saveFile(sessionPath("/appointments/" + encodeURIComponent(a.id) + ".ics"), "afspraak.ics");
+          add.disabled = false;
+        });
+        card.appendChild(add);
+      }
+      return card;
     }
 
     var imageOpener = null;

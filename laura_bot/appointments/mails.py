@@ -8,15 +8,17 @@ screens: the summary says only who the appointment is with.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ..db.appointments import Appointment
 from ..db.staff_members import StaffMember
 from ..mail.ical import CalendarEvent, Person, calendar
-from ..mail.message import as_bytes, compose
+from ..mail.message import DEFAULT_TEMPLATES, MailTemplates, as_bytes, compose
 from ..texts import VISITOR, render, text_in
 from .times import format_when
 
@@ -35,6 +37,11 @@ class AppointmentMails:
     @property
     def enabled(self) -> bool:
         return bool(self.config["mail.host"])
+
+    @property
+    def templates(self) -> MailTemplates:
+        folder = str(self.config["mail.templates"] or "")
+        return MailTemplates(override=Path(folder)) if folder else DEFAULT_TEMPLATES
 
     @property
     def tz(self) -> ZoneInfo:
@@ -87,13 +94,37 @@ class AppointmentMails:
     def location(self, appt: Appointment) -> str | None:
         if appt.location_kind == "home":
             return self.text(appt.lang, "appointment_at_home")
-        if appt.location_kind == "video":
-            return self.text(appt.lang, "appointment_by_video")
+        if appt.location_kind in ("video", "chat", "phone"):
+            return self.text(appt.lang, f"appointment_by_{appt.location_kind}")
         return appt.location
 
     def ics(self, appt: Appointment, adviser: StaffMember | None, link: str | None) -> bytes:
         """The appointment as a calendar file to download (METHOD:PUBLISH: no invitation)."""
         return calendar([self.event(appt, adviser, link, "PUBLISH")], "PUBLISH")
+
+    async def feed(self, appts: list[Appointment], details: bool) -> bytes:
+        """An adviser's calendar feed (METHOD:PUBLISH). Without details each event says only
+        its number and type; cancelled ones stay in it, marked cancelled."""
+        events = []
+        for appt in appts:
+            kind = await self.store.appointments.get_type(appt.type_name)
+            label = kind.title if kind else appt.type_name
+            summary = f"#{appt.nr} {label}"
+            if details:
+                summary = f"#{appt.nr} {appt.title}" + (
+                    f" ({appt.client_name})" if appt.client_name else ""
+                )
+            event = self.event(appt, None, None, "PUBLISH", with_adviser=False)
+            events.append(
+                replace(
+                    event,
+                    summary=summary,
+                    location=self.location(appt) if details else None,
+                    description=None,
+                    attendees=(),
+                )
+            )
+        return calendar(events, "PUBLISH")
 
     async def compose(
         self, appt: Appointment, kind: str, adviser: StaffMember, link: str
@@ -103,7 +134,9 @@ class AppointmentMails:
         kind_row = await self.store.appointments.get_type(appt.type_name)
         shown = set(kind_row.client_fields) if kind_row else set(CLIENT_FIELDS)
         method = "CANCEL" if appt.cancelled else "REQUEST"
-        event = self.event(appt, adviser, link, method)
+        event = self.event(appt, adviser, link, method, with_adviser=False)
+        if "location" not in shown:
+            event = replace(event, location=None)
         minutes = (appt.end_at - appt.start_at) // 60_000
         details: dict[str, str | None] = {
             "title": appt.title if "title" in shown else None,
@@ -119,15 +152,19 @@ class AppointmentMails:
         domain = str(self.config["homeserver.domain"])
         sender = self.organisation
         recipients = []
-        if appt.client_email:
+        # A client who was never told of it (confirmations sent by hand, not sent yet) hears
+        # nothing of its changes, cancellation or reminder either.
+        if appt.client_email and (kind == "booked" or appt.mailed):
             recipients.append((Person(appt.client_name, appt.client_email), False))
         if adviser.email and kind != "reminder":
             recipients.append((Person(adviser.nickname, adviser.email), True))
         for to, copy in recipients:
+            # Each one's copy lists only them: the client does not see the adviser's address,
+            # and the adviser's calendar takes the same event (same UID) as theirs.
             msg = compose(
                 kind=kind,
                 lang=appt.lang,
-                event=event,
+                event=replace(event, attendees=(to,)),
                 method=method,
                 sender=sender,
                 to=to,
@@ -135,6 +172,8 @@ class AppointmentMails:
                 details=details,
                 message_id_domain=domain,
                 copy=copy,
+                reply_to=str(self.config["mail.reply_to"] or "") or None,
+                templates=self.templates,
             )
             out.append((to.email, _text(msg)))
         return out

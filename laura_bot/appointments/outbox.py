@@ -17,6 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from mautrix.util.async_db import Scheme
+
 from ..db.appointments import OutboxMail
 from ..mail.smtp import SendFailed, SmtpSettings, send
 from ..scheduler import Clock
@@ -67,9 +69,14 @@ class Outbox:
             return
         for mail in await self.store.appointments.due_mails(now_ms()):
             await self._send(mail)
-        for mail in await self.store.appointments.mails_to_log():
+        logged = await self.store.appointments.mails_to_log()
+        for mail in logged:
             await self.after(mail)
-            await self.store.appointments.mail_logged(mail.id)
+            await self.store.appointments.mail_logged(mail)
+        if logged and self.store.db.scheme == Scheme.SQLITE:
+            # Sent mails were deleted: no copy stays in the write-ahead log (privacy.py does
+            # the same after its deletions).
+            await self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         next_at = await self.store.appointments.next_mail_at()
         if next_at is not None:
             self.clock.at("mail-outbox", next_at, self._wake)

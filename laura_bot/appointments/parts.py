@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from ..db.appointments import Appointment, AppointmentType
+from ..db.appointments import Appointment, AppointmentType, OutboxMail
 from ..scheduler import Clock
+from .booking import VisitorBooking
 from .mails import CLIENT_FIELDS, AppointmentMails
 from .messages import AppointmentMessages
 from .outbox import Outbox
@@ -32,14 +34,18 @@ class AppointmentParts:
         notifier: Notifier,
         clock: Clock,
         bridge: MatrixBridge,
+        available: Callable[[], Awaitable[dict[str, bool]]],
     ) -> None:
         self.config = config
         self.store = store
         self.mails = AppointmentMails(config, store)
-        self.messages = AppointmentMessages(config, store, bridge)
-        self.outbox = Outbox(config, store, clock, self.messages.mail_done)
+        self.outbox = Outbox(config, store, clock, self._mail_done)
         self.service = Appointments(
             config, store, settings, notifier, self.mails, self._changed, self.outbox.kick
+        )
+        self.messages = AppointmentMessages(config, store, bridge, self.service.conference)
+        self.booking = VisitorBooking(
+            config, store, self.service, bridge.people.members_cached, available
         )
         self.reminders = Reminders(
             store,
@@ -48,7 +54,12 @@ class AppointmentParts:
             self.service.link,
             self.messages.remind_adviser,
             self.outbox.kick,
+            self.messages.open_video,
+            self.service.window,
         )
+
+    async def _mail_done(self, mail: OutboxMail) -> None:
+        await self.messages.mail_done(mail)
 
     async def _changed(self, appt: Appointment) -> None:
         """After a change was committed: its mails go, its message follows, its reminders

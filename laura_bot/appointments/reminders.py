@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from ..db.appointments import ADVISER, CLIENT, Appointment
+from ..db.appointments import ADVISER, CLIENT, VIDEO_ROOM, Appointment
 from ..db.base import transaction
 from ..scheduler import Clock
 from ..util import now_ms
@@ -31,6 +31,8 @@ class Reminders:
         link: Callable[[str], str],
         remind_adviser: Callable[[Appointment], Awaitable[None]],
         kick_outbox: Callable[[], None],
+        open_video: Callable[[Appointment], Awaitable[None]],
+        window: Callable[[Appointment], tuple[int, int]],
     ) -> None:
         self.store = store
         self.clock = clock
@@ -38,6 +40,8 @@ class Reminders:
         self.link = link
         self.remind_adviser = remind_adviser
         self.kick_outbox = kick_outbox
+        self.open_video = open_video  # the adviser's room with the call
+        self.window = window  # when a video appointment's call may be joined
 
     async def start(self) -> None:
         for appointment_id, side, due in await self.store.appointments.pending_reminders():
@@ -49,7 +53,7 @@ class Reminders:
     async def reschedule(self, appt: Appointment) -> None:
         """After a change: the clock follows the rows (a cancelled one has none left)."""
         pending = {(a, s): d for a, s, d in await self.store.appointments.pending_reminders()}
-        for side in (CLIENT, ADVISER):
+        for side in (CLIENT, ADVISER, VIDEO_ROOM):
             due = pending.get((appt.id, side))
             if due is None:
                 self.clock.cancel(f"remind:{appt.id}:{side}")
@@ -60,12 +64,19 @@ class Reminders:
         appt = await self.store.appointments.get(appointment_id)
         if appt is None:
             return
-        skip = appt.start_at <= now_ms() or appt.cancelled
-        if side == ADVISER and not skip:
+        now = now_ms()
+        if side == VIDEO_ROOM:
+            skip = appt.cancelled or now > self.window(appt)[1]
+        else:
+            skip = appt.start_at <= now or appt.cancelled
+        if side in (ADVISER, VIDEO_ROOM) and not skip:
             # Sent before it is marked done: the send is once-only by its txn id, so a crash
             # in between sends nothing twice; a failure is tried again in a minute.
             try:
-                await self.remind_adviser(appt)
+                if side == ADVISER:
+                    await self.remind_adviser(appt)
+                else:
+                    await self.open_video(appt)
             except Exception:
                 log.warning("Reminder of appointment %s failed; again in 1m", appt.id)
                 self.schedule(appt.id, side, now_ms() + 60_000)

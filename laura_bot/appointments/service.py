@@ -34,6 +34,7 @@ from ..db.appointments import (
     CANCELLED,
     CLIENT,
     MOVED,
+    VIDEO_ROOM,
     Appointment,
     AppointmentType,
 )
@@ -82,6 +83,7 @@ class Booking:
     department_id: str | None = None
     client_name: str | None = None
     client_email: str | None = None
+    client_phone: str | None = None
     lang: str = "nl"
     room_id: str | None = None
 
@@ -91,7 +93,7 @@ class Changed:
     """What a change did, for the command's reply."""
 
     appointment: Appointment
-    mailed: list[str] = field(default_factory=list)  # kinds of mail queued for the client
+    mailed: list[str] = field(default_factory=list)  # the client's address, if mailed
 
 
 def _ms(when: datetime) -> int:
@@ -173,12 +175,14 @@ class Appointments:
             department_id=b.department_id,
             client_name=b.client_name,
             client_email=b.client_email,
+            client_phone=b.client_phone,
             lang=b.lang,
             status=BOOKED,
             outcome=None,
             outcome_note=None,
             room_id=b.room_id,
             event_id=None,
+            video_room_id=None,
             shown_version=-1,
             mailed=False,
             created_by=b.created_by,
@@ -199,7 +203,8 @@ class Appointments:
             if auto and appt.client_email:
                 result.mailed = await self._mail(conn, appt, "booked")
             await self._reminders(conn, appt)
-            await self._client_event(conn, appt, b.session_id)
+            told = await self._client_event(conn, appt, b.session_id)
+        self._told(told)
         await self.store.audit.record(
             b.created_by, "appointment_booked", b.conversation_id, appt.id
         )
@@ -232,7 +237,8 @@ class Appointments:
             )
             result.mailed = await self._mail(conn, appt, "moved")
             await self._reminders(conn, appt)
-            await self._client_event(conn, appt)
+            told = await self._client_event(conn, appt)
+        self._told(told)
         await self.store.audit.record(by, "appointment_moved", appt.conversation_id, appt.id)
         await self.woken(appt)
         return result
@@ -244,7 +250,8 @@ class Appointments:
         async with transaction(self.store.db) as conn:
             await self.store.appointments.update(conn, appt, sequence=appt.sequence + 1, **fields)
             result.mailed = await self._mail(conn, appt, "changed")
-            await self._client_event(conn, appt)
+            told = await self._client_event(conn, appt)
+        self._told(told)
         await self.store.audit.record(by, "appointment_changed", appt.conversation_id, appt.id)
         await self.woken(appt)
         return result
@@ -258,7 +265,8 @@ class Appointments:
             )
             result.mailed = await self._mail(conn, appt, "cancelled")
             await self.store.appointments.drop_reminders(conn, appt.id)
-            await self._client_event(conn, appt)
+            told = await self._client_event(conn, appt)
+        self._told(told)
         await self.store.audit.record(by, "appointment_cancelled", appt.conversation_id, appt.id)
         await self.woken(appt)
         return result
@@ -288,6 +296,15 @@ class Appointments:
         await self.woken(appt)
         return Changed(appt)
 
+    async def cancel_coming(self, conversation_ids: list[str]) -> None:
+        """The visitor deleted their data: their appointments still to come are cancelled
+        (the CANCEL mails are queued) before everything is deleted."""
+        now = now_ms()
+        for conv_id in conversation_ids:
+            for appt in await self.store.appointments.of_conversation(conv_id):
+                if not appt.cancelled and appt.start_at > now:
+                    await self.cancel(appt, "visitor")
+
     @staticmethod
     def _changeable(appt: Appointment) -> None:
         if appt.cancelled:
@@ -306,10 +323,11 @@ class Appointments:
         ):
             await self.store.appointments.queue_mail(conn, appt.id, kind, recipient, message)
             queued.append(recipient)
-        if appt.client_email and appt.client_email in queued and not appt.mailed:
+        to_client = [r for r in queued if r == appt.client_email]
+        if to_client and not appt.mailed:
             await conn.execute("UPDATE appointment SET mailed=TRUE WHERE id=$1", appt.id)
             appt.mailed = True
-        return queued
+        return to_client
 
     async def _reminders(self, conn: Connection, appt: Appointment) -> None:
         now = now_ms()
@@ -321,16 +339,26 @@ class Appointments:
             if appt.start_at > now:
                 # Booked later than the reminder time: reminded at once (unless it has begun).
                 await self.store.appointments.set_reminder(conn, appt.id, side, max(due, now))
+        if appt.video and self.config["video.jitsi_url"]:
+            # The adviser's room with the call opens with the client's join window.
+            opens = self.window(appt)[0]
+            await self.store.appointments.set_reminder(conn, appt.id, VIDEO_ROOM, max(opens, now))
+
+    def _told(self, session_id: str | None) -> None:
+        """After the commit: the client's open widget reads the new event."""
+        if session_id:
+            self.notifier.notify(session_id)
 
     async def _client_event(
         self, conn: Connection, appt: Appointment, session_id: str | None = None
-    ) -> None:
+    ) -> str | None:
         """The appointment as an event in the chat's stream (type "appointment")."""
         if session_id is None and appt.conversation_id:
             conv = await self.store.conversations.get_by_id(appt.conversation_id)
-            session_id = conv.session_id if conv else None
+            # A chat deleted by retention (its case and appointment kept) gets nothing new.
+            session_id = conv.session_id if conv and conv.purged_at is None else None
         if session_id is None:
-            return
+            return None
         await self.store.events.append(
             conn,
             session_id,
@@ -338,7 +366,7 @@ class Appointments:
             "appointment",
             data={"appointment": await self.for_client(appt)},
         )
-        self.notifier.notify(session_id)
+        return session_id
 
     # What the client sees ---------------------------------------------------------------------
 
@@ -374,14 +402,19 @@ class Appointments:
         until 30 minutes after the end."""
         return appt.start_at - 10 * 60_000, appt.end_at + 30 * 60_000
 
+    def conference(self, appt: Appointment) -> str:
+        """The video appointment's Jitsi conference: the same for both sides, not guessable
+        from the appointment (lowercase: Jitsi lowercases room names)."""
+        key = hashlib.sha256(b"laura-appointment-video:" + self._secret()).digest()
+        return "laura" + hmac.new(key, appt.id.encode(), hashlib.sha256).hexdigest()[:20]
+
     def video_url(self, appt: Appointment) -> str | None:
-        """The Jitsi address of a video appointment's call (the same for both sides), with a
-        token valid for the join window when the Jitsi server takes tokens."""
+        """The Jitsi address of a video appointment's call for the client, with a token valid
+        for the join window when the Jitsi server takes tokens."""
         base = str(self.config["video.jitsi_url"] or "").rstrip("/")
         if not base:
             return None
-        key = hashlib.sha256(b"laura-appointment-video:" + self._secret()).digest()
-        room = "laura" + hmac.new(key, appt.id.encode(), hashlib.sha256).hexdigest()[:20]
+        room = self.conference(appt)
         if not self.config["video.jwt_app_id"]:
             return f"{base}/{room}"
         opens, closes = self.window(appt)

@@ -18,6 +18,7 @@ organisation's), `thuis` (`home`), `video` or an address.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from ..db.cases import Case
 from ..mail.addresses import BadAddress, check_address
 from ..textsafety import visitor_name
 from ..util import now_ms, storable_text
+from ..web.appointments import feed_hash
 from .base import CONSULT, CONTROL, DISPATCH, OTHER, Context, registry, typed_text
 
 WORDS = ("afspraak", "appointment")
@@ -354,6 +356,8 @@ async def cmd_agenda(ctx: Context) -> str:
     user = next((a for a in ctx.args if _MXID.match(a)), None)
     words = [a.lower() for a in ctx.args if not _MXID.match(a)]
     who = user or ctx.sender
+    if words[:1] == ["feed"]:
+        return await _feed(ctx, words[1:])
     if words[:1] == ["open"]:
         appts = await ctx.store.appointments.without_outcome(now_ms(), who)
         title = t("agenda_open_title")
@@ -387,3 +391,25 @@ async def cmd_agenda(ctx: Context) -> str:
             + (f" · {a.outcome}" if a.outcome else "")
         )
     return "\n".join(lines)
+
+
+async def _feed(ctx: Context, words: list[str]) -> str:
+    """`!agenda feed`: a secret address for the staff member's own calendar program;
+    `!agenda feed nieuw` replaces it (the old one stops working). Only in a direct chat with
+    Laura: the address is the key to the feed."""
+    t = ctx.bridge.t
+    if ctx.room_kind != OTHER:
+        return t("agenda_feed_direct_only")
+    store = ctx.store.appointments
+    member = await ctx.store.staff_members.get(ctx.sender)
+    renew = words[:1] in (["nieuw"], ["new"], ["nowy"])
+    has_one = await store.db.fetchval(
+        "SELECT feed_hash FROM staff_member WHERE user_id=$1", member.user_id
+    )
+    if has_one and not renew:
+        return t("agenda_feed_exists")
+    token = secrets.token_urlsafe(24)
+    await store.set_feed(ctx.sender, feed_hash(token))
+    base = str(ctx.config["web.public_url"]).rstrip("/")
+    await ctx.store.audit.record(ctx.sender, "feed_made")
+    return t("agenda_feed_made", url=f"{base}/calendar/{token}.ics", renewed=bool(has_one))

@@ -11,7 +11,8 @@ from mautrix.util.async_db import Connection, Database
 from ..util import now_ms
 
 BOOKED, MOVED, CANCELLED = "booked", "moved", "cancelled"
-CLIENT, ADVISER = "client", "adviser"  # the two sides a reminder goes to
+# What a reminder row is for: the client's mail, the adviser's mention, the video room opened.
+CLIENT, ADVISER, VIDEO_ROOM = "client", "adviser", "video"
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Appointment:
     type_name: str
     video: bool
     title: str
-    location_kind: str  # default | home | video | address
+    location_kind: str  # default | home | video | address; a visitor's booking: chat | phone
     location: str | None
     remarks: str | None  # for the client
     internal: str | None  # never shown to the client
@@ -47,12 +48,14 @@ class Appointment:
     department_id: str | None
     client_name: str | None
     client_email: str | None
+    client_phone: str | None  # a phone conversation a visitor booked: the number to call
     lang: str
     status: str
     outcome: str | None
     outcome_note: str | None
     room_id: str | None
     event_id: str | None
+    video_room_id: str | None  # the adviser's room with the call (video appointments)
     shown_version: int  # the version Laura's message in Matrix shows
     mailed: bool
     created_by: str
@@ -234,6 +237,37 @@ class AppointmentStore:
         )
         return [_appointment(r) for r in rows]
 
+    async def set_feed(self, user_id: str, feed_hash: str) -> None:
+        await self.db.execute(
+            "INSERT INTO staff_member (user_id, feed_hash) VALUES ($1, $2) "
+            "ON CONFLICT (user_id) DO UPDATE SET feed_hash=excluded.feed_hash",
+            user_id,
+            feed_hash,
+        )
+
+    async def feed_owner(self, feed_hash: str) -> str | None:
+        value = await self.db.fetchval(
+            "SELECT user_id FROM staff_member WHERE feed_hash=$1", feed_hash
+        )
+        return str(value) if value else None
+
+    async def for_feed(self, adviser: str, since: int) -> list[Appointment]:
+        """An adviser's appointments for their calendar feed: from `since` on, and cancelled
+        ones changed since then (so calendars see them go)."""
+        rows = await self.db.fetch(
+            f"SELECT {_COLS} FROM appointment WHERE adviser=$1 AND "
+            "(end_at >= $2 OR (status=$3 AND updated_at >= $2)) ORDER BY start_at",
+            adviser,
+            since,
+            CANCELLED,
+        )
+        return [_appointment(r) for r in rows]
+
+    async def set_video_room(self, appointment_id: str, room_id: str) -> None:
+        await self.db.execute(
+            "UPDATE appointment SET video_room_id=$2 WHERE id=$1", appointment_id, room_id
+        )
+
     async def shown(self, appointment_id: str, version: int, event_id: str) -> None:
         """Laura's message shows this version (sent, or edited to it)."""
         await self.db.execute(
@@ -351,8 +385,81 @@ class AppointmentStore:
         )
         return [OutboxMail(**r) for r in rows]
 
-    async def mail_logged(self, mail_id: int) -> None:
-        await self.db.execute("UPDATE mail_outbox SET logged=TRUE WHERE id=$1", mail_id)
+    async def mail_logged(self, mail: OutboxMail) -> None:
+        """Its line is in the thread: a sent mail (or one given up whose appointment is gone)
+        is deleted, so the outbox keeps no copy of what went out."""
+        if mail.sent_at is not None or mail.appointment_id is None:
+            await self.db.execute("DELETE FROM mail_outbox WHERE id=$1", mail.id)
+        else:
+            await self.db.execute("UPDATE mail_outbox SET logged=TRUE WHERE id=$1", mail.id)
+
+    async def delete(
+        self, conn: Connection, appointment_ids: list[str]
+    ) -> list[tuple[str, str | None]]:
+        """Delete appointments (their reminders go with them; mails not yet sent stay until
+        they are); returns (room, event) of what Laura posted about them in Matrix, and
+        (room, None) for a video room of theirs, for the homeserver's side of the deletion."""
+        posted: list[tuple[str, str | None]] = []
+        for appointment_id in appointment_ids:
+            video = await conn.fetchval(
+                "SELECT video_room_id FROM appointment WHERE id=$1", appointment_id
+            )
+            if video:
+                posted.append((str(video), None))
+            rows = await conn.fetch(
+                "SELECT room_id, event_id FROM mx_send WHERE event_id IS NOT NULL AND "
+                "(txn_id LIKE $1 OR txn_id IN (SELECT 'laura.mail.' || id FROM mail_outbox "
+                "WHERE appointment_id=$2))",
+                f"laura.appt.{appointment_id}%",  # ids are hex: no wildcards in them
+                appointment_id,
+            )
+            posted += [(r["room_id"], r["event_id"]) for r in rows]
+            # Mails given up on go with it; those still to be sent (a CANCEL) stay until sent.
+            await conn.execute(
+                "DELETE FROM mail_outbox WHERE appointment_id=$1 AND failed_at IS NOT NULL",
+                appointment_id,
+            )
+            await conn.execute("DELETE FROM appointment WHERE id=$1", appointment_id)
+        return posted
+
+    async def ids_of(
+        self, conn: Connection, conversation_ids: list[str], with_case: bool
+    ) -> list[str]:
+        """The appointments of these chats; with_case False: only those without a case (a
+        visitor's own booking, which belongs to the chat)."""
+        found: list[str] = []
+        for conv_id in conversation_ids:
+            rows = await conn.fetch(
+                "SELECT id FROM appointment WHERE conversation_id=$1 AND ($2 OR case_id IS NULL)",
+                conv_id,
+                with_case,
+            )
+            found += [r["id"] for r in rows]
+        return found
+
+    async def coming_in(self, conversation_ids: list[str], now: int) -> set[str]:
+        """Those of the chats with a booked conversation still to come (kept past retention
+        until it has been)."""
+        found: set[str] = set()
+        for conv_id in conversation_ids:
+            row = await self.db.fetchrow(
+                "SELECT id FROM appointment WHERE conversation_id=$1 AND case_id IS NULL "
+                "AND status<>$2 AND end_at > $3 LIMIT 1",
+                conv_id,
+                CANCELLED,
+                now,
+            )
+            if row:
+                found.add(conv_id)
+        return found
+
+    async def ids_of_cases_before(self, conn: Connection, cutoff_ms: int) -> list[str]:
+        rows = await conn.fetch(
+            "SELECT a.id FROM appointment a JOIN case_record k ON k.id=a.case_id "
+            "WHERE k.created_at < $1",
+            cutoff_ms,
+        )
+        return [r["id"] for r in rows]
 
     async def failing_mails(self) -> list[OutboxMail]:
         """Mails given up on, or tried more than once without success: for admins."""

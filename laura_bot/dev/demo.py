@@ -29,12 +29,14 @@ DEPARTMENTS = [
     {"id": "thuiszorg", "label": "Thuiszorg", "staff": ["carla", "daan"]},
 ]
 ADMIN = "admin"
+MAIL_DOMAIN = "zorggroep-demo.example"
+MAIL_FROM = f"afspraken@{MAIL_DOMAIN}"
 
 
 def _ports(state: dict[str, Any]) -> dict[str, int]:
     """Reuse the previous ports when they are free, so bookmarks keep working."""
     ports = {}
-    for name in ("synapse", "appservice", "web"):
+    for name in ("synapse", "appservice", "web", "smtp"):
         old = state.get("ports", {}).get(name)
         ports[name] = old if old and port_is_free(old) else free_port()
     return ports
@@ -123,6 +125,11 @@ async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
         "web.port": ports["web"],
         "web.public_url": f"http://127.0.0.1:{ports['web']}",
         "database.url": f"sqlite:{data_dir / 'laura.db'}",
+        # The demo's mail server: a catcher that writes each mail as an .eml file in mail/.
+        "mail.host": "127.0.0.1",
+        "mail.port": ports["smtp"],
+        "mail.security": "none",
+        "mail.from": MAIL_FROM,
     }
     if first_run:
         overrides.update(
@@ -140,6 +147,7 @@ async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
                 ],
                 "laura.settings.dispatch_timeout": "2m",
                 "laura.settings.queue_update_interval": "30s",
+                "appointments.default_location": "Zorggroep Demo, Dorpsstraat 1, Utrecht",
             }
         )
     if dispatch_timeout:
@@ -148,6 +156,10 @@ async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
     registration = data_dir / "registration.yaml"
     registration.write_text(json.dumps(config.generate_registration(), indent=2))
 
+    from ..mail.catcher import MailCatcher  # aiosmtpd: in the demo extra only
+
+    mail = MailCatcher(data_dir / "mail", port=ports["smtp"])
+    await mail.start()
     synapse = Synapse(data_dir / "synapse", ports["synapse"], domain, [registration])
     print(f"Starting Synapse on {synapse.url} …", flush=True)
     await synapse.start()
@@ -161,6 +173,10 @@ async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
         laura = Laura(config, demo_pages=True)
         await laura.start()
         departments = await laura.store.departments.all_active()
+        for user in users:  # staff get their calendar copies of appointments in mail/ too
+            member = await laura.store.staff_members.get(f"@{user}:{domain}")
+            if first_run and member.email is None:
+                await laura.store.staff_members.set(member.user_id, email=f"{user}@{MAIL_DOMAIN}")
         tokens = {u: await synapse.login(u, passwords[u]) for u in users}
         rooms_of: dict[str, list[str]] = {ADMIN: [laura.bridge.control_room or ""]}
         staff_depts: dict[str, list[str]] = {}
@@ -181,6 +197,7 @@ async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
             "api": f"{web}/api/v1",
             "control_room": laura.bridge.control_room,
             "contact_room": laura.bridge.contact_room,
+            "mail_dir": str(mail.folder),
             "departments": [
                 {"id": d.id, "label": d.label, "room_id": d.room_id} for d in departments
             ],
@@ -207,6 +224,7 @@ async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
         if laura is not None:
             await laura.stop()
         synapse.stop()
+        await mail.stop()
     print("Stopped. Run the same command again to continue where you left off.")
 
 
@@ -236,6 +254,7 @@ def _summary(dev: dict[str, Any], data_dir: Path) -> None:
         "  “Ik!” on the request in the department's room, then chat in the consult room.",
         "  As admin, type !help in the “Laura – beheer” room.",
         "",
+        f"  Appointment mails (as .eml files, open them with a mail program): {dev['mail_dir']}",
         f"  Everything is kept in {data_dir} (dev.json lists the rooms and logins).",
         "  Press Ctrl-C to stop.",
         "",

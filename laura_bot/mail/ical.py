@@ -111,7 +111,10 @@ def _vevent(event: CalendarEvent, method: str) -> icalendar.Event:
     # adviser's with colleagues. PRIVATE asks Outlook and Google to show only "busy" there.
     vevent.add("CLASS", "PRIVATE")
     vevent.add("TRANSP", "OPAQUE")
-    vevent.add("ORGANIZER", _address(event.organizer))
+    # A download or a feed may come from a Laura that sends no mail (no organiser address);
+    # an invitation always has one.
+    if event.organizer.email or method != "PUBLISH":
+        vevent.add("ORGANIZER", _address(event.organizer))
     if method != "PUBLISH":
         for person in event.attendees:
             attendee = _address(person)

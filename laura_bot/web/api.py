@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..config_appointments import booking_offer
 from ..errors import BadRequest, ErrorCode, LauraError, TooLarge, TooManyRequests
 from ..media import serve_headers
 from ..texts import language_name
@@ -202,6 +203,8 @@ async def get_widget(request: web.Request) -> web.Response:
             "consent": domain.consent(lang),
             "files": await media.files.limits(),
             "video": media.video.enabled,
+            # Booking a conversation: when the widget offers it, and which kinds.
+            "booking": booking_offer(config),
             "attention": {
                 "sound": bool(config["web.sound"]),
                 "notifications": bool(config["web.notifications"]),

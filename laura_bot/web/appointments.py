@@ -9,6 +9,7 @@ Laura's (Appointments.link_token): nothing to guess, nothing stored.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +20,14 @@ from ..db.appointments import Appointment
 from ..errors import NotFound
 from ..texts import VISITOR, render, text_in
 from ..util import now_ms
-from .api import CONFIG_KEY, _auth
+from .api import CONFIG_KEY, _auth, _limit, read_json
 
 if TYPE_CHECKING:
     from ..appointments.parts import AppointmentParts
     from ..config import Config
 
 PARTS_KEY = web.AppKey("appointments", object)
+FEED_PAST_MS = 30 * 86_400_000  # a feed shows the last 30 days too, cancellations included
 _PAGE = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
     autoescape=True,
@@ -60,6 +62,31 @@ async def list_appointments(request: web.Request) -> web.Response:
     service = _parts(request).service
     appts = await _of_session(request)
     return web.json_response({"appointments": [await service.for_client(a) for a in appts]})
+
+
+async def get_slots(request: web.Request) -> web.Response:
+    """Free times to book a conversation on a topic (?topic=<id>)."""
+    await _auth(request)
+    parts = _parts(request)
+    slots = await parts.booking.slots(request.query.get("topic", ""))
+    return web.json_response(
+        {
+            "timezone": str(parts.service.tz),
+            "kinds": parts.booking.kinds,
+            "slots": [{"start": s.start.isoformat(), "end": s.end.isoformat()} for s in slots],
+        }
+    )
+
+
+async def post_appointment(request: web.Request) -> web.Response:
+    """Book a conversation in one of the free slots."""
+    _, session = await _auth(request)
+    # Counted with the contact requests (web.rate_limits.contact): a booking is one too.
+    await _limit(request, "contact", session.id)
+    parts = _parts(request)
+    data = await read_json(request)
+    changed = await parts.booking.book(session, data)
+    return web.json_response(await parts.service.for_client(changed.appointment), status=201)
 
 
 async def get_ics(request: web.Request) -> web.Response:
@@ -172,12 +199,35 @@ async def get_page_ics(request: web.Request) -> web.Response:
     return _ics(request, await _by_link(request))
 
 
+async def get_feed(request: web.Request) -> web.Response:
+    """An adviser's calendar subscription: the secret in the address is the key."""
+    parts = _parts(request)
+    token = request.match_info["token"]
+    owner = await parts.store.appointments.feed_owner(feed_hash(token))
+    if owner is None:
+        raise web.HTTPNotFound(text="This calendar address is not valid (any more).")
+    since = now_ms() - FEED_PAST_MS
+    appts = await parts.store.appointments.for_feed(owner, since)
+    body = await parts.mails.feed(appts, bool(parts.config["appointments.feed_details"]))
+    return web.Response(
+        body=body,
+        headers={"Content-Type": "text/calendar; charset=utf-8", "Cache-Control": "no-store"},
+    )
+
+
+def feed_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def add_appointment_routes(app: web.Application, parts: AppointmentParts) -> None:
     app[PARTS_KEY] = parts
     r = app.router
     r.add_get("/api/v1/sessions/{id}/appointments", list_appointments)
+    r.add_post("/api/v1/sessions/{id}/appointments", post_appointment)
+    r.add_get("/api/v1/sessions/{id}/slots", get_slots)
     r.add_get("/api/v1/sessions/{id}/appointments/{appointment_id}.ics", get_ics)
     r.add_get("/appointment/{token}", get_page)
     r.add_get("/appointment/{token}/afspraak.ics", get_page_ics)
     r.add_post("/appointment/{token}/cancel", post_cancel)
     r.add_post("/appointment/{token}/join", post_join)
+    r.add_get("/calendar/{token}.ics", get_feed)

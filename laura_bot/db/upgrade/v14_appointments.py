@@ -47,12 +47,14 @@ async def upgrade_v14(conn: Connection, scheme: Scheme) -> None:
         department_id TEXT,
         client_name TEXT,
         client_email TEXT,
+        client_phone TEXT,
         lang TEXT NOT NULL DEFAULT 'nl',
         status TEXT NOT NULL,
         outcome TEXT,
         outcome_note TEXT,
         room_id TEXT,
         event_id TEXT,
+        video_room_id TEXT,
         shown_version INTEGER NOT NULL DEFAULT -1,
         mailed BOOLEAN NOT NULL DEFAULT FALSE,
         created_by TEXT NOT NULL,
@@ -63,10 +65,12 @@ async def upgrade_v14(conn: Connection, scheme: Scheme) -> None:
     await conn.execute("CREATE INDEX appointment_case_idx ON appointment(case_id)")
     await conn.execute("CREATE INDEX appointment_conversation_idx ON appointment(conversation_id)")
     # The outbox: every mail is written here in the transaction of the change it reports, and
-    # sent from here (retried with back-off; `sent_at` set once the server took it).
+    # sent from here (retried with back-off; `sent_at` set once the server took it). A mail
+    # outlives its appointment until it is sent (the CANCEL of a visitor who deleted their
+    # data); a sent one is deleted once its line is in the appointment's thread.
     await conn.execute(f"""CREATE TABLE mail_outbox (
         id {serial},
-        appointment_id TEXT REFERENCES appointment(id) ON DELETE CASCADE,
+        appointment_id TEXT REFERENCES appointment(id) ON DELETE SET NULL,
         kind TEXT NOT NULL,
         recipient TEXT NOT NULL,
         message TEXT NOT NULL,
@@ -90,6 +94,8 @@ async def upgrade_v14(conn: Connection, scheme: Scheme) -> None:
     # Each adviser's e-mail address (for their calendar's copy) and default location.
     await conn.execute("ALTER TABLE staff_member ADD COLUMN email TEXT")
     await conn.execute("ALTER TABLE staff_member ADD COLUMN location TEXT")
+    # The SHA-256 of the secret in an adviser's calendar feed address (!agenda feed).
+    await conn.execute("ALTER TABLE staff_member ADD COLUMN feed_hash TEXT")
     # Serialises bookings per adviser: a booking bumps this first (a row lock on PostgreSQL,
     # the write lock on SQLite), then checks for overlaps.
     await conn.execute("ALTER TABLE staff_member ADD COLUMN bookings BIGINT NOT NULL DEFAULT 0")
