@@ -215,6 +215,7 @@ class Laura:
             self.clock,
             self.bridge,
             self.routing.topic_availability,
+            lambda session, dept, adviser: self.conversations.open_booked(session, dept, adviser),
         )
         services = Services(
             config,

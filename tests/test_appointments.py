@@ -214,6 +214,37 @@ async def test_times_that_do_not_exist_or_exist_twice(team: Team) -> None:
     ]
     assert datetime.fromtimestamp(appt.start_at / 1000, UTC).hour == 1  # 02:30+01:00 = 01:30Z
 
+    # Changing it, recording an outcome too early, a bad address: each reply says so.
+    nr = appt.nr
+    changed = await ask(anna, room, f"!afspraak wijzig {nr} | Nieuwe titel | thuis |")
+    assert "is gewijzigd" in changed, changed
+    edited = await team.laura.store.appointments.by_nr(nr)
+    assert edited and (edited.title, edited.location_kind) == ("Nieuwe titel", "home")
+    assert "nog niet begonnen" in await ask(anna, room, f"!afspraak uitkomst {nr} afgerond")
+    assert "geen e-mailadres" in await ask(anna, room, f"!afspraak mail {nr} gijs@")
+    assert "bestaat niet" in await ask(anna, room, "!afspraak annuleer 999")
+
+    # Admins: a type, an adviser's default location, the mails; a booking for a case from
+    # the control room lands at the adviser's default location.
+    admin, control = team["admin"], team.rooms["control"]
+    saved = await ask(
+        admin, control, "!afspraaktype add huisbezoek 60m | Huisbezoek | afgerond, verwezen"
+    )
+    assert "huisbezoek opgeslagen" in saved, saved
+    assert "Huisbezoek, 60 min" in await ask(admin, control, "!afspraaktype")
+    assert "Kliniek Zuid" in await ask(admin, control, "!locatie @anna:localhost Kliniek Zuid")
+    assert "Alle afspraakmails zijn verstuurd" in await ask(admin, control, "!mails")
+    booked = await ask(
+        admin, control, f"!afspraak case 1 huisbezoek {day_after(6)} 09:00 @anna:localhost"
+    )
+    assert "gepland op" in booked, booked
+    (home_visit,) = [
+        a
+        for a in await team.laura.store.appointments.between(0, 2**62)
+        if a.type_name == "huisbezoek"
+    ]
+    assert (home_visit.adviser, home_visit.location) == ("@anna:localhost", "Kliniek Zuid")
+
 
 async def _service_parts(store: Store, tmp_path: Path) -> Any:
     from laura_bot.appointments.mails import AppointmentMails
@@ -489,16 +520,18 @@ async def test_visitor_books_a_conversation(team: Team) -> None:
             },
         )
 
-    results = await asyncio.gather(
-        book(first, "karin@example.org"), book(second, "lotte@example.org")
+    # Addresses of these chats only: the mail catcher serves the whole test session.
+    karin, lotte = (
+        f"{n}.{v.session_id[:8]}@example.org" for n, v in (("karin", first), ("lotte", second))
     )
+    results = await asyncio.gather(book(first, karin), book(second, lotte))
     assert sorted(status for status, _ in results) == [201, 409], results
     booked = next(body for status, body in results if status == 201)
     refused = next(body for status, body in results if status == 409)
     assert refused["error"]["code"] == "slot_taken"
     assert booked["location_kind"] == "phone" and booked["status"] == "booked"
     winner = first if results[0][0] == 201 else second
-    address = "karin@example.org" if winner is first else "lotte@example.org"
+    address = karin if winner is first else lotte
 
     # The adviser hears of it in the department's room, with the number to call.
     told = await anna.wait_for(
@@ -559,3 +592,75 @@ def test_appointment_and_mail_config_is_checked(tmp_path: Path) -> None:
             load(tmp_path, **{key: value}).validate()
     with pytest.raises(ConfigError, match="mail.from"):
         load(tmp_path, mail__host="smtp.example.org", mail__from="").validate()
+
+
+def test_a_booked_chat_is_offered_to_its_adviser_first() -> None:
+    """The planner (pure): in either mode the first ask of a booked chat is an offer to its
+    adviser alone; once they let it pass, the chat is routed as any other; an adviser away
+    or full is not waited for."""
+    from laura_bot.dispatch.logic import BROADCAST, ONE_AT_A_TIME, Person, Round, plan
+
+    people = [Person(u, True, 2, 0) for u in ("@anna:x", "@bram:x", "@carla:x")]
+    for mode in (BROADCAST, ONE_AT_A_TIME):
+        first = plan(mode, [Round("c", {}, None, "@bram:x")], people, {}, {})
+        assert first.asks == [("c", "@bram:x")] and first.offers == {("c", "@bram:x")}
+        held = plan(mode, [Round("c", {"@bram:x": None}, "@bram:x", "@bram:x")], people, {}, {})
+        assert held.asks == []
+        passed = plan(mode, [Round("c", {"@bram:x": "timeout"}, None, "@bram:x")], people, {}, {})
+        expected = {"@anna:x", "@carla:x"} if mode == BROADCAST else {"@anna:x"}
+        assert {u for _, u in passed.asks} == expected and not passed.offers
+    away = [Person("@bram:x", False, 2, 0), *people[:1]]
+    routed = plan(BROADCAST, [Round("c", {}, None, "@bram:x")], away, {}, {})
+    assert routed.asks == [("c", "@anna:x")] and not routed.offers
+
+
+@pytest.mark.synapse
+@pytest.mark.laura_config({"laura.settings.offer_timeout": "10s"})
+async def test_a_booked_chat_opens_at_its_time(team: Team) -> None:
+    """At the time of a chat the visitor booked, their chat opens on the topic as if they had
+    just chosen it, offered first to the adviser; when that adviser lets it pass, the rest of
+    the department is asked."""
+    anna, bram = team["anna"], team["bram"]
+    room = team.rooms["huisarts"]
+    laura = team.laura
+    visitor = await team.visitor(topic=None, name="Mira")
+    session = await laura.store.sessions.get_by_id(visitor.session_id)
+    assert session and session.conversation_id
+    kind = await laura.appointments.booking._type()
+    await laura.appointments.service.book(
+        Booking(
+            kind=kind,
+            start=datetime.now(TZ) + timedelta(seconds=3),
+            minutes=30,
+            adviser=bram.user_id,
+            created_by="visitor",
+            title=kind.title,
+            location_kind="chat",
+            conversation_id=session.conversation_id,
+            session_id=session.id,
+            department_id="huisarts",
+            client_email="mira@example.org",
+            room_id=room,
+        )
+    )
+    await visitor.wait_status("waiting", timeout=30)
+    request = await bram.wait_for(
+        lambda e: (
+            is_msg(room, body_has="van Mira", msgtype="m.text")(e)
+            and "m.relates_to" not in e["content"]
+        ),
+        what="the request",
+    )
+    assert request["content"]["m.mentions"]["user_ids"] == [bram.user_id]
+    # Bram lets it pass: Anna is asked.
+    ping = await anna.wait_for(
+        lambda e: (
+            is_msg(room, msgtype="m.text")(e)
+            and anna.user_id in e["content"].get("m.mentions", {}).get("user_ids", [])
+            and e["content"].get("m.relates_to", {}).get("m.in_reply_to", {}).get("event_id")
+            == request["event_id"]
+        ),
+        timeout=40,
+        what="Anna asked after the offer to Bram passed",
+    )
+    assert bram.user_id not in ping["content"]["m.mentions"]["user_ids"]

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ..db.appointments import Appointment, AppointmentType, OutboxMail
+from ..errors import LauraError
 from ..scheduler import Clock
 from .booking import VisitorBooking
 from .mails import CLIENT_FIELDS, AppointmentMails
@@ -35,9 +36,11 @@ class AppointmentParts:
         clock: Clock,
         bridge: MatrixBridge,
         available: Callable[[], Awaitable[dict[str, bool]]],
+        open_booked: Callable[[str, str, str], Awaitable[bool]],
     ) -> None:
         self.config = config
         self.store = store
+        self.open_booked = open_booked  # (session, department, adviser): a booked chat opens
         self.mails = AppointmentMails(config, store)
         self.outbox = Outbox(config, store, clock, self._mail_done)
         self.service = Appointments(
@@ -56,7 +59,17 @@ class AppointmentParts:
             self.outbox.kick,
             self.messages.open_video,
             self.service.window,
+            self._open_chat,
         )
+
+    async def _open_chat(self, appt: Appointment) -> None:
+        conv = await self.store.conversations.get_by_id(appt.conversation_id or "")
+        if conv is None or conv.purged_at is not None or not appt.department_id:
+            return
+        try:
+            await self.open_booked(conv.session_id, appt.department_id, appt.adviser)
+        except LauraError as e:  # the topic closed meanwhile, the session is gone, …
+            log.warning("The booked chat of appointment %s did not open: %s", appt.id, e.code)
 
     async def _mail_done(self, mail: OutboxMail) -> None:
         await self.messages.mail_done(mail)

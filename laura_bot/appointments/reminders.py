@@ -10,7 +10,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from ..db.appointments import ADVISER, CLIENT, VIDEO_ROOM, Appointment
+from ..db.appointments import ADVISER, CHAT, CLIENT, VIDEO_ROOM, Appointment
 from ..db.base import transaction
 from ..scheduler import Clock
 from ..util import now_ms
@@ -33,6 +33,7 @@ class Reminders:
         kick_outbox: Callable[[], None],
         open_video: Callable[[Appointment], Awaitable[None]],
         window: Callable[[Appointment], tuple[int, int]],
+        open_chat: Callable[[Appointment], Awaitable[None]],
     ) -> None:
         self.store = store
         self.clock = clock
@@ -42,6 +43,7 @@ class Reminders:
         self.kick_outbox = kick_outbox
         self.open_video = open_video  # the adviser's room with the call
         self.window = window  # when a video appointment's call may be joined
+        self.open_chat = open_chat  # a booked chat begins
 
     async def start(self) -> None:
         for appointment_id, side, due in await self.store.appointments.pending_reminders():
@@ -53,7 +55,7 @@ class Reminders:
     async def reschedule(self, appt: Appointment) -> None:
         """After a change: the clock follows the rows (a cancelled one has none left)."""
         pending = {(a, s): d for a, s, d in await self.store.appointments.pending_reminders()}
-        for side in (CLIENT, ADVISER, VIDEO_ROOM):
+        for side in (CLIENT, ADVISER, VIDEO_ROOM, CHAT):
             due = pending.get((appt.id, side))
             if due is None:
                 self.clock.cancel(f"remind:{appt.id}:{side}")
@@ -67,16 +69,20 @@ class Reminders:
         now = now_ms()
         if side == VIDEO_ROOM:
             skip = appt.cancelled or now > self.window(appt)[1]
+        elif side == CHAT:
+            skip = appt.cancelled or now > appt.end_at
         else:
             skip = appt.start_at <= now or appt.cancelled
-        if side in (ADVISER, VIDEO_ROOM) and not skip:
+        if side in (ADVISER, VIDEO_ROOM, CHAT) and not skip:
             # Sent before it is marked done: the send is once-only by its txn id, so a crash
             # in between sends nothing twice; a failure is tried again in a minute.
             try:
                 if side == ADVISER:
                     await self.remind_adviser(appt)
-                else:
+                elif side == VIDEO_ROOM:
                     await self.open_video(appt)
+                else:
+                    await self.open_chat(appt)
             except Exception:
                 log.warning("Reminder of appointment %s failed; again in 1m", appt.id)
                 self.schedule(appt.id, side, now_ms() + 60_000)

@@ -32,6 +32,7 @@ from ..db.appointments import (
     ADVISER,
     BOOKED,
     CANCELLED,
+    CHAT,
     CLIENT,
     MOVED,
     VIDEO_ROOM,
@@ -339,6 +340,9 @@ class Appointments:
             if appt.start_at > now:
                 # Booked later than the reminder time: reminded at once (unless it has begun).
                 await self.store.appointments.set_reminder(conn, appt.id, side, max(due, now))
+        if appt.location_kind == "chat" and appt.conversation_id and appt.start_at > now:
+            # A chat the visitor booked opens at its time, offered first to the adviser.
+            await self.store.appointments.set_reminder(conn, appt.id, CHAT, appt.start_at)
         if appt.video and self.config["video.jitsi_url"]:
             # The adviser's room with the call opens with the client's join window.
             opens = self.window(appt)[0]

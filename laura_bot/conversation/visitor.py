@@ -438,6 +438,27 @@ class Conversations:
         await self.store.sessions.set_language(session.id, lang)
         return replace(session, language=lang)
 
+    async def open_booked(self, session_id: str, department_id: str, adviser: str) -> bool:
+        """A chat the visitor booked begins: it opens on that topic as if they had just chosen
+        it, offered first to the adviser it was booked with. False when there is nothing to
+        open: their chat is going already, or it cannot be opened (a LauraError says why)."""
+        session = await self.store.sessions.get_by_id(session_id)
+        if session is None or session.token_hash.startswith("erased."):
+            return False
+        conv = await self.lifecycle.current(session)
+        if conv.status in (Status.WAITING, Status.CONNECTED):
+            return False
+        if conv.status == Status.ENDED:
+            await self.restart(session)
+            conv = await self.lifecycle.current(session)
+        await self.store.conversations.set_fields(conv.id, preferred_staff=adviser)
+        if conv.status == Status.CONTACT and conv.department_id == department_id:
+            await self.keep_waiting(session)  # asked for contact details before: back in line
+        else:
+            await self.choose_topic(session, department_id)
+        log.info("Session %s: the booked chat opens (offered first to %s)", session.id, adviser)
+        return True
+
     async def keep_waiting(self, session: Session) -> None:
         """The visitor would rather wait than leave contact details: a new dispatch round,
         keeping their original place in the queue (first come, first served); earlier

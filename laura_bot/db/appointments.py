@@ -11,8 +11,9 @@ from mautrix.util.async_db import Connection, Database
 from ..util import now_ms
 
 BOOKED, MOVED, CANCELLED = "booked", "moved", "cancelled"
-# What a reminder row is for: the client's mail, the adviser's mention, the video room opened.
-CLIENT, ADVISER, VIDEO_ROOM = "client", "adviser", "video"
+# What a reminder row is for: the client's mail, the adviser's mention, the video room opened,
+# the booked chat opened.
+CLIENT, ADVISER, VIDEO_ROOM, CHAT = "client", "adviser", "video", "chat"
 
 
 @dataclass

@@ -55,6 +55,7 @@ class Conversation:
     purged_at: int | None = None  # its content was deleted (retention or the visitor)
     closed_by: str | None = None  # who closed it with !close
     close_event_id: str | None = None  # and that command's event
+    preferred_staff: str | None = None  # offered first to (a conversation the visitor booked)
 
 
 @dataclass
@@ -73,7 +74,7 @@ class ConversationStore:
         "offered_to, offer_deadline, notify_count, last_speaker, last_activity_at, idle_deadline, "
         "idle_warned, video_widget_id, video_domain, video_conference, video_remove, "
         "typing_preview, rating, rating_comment, rating_txn_id, rating_posted, purged_at, "
-        "closed_by, close_event_id"
+        "closed_by, close_event_id, preferred_staff"
     )
 
     def __init__(self, db: Database) -> None:

@@ -110,13 +110,17 @@ class Round:
 
     conversation_id: str
     asked: dict[str, str | None]  # user → outcome (None while open)
-    offered_to: str | None  # one at a time: the open offer
+    offered_to: str | None  # the open offer (one at a time, or to the preferred person)
+    preferred: str | None = None  # offered first to this person (a booked conversation)
 
 
 @dataclass
 class Plan:
     asks: list[tuple[str, str]] = field(default_factory=list)  # (conversation, user)
     nobody_left: list[str] = field(default_factory=list)  # → the all-declined path
+    # Asks that are offers (held for offer_timeout) also when the department broadcasts: the
+    # first ask of a booked conversation, to the adviser it was booked with.
+    offers: set[tuple[str, str]] = field(default_factory=set)
 
 
 def fair_order(people: Iterable[Person], running: dict[str, int]) -> list[Person]:
@@ -137,7 +141,8 @@ def plan(
     the fairest one such person, when nobody holds the offer. Open asks count against room
     (someone asked for two chats with one free slot is not asked for a third). A chat whose
     every available person has said no (or let an offer pass) goes the all-declined way;
-    one that waits for someone busy stays in the queue and is offered when room frees up."""
+    one that waits for someone busy stays in the queue and is offered when room frees up. A
+    chat with a preferred person (a booked conversation) is offered to them first."""
     budget = {p.user_id: p.free - open_asks.get(p.user_id, 0) for p in people if p.available}
     available = [p for p in fair_order(people, running) if p.available]
     # One at a time: an offer someone holds (or is given in this pass) counts as a chat for
@@ -145,9 +150,19 @@ def plan(
     # first until she is full.
     load = {p.user_id: running.get(p.user_id, 0) + open_asks.get(p.user_id, 0) for p in people}
     result = Plan()
+    by_id = {p.user_id: p for p in available}
     for chat in queue:
         asked = chat.asked
-        if mode == ONE_AT_A_TIME and chat.offered_to:
+        if chat.offered_to and (mode == ONE_AT_A_TIME or chat.offered_to == chat.preferred):
+            continue
+        first = by_id.get(chat.preferred or "")
+        if first and first.user_id not in asked and budget[first.user_id] > 0:
+            # A booked conversation: offered to its adviser first, in either mode; when they
+            # let it pass (or are away or full), it is routed as any other chat.
+            budget[first.user_id] -= 1
+            load[first.user_id] += 1
+            result.asks.append((chat.conversation_id, first.user_id))
+            result.offers.add((chat.conversation_id, first.user_id))
             continue
         fresh = [p for p in available if p.user_id not in asked and budget[p.user_id] > 0]
         if mode == ONE_AT_A_TIME:

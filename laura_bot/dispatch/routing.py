@@ -216,7 +216,7 @@ class Routing:
         asked: defaultdict[str, dict[str, str | None]] = defaultdict(dict)
         for o in offers:
             asked[o.conversation_id][o.user_id] = o.outcome
-        queue = [Round(c.id, asked[c.id], c.offered_to) for c in waiting]
+        queue = [Round(c.id, asked[c.id], c.offered_to, c.preferred_staff) for c in waiting]
         if stale:
             open_asks = await self.store.offers.open_per_user()
         mode = dept.routing
@@ -228,13 +228,14 @@ class Routing:
             conv = by_id[conv_id]
             assert conv.dispatch_txn_id
             deadline = now_ms() + int(timeout * 1000)
+            is_offer = mode == ONE_AT_A_TIME or (conv_id, user_id) in result.offers
             try:
                 async with transaction(self.store.db) as conn:
-                    if mode == ONE_AT_A_TIME and not await self.store.conversations.offer(
+                    if is_offer and not await self.store.conversations.offer(
                         conn, conv_id, conv.dispatch_txn_id, user_id, deadline
                     ):
                         continue
-                    kind = OFFER if mode == ONE_AT_A_TIME else MENTION
+                    kind = OFFER if is_offer else MENTION
                     if not await self.store.offers.add(
                         conn, conv_id, conv.dispatch_txn_id, user_id, kind, new_txn_id()
                     ):
@@ -244,9 +245,9 @@ class Routing:
             except _AnsweredMeanwhile:
                 self.kick(department_id)
                 continue
-            if mode == ONE_AT_A_TIME:
+            if is_offer:
                 self.clock.at(f"offer:{conv_id}", deadline, self.offer_expired, conv_id)
-            log.info("Conversation %s: asking %s (%s)", conv_id, user_id, mode)
+            log.info("Conversation %s: asking %s (%s)", conv_id, user_id, kind)
             touched.add(conv_id)
         for conv_id in touched:
             self.kick_matrix(conv_id)

@@ -91,6 +91,8 @@ async def upgrade_v14(conn: Connection, scheme: Scheme) -> None:
         done_at BIGINT,
         PRIMARY KEY (appointment_id, side)
     )""")
+    # A conversation the visitor booked opens at its time offered first to its adviser.
+    await conn.execute("ALTER TABLE conversation ADD COLUMN preferred_staff TEXT")
     # Each adviser's e-mail address (for their calendar's copy) and default location.
     await conn.execute("ALTER TABLE staff_member ADD COLUMN email TEXT")
     await conn.execute("ALTER TABLE staff_member ADD COLUMN location TEXT")
