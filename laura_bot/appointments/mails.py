@@ -152,9 +152,10 @@ class AppointmentMails:
         domain = str(self.config["homeserver.domain"])
         sender = self.organisation
         recipients = []
-        # A client who was never told of it (confirmations sent by hand, not sent yet) hears
-        # nothing of its changes, cancellation or reminder either.
-        if appt.client_email and (kind == "booked" or appt.mailed):
+        # A change or a cancellation always reaches the client (a move is a full invitation,
+        # so it also informs a client whose confirmation staff had not sent yet); a reminder
+        # only one who heard of the appointment before.
+        if appt.client_email and (kind != "reminder" or appt.mailed):
             recipients.append((Person(appt.client_name, appt.client_email), False))
         if adviser.email and kind != "reminder":
             recipients.append((Person(adviser.nickname, adviser.email), True))
