@@ -6,17 +6,24 @@ import argparse
 import asyncio
 import gc
 import json
+import os
 import signal
 import sys
 from pathlib import Path
 
+from . import __version__
+from .config_env import apply_overrides
 from .errors import ConfigError
+from .util import write_private
 
 EXIT_CONFIG = 2
 EXIT_STARTUP = 3
 
 
-def _load_config(path: str):  # type: ignore[no-untyped-def]
+def _load_config(path: str, no_update: bool = False):  # type: ignore[no-untyped-def]
+    """The config, checked. Brought up to date and written back (new keys with their
+    comments, generated tokens), unless no_update: then the file is only read, and a token
+    it would have generated is an error instead."""
     from .config import Config
 
     p = Path(path)
@@ -26,17 +33,34 @@ def _load_config(path: str):  # type: ignore[no-untyped-def]
         )
     config = Config(p)
     try:
-        config.load_and_update()
+        config.load()
+        unset = [
+            key
+            for key in ("appservice.as_token", "appservice.hs_token")
+            if config[key] in ("generate", "", None)
+        ]
+        config.update(save=not no_update)
     except Exception as e:
         raise ConfigError(f"cannot read {path}: {e}") from e
+    # From the environment and secret files: in memory only, after the file was written.
+    given = apply_overrides(config, os.environ)
+    unset = [key for key in unset if key not in given]
+    if no_update and unset:
+        raise ConfigError(
+            f"{', '.join(unset)} must be set in {path} with --no-update (Laura writes nothing "
+            "there then, so it cannot keep a token it makes): put a random text of 48 "
+            "characters or more there, like the output of: openssl rand -hex 32"
+        )
+    if not no_update and p.stat().st_mode & 0o077:
+        p.chmod(0o600)  # it holds the appservice tokens (and written back, it has them now)
     config.validate()
     return config
 
 
-def _setup_logging(level: str = "INFO") -> None:
+def _setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     from .logs import setup
 
-    setup(level)
+    setup(level, fmt)
 
 
 def tune_gc() -> None:
@@ -70,14 +94,21 @@ async def _run(config) -> None:  # type: ignore[no-untyped-def]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="laura", description="Live-chat triage on Matrix")
+    parser.add_argument("--version", action="version", version=f"laura {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run Laura as a Synapse application service")
     run.add_argument("-c", "--config", default="config.yaml")
+    run.add_argument(
+        "--no-update",
+        action="store_true",
+        help="only read the config file, never write it (a read-only file, a ConfigMap)",
+    )
     reg = sub.add_parser(
         "generate-registration", help="write the appservice registration file for Synapse"
     )
     reg.add_argument("-c", "--config", default="config.yaml")
     reg.add_argument("-o", "--output", default="registration.yaml")
+    reg.add_argument("--no-update", action="store_true", help="only read the config file")
     dev = sub.add_parser("dev", help="the embedded demo: throwaway Synapse, SQLite, widget")
     dev.add_argument("--data-dir", default=".laura-dev")
     dev.add_argument(
@@ -87,16 +118,16 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.command == "generate-registration":
-            config = _load_config(args.config)
-            Path(args.output).write_text(json.dumps(config.generate_registration(), indent=2))
+            config = _load_config(args.config, args.no_update)
+            write_private(Path(args.output), json.dumps(config.generate_registration(), indent=2))
             print(
                 f"Wrote {args.output}. Add it to app_service_config_files in Synapse's "
                 "homeserver.yaml and restart Synapse."
             )
             return 0
         if args.command == "run":
-            config = _load_config(args.config)
-            _setup_logging(config["logging.level"])
+            config = _load_config(args.config, args.no_update)
+            _setup_logging(config["logging.level"], str(config["logging.format"]))
             asyncio.run(_run(config))
             return 0
         if args.command == "dev":

@@ -8,8 +8,10 @@ from collections.abc import Coroutine
 from typing import Any
 
 from aiohttp import ClientError, web
+from mautrix.api import Method, Path
 from mautrix.errors import MatrixError
 
+from . import __version__
 from .appointments.parts import AppointmentParts
 from .commands import Context, Registry, Services, registry
 from .commands.runner import CommandRunner
@@ -47,6 +49,7 @@ from .web.stream import EventStreams
 
 log = logging.getLogger(__name__)
 REMEMBER_MS = 7 * 24 * 3600 * 1000  # how long sends and command runs are remembered
+INBOX_STALLED_MS = 60_000  # an event unhandled this long makes Laura not ready (GET /ready)
 MATRIX_CONCURRENCY = 16  # conversations whose Matrix side is brought up to date at once
 
 
@@ -257,6 +260,18 @@ class Laura:
         rooms += [d.room_id for d in await self.store.departments.all_active() if d.room_id]
         return rooms + await self.store.conversations.open_rooms()
 
+    async def _database_ok(self) -> bool:
+        return await self.store.db.fetchval("SELECT 1") == 1
+
+    async def _homeserver_ok(self) -> bool:
+        await self.az.intent.api.request(Method.GET, Path.versions)
+        return True
+
+    async def _inbox_ok(self) -> bool:
+        """Nothing has waited in the inbox for more than a minute (retries aside)."""
+        oldest = await self.store.inbox.oldest_pending()
+        return oldest is None or now_ms() - oldest < INBOX_STALLED_MS
+
     async def _not_admin(self) -> None:
         """Told once per run: deletions on the homeserver wait until Laura is a server admin."""
         if self.bridge.control_room:
@@ -319,6 +334,11 @@ class Laura:
                 Media(self.files, self.video, self.typing, self.transcripts, self.retention),
                 demo_pages=self.demo_pages,
                 appointments=self.appointments,
+                health={
+                    "database": self._database_ok,
+                    "homeserver": self._homeserver_ok,
+                    "inbox": self._inbox_ok,
+                },
             ),
             access_log=None,
             shutdown_timeout=5,
@@ -346,7 +366,7 @@ class Laura:
         await self.catch_up.run()
         self.catch_up.recovering()  # Synapse is now resending what it held back
         self.catch_up.start_watching(self.config["homeserver.address"])
-        log.info("Laura is running: widget API on port %s", self.web_port)
+        log.info("Laura %s is running: widget API on port %s", __version__, self.web_port)
 
     async def _wait_for_homeserver(self, attempts: int = 30) -> None:
         for attempt in range(attempts):

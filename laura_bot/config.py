@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from mautrix.util.config import BaseFileConfig, ConfigUpdateHelper
 
 from .config_appointments import update_appointments, validate_appointments
+from .config_env import update_secret_files
 from .config_texts import languages, template_fix, update_texts, validate_texts
 from .errors import ConfigError
+from .logs import FORMATS
 from .templates import TemplateRefused, safe_render
 from .texts import VISITOR, available_languages, text_in, widget_texts
 from .util import format_duration, parse_duration
@@ -187,6 +189,7 @@ class Config(BaseFileConfig):
             "laura.languages",
             "laura.case_categories",
             "logging.level",
+            "logging.format",
         ):
             copy(key)
         for action, scopes in RATE_LIMIT_ACTIONS.items():
@@ -194,6 +197,7 @@ class Config(BaseFileConfig):
                 copy(f"web.rate_limits.{action}.{scope}")
         update_texts(helper)
         update_appointments(helper)
+        update_secret_files(helper)
         for key in ("appservice.as_token", "appservice.hs_token"):
             if helper.base[key] in ("generate", "", None):
                 helper.base[key] = secrets.token_urlsafe(48)
@@ -349,6 +353,7 @@ class Config(BaseFileConfig):
         validate_texts(self["texts"], need)
         validate_appointments(self, need)
         need("web.consent", isinstance(self["web.consent"], bool), "write true or false")
+        need("logging.format", self["logging.format"] in FORMATS, "write text or json")
         privacy_url = self["web.privacy_url"]
         need(
             "web.privacy_url",

@@ -9,9 +9,12 @@ handlers, so it sees every record from every logger at every level, and rewrites
 from __future__ import annotations
 
 import logging
+import logging.config
 import re
 import traceback
 from typing import Any
+
+import pythonjsonlogger.json
 
 _THIRD_PARTY = ("mau", "mautrix", "aiohttp", "asyncio", "apscheduler")
 # A token in a query string (a request line in an access log, a URL in an error).
@@ -74,10 +77,52 @@ def install(handler: logging.Handler) -> None:
         handler.addFilter(PrivacyFilter())
 
 
-def setup(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+class TextFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object a line (for Loki, Elasticsearch, journald's JSON export). A traceback
+    is the privacy filter's: frames and exception classes, never their messages."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return traceback_without_messages(ei[1]) if ei and ei[1] is not None else ""
+
+
+FORMATS = ("text", "json")
+
+
+def setup(level: str = "INFO", fmt: str = "text") -> None:
+    """Laura's logging, through dictConfig: one handler on stderr, text or JSON, with the
+    privacy filter on it."""
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "filters": {"privacy": {"()": PrivacyFilter}},
+            "formatters": {
+                "text": {"()": TextFormatter},
+                "json": {"()": JsonFormatter},
+            },
+            "handlers": {
+                "stderr": {
+                    "class": "logging.StreamHandler",
+                    "formatter": fmt if fmt in FORMATS else "text",
+                    "filters": ["privacy"],
+                }
+            },
+            "root": {
+                "level": getattr(logging, level.upper(), logging.INFO),
+                "handlers": ["stderr"],
+            },
+        }
     )
     for handler in logging.getLogger().handlers:
         install(handler)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import time
+from pathlib import Path
 
 # At most 9 digits before and 3 after the point: enough for any sane duration, and no float
 # or integer overflow further on.
@@ -67,3 +69,12 @@ def new_txn_id() -> str:
 def random_id(nbytes: int = 10) -> str:
     """A lowercase opaque id, safe for Matrix localparts and URLs."""
     return secrets.token_hex(nbytes)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (0600): the registration and the config hold the
+    appservice tokens, and Laura's as_token has server-admin power once @laura is an admin."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)  # a file that existed keeps its mode through O_CREAT: set it

@@ -93,6 +93,15 @@ class InboxStore:
         # it) goes where the homeserver's clock puts it among those still pending.
         return sorted(events, key=lambda e: (_ts(e.raw), e.seq))
 
+    async def oldest_pending(self) -> int | None:
+        """When the oldest event still to handle arrived (retries waiting their turn aside):
+        the readiness check's measure of a stalled inbox."""
+        value = await self.db.fetchval(
+            "SELECT MIN(received_at) FROM inbox WHERE handled_at IS NULL AND dead_at IS NULL "
+            "AND next_attempt_at IS NULL"
+        )
+        return int(value) if value is not None else None
+
     async def rooms_with_pending(self) -> list[str]:
         rows = await self.db.fetch(
             "SELECT DISTINCT room_id FROM inbox WHERE handled_at IS NULL AND dead_at IS NULL"

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 
 from ..app import Laura
 from ..config import Config
+from ..util import write_private
 from .guard import DevError, LockHeld, hold_lock
 from .synapse import Synapse, free_port, port_is_free, stop_leftover
 
@@ -56,6 +57,7 @@ def write_laura_config(path: Path, overrides: dict[str, Any]) -> Config:
         node[last] = value
     with path.open("w") as f:
         yaml.dump(data, f)
+    path.chmod(0o600)  # it holds the appservice tokens
     config = Config(path)
     config.load_and_update()
     config.validate()
@@ -154,7 +156,7 @@ async def _serve(data_dir: Path, dispatch_timeout: str | None) -> None:
         overrides["laura.settings.dispatch_timeout"] = dispatch_timeout
     config = write_laura_config(data_dir / "config.yaml", overrides)
     registration = data_dir / "registration.yaml"
-    registration.write_text(json.dumps(config.generate_registration(), indent=2))
+    write_private(registration, json.dumps(config.generate_registration(), indent=2))
 
     from ..mail.catcher import MailCatcher  # aiosmtpd: in the demo extra only
 

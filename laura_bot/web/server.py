@@ -27,6 +27,7 @@ from .api import (
 )
 from .appointments import add_appointment_routes
 from .errors import JsonErrorRequestHandler, error_middleware, error_response
+from .health import Check, add_health_routes
 from .ratelimit import RateLimiter, parse_networks
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ def build_app(
     media: Media,
     demo_pages: bool = False,
     appointments: AppointmentParts | None = None,
+    health: dict[str, Check] | None = None,
 ) -> web.Application:
     """The public app; it talks to the domain (conversations) only. The demo pages (/ and
     /widget/demo*.html) only with demo_pages (`laura dev`): a production Laura serves the
@@ -131,6 +133,7 @@ def build_app(
     add_routes(app)
     if appointments is not None:
         add_appointment_routes(app, appointments)
+    add_health_routes(app, health or {})
     widget_dir = Path(config["web.widget_dir"] or SOURCE_WIDGET_DIR)
     if widget_dir.is_dir():
         if demo_pages:
