@@ -46,6 +46,11 @@ async def test_health_and_readiness(team: Team) -> None:
         await team.laura.store.db.execute("DELETE FROM inbox WHERE event_id='$stuck'")
         async with http.get(f"{base}/ready") as resp:
             assert resp.status == 200
+        # The appservice listener (internal, Synapse's side) has mautrix's own probes.
+        internal = f"http://127.0.0.1:{team.laura.config['appservice.port']}/_matrix/mau"
+        for probe in ("live", "ready"):
+            async with http.get(f"{internal}/{probe}") as resp:
+                assert resp.status == 200, probe
 
 
 def test_json_logs_keep_the_privacy_filter() -> None:
