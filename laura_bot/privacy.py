@@ -17,11 +17,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from mautrix.util.async_db import Scheme
-
 from .config import Config
 from .db import Store
-from .db.base import transaction
+from .db.base import checkpoint, transaction
 from .db.conversations import Conversation
 from .db.sessions import Session
 from .scheduler import Clock
@@ -232,10 +230,4 @@ class Retention:
         return text, format_duration(keep)
 
     async def _checkpoint(self) -> None:
-        """SQLite: move the write-ahead log into the file and empty it, so no copy of deleted
-        pages stays in the -wal file (secure_delete has zeroed them in the file itself)."""
-        if self.store.db.scheme == Scheme.SQLITE:
-            try:
-                await self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except Exception as e:
-                log.warning("Could not checkpoint the database: %s", type(e).__name__)
+        await checkpoint(self.store.db)

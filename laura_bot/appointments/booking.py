@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import weekly
 from ..config_appointments import booking_offer
+from ..db.appointments import AppointmentType
 from ..db.closed_days import ALL
 from ..db.sessions import Session
 from ..errors import BadRequest, Conflict, ErrorCode
@@ -174,9 +175,7 @@ class VisitorBooking:
             return changed
         raise _taken()
 
-    async def _type(self) -> Any:
-        from ..db.appointments import AppointmentType
-
+    async def _type(self) -> AppointmentType:
         kind = await self.store.appointments.get_type(TYPE_NAME)
         if kind is None:
             kind = AppointmentType(TYPE_NAME, "Gesprek", 30, False, [], ["location", "adviser"])

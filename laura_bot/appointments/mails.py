@@ -105,10 +105,10 @@ class AppointmentMails:
     async def feed(self, appts: list[Appointment], details: bool) -> bytes:
         """An adviser's calendar feed (METHOD:PUBLISH). Without details each event says only
         its number and type; cancelled ones stay in it, marked cancelled."""
+        titles = {k.name: k.title for k in await self.store.appointments.types(True)}
         events = []
         for appt in appts:
-            kind = await self.store.appointments.get_type(appt.type_name)
-            label = kind.title if kind else appt.type_name
+            label = titles.get(appt.type_name, appt.type_name)
             summary = f"#{appt.nr} {label}"
             if details:
                 summary = f"#{appt.nr} {appt.title}" + (

@@ -17,9 +17,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from mautrix.util.async_db import Scheme
-
 from ..db.appointments import OutboxMail
+from ..db.base import checkpoint
 from ..mail.smtp import SendFailed, SmtpSettings, send
 from ..scheduler import Clock
 from ..tasks import KeyedRunner
@@ -73,10 +72,8 @@ class Outbox:
         for mail in logged:
             await self.after(mail)
             await self.store.appointments.mail_logged(mail)
-        if logged and self.store.db.scheme == Scheme.SQLITE:
-            # Sent mails were deleted: no copy stays in the write-ahead log (privacy.py does
-            # the same after its deletions).
-            await self.store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if logged:
+            await checkpoint(self.store.db)  # sent mails were deleted: none stays in the WAL
         next_at = await self.store.appointments.next_mail_at()
         if next_at is not None:
             self.clock.at("mail-outbox", next_at, self._wake)

@@ -54,7 +54,8 @@ class Reminders:
 
     async def reschedule(self, appt: Appointment) -> None:
         """After a change: the clock follows the rows (a cancelled one has none left)."""
-        pending = {(a, s): d for a, s, d in await self.store.appointments.pending_reminders()}
+        rows = await self.store.appointments.pending_reminders(appt.id)
+        pending = {(a, s): d for a, s, d in rows}
         for side in (CLIENT, ADVISER, VIDEO_ROOM, CHAT):
             due = pending.get((appt.id, side))
             if due is None:

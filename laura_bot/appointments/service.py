@@ -130,12 +130,14 @@ class Appointments:
     def link_token(self, appointment_id: str) -> str:
         """The secret of the client's personal link: the id and its HMAC under a key of
         Laura's, so it needs no storage and cannot be guessed from the id."""
-        key = hashlib.sha256(b"laura-appointment-link:" + self._secret()).digest()
-        mac = hmac.new(key, appointment_id.encode(), hashlib.sha256).digest()
+        mac = self._mac(b"laura-appointment-link:", appointment_id)
         return f"{appointment_id}.{base64.urlsafe_b64encode(mac[:18]).decode()}"
 
-    def _secret(self) -> bytes:
-        return str(self.config["appservice.as_token"]).encode()
+    def _mac(self, purpose: bytes, appointment_id: str) -> bytes:
+        """An HMAC of the appointment's id under a key of Laura's for this purpose only."""
+        secret = str(self.config["appservice.as_token"]).encode()
+        key = hashlib.sha256(purpose + secret).digest()
+        return hmac.new(key, appointment_id.encode(), hashlib.sha256).digest()
 
     def from_link(self, token: str) -> str | None:
         """The appointment id of a personal link's token, or None when it is not one."""
@@ -409,8 +411,7 @@ class Appointments:
     def conference(self, appt: Appointment) -> str:
         """The video appointment's Jitsi conference: the same for both sides, not guessable
         from the appointment (lowercase: Jitsi lowercases room names)."""
-        key = hashlib.sha256(b"laura-appointment-video:" + self._secret()).digest()
-        return "laura" + hmac.new(key, appt.id.encode(), hashlib.sha256).hexdigest()[:20]
+        return "laura" + self._mac(b"laura-appointment-video:", appt.id).hex()[:20]
 
     def video_url(self, appt: Appointment) -> str | None:
         """The Jitsi address of a video appointment's call for the client, with a token valid

@@ -154,13 +154,18 @@ def parse_when(date_text: str, clock_text: str, tz: ZoneInfo, now: dt.datetime) 
     return start
 
 
+def format_day(day: dt.date, lang: str) -> str:
+    """``"do 24-12-2026"`` (nl): a day as format_when shows it, without the time."""
+    name = staff_text(lang, "schedule_days_short").split()[day.weekday()]
+    return f"{name} {_date_text(day)}"
+
+
 def format_when(start: dt.datetime, tz: ZoneInfo, lang: str) -> str:
     """``"do 24-12-2026 14:30"`` (nl), ``"Thu 24-12-2026 14:30"`` (en): the short day name
     from the staff texts (schedule_days_short, as in schedules), the date as staff type it.
     A wall time the clock shows twice carries its offset (``02:30+01:00``), as typed."""
     local = start.astimezone(tz)
-    day = staff_text(lang, "schedule_days_short").split()[local.weekday()]
-    text = f"{day} {_date_text(local.date())} {local:%H:%M}"
+    text = f"{format_day(local.date(), lang)} {local:%H:%M}"
     if len(occurrences(local, tz)) > 1:
         text += _offset_text(local.utcoffset())
     return text

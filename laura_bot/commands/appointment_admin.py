@@ -15,18 +15,14 @@ The fields the client sees are a comma-separated choice of title, location, rema
 
 from __future__ import annotations
 
-import re
-
 from ..appointments.mails import CLIENT_FIELDS
 from ..appointments.times import TimeProblem, parse_minutes
 from ..config_appointments import type_problem
 from ..db.appointments import AppointmentType
 from ..mail.addresses import BadAddress, check_address
 from ..util import storable_text
-from .base import CONSULT, CONTROL, DISPATCH, OTHER, Context, registry, typed_text
+from .base import ANY_ROOM, CONTROL, MXID, Context, registry, typed_text
 
-ANY_ROOM = (CONTROL, DISPATCH, CONSULT, OTHER)
-_MXID = re.compile(r"^@[^\s:]+:\S+$")
 CLEAR = ("-", "geen", "none", "brak")
 
 
@@ -91,7 +87,7 @@ async def cmd_afspraaktype(ctx: Context) -> str:
 @registry.register("locatie", (CONTROL,), admin=True, aliases=("location",))
 async def cmd_locatie(ctx: Context) -> str:
     t = ctx.bridge.t
-    if not ctx.args or not _MXID.match(ctx.args[0]):
+    if not ctx.args or not MXID.match(ctx.args[0]):
         return t("location_usage")
     user = ctx.args[0]
     text = await typed_text(ctx, ("locatie", "location"))

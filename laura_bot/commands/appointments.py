@@ -33,18 +33,23 @@ from ..appointments.service import (
     NotChangeable,
     Overlap,
 )
-from ..appointments.times import TimeProblem, format_when, parse_minutes, parse_when
+from ..appointments.times import (
+    TimeProblem,
+    format_day,
+    format_when,
+    parse_minutes,
+    parse_when,
+)
 from ..db.appointments import Appointment
 from ..db.cases import Case
 from ..mail.addresses import BadAddress, check_address
 from ..textsafety import visitor_name
 from ..util import now_ms, storable_text
 from ..web.appointments import feed_hash
-from .base import CONSULT, CONTROL, DISPATCH, OTHER, Context, registry, typed_text
+from .base import ANY_ROOM, CONSULT, CONTROL, MXID, OTHER, Context, registry, typed_text
 
 WORDS = ("afspraak", "appointment")
 TITLE_MAX, LOCATION_MAX, REMARKS_MAX = 120, 300, 2000
-_MXID = re.compile(r"^@[^\s:]+:\S+$")
 _NR = re.compile(r"^#?(\d{1,9})$")
 _SUB = {
     "verzet": "move",
@@ -82,7 +87,7 @@ class _When:
     overlap: bool
 
 
-@registry.register("afspraak", (CONSULT, CONTROL, DISPATCH, OTHER), aliases=("appointment",))
+@registry.register("afspraak", ANY_ROOM, aliases=("appointment",))
 async def cmd_afspraak(ctx: Context) -> str:
     t = ctx.bridge.t
     text = await typed_text(ctx, WORDS)
@@ -187,7 +192,7 @@ def _parse_when(ctx: Context, words: list[str]) -> _When:
     start = parse_when(words[0], words[1], tz, datetime.now(tz))
     out = _When(start, None, None, False)
     for word in words[2:]:
-        if _MXID.match(word):
+        if MXID.match(word):
             out.adviser = word
         elif word.lower() in _OVERLAP:
             out.overlap = True
@@ -346,15 +351,15 @@ def _listed(ctx: Context, appts: list[Appointment]) -> str:
 # The agenda -----------------------------------------------------------------------------------
 
 
-@registry.register("agenda", (CONSULT, CONTROL, DISPATCH, OTHER))
+@registry.register("agenda", ANY_ROOM)
 async def cmd_agenda(ctx: Context) -> str:
     """`!agenda [vandaag|today|morgen|tomorrow|<date>|week] [@user]`, `!agenda open`."""
     t = ctx.bridge.t
     service = ctx.services.appointments
     tz = service.tz
     now = datetime.now(tz)
-    user = next((a for a in ctx.args if _MXID.match(a)), None)
-    words = [a.lower() for a in ctx.args if not _MXID.match(a)]
+    user = next((a for a in ctx.args if MXID.match(a)), None)
+    words = [a.lower() for a in ctx.args if not MXID.match(a)]
     who = user or ctx.sender
     if words[:1] == ["feed"]:
         return await _feed(ctx, words[1:])
@@ -378,9 +383,7 @@ async def cmd_agenda(ctx: Context) -> str:
                 return t("agenda_usage")
         start_ms, end_ms = service.span(first, days)
         appts = await ctx.store.appointments.between(start_ms, end_ms, who)
-        title = t(
-            "agenda_title", first=format_when(first, tz, ctx.bridge.lang)[:-6], week=days > 1
-        )
+        title = t("agenda_title", first=format_day(first.date(), ctx.bridge.lang), week=days > 1)
     if not appts:
         return title + "\n" + t("agenda_empty")
     lines = [title]
@@ -401,15 +404,12 @@ async def _feed(ctx: Context, words: list[str]) -> str:
     if ctx.room_kind != OTHER:
         return t("agenda_feed_direct_only")
     store = ctx.store.appointments
-    member = await ctx.store.staff_members.get(ctx.sender)
     renew = words[:1] in (["nieuw"], ["new"], ["nowy"])
-    has_one = await store.db.fetchval(
-        "SELECT feed_hash FROM staff_member WHERE user_id=$1", member.user_id
-    )
+    has_one = await store.has_feed(ctx.sender)
     if has_one and not renew:
         return t("agenda_feed_exists")
     token = secrets.token_urlsafe(24)
     await store.set_feed(ctx.sender, feed_hash(token))
     base = str(ctx.config["web.public_url"]).rstrip("/")
     await ctx.store.audit.record(ctx.sender, "feed_made")
-    return t("agenda_feed_made", url=f"{base}/calendar/{token}.ics", renewed=bool(has_one))
+    return t("agenda_feed_made", url=f"{base}/calendar/{token}.ics", renewed=has_one)

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from ..video import Video
 
 CONTROL, DISPATCH, CONSULT, OTHER = "control", "dispatch", "consult", "other"
+ANY_ROOM = (CONTROL, DISPATCH, CONSULT, OTHER)  # each staff member's own commands
+MXID = re.compile(r"^@[^:\s]+:\S+$")  # a Matrix user id as typed in a command
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,12 @@ from ..db.conversations import Status
 from ..dispatch.logic import ROUTING_MODES
 from ..settings import SettingRefused
 from ..util import format_duration, parse_duration
-from .base import CONTROL, Context, registry
+from .base import CONTROL, MXID, Context, registry
 from .personal import describe
 
 SETTING_PRIVACY = ("retention", "contact_retention", "case_retention")
 
 _DEPT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-_MXID = re.compile(r"^@[^:\s]+:\S+$")
 
 
 @registry.register("departments", (CONTROL,), admin=True)
@@ -78,7 +77,7 @@ async def cmd_staff(ctx: Context) -> str:
     if len(ctx.args) != 3 or ctx.args[0] not in ("add", "remove"):
         return t("staff_usage")
     action, user, dept_id = ctx.args
-    if not _MXID.match(user):
+    if not MXID.match(user):
         return t("staff_bad_user", user=user[:80])
     if ctx.config.is_own_user(user):
         return t("staff_own_user")

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from .. import weekly
 from ..db.staff_members import AUTO, OFFLINE, ONLINE, STATUSES, StaffMember
-from .base import CONSULT, CONTROL, DISPATCH, OTHER, Context, registry
+from .base import ANY_ROOM, Context, registry
 
-ANY_ROOM = (CONTROL, DISPATCH, CONSULT, OTHER)
 MAX_CAPACITY = 50
 
 

@@ -208,6 +208,19 @@ class AppointmentStore:
         row = await self.db.fetchrow(f"SELECT {_COLS} FROM appointment WHERE nr=$1", nr)
         return _appointment(row) if row else None
 
+    async def of_session(self, session_id: str, verified_id: str | None) -> list[Appointment]:
+        """A visitor's appointments, earliest first: of their session's chats, or in portal
+        mode of every chat of the same signed-in client."""
+        rows = await self.db.fetch(
+            f"SELECT {_COLS} FROM appointment WHERE conversation_id IN ("
+            "SELECT c.id FROM conversation c JOIN session s ON s.id=c.session_id "
+            "WHERE s.id=$1 OR (s.verified_id IS NOT NULL AND s.verified_id=$2)"
+            ") ORDER BY start_at, nr",
+            session_id,
+            verified_id or "",
+        )
+        return [_appointment(r) for r in rows]
+
     async def of_conversation(self, conversation_id: str) -> list[Appointment]:
         rows = await self.db.fetch(
             f"SELECT {_COLS} FROM appointment WHERE conversation_id=$1 ORDER BY start_at",
@@ -245,6 +258,12 @@ class AppointmentStore:
             user_id,
             feed_hash,
         )
+
+    async def has_feed(self, user_id: str) -> bool:
+        value = await self.db.fetchval(
+            "SELECT feed_hash FROM staff_member WHERE user_id=$1", user_id
+        )
+        return bool(value)
 
     async def feed_owner(self, feed_hash: str) -> str | None:
         value = await self.db.fetchval(
@@ -307,9 +326,14 @@ class AppointmentStore:
             appointment_id,
         )
 
-    async def pending_reminders(self) -> list[tuple[str, str, int]]:
+    async def pending_reminders(
+        self, appointment_id: str | None = None
+    ) -> list[tuple[str, str, int]]:
+        """Reminders not sent yet (appointment, side, due), of one appointment or of all."""
         rows = await self.db.fetch(
-            "SELECT appointment_id, side, due_at FROM appointment_reminder WHERE done_at IS NULL"
+            "SELECT appointment_id, side, due_at FROM appointment_reminder WHERE done_at IS NULL "
+            "AND ($1='' OR appointment_id=$1)",
+            appointment_id or "",
         )
         return [(r["appointment_id"], r["side"], int(r["due_at"])) for r in rows]
 
@@ -441,18 +465,17 @@ class AppointmentStore:
     async def coming_in(self, conversation_ids: list[str], now: int) -> set[str]:
         """Those of the chats with a booked conversation still to come (kept past retention
         until it has been)."""
-        found: set[str] = set()
-        for conv_id in conversation_ids:
-            row = await self.db.fetchrow(
-                "SELECT id FROM appointment WHERE conversation_id=$1 AND case_id IS NULL "
-                "AND status<>$2 AND end_at > $3 LIMIT 1",
-                conv_id,
-                CANCELLED,
-                now,
-            )
-            if row:
-                found.add(conv_id)
-        return found
+        if not conversation_ids:
+            return set()
+        marks = ",".join(f"${i + 3}" for i in range(len(conversation_ids)))
+        rows = await self.db.fetch(
+            "SELECT DISTINCT conversation_id FROM appointment WHERE case_id IS NULL "
+            f"AND status<>$1 AND end_at > $2 AND conversation_id IN ({marks})",
+            CANCELLED,
+            now,
+            *conversation_ids,
+        )
+        return {r["conversation_id"] for r in rows}
 
     async def ids_of_cases_before(self, conn: Connection, cutoff_ms: int) -> list[str]:
         rows = await conn.fetch(

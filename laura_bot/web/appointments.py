@@ -42,20 +42,8 @@ def _parts(request: web.Request) -> AppointmentParts:
 async def _of_session(request: web.Request) -> list[Appointment]:
     """The appointments of the session's chats; in portal mode those of every chat of the
     same signed-in client."""
-    domain, session = await _auth(request)
-    store = _parts(request).store
-    if session.verified_id:
-        rows = await store.db.fetch(
-            "SELECT c.id FROM conversation c JOIN session s ON s.id=c.session_id "
-            "WHERE s.verified_id=$1",
-            session.verified_id,
-        )
-    else:
-        rows = await store.db.fetch("SELECT id FROM conversation WHERE session_id=$1", session.id)
-    found: list[Appointment] = []
-    for row in rows:
-        found += await store.appointments.of_conversation(row["id"])
-    return sorted(found, key=lambda a: a.start_at)
+    _, session = await _auth(request)
+    return await _parts(request).store.appointments.of_session(session.id, session.verified_id)
 
 
 async def list_appointments(request: web.Request) -> web.Response:
@@ -137,15 +125,16 @@ async def _page(
     parts = _parts(request)
     config: Config = request.app[CONFIG_KEY]  # type: ignore[assignment]
     shown: dict[str, Any] = await parts.service.for_client(appt)
-    opens, closes = parts.service.window(appt)
+    closes = parts.service.window(appt)[1]
     now = now_ms()
+    texts = _texts(config, appt.lang)
     html = _PAGE.get_template("appointment.html").render(
-        t=_texts(config, appt.lang),
+        t=texts,
         lang=appt.lang,
         a=shown,
         when=parts.messages.when_for(appt, appt.lang),
         where=parts.mails.location(appt) if shown["location_kind"] else None,
-        notice=(_texts(config, appt.lang).get(notice) if notice else None),
+        notice=texts.get(notice) if notice else None,
         can_cancel=not appt.cancelled and appt.start_at > now,
         video=appt.video and not appt.cancelled and now < closes,
         token=request.match_info["token"],
