@@ -16,8 +16,13 @@ from .appointments.parts import AppointmentParts
 from .commands import Context, Registry, Services, registry
 from .commands.runner import CommandRunner
 from .config import Config
+from .config_ops import metrics_listen, webhook_endpoints
 from .conversation import Conversations, Lifecycle, StaffActions, Timers
+from .dashboard.auth import DashboardAuth
+from .dashboard.room import DashboardRooms
+from .dashboard.view import DashboardView
 from .db import Store, create_database
+from .db.reports import ReportStore
 from .dispatch.answers import Dispatch
 from .dispatch.routing import Routing
 from .exports import Transcripts
@@ -34,8 +39,10 @@ from .matrix.presence import Presence
 from .matrix.router import Router
 from .matrix.state_store import StateStore
 from .matrix.typing import MatrixTyping
+from .metrics import Metrics
 from .notifier import Notifier
 from .privacy import Retention
+from .reports import Reports
 from .scheduler import Clock
 from .settings import Settings
 from .tasks import KeyedRunner
@@ -44,8 +51,10 @@ from .util import now_ms
 from .video import Video
 from .web.api import Media
 from .web.auth import Authenticator
+from .web.dashboard import Dashboard
 from .web.server import LauraRunner, build_app
 from .web.stream import EventStreams
+from .webhooks import Webhooks
 
 log = logging.getLogger(__name__)
 REMEMBER_MS = 7 * 24 * 3600 * 1000  # how long sends and command runs are remembered
@@ -220,6 +229,23 @@ class Laura:
             self.routing.topic_availability,
             lambda session, dept, adviser: self.conversations.open_booked(session, dept, adviser),
         )
+        self.dashboard_rooms = DashboardRooms(config, self.store, self.bridge)
+        self.dashboard = Dashboard(
+            config,
+            DashboardAuth(config),
+            DashboardView(
+                config,
+                self.store,
+                self.bridge,
+                self.routing,
+                self.dispatch,
+                self.appointments.service,
+            ),
+            Reports(ReportStore(self.store.db), str(config["laura.timezone"])),
+        )
+        self.store.outbound.observers.append(
+            lambda h: self.dashboard.view.kick(h.department) if h.department else None
+        )
         services = Services(
             config,
             self.store,
@@ -236,7 +262,14 @@ class Laura:
             self.transcripts,
             self.monitors,
             self.appointments.service,
+            self.dashboard_rooms,
         )
+        self.metrics = Metrics()
+        self.store.outbound.observers.append(self.metrics.observe)
+        self.webhooks = Webhooks(
+            self.store.outbound, webhook_endpoints(config), self.clock, self._webhooks_failing
+        )
+        self._metrics_runner: web.AppRunner | None = None
         self.router = Router(
             config,
             self.store,
@@ -271,6 +304,30 @@ class Laura:
         """Nothing has waited in the inbox for more than a minute (retries aside)."""
         oldest = await self.store.inbox.oldest_pending()
         return oldest is None or now_ms() - oldest < INBOX_STALLED_MS
+
+    async def _webhooks_failing(self, host: str, attempts: int, error: str) -> None:
+        if self.bridge.control_room:
+            text = self.bridge.t("webhooks_given_up", host=host, attempts=attempts, error=error)
+            await self.bridge.notice(self.bridge.control_room, text)
+
+    async def _departments(self) -> list[str]:
+        return [d.id for d in await self.store.departments.all_active()]
+
+    async def _start_metrics(self) -> None:
+        """The Matrix client's requests are timed from here on; the listener only if enabled."""
+        session = self.az._http_session  # mautrix makes it without a way to pass trace configs
+        if session is not None:
+            session._trace_configs.append(self.metrics.trace_config())
+        self.metrics.start_lag_probe()
+        if not self.config["metrics.enabled"]:
+            return
+        host, port = metrics_listen(self.config["metrics.listen"])
+        self._metrics_runner = web.AppRunner(
+            self.metrics.app(self.store.db, self._departments), access_log=None
+        )
+        await self._metrics_runner.setup()
+        await web.TCPSite(self._metrics_runner, host, port).start()
+        log.info("Metrics for Prometheus on http://%s:%s/metrics", host, port)
 
     async def _not_admin(self) -> None:
         """Told once per run: deletions on the homeserver wait until Laura is a server admin."""
@@ -319,11 +376,13 @@ class Laura:
         await self.store.sends.prune(now_ms() - REMEMBER_MS)
         await self.store.commands.prune(now_ms() - REMEMBER_MS)
         await self.az.start(self.config["appservice.hostname"], self.config["appservice.port"])
+        await self._start_metrics()
         await self._wait_for_homeserver()
         bot = self.az.intent
         await bot.set_displayname(self.config["appservice.bot_displayname"])
         await self.bridge.rooms.ensure_rooms()
         await self.bridge.rooms.reconcile_people()
+        await self.dashboard_rooms.ensure()
         await self.presence.refresh()
         self._web_runner = LauraRunner(
             build_app(
@@ -334,6 +393,7 @@ class Laura:
                 Media(self.files, self.video, self.typing, self.transcripts, self.retention),
                 demo_pages=self.demo_pages,
                 appointments=self.appointments,
+                dashboard=self.dashboard if self.config["dashboard.enabled"] else None,
                 health={
                     "database": self._database_ok,
                     "homeserver": self._homeserver_ok,
@@ -353,6 +413,7 @@ class Laura:
         await self.monitors.restore()
         await self.appointments.start()
         self.retention.start()
+        await self.webhooks.start()
         self._ready = True
         try:
             await self.az.ping_self()  # proves both directions and flushes Synapse's backoff
@@ -400,6 +461,11 @@ class Laura:
         await self.routing.close()
         await self.monitors.close()
         await self.appointments.close()
+        await self.webhooks.close()
+        await self.dashboard.auth.close()
+        await self.metrics.close()
+        if self._metrics_runner:
+            await self._metrics_runner.cleanup()
         for runner in (
             self.matrix_runner,
             self.contact_runner,

@@ -13,16 +13,18 @@ from mautrix.util.config import BaseFileConfig, ConfigUpdateHelper
 
 from .config_appointments import update_appointments, validate_appointments
 from .config_env import update_secret_files
+from .config_ops import update_ops, validate_ops
 from .config_texts import languages, template_fix, update_texts, validate_texts
 from .errors import ConfigError
 from .logs import FORMATS
+from .resources import resource
 from .templates import TemplateRefused, safe_render
 from .texts import VISITOR, available_languages, text_in, widget_texts
 from .util import format_duration, parse_duration
 from .web.ratelimit import ACTIONS as RATE_LIMIT_ACTIONS
 from .web.ratelimit import parse_limit, parse_networks
 
-EXAMPLE = Path(__file__).parent / "example-config.yaml"
+EXAMPLE = resource("example-config.yaml")
 # Run-time settings (admins change them with !set) and their allowed range in seconds. The
 # bounds keep every deadline a sane number: an absurd value once broke intake for everyone.
 SETTING_RANGES: dict[str, tuple[float, float]] = {
@@ -156,6 +158,7 @@ class Config(BaseFileConfig):
             "web.portal_required",
             "web.sound",
             "web.notifications",
+            "web.admin_token",
             "laura.organization",
             "laura.admins",
             "laura.supervisors",
@@ -197,6 +200,7 @@ class Config(BaseFileConfig):
                 copy(f"web.rate_limits.{action}.{scope}")
         update_texts(helper)
         update_appointments(helper)
+        update_ops(helper)
         update_secret_files(helper)
         for key in ("appservice.as_token", "appservice.hs_token"):
             if helper.base[key] in ("generate", "", None):
@@ -352,6 +356,7 @@ class Config(BaseFileConfig):
         self._validate_media(need)
         validate_texts(self["texts"], need)
         validate_appointments(self, need)
+        validate_ops(self, need)
         need("web.consent", isinstance(self["web.consent"], bool), "write true or false")
         need("logging.format", self["logging.format"] in FORMATS, "write text or json")
         privacy_url = self["web.privacy_url"]
@@ -369,6 +374,13 @@ class Config(BaseFileConfig):
             secret in ("", None) or (isinstance(secret, str) and len(secret) >= 32),
             "use a random text of at least 32 characters (openssl rand -hex 32), or leave it "
             "empty to turn portal mode off",
+        )
+        token = self["web.admin_token"]
+        need(
+            "web.admin_token",
+            token in ("", None) or (isinstance(token, str) and len(token) >= 32),
+            "use a random text of at least 32 characters (openssl rand -hex 32), or leave it "
+            "empty to turn the admin API off",
         )
         need(
             "web.portal_required",

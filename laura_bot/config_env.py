@@ -32,6 +32,7 @@ SECRET_KEYS = (
     "web.portal_secret",
     "video.jwt_secret",
     "mail.password",
+    "web.admin_token",
 )
 
 

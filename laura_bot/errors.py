@@ -94,6 +94,17 @@ class ErrorCode(StrEnum):
     BAD_SLOT = "bad_slot"  # start is not a time, or not one of the free slots
     SLOT_TAKEN = "slot_taken"  # 409: someone else booked that time just now
     ALREADY_BOOKED = "already_booked"  # 409: this chat has a booked conversation already
+    # The admin API (GET /api/v1/admin/report), with web.admin_token as its bearer token.
+    BAD_PERIOD = "bad_period"  # from or to is no date, from is after to, or over 366 days
+    UNKNOWN_DEPARTMENT = "unknown_department"  # no department (removed ones too) has that id
+    # The team's dashboard (a Matrix widget; /api/v1/dashboard/...).
+    INVALID_OPENID = "invalid_openid"  # 401: the homeserver did not confirm the OpenID token
+    NOT_STAFF = "not_staff"  # 403: the user is in no department and no admin or supervisor
+    NOT_YOUR_DEPARTMENT = "not_your_department"  # 403: another department's dashboard
+    ALREADY_TAKEN = "already_taken"  # 409: a colleague took the chat first
+    TOO_LATE = "too_late"  # 409: the chat is no longer waiting
+    NOT_MEMBER = "not_member"  # 403: not in the chat's department
+    BAD_STATUS = "bad_status"  # status is not online, auto or offline
 
 
 class LauraError(Exception):

@@ -21,7 +21,9 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 from ruamel.yaml import YAML
 
-LOCALES = Path(__file__).with_name("locales")
+from .resources import resource
+
+LOCALES = resource("locales")
 DEFAULT_LANGUAGE = "nl"
 SECTIONS = ("staff", "visitor", "widget")
 
@@ -120,6 +122,13 @@ def staff_text(lang: str, text_id: str, /, **values: Any) -> str:
     if source is None:
         raise KeyError(text_id)
     return render(source, **values)
+
+
+def dashboard_texts(lang: str) -> dict[str, str]:
+    """The dashboard's texts (staff texts dashboard_*) in a language, each missing one in the
+    default language."""
+    merged = {**STAFF[DEFAULT_LANGUAGE], **(STAFF.get(lang) or {})}
+    return {k: v for k, v in merged.items() if k.startswith("dashboard_")}
 
 
 def widget_texts(lang: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fontTools.ttLib import TTFont
@@ -31,9 +31,11 @@ from fpdf import FPDF
 from fpdf.bidi import auto_detect_base_direction
 from fpdf.enums import TextDirection, XPos, YPos
 
+from .resources import resource
+
 log = logging.getLogger(__name__)
 
-FONT_DIR = Path(__file__).parent / "fonts"
+FONT_DIR = resource("fonts")
 REGULAR_FONT = str(FONT_DIR / "DejaVuSans.ttf")
 BOLD_FONT = str(FONT_DIR / "DejaVuSans-Bold.ttf")
 

@@ -16,6 +16,10 @@ alone may differ from the whole suite's; a failure's curl command reproduces it 
 - unauthorised: a generated bearer token, none, a wrong one for the real chat, or a real token
   with another chat's id; the answer must be 401 or 404, as the document says.
 
+The admin API (/api/v1/admin/) is fuzzed the same ways with the admin token of the config
+(valid, invalid) and without it (unauthorised: 401), in a test of its own
+(test_openapi_fuzz_admin, `-k admin`).
+
 The rate limits are off (test_abuse.py is about them), and a long poll waits at most a second, a
 stream a fifth of one.
 All failures of a run are collected and reported together, each once per way, operation and
@@ -56,11 +60,17 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from laura_bot.appointments.service import Booking
-from tests.conftest import Team
+from tests.conftest import LauraHandle, Team
 from tests.helpers import secret
 
 pytestmark = pytest.mark.synapse
 
+ADMIN = "/api/v1/admin/"
+DASHBOARD = "/api/v1/dashboard/"
+OPERATOR = (ADMIN, DASHBOARD)  # the APIs with a token of their own (not a chat's)
+DASHBOARD_SESSION = "/api/v1/dashboard/session"  # takes an OpenID token, gives the token
+ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef0123456789"  # web.admin_token (32+ characters)
+secret(ADMIN_TOKEN)
 RATE_LIMITED = ("sessions", "messages", "topic", "contact", "uploads", "typing", "transcripts")
 NO_LIMITS: dict[str, Any] = {
     f"web.rate_limits.{action}.{scope}": ""
@@ -71,6 +81,7 @@ NO_LIMITS: dict[str, Any] = {
     "web.max_poll_timeout": 1,
     # A stream of a valid case stays open this long: a second each made the run minutes longer.
     "web.max_stream_time": 0.2,
+    "web.admin_token": ADMIN_TOKEN,
 }
 
 CHECKS = [
@@ -160,6 +171,7 @@ class Fuzz:
     statuses: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     operations: set[str] = field(default_factory=set)
     shared: Chat | None = None  # the connected chat of the operations that leave it connected
+    dashboard_token: str = ""  # a dashboard session's bearer token (an admin's)
 
     def post(self, path: str, chat: Chat | None = None, **kw: Any) -> requests.Response:
         headers = chat.auth if chat else {}
@@ -215,6 +227,18 @@ class Fuzz:
 
     def run(self, operation: APIOperation) -> None:
         self.operations.add(operation.label)
+        if operation.path == DASHBOARD_SESSION:
+            # Generated OpenID tokens: the homeserver confirms none of them.
+            self.given(operation, "valid", GenerationMode.POSITIVE, expect=(400, 401))
+            self.given(operation, "invalid", GenerationMode.NEGATIVE)
+            return
+        if operation.path.startswith(OPERATOR):
+            token = ADMIN_TOKEN if operation.path.startswith(ADMIN) else self.dashboard_token
+            auth = {"Authorization": f"Bearer {token}"}
+            self.given(operation, "valid", GenerationMode.POSITIVE, headers=auth)
+            self.given(operation, "invalid", GenerationMode.NEGATIVE, headers=auth)
+            self.given(operation, "unauthorised", GenerationMode.POSITIVE, expect=(401,))
+            return
         if "{id}" not in operation.path:
             # GET /widget and POST /sessions: no token to give or leave out.
             self.given(operation, "valid", GenerationMode.POSITIVE)
@@ -246,11 +270,13 @@ class Fuzz:
         mode: GenerationMode,
         chat: Chat | None = None,
         expect: tuple[int, ...] = (),
+        headers: dict[str, str] | None = None,
     ) -> None:
-        fixed: dict[str, Any] = {}
+        fixed: dict[str, Any] = {"headers": headers} if headers else {}
         if chat and way != "unauthorised":
             fixed = {"path_parameters": {"id": chat.session_id}, "headers": chat.auth}
         strategy = operation.as_strategy(mode, **fixed)
+        admin = operation.path.startswith(OPERATOR) and operation.path != DASHBOARD_SESSION
 
         @seed(SEED + zlib.crc32(f"{way} {operation.label}".encode()))
         @hypothesis_settings(EXAMPLES[way])
@@ -260,6 +286,10 @@ class Fuzz:
                 unauthorise(case, data, chat)
             if chat:
                 known_values(case, data, chat)
+            if admin and way == "unauthorised":
+                unauthorise_admin(case, data)
+            elif admin:
+                admin_values(case, data)
             mark_chat_text(case, data)
             self.check(way, case, expect)
 
@@ -285,6 +315,33 @@ def known_values(case: Case, data: st.DataObject, chat: Chat) -> None:
         case.path_parameters["appointment_id"] = chat.appointment
 
 
+def admin_values(case: Case, data: st.DataObject) -> None:
+    """Sometimes a period the report takes (the last days) and a department that exists."""
+    if "dept" in case.path_parameters and data.draw(st.booleans()):
+        case.path_parameters["dept"] = data.draw(st.sampled_from(TOPICS))
+    if not isinstance(case.query, dict) or not data.draw(st.booleans()):
+        return
+    if "days" in case.query or case.path.startswith(DASHBOARD):
+        return
+    today = datetime.now(UTC).date()
+    case.query["from"] = (today - timedelta(days=data.draw(st.integers(0, 400)))).isoformat()
+    case.query["to"] = today.isoformat()
+    if data.draw(st.booleans()):
+        case.query["department"] = data.draw(st.sampled_from(TOPICS))
+
+
+def unauthorise_admin(case: Case, data: st.DataObject) -> None:
+    """A generated bearer token, none, or a wrong one (the admin token reversed, or the admin
+    token for the dashboard)."""
+    how = data.draw(st.sampled_from(["generated", "none", "wrong"]))
+    if how == "none":
+        case.headers.pop("Authorization", None)
+    elif how == "wrong":
+        case.headers["Authorization"] = f"Bearer {ADMIN_TOKEN[::-1]}"
+        if case.path.startswith(DASHBOARD):
+            case.headers["Authorization"] = f"Bearer {ADMIN_TOKEN}"
+
+
 def unauthorise(case: Case, data: st.DataObject, chat: Chat) -> None:
     """A generated bearer token, none, a wrong one for the chat, or a real token with another
     chat's (a generated) id."""
@@ -302,14 +359,23 @@ def unauthorise(case: Case, data: st.DataObject, chat: Chat) -> None:
         case.path_parameters["id"] = chat.session_id
 
 
-def fuzz_all(root: str, connect: Callable[[], Chat], appoint: Callable[[Chat], str]) -> Fuzz:
+def fuzz_all(
+    root: str,
+    connect: Callable[[], Chat],
+    appoint: Callable[[Chat], str],
+    admin: bool = False,
+    dashboard_token: str = "",
+) -> Fuzz:
+    """Every operation of the widget API, or (admin) every one of the operators' APIs: the
+    admin API and the team's dashboard."""
     schema = schemathesis.openapi.from_url(f"{root}/api/v1/openapi.json", timeout=10)
-    fuzz = Fuzz(root, connect, appoint)
+    fuzz = Fuzz(root, connect, appoint, dashboard_token=dashboard_token)
     try:
         for result in schema.get_all_operations():
             if isinstance(result, Err):
                 raise result.err()  # a part of the document schemathesis cannot read
-            fuzz.run(result.ok())
+            if result.ok().path.startswith(OPERATOR) == admin:
+                fuzz.run(result.ok())
     finally:
         fuzz.http.close()
     return fuzz
@@ -357,6 +423,18 @@ async def test_openapi_fuzz(team: Team, caplog: pytest.LogCaptureFixture) -> Non
     root = team.handle.api.removesuffix("/api/v1")
     fuzz = await asyncio.to_thread(fuzz_all, root, connect, appoint)
     assert fuzz.statuses.total() > 1000, fuzz.statuses.total()
+    no_failures(fuzz, caplog)
+    # With a real chat, every operation got past authentication, in both states.
+    for way in ("valid", "connected"):
+        answered = {
+            label for w, label, status in fuzz.statuses if w == way and status not in (401, 404)
+        }
+        secured = {label for label in fuzz.operations if "{id}" in label}
+        assert answered >= secured, (way, secured - answered)
+
+
+def no_failures(fuzz: Fuzz, caplog: pytest.LogCaptureFixture) -> None:
+    """Every failure of the run, and every error Laura logged meanwhile, in one report."""
     logged = [
         f"{r.name} {r.levelname}: {r.getMessage()[:300]}"
         for r in caplog.records
@@ -367,10 +445,53 @@ async def test_openapi_fuzz(team: Team, caplog: pytest.LogCaptureFixture) -> Non
         problems.insert(0, f"{len(fuzz.failures)} kinds of failure:\n\n{fuzz.report()}")
     if problems:
         pytest.fail("\n\n".join(problems), pytrace=False)
-    # With a real chat, every operation got past authentication, in both states.
-    for way in ("valid", "connected"):
-        answered = {
-            label for w, label, status in fuzz.statuses if w == way and status not in (401, 404)
-        }
-        secured = {label for label in fuzz.operations if "{id}" in label}
-        assert answered >= secured, (way, secured - answered)
+
+
+@pytest.mark.laura_config(NO_LIMITS)
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_openapi_fuzz_admin(
+    laura_handle: LauraHandle, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The admin API, over a few chats' skeletons: with the token every operation gets past
+    authentication and some answer a report (200); without it, 401."""
+    caplog.set_level(logging.INFO)
+    laura = laura_handle.laura
+    assert laura
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    await laura.store.db.execute(
+        "INSERT INTO session (id, token_hash, language, ghost_id, created_at) "
+        "VALUES ('fuzz', 'h', 'nl', 'gfuzz', $1)",
+        now,
+    )
+    for n, (taken, missed, rating) in enumerate([(True, None, 4), (False, "timeout", None)]):
+        await laura.store.db.execute(
+            "INSERT INTO conversation (id, session_id, status, department_id, created_at, "
+            "queued_at, taken_at, taker, ended_at, ended_by, missed, rating) "
+            "VALUES ($1, 'fuzz', 'ended', 'huisarts', $2, $2, $3, $4, $5, 'visitor', $6, $7)",
+            f"fuzz{n}",
+            now - 3_600_000,
+            now - 3_000_000 if taken else None,
+            "@anna:localhost" if taken else None,
+            now - 60_000,
+            missed,
+            rating,
+        )
+
+    def no_chats() -> Chat:
+        raise AssertionError("the admin API has no chats to fuzz")
+
+    root = laura_handle.api.removesuffix("/api/v1")
+    # The dashboard with an admin's session (as POST .../session gives one for a real token).
+    token, _ = laura.dashboard.auth.open("@admin:localhost", True, True, allowed=True)
+    secret(token)
+    fuzz = await asyncio.to_thread(fuzz_all, root, no_chats, lambda _: "", True, token)
+    no_failures(fuzz, caplog)
+    assert fuzz.operations, "no admin operations in the document"
+    answered = {label for way, label, status in fuzz.statuses if way == "valid" and status == 200}
+    # Take and Not now answer 404 for a generated chat id (and the session a generated OpenID
+    # token 401): every other operation answered 200 at least once.
+    unanswerable = {label for label in fuzz.operations if label.endswith(("/take", "/decline"))}
+    unanswerable.add(f"POST {DASHBOARD_SESSION}")
+    assert answered == fuzz.operations - unanswerable, fuzz.statuses
+    past_auth = {label for way, label, st_ in fuzz.statuses if way == "valid" and st_ != 401}
+    assert past_auth >= unanswerable - {f"POST {DASHBOARD_SESSION}"}, fuzz.statuses

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from laura_bot.errors import ErrorCode
 from laura_bot.status import Status
 from laura_bot.texts import available_languages
+from laura_bot.web.dashboard import Dashboard
 from laura_bot.web.openapi import openapi_document
 from laura_bot.web.server import build_app
 from tests.test_config import load
@@ -38,6 +39,7 @@ async def routes_and_document(tmp_path: Path) -> tuple[set[tuple[str, str]], dic
         config,
         cast(Any, None),
         appointments=cast(Any, object()),
+        dashboard=Dashboard(config, cast(Any, None), cast(Any, None), None),
     )
     c: TestClient[Any, Any] = TestClient(TestServer(app, host="127.0.0.1"))
     await c.start_server()

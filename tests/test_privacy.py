@@ -16,6 +16,7 @@ These tests get a Synapse of their own: what is in its database must come from t
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator
@@ -31,6 +32,7 @@ import pytest_asyncio
 from laura_bot.app import Laura
 from laura_bot.db import Store
 from laura_bot.db.base import transaction
+from laura_bot.dev.synapse import free_port
 from laura_bot.privacy import YEAR_MS
 from laura_bot.util import now_ms
 from tests.conftest import LauraHandle, SynapseEnv, password, start_synapse_env
@@ -200,7 +202,15 @@ async def test_canaries_are_gone_after_retention(
     }
     c["phone"] = "06" + "".join(secrets.choice("0123456789") for _ in range(8))
     SECRETS.add(c["phone"])
-    handle = LauraHandle(own_env, db_url, tmp_path, FAST)
+    # A webhook with content whose receiver never answers: its undelivered events hold the
+    # contact details and the case, and retention deletes them with the chat.
+    webhook = {
+        "url": f"http://127.0.0.1:{free_port()}/never",
+        "secret": "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        "events": ["contact_request.created", "case.saved", "appointment.booked"],
+        "content": True,
+    }
+    handle = LauraHandle(own_env, db_url, tmp_path, FAST | {"webhooks": [webhook]})
     laura = await handle.start()
     anna = await staff(own_env, "anna")
     bram = await staff(own_env, "bram")
@@ -267,7 +277,9 @@ async def test_canaries_are_gone_after_retention(
         # stays open, and is closed and deleted once it has been quiet for the retention.
         await nobody_can_take(third, c["nick3"], f"Ik weet het niet: {c['walked']}", anna, bram)
 
+        assert await laura.store.outbound.backlog() == 3  # held for the receiver
         await wait_erased(laura, [first.session_id, second.session_id, third.session_id])
+        assert await laura.store.outbound.backlog() == 0
         await asyncio.sleep(1.5)  # the last sweep's checkpoint
         laura_found = await laura_db_hits(db_url, c)
         synapse_found = synapse_hits(own_env, c)

@@ -990,6 +990,9 @@ SAMPLES = {
     "afspraaktype": "!afspraaktype add spoed 20m | Spoedgesprek",
     "locatie": "!locatie @outsider:localhost Dorpsstraat 1",
     "mails": "!mails",
+    "rapport": "!rapport week",
+    "webhooks": "!webhooks retry",
+    "dashboard": "!dashboard off",
 }
 # Admin commands whose refusal to a non-admin other tests show already.
 REFUSED_ELSEWHERE = {

@@ -40,6 +40,7 @@ from ..db.appointments import (
     AppointmentType,
 )
 from ..db.base import transaction
+from ..db.outbound import Happening, iso
 from ..util import now_ms
 from .mails import AppointmentMails
 
@@ -152,6 +153,37 @@ class Appointments:
 
     # Changes ----------------------------------------------------------------------------------
 
+    async def _happened(self, conn: Any, kind: str, appt: Appointment) -> None:
+        """appointment.booked / changed / cancelled for webhooks: ids, times and status; the
+        client's details and what they were told only for endpoints with content."""
+        happening = Happening(
+            f"appointment.{kind}",
+            appt.conversation_id,
+            appt.department_id,
+            {
+                "appointment_id": appt.id,
+                "nr": appt.nr,
+                "chat_id": appt.conversation_id,
+                "case_id": appt.case_id,
+                "department": appt.department_id,
+                "type": appt.type_name,
+                "status": appt.status,
+                "starts_at": iso(appt.start_at),
+                "ends_at": iso(appt.end_at),
+                "adviser": appt.adviser,
+                "at": iso(now_ms()),
+            },
+        )
+        happening.content.update(
+            client_name=appt.client_name,
+            client_email=appt.client_email,
+            client_phone=appt.client_phone,
+            title=appt.title,
+            location=appt.location,
+            remarks=appt.remarks,
+        )
+        await self.store.outbound.record(conn, happening)
+
     async def book(self, b: Booking) -> Changed:
         start_at = _ms(b.start)
         end_at = start_at + b.minutes * 60_000
@@ -203,6 +235,7 @@ class Appointments:
                 if others:
                     raise Overlap(others)
             await self.store.appointments.insert(conn, appt)
+            await self._happened(conn, "booked", appt)
             if auto and appt.client_email:
                 result.mailed = await self._mail(conn, appt, "booked")
             await self._reminders(conn, appt)
@@ -238,6 +271,7 @@ class Appointments:
                 status=MOVED,
                 sequence=appt.sequence + 1,
             )
+            await self._happened(conn, "changed", appt)
             result.mailed = await self._mail(conn, appt, "moved")
             await self._reminders(conn, appt)
             told = await self._client_event(conn, appt)
@@ -252,6 +286,7 @@ class Appointments:
         result = Changed(appt)
         async with transaction(self.store.db) as conn:
             await self.store.appointments.update(conn, appt, sequence=appt.sequence + 1, **fields)
+            await self._happened(conn, "changed", appt)
             result.mailed = await self._mail(conn, appt, "changed")
             told = await self._client_event(conn, appt)
         self._told(told)
@@ -266,6 +301,7 @@ class Appointments:
             await self.store.appointments.update(
                 conn, appt, status=CANCELLED, sequence=appt.sequence + 1
             )
+            await self._happened(conn, "cancelled", appt)
             result.mailed = await self._mail(conn, appt, "cancelled")
             await self.store.appointments.drop_reminders(conn, appt.id)
             told = await self._client_event(conn, appt)

@@ -10,10 +10,13 @@ from . import (  # noqa: F401
     cases,
     consult,
     control,
+    dashboard,
     dispatch,
     help,
     personal,
+    reports,
     supervise,
+    webhooks,
 )
 from .base import (
     CONSULT,

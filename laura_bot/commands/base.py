@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..appointments.service import Appointments
     from ..config import Config
     from ..conversation import Conversations, Lifecycle, StaffActions
+    from ..dashboard.room import DashboardRooms
     from ..db import Store
     from ..dispatch.answers import Dispatch
     from ..dispatch.routing import Routing
@@ -53,6 +54,7 @@ class Services:
     transcripts: Transcripts
     monitors: Monitors
     appointments: Appointments
+    dashboard: DashboardRooms | None = None  # the team's dashboard widget in the rooms
 
 
 @dataclass

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from ..db.cases import Case
 from ..db.conversations import Conversation
+from ..db.outbound import about_chat
 from ..status import Status
 from ..transcript import safe_file_name
 from ..util import format_duration, now_ms, parse_duration, storable_text
@@ -134,6 +135,11 @@ async def _save(
 ) -> str:
     email = await ctx.store.cases.visitor_email(conv.id)
     case = await ctx.store.cases.add(conv.id, subject, category, notes, email, ctx.sender)
+    saved = about_chat(
+        "case.saved", conv.id, conv.department_id, case_id=case.id, category=category
+    )
+    saved.content.update(subject=subject, notes=notes, email=email)
+    await ctx.store.outbound.record(None, saved)
     await ctx.store.audit.record(ctx.sender, "case_saved", conv.id, case.id)
     log.info("Case %s saved for conversation %s by %s", case.id, conv.id, ctx.sender)
     return ctx.bridge.t(

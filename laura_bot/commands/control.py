@@ -62,6 +62,8 @@ async def cmd_department(ctx: Context) -> str:
         if dept and not dept.room_id:
             # New, or added before while the homeserver was away: it gets its room now.
             await ctx.bridge.rooms.create_dispatch_room(dept_id, dept.label, [])
+            if ctx.services.dashboard is not None:
+                await ctx.services.dashboard.ensure()
         return t("department_added", id=dept_id, label=dept.label if dept else label)
     if len(args) == 2 and args[0] == "remove":
         if not await ctx.store.departments.deactivate(args[1]):

@@ -16,6 +16,7 @@ from ..config import Config
 from ..db import Store
 from ..db.base import transaction
 from ..db.conversations import OPEN_STATES, Conversation, Status
+from ..db.outbound import about_chat
 from ..db.sessions import Session
 from ..dispatch.routing import Routing
 from ..errors import Conflict, ErrorCode, TooManyRequests
@@ -127,6 +128,13 @@ class Lifecycle:
                 raise refusal
             if not front:  # a chat handed back by staff is never refused for the cap
                 await self.within_waiting_cap(conn, session, conv)
+            if "department_id" in fields:  # a new arrival (not "keep waiting", not handed back)
+                await self.store.outbound.record(
+                    conn,
+                    about_chat(
+                        "chat.started", conv.id, str(fields["department_id"]), status="waiting"
+                    ),
+                )
             if also:
                 await also(conn, conv)
             await self.say(conn, session, conv, text_id, to_matrix=True, **text_values)
@@ -228,6 +236,17 @@ class Lifecycle:
                 return False
             if also:
                 await also(conn)
+            if conv.status != Status.CHOOSING:  # a chat that began (chat.started)
+                await self.store.outbound.record(
+                    conn,
+                    about_chat(
+                        "chat.ended",
+                        conv.id,
+                        conv.department_id,
+                        status="ended",
+                        ended_by=ended_by,
+                    ),
+                )
             if await self.store.conversations.end_video(conn, conv.id):
                 # A call during the chat ends with it: the widget leaves the room too.
                 await self.store.events.append(
@@ -287,9 +306,21 @@ class Lifecycle:
                 Status.CONTACT,
                 dispatch_deadline=None,
                 next_queue_update=None,
+                # Why nobody took it, on the skeleton that outlives the chat's content (reports).
+                missed="declined" if reason == "all declined" else "timeout",
             )
             if not moved:
                 return False
+            await self.store.outbound.record(
+                conn,
+                about_chat(
+                    "chat.missed",
+                    conv.id,
+                    conv.department_id,
+                    status="contact",
+                    reason="declined" if reason == "all declined" else reason,
+                ),
+            )
             await self.say(conn, session, conv, "ask_contact", to_matrix=True)
             await self.store.events.append(
                 conn, session.id, conv.id, "status", data={"status": Status.CONTACT}

@@ -10,6 +10,7 @@ from typing import Any
 from ..db import Store
 from ..db.base import transaction
 from ..db.conversations import Conversation, Status
+from ..db.outbound import MESSAGE_FROM_STAFF, about_chat
 from ..dispatch.routing import Routing
 from ..notifier import Notifier
 from ..tasks import Kick
@@ -44,6 +45,18 @@ class StaffActions:
                 return False
             await self.store.staff_members.assigned(conn, user_id, now_ms())
             await self.store.staff.to_be_invited(conn, conv.id, user_id, name)
+            waited = max(0, now_ms() - (conv.queued_at or conv.created_at)) / 1000
+            await self.store.outbound.record(
+                conn,
+                about_chat(
+                    "chat.taken",
+                    conv.id,
+                    conv.department_id,
+                    status="connected",
+                    staff=user_id,
+                    waited_seconds=round(waited, 1),
+                ),
+            )
             await self.store.events.append(
                 conn, conv.session_id, conv.id, "status", data={"status": Status.CONNECTED}
             )
@@ -107,6 +120,7 @@ class StaffActions:
                 to_matrix=mirror,
             )
             await self.store.conversations.spoke(conn, conv.id, "staff", now_ms(), notification)
+            await self.store.outbound.record(conn, MESSAGE_FROM_STAFF)
         self.notifier.notify(conv.session_id)
         if mirror or conv.status != Status.CONNECTED:
             self.kick_matrix(conv.id)  # the copy, and the request's counter

@@ -21,6 +21,7 @@ from ..db.base import transaction
 from ..db.contact_requests import ContactRequest
 from ..db.conversations import Conversation, Status
 from ..db.departments import Department
+from ..db.outbound import MESSAGE_FROM_VISITOR, about_chat
 from ..db.sessions import Session
 from ..dispatch.routing import Routing
 from ..errors import BadRequest, Conflict, ErrorCode, TooLarge
@@ -278,6 +279,7 @@ class Conversations:
                 )
                 waiting_room = conv.status in (Status.WAITING, Status.CONTACT)
                 await self.store.conversations.spoke(conn, conv.id, "visitor", now, waiting_room)
+                await self.store.outbound.record(conn, MESSAGE_FROM_VISITOR)
         except Exception:
             # A retry with the same client_txn_id (the widget's, when an answer was lost), or
             # a concurrent one that won the unique index: the message is there once.
@@ -346,6 +348,15 @@ class Conversations:
                 mx_txn_id=new_txn_id(),
             )
             await self.store.contact_requests.add(conn, request)
+            happening = about_chat(
+                "contact_request.created",
+                conv.id,
+                dept.id if dept is not None else conv.department_id,
+                contact_request_id=request.id,
+            )
+            contact = {k: v for k, v in fields.items() if k != "name"}
+            happening.content.update(contact | {"name": request.name})
+            await self.store.outbound.record(conn, happening)
 
         if not await self.lifecycle.end(
             session,

@@ -20,6 +20,7 @@ from .events import EventStore
 from .inbox import InboxStore
 from .monitors import MonitorStore
 from .offers import DispatchOfferStore
+from .outbound import OutboundStore
 from .privacy import PrivacyStore
 from .sends import SendStore
 from .sessions import SessionStore
@@ -56,6 +57,7 @@ class Store:
         self.monitors = MonitorStore(db)
         self.erasure = ErasureStore(db)
         self.privacy = PrivacyStore(db)
+        self.outbound = OutboundStore(db)
 
 
 def create_database(url: str, args: dict | None = None) -> Database:

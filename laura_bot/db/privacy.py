@@ -130,6 +130,7 @@ class PrivacyStore:
             "dispatch_offer",
             "monitor",
             "uploaded_media",
+            "webhook_outbox",  # undelivered events may carry contact details (content: true)
         ):
             await conn.execute(f"DELETE FROM {table} WHERE conversation_id=$1", conversation_id)
         for room_id in out.rooms:

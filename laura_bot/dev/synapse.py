@@ -207,7 +207,7 @@ class Synapse:
                     "type": "http",
                     "tls": False,
                     "x_forwarded": False,
-                    "resources": [{"names": ["client"], "compress": False}],
+                    "resources": [{"names": ["client", "openid"], "compress": False}],
                 },
                 *(
                     [

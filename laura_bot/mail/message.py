@@ -49,6 +49,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from ..resources import resource
 from .addresses import check_address
 from .ical import (
     CalendarEvent,
@@ -64,7 +65,7 @@ log = logging.getLogger(__name__)
 
 KINDS = ("booked", "moved", "changed", "cancelled", "reminder")
 DEFAULT_LANGUAGE = "nl"
-TEMPLATES = Path(__file__).with_name("templates")
+TEMPLATES = resource("mail", "templates")
 # What a template may use from `details`; missing ones are None, so a template can test them.
 DETAILS = (
     "title",  # what the appointment is about (body only, never the subject)

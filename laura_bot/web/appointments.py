@@ -10,7 +10,6 @@ Laura's (Appointments.link_token): nothing to guess, nothing stored.
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
@@ -18,6 +17,7 @@ from aiohttp import web
 
 from ..db.appointments import Appointment
 from ..errors import NotFound
+from ..resources import resource
 from ..texts import VISITOR, render, text_in
 from ..util import now_ms
 from .api import CONFIG_KEY, _auth, _limit, read_json
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 PARTS_KEY = web.AppKey("appointments", object)
 FEED_PAST_MS = 30 * 86_400_000  # a feed shows the last 30 days too, cancellations included
 _PAGE = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")),
+    loader=jinja2.FileSystemLoader(resource("web", "templates")),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import copy
 import functools
-from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 
 from ..errors import ErrorCode
+from ..resources import resource
 from ..status import Status
 from ..texts import available_languages
 
-SPEC = Path(__file__).with_name("openapi.yaml")
+SPEC = resource("web", "openapi.yaml")
 
 
 @functools.cache

@@ -12,6 +12,8 @@ from aiohttp.web_protocol import RequestHandler
 from yarl import URL
 
 from ..errors import ErrorCode
+from ..resources import resource
+from .admin import add_admin_routes
 from .api import (
     AUTH_KEY,
     CONFIG_KEY,
@@ -26,6 +28,7 @@ from .api import (
     logo_address,
 )
 from .appointments import add_appointment_routes
+from .dashboard import Dashboard, add_dashboard_routes
 from .errors import JsonErrorRequestHandler, error_middleware, error_response
 from .health import Check, add_health_routes
 from .ratelimit import RateLimiter, parse_networks
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from .auth import Authenticator
     from .stream import EventStreams
 
-SOURCE_WIDGET_DIR = Path(__file__).resolve().parents[2] / "widget"
+WIDGET_DIR = resource("widget")
 
 
 def _cors(allowed: set[str], own: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -110,6 +113,7 @@ def build_app(
     demo_pages: bool = False,
     appointments: AppointmentParts | None = None,
     health: dict[str, Check] | None = None,
+    dashboard: Dashboard | None = None,
 ) -> web.Application:
     """The public app; it talks to the domain (conversations) only. The demo pages (/ and
     /widget/demo*.html) only with demo_pages (`laura dev`): a production Laura serves the
@@ -134,7 +138,10 @@ def build_app(
     if appointments is not None:
         add_appointment_routes(app, appointments)
     add_health_routes(app, health or {})
-    widget_dir = Path(config["web.widget_dir"] or SOURCE_WIDGET_DIR)
+    # The admin API reads the database the visitors' tokens are checked in (no auth: the app is
+    # built without a domain, as the API document's test does).
+    add_admin_routes(app, config, auth.store if auth is not None else None)
+    widget_dir = Path(config["web.widget_dir"] or WIDGET_DIR)
     if widget_dir.is_dir():
         if demo_pages:
 
@@ -147,6 +154,8 @@ def build_app(
             for page in sorted(widget_dir.glob("demo*")):
                 app.router.add_get(f"/widget/{page.name}", _not_served)
         app.router.add_static("/widget/", widget_dir, show_index=False)
+        if dashboard is not None:
+            add_dashboard_routes(app, dashboard, widget_dir)
         chat = _chat_page(widget_dir / "chat.html", config, own, allowed)
         if chat:
             app.router.add_get("/chat", chat)

@@ -15,6 +15,8 @@ from . import (  # noqa: F401  (they register themselves)
     v12_dispatch_txn_index,
     v13_closing_notice,
     v14_appointments,
+    v15_webhooks,
+    v16_reports,
 )
 from .table import upgrade_table
 
