@@ -83,7 +83,10 @@ async def test_dashboard_api(team: Team) -> None:
         assert status == 201, body
         assert body["department"] == "huisarts" and not body["lead"]
         assert [d["id"] for d in body["departments"]] == ["huisarts"]
-        assert all(k.startswith("dashboard_") for k in body["texts"])  # TODO non-empty
+        assert body["texts"] and all(k.startswith("dashboard_") for k in body["texts"])
+        status, body = await c.login(await openid(carla), rooms["huisarts"])
+        assert (status, body["error"]["code"]) == (403, "not_your_department"), body
+        assert (await c.login(await openid(carla), rooms["control"]))[0] == 403
         assert (await c.login(await openid(carla)))[0] == 201
         status, body = await out.login(await openid(outsider))
         assert (status, body["error"]["code"]) == (403, "not_staff"), body

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SESSION_SECONDS = 900
+SESSION_SECONDS = 3600  # as long as the homeserver's OpenID token; the page renews it
 MAX_SESSIONS = 5000
 USERINFO = "/_matrix/federation/v1/openid/userinfo"
 

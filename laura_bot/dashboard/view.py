@@ -194,10 +194,9 @@ class DashboardView:
         if outcome.decision is Decision.DECLINE:
             return "declined"
         if outcome.decision is Decision.ALREADY_TAKEN:
-            raise Conflict(
-                f"{outcome.taker_name or 'A colleague'} took this chat first.",
-                code=ErrorCode.ALREADY_TAKEN,
-            )
+            # The staff's own words (the page shows this message): who has it.
+            text = self.bridge.t("already_taken", user=name, name=outcome.taker_name or "")
+            raise Conflict(text, code=ErrorCode.ALREADY_TAKEN)
         if outcome.decision is Decision.NOT_MEMBER:
             raise Forbidden(
                 "Only the department's team can take its chats.", code=ErrorCode.NOT_MEMBER

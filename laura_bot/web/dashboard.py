@@ -60,11 +60,17 @@ async def post_session(request: web.Request) -> web.Response:
     user = await dash.auth.who(openid)
     view = dash.view
     departments = await view.departments_of(user)
-    token, viewer = dash.auth.open(
-        user, view.is_admin(user), view.is_lead(user), allowed=bool(departments)
-    )
+    admin = view.is_admin(user)
     room = request.query.get("room", "")
     here = next((d.id for d in departments if room and d.room_id == room), None)
+    if departments and room and here is None and not (admin and room == view.bridge.control_room):
+        # Opened in a room of Laura's that is not theirs: nothing of it to see.
+        ours = {d.room_id for d in await view.store.departments.all_active()}
+        if room in ours or room == view.bridge.control_room:
+            raise Forbidden(
+                "This is another team's dashboard.", code=ErrorCode.NOT_YOUR_DEPARTMENT
+            )
+    token, viewer = dash.auth.open(user, admin, view.is_lead(user), allowed=bool(departments))
     languages = dash.config["laura.languages"] or []
     asked = request.query.get("lang", "")[:8]
     lang = asked if asked in languages else str(dash.config["laura.staff_language"])

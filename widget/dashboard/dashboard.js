@@ -13,6 +13,7 @@
   const params = new URLSearchParams(location.search);
   const API = new URL("../api/v1/dashboard/", document.currentScript.src).href;
   const WIDGET_ID = params.get("widgetId") || "";
+  const ROOM = params.get("room") || "";
   const PARENT_ORIGIN = (() => {
     try { return new URL(params.get("parentUrl") || "").origin; } catch (e) { return ""; }
   })();
@@ -49,7 +50,11 @@
       dashboard_retry: "Try again",
     },
   };
-  let lang = (params.get("lang") || navigator.language || "").slice(0, 2).toLowerCase();
+  // Element's language as Laura names languages ("en-GB" is "en"): the texts are asked for in
+  // it, and Laura answers in it if she speaks it (else in her staff language).
+  const primary = (code) => String(code || "").split(/[-_]/)[0].toLowerCase();
+  let hostLang = primary(params.get("lang"));
+  let lang = primary(hostLang || navigator.language);
   if (!FALLBACK[lang]) lang = "en";
   let texts = null;
 
@@ -133,7 +138,9 @@
         return { capabilities: [] };
       case "notify_capabilities":
       case "visibility":
-      case "language_change":   // the texts are in Laura's staff language, whatever Element's
+        return {};
+      case "language_change":
+        changeLanguage(data.lang);
         return {};
       case "supported_api_versions":
         return { supported_versions: VERSIONS };
@@ -218,7 +225,10 @@
   }
 
   async function openSession(onAsking) {
-    session = await request("POST", "session", await openID(onAsking));
+    const query = new URLSearchParams();
+    if (ROOM) query.set("room", ROOM);   // the room picks the department
+    if (hostLang) query.set("lang", hostLang);
+    session = await request("POST", "session?" + query, await openID(onAsking));
     texts = session.texts || {};
     clearTimeout(renewTimer);   // renewed at 80 % of its time
     renewTimer = setTimeout(scheduledRenew, Math.max(30, Number(session.expires_in) || 0) * 800);
@@ -296,20 +306,45 @@
     Object.assign({ timeZone: "UTC" }, options)).format(new Date(date + "T12:00:00Z"));
   const clock = (ms) => new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" }).format(new Date(ms));
 
-  // What does not change with the state, once there is a session.
-  function build() {
+  // What does not change with the state, in the session's language.
+  function relabel() {
     lang = session.language || lang;
     document.documentElement.lang = lang;
     document.title = t("dashboard_title");
     for (const node of document.querySelectorAll("[data-text]")) node.textContent = t("dashboard_" + node.dataset.text);
     $("who").textContent = t("dashboard_signed_in", { name: session.name || session.user_id });
-    $("top").hidden = false;
     $("my-status").replaceChildren(...["online", "auto", "offline"].map((value) =>
       el("button", { type: "button", "data-status": value, "aria-pressed": "false",
         text: t("dashboard_status_" + value), onclick: () => setStatus(value) })));
     $("figure-days").replaceChildren(...[7, 30].map((days) =>
       el("button", { type: "button", "data-days": days, "aria-pressed": String(days === figureDays),
         text: t("dashboard_figures_days", { days }), onclick: () => showDays(days) })));
+    if (state) {
+      const last = state;
+      items.clear();
+      $("queue").replaceChildren();
+      state = null;   // drawn afresh, not as news
+      render(last);
+    }
+  }
+
+  // Element speaks another language now: the texts again, in that one (a new session).
+  function changeLanguage(code) {
+    const next = primary(code);
+    if (!next || next === hostLang) return;
+    hostLang = next;
+    if (session && next !== session.language) {
+      renew().then(() => {
+        relabel();
+        if ($("department").options.length) $("department").options[0].textContent = t("dashboard_department_choose");
+        if (session.lead && dept) loadFigures(true);
+      }, () => {});
+    }
+  }
+
+  function build() {
+    relabel();
+    $("top").hidden = false;
     $("figures").hidden = !session.lead;
     const departments = session.departments || [];
     if (session.department) return follow(session.department);
@@ -359,7 +394,7 @@
           if (++refused > 2) return fatal(new Failure("api", 401));
           await renew();
           delivered = true;
-        } else if (res.status === 403) return fatal(new Failure("api", 403));
+        } else if (res.status === 403 || res.status === 404) return fatal(new Failure("api", res.status));
         else if (!res.ok || !res.body) throw new Failure("api", res.status);
         else {
           refused = 0;
@@ -450,20 +485,21 @@
     const id = "chat-" + ++itemSeq;
     const button = (act, key, run) => el("button", { type: "button", class: act, "data-chat": chatId,
       "data-act": act, "aria-describedby": id, text: t(key), onclick: run });
-    const item = { heading: el("h3", { id }), nickname: el("span"), wait: el("time", { class: "wait" }),
+    const item = { heading: el("h3", { id }), topic: el("span"), wait: el("time", { class: "wait" }),
       offered: el("p", { class: "offered" }), unread: el("p", { class: "unread" }),
       take: button("take", "dashboard_take", () => act(chatId, "take", "dashboard_taken")),
       decline: button("decline", "dashboard_decline", () => act(chatId, "decline", "dashboard_declined")) };
     item.li = el("li", { class: fresh ? "chat new" : "chat" }, item.heading,
-      el("p", { class: "meta" }, item.nickname, " · ", item.wait), item.offered, item.unread,
+      el("p", { class: "meta" }, item.topic, item.wait), item.offered, item.unread,
       el("div", { class: "actions" }, item.take, item.decline));
     return item;
   }
 
   function updateItem(item, chat) {
     const mine = !!chat.offered_to && chat.offered_to === session.user_id;
-    item.heading.textContent = chat.topic || "";
-    item.nickname.textContent = chat.nickname || t("dashboard_no_nickname");
+    item.heading.textContent = chat.nickname || t("dashboard_no_nickname");
+    // The topic is the department here, unless Laura tells them apart.
+    item.topic.textContent = chat.topic && chat.topic !== (state.department || {}).label ? chat.topic + " · " : "";
     item.wait.dataset.since = chat.queued_at;
     item.li.classList.toggle("mine", mine);
     item.offered.textContent = mine ? t("dashboard_offered_to_you") : chat.offered_to
