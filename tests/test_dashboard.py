@@ -139,6 +139,21 @@ async def test_dashboard_api(team: Team) -> None:
             assert taken[0] == 409 and taken[1]["error"]["code"] in ("already_taken", "too_late")
         await visitor.wait_status("connected")
 
+        # Taken in Element first: Take on the dashboard loses cleanly, naming who has it.
+        third = await team.visitor(name="Joke")
+        chat_id = await _queued(a, "Joke")
+        request = await bram.wait_for(
+            lambda e: (
+                is_msg(rooms["huisarts"], body_has="van Joke", msgtype="m.text")(e)
+                and "m.relates_to" not in e["content"]
+            )
+        )
+        await bram.react(rooms["huisarts"], request["event_id"], "Ik!")
+        await third.wait_status("connected")
+        status, body = await a.call("POST", f"/chats/{chat_id}/take")
+        assert (status, body["error"]["code"]) == (409, "already_taken"), body
+        assert "bram" in body["error"]["message"]
+
         # Not now: the chat is offered to the others; when all decline, it is missed.
         second = await team.visitor(name="Henk")
         chat_id = await _queued(a, "Henk")

@@ -400,3 +400,44 @@ def test_the_grafana_dashboard_uses_only_metrics_that_exist() -> None:
         "laura_event_loop_lag_seconds_bucket",
     ):
         assert name in used, name
+
+
+async def test_a_webhook_given_up_after_a_day_tells_the_admins_once(store: Store) -> None:
+    """A receiver down for more than a day: its events are given up (not retried for ever),
+    admins hear of it once, and !webhooks retry sends them again."""
+    from laura_bot.scheduler import Clock
+    from laura_bot.webhooks import GIVE_UP_AFTER_MS, Webhooks
+
+    url = f"http://127.0.0.1:{free_port()}/down"
+    endpoints = webhook_endpoints(
+        {"webhooks": [{"url": url, "secret": SECRET_FULL, "events": ["chat.started"]}]}
+    )
+    store.outbound.endpoints = endpoints
+    for n in range(2):
+        await store.outbound.record(None, Happening("chat.started", f"c{n}", "huisarts", {}))
+    await store.db.execute(
+        "UPDATE webhook_outbox SET created_at = created_at - $1", GIVE_UP_AFTER_MS
+    )
+    told: list[tuple[str, int, str]] = []
+
+    async def tell(host: str, attempts: int, error: str) -> None:
+        told.append((host, attempts, error))
+
+    clock = Clock()
+    clock.start()
+    hooks = Webhooks(store.outbound, endpoints, clock, tell)
+    await hooks.start()
+    try:
+        await until(lambda: len(told) == 1, "the admins told")
+        for _ in range(50):
+            if [s.failed for s in await store.outbound.states()] == [2]:
+                break
+            await asyncio.sleep(0.1)
+        [state] = await store.outbound.states()
+        assert (state.failed, state.pending) == (2, 0)
+        assert told == [("127.0.0.1", 1, "ClientConnectorError")]
+        assert await hooks.retry_failed() == 2
+        assert await store.outbound.backlog() == 2  # waiting again, a new day of tries
+    finally:
+        await hooks.close()
+        clock.stop()
