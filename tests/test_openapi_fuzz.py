@@ -71,7 +71,16 @@ OPERATOR = (ADMIN, DASHBOARD)  # the APIs with a token of their own (not a chat'
 DASHBOARD_SESSION = "/api/v1/dashboard/session"  # takes an OpenID token, gives the token
 ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef0123456789"  # web.admin_token (32+ characters)
 secret(ADMIN_TOKEN)
-RATE_LIMITED = ("sessions", "messages", "topic", "contact", "uploads", "typing", "transcripts")
+RATE_LIMITED = (
+    "sessions",
+    "messages",
+    "topic",
+    "contact",
+    "uploads",
+    "typing",
+    "transcripts",
+    "dashboard",
+)
 NO_LIMITS: dict[str, Any] = {
     f"web.rate_limits.{action}.{scope}": ""
     for action in RATE_LIMITED

@@ -87,7 +87,7 @@ def _address(request: web.Request) -> str:
     return client_address(request, request.app[PROXIES_KEY])
 
 
-async def _limit(request: web.Request, action: str, session_id: str | None = None) -> None:
+async def rate_limit(request: web.Request, action: str, session_id: str | None = None) -> None:
     await request.app[LIMITER_KEY].hit(action, _address(request), session_id)
 
 
@@ -241,7 +241,7 @@ def branding(config: Config, lang: str) -> dict[str, Any]:
 
 
 async def create_session(request: web.Request) -> web.Response:
-    await _limit(request, "sessions")
+    await rate_limit(request, "sessions")
     data = await read_json(request, required=False)
     name = _opt_str(data, "name", 60, ErrorCode.BAD_NAME)
     email = _opt_str(data, "email", 254, ErrorCode.BAD_EMAIL)
@@ -272,7 +272,7 @@ async def get_session(request: web.Request) -> web.Response:
 
 async def post_topic(request: web.Request) -> web.Response:
     domain, session = await _auth(request)
-    await _limit(request, "topic", session.id)
+    await rate_limit(request, "topic", session.id)
     data = await read_json(request)
     await domain.choose_topic(session, data.get("topic_id"))
     return web.json_response(await domain.view(session))
@@ -280,7 +280,7 @@ async def post_topic(request: web.Request) -> web.Response:
 
 async def post_message(request: web.Request) -> web.Response:
     domain, session = await _auth(request)
-    await _limit(request, "messages", session.id)
+    await rate_limit(request, "messages", session.id)
     data = await read_json(request)
     seq = await domain.visitor_message(session, data.get("body"), data.get("client_txn_id"))
     return web.json_response({"seq": seq}, status=201)
@@ -384,7 +384,7 @@ async def _stream(
 
 async def post_contact(request: web.Request) -> web.Response:
     domain, session = await _auth(request)
-    await _limit(request, "contact", session.id)
+    await rate_limit(request, "contact", session.id)
     data = await read_json(request)
     await domain.contact_request(session, data)
     return web.json_response(await domain.view(session), status=201)
@@ -416,7 +416,7 @@ async def post_end(request: web.Request) -> web.Response:
 
 async def post_restart(request: web.Request) -> web.Response:
     domain, session = await _auth(request)
-    await _limit(request, "sessions")
+    await rate_limit(request, "sessions")
     await domain.restart(session)
     return web.json_response(await domain.view(session))
 
@@ -432,7 +432,7 @@ async def post_attachment(request: web.Request) -> web.Response:
     """One file in a multipart/form-data field named "file", read in chunks and refused as
     soon as it passes the limit: an oversized file is never stored."""
     _, session = await _auth(request)
-    await _limit(request, "uploads", session.id)
+    await rate_limit(request, "uploads", session.id)
     files = _media(request).files
     limit = await files.max_bytes()
     too_large = TooLarge(
@@ -479,7 +479,7 @@ async def get_attachment(request: web.Request) -> web.Response:
 
 async def post_typing(request: web.Request) -> web.Response:
     _, session = await _auth(request)
-    await _limit(request, "typing", session.id)
+    await rate_limit(request, "typing", session.id)
     data = await read_json(request)
     return web.json_response(await _media(request).typing.visitor_typing(session, data))
 
@@ -491,7 +491,7 @@ async def get_video(request: web.Request) -> web.Response:
 
 async def get_transcript(request: web.Request) -> web.Response:
     domain, session = await _auth(request)
-    await _limit(request, "transcripts", session.id)
+    await rate_limit(request, "transcripts", session.id)
     transcripts = _media(request).transcripts
     conv = await domain.current(session)
     pdf = await transcripts.pdf(conv, session.language)

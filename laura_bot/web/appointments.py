@@ -20,7 +20,7 @@ from ..errors import NotFound
 from ..resources import resource
 from ..texts import VISITOR, render, text_in
 from ..util import now_ms
-from .api import CONFIG_KEY, _auth, _limit, read_json
+from .api import CONFIG_KEY, _auth, rate_limit, read_json
 
 if TYPE_CHECKING:
     from ..appointments.parts import AppointmentParts
@@ -70,7 +70,7 @@ async def post_appointment(request: web.Request) -> web.Response:
     """Book a conversation in one of the free slots."""
     _, session = await _auth(request)
     # Counted with the contact requests (web.rate_limits.contact): a booking is one too.
-    await _limit(request, "contact", session.id)
+    await rate_limit(request, "contact", session.id)
     parts = _parts(request)
     data = await read_json(request)
     changed = await parts.booking.book(session, data)

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ..errors import BadRequest, ErrorCode, Forbidden
 from ..texts import dashboard_texts
-from .api import read_json
+from .api import rate_limit, read_json
 
 if TYPE_CHECKING:
     from ..config import Config
@@ -56,6 +56,7 @@ def _parts(request: web.Request) -> tuple[Dashboard, Viewer]:
 
 async def post_session(request: web.Request) -> web.Response:
     dash = request.app[DASHBOARD_KEY]
+    await rate_limit(request, "dashboard")
     openid = await read_json(request)
     user = await dash.auth.who(openid)
     view = dash.view

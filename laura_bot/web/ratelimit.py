@@ -40,6 +40,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "uploads": ("per_session", "per_address"),
     "typing": ("per_session", "per_address"),
     "transcripts": ("per_session", "per_address"),
+    "dashboard": ("per_address",),
 }
 
 _MESSAGES = {
@@ -50,6 +51,7 @@ _MESSAGES = {
     "uploads": "Too many files were sent. Please wait a while before sending another.",
     "typing": "Too many typing updates. Please wait a moment.",
     "transcripts": "Too many transcript downloads. Please wait a while before trying again.",
+    "dashboard": "Too many sign-ins to the dashboard from your network. Please wait a moment.",
 }
 
 
