@@ -17,7 +17,11 @@ from laura_bot.dashboard.room import WIDGET_ID
 from .conftest import Team
 from .helpers import Staff, is_msg, reply_to
 
-pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.synapse,
+    pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
+    pytest.mark.laura_config({"dashboard.enabled": True}),
+]
 
 
 async def openid(staff: Staff) -> dict[str, Any]:

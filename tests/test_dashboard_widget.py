@@ -66,7 +66,7 @@ src += "&widgetId=" + encodeURIComponent(widget.id)
 iframe.src = src;
 </script></body></html>"""
 
-CONFIG = {"dashboard.frame_ancestors": [HOST, "https://app.element.io"]}
+CONFIG = {"dashboard.enabled": True, "dashboard.frame_ancestors": [HOST, "https://app.element.io"]}
 
 
 async def serve_host(port: int) -> web.AppRunner:

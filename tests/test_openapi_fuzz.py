@@ -457,7 +457,7 @@ def no_failures(fuzz: Fuzz, caplog: pytest.LogCaptureFixture) -> None:
         pytest.fail("\n\n".join(problems), pytrace=False)
 
 
-@pytest.mark.laura_config(NO_LIMITS)
+@pytest.mark.laura_config(NO_LIMITS | {"dashboard.enabled": True})
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_openapi_fuzz_admin(
     laura_handle: LauraHandle, caplog: pytest.LogCaptureFixture

@@ -125,8 +125,9 @@ async def get_stream(request: web.Request) -> web.StreamResponse:
     end = time.monotonic() + float(dash.config["web.max_stream_time"])
     last = ""
     sent_at = 0.0
+    end = min(end, viewer.expires_at + 60)
     try:
-        while (now := time.monotonic()) < min(end, viewer.expires_at + 60):
+        while (now := time.monotonic()) < end:
             wake.clear()
             state = await view.state(dept, viewer)
             shown = json.dumps({k: v for k, v in state.items() if k != "now"}, sort_keys=True)
@@ -137,9 +138,9 @@ async def get_stream(request: web.Request) -> web.StreamResponse:
             elif now - sent_at > KEEPALIVE:
                 sent_at = now
                 await resp.write(b": keepalive\n\n")
-            await asyncio.sleep(MIN_GAP)
+            await asyncio.sleep(max(0.0, min(MIN_GAP, end - time.monotonic())))
             try:
-                await asyncio.wait_for(wake.wait(), WAKE_SECONDS)
+                await asyncio.wait_for(wake.wait(), max(0.0, min(WAKE_SECONDS, end - now)))
             except TimeoutError:
                 pass
         await resp.write_eof()
