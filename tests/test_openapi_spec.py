@@ -20,6 +20,7 @@ from laura_bot.texts import available_languages
 from laura_bot.web.dashboard import Dashboard
 from laura_bot.web.openapi import openapi_document
 from laura_bot.web.server import build_app
+from tests.helpers import parse_sources
 from tests.test_config import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,8 +123,9 @@ def test_what_every_call_shares_is_documented() -> None:
 
 
 def _modules() -> Iterator[tuple[Path, ast.Module]]:
-    for path in sorted(PACKAGE.rglob("*.py")):
-        yield path.relative_to(ROOT), ast.parse(path.read_text(encoding="utf-8"))
+    paths = sorted(PACKAGE.rglob("*.py"))
+    for path, tree in parse_sources(paths).items():
+        yield path.relative_to(ROOT), tree
 
 
 def test_every_error_code_is_used() -> None:

@@ -121,6 +121,8 @@ async def test_notify_and_the_two_way_waiting_room(team: Team) -> None:
 @pytest.mark.laura_config(
     {"laura.settings.inactivity_timeout": "10s", "laura.settings.inactivity_grace": "10s"}
 )
+# 30 s of timers whose rows are the same on both databases: once (the run's time budget).
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 async def test_an_idle_chat_is_warned_then_ended(team: Team) -> None:
     anna = team["anna"]
     visitor, consult = await team.connected("Stilte")

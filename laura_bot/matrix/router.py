@@ -16,6 +16,7 @@ them. A command is never retried: it runs once (commands/runner.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +116,12 @@ class Router:
         self.runner.kick(room_id)
 
     async def close(self) -> None:
+        # A release still reading the inbox when Laura stops: it must not outlive the database.
+        task = self._release_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for timer in self._timers.values():
             timer.cancel()
         self._timers.clear()
