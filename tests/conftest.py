@@ -3,6 +3,7 @@ staff as matrix-nio clients, visitors over HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
@@ -285,11 +286,20 @@ async def team(laura_handle: LauraHandle) -> AsyncIterator[Team]:
         "carla": ["thuiszorg", "contact"],
         "outsider": [],
     }
-    for user, room_keys in joins.items():
-        staff = await Staff(env.synapse.url, env.mxid(user), password(user)).start()
-        for key in room_keys:
-            await staff.join(rooms[key])
-        members[user] = staff
+
+    async def member(user: str) -> None:
+        staff = members[user] = Staff(env.synapse.url, env.mxid(user), password(user))
+        await staff.start()
+        await asyncio.gather(*(staff.join(rooms[key]) for key in joins[user]))
+
+    # Together: each is a few requests the homeserver answers in turn, and they add up in
+    # every test that has a team.
+    results = await asyncio.gather(*(member(u) for u in joins), return_exceptions=True)
+    failed = [r for r in results if isinstance(r, BaseException)]
+    if failed:
+        for staff in members.values():
+            await staff.stop()
+        raise failed[0]
     t = Team(laura_handle, members, rooms)
     try:
         yield t

@@ -179,49 +179,42 @@ async def test_laura_dev_demo(tmp_path: Path) -> None:
     assert os.path.exists(data_dir / "laura.db")
 
 
-async def test_restart_at_once_keeps_the_addresses(tmp_path: Path) -> None:
-    """Stopped and started again at once, the demo comes back on the same ports (the ones
-    bookmarked, and the widget's stored chat belongs to that origin), and the visitor's token
-    still works there."""
+async def test_crash_restart_second_run_and_kill_9(tmp_path: Path) -> None:
+    """The demo's life off the happy path, on one data directory (each start of the demo
+    costs a Synapse): a crashed run's Synapse is stopped by the next; stopped and started
+    again at once, it comes back on the same addresses with the visitor's token still valid;
+    a second `laura dev` there is refused and changes nothing; `kill -9` takes Synapse along."""
     data_dir = tmp_path / "demo"
     data_dir.mkdir()
-    proc, dev = await start_dev(data_dir)
-    visitor = Visitor(dev["api"])
+    visitor: Visitor | None = None
     try:
+        # A crash where nothing takes Synapse along (as on a system without a parent-death
+        # signal): kill -9 with the death signal switched off.
+        crashed, _ = await start_dev(data_dir, env={**os.environ, NO_DEATH_SIGNAL_ENV: "1"})
+        stale = synapse_pid(data_dir)
+        crashed.kill()
+        crashed.wait(10)
+        await asyncio.sleep(2)
+        assert running(stale), "the simulated crash should leave Synapse running"
+
+        proc, dev = await start_dev(data_dir)
+        assert not running(stale)
+        assert f"Stopped Synapse (pid {stale})" in (tmp_path / "dev.log").read_text()
+        assert synapse_pid(data_dir) != stale
+        await check_working(dev)
+        visitor = Visitor(dev["api"])
         await visitor.start(name="Terug", topic=dev["departments"][0]["id"])
-    finally:
         stop_dev(proc)
-    proc, dev2 = await start_dev(data_dir)  # no pause: the old sockets may linger
-    try:
+        assert not (data_dir / "synapse" / PID_FILE).exists(), "pid file left after clean stop"
+
+        # Started again at once: the same ports (the ones bookmarked, and the widget's stored
+        # chat belongs to that origin), though the old sockets may linger; the token works.
+        proc, dev2 = await start_dev(data_dir)
         for key in ("homeserver", "widget_url", "api"):
             assert dev2[key] == dev[key], key
         assert (await visitor.state())["status"] == "waiting"
-    finally:
-        await visitor.close()
-        stop_dev(proc)
 
-
-async def test_kill_9_takes_synapse_along(tmp_path: Path) -> None:
-    data_dir = tmp_path / "demo"
-    data_dir.mkdir()
-    try:
-        proc, dev = await start_dev(data_dir)
-        pid = synapse_pid(data_dir)
-        port = int(dev["homeserver"].rsplit(":", 1)[1])
-        assert running(pid) and not port_is_free(port)
-        proc.kill()
-        proc.wait(10)
-        await eventually(lambda: not running(pid), 10, f"Synapse {pid} outlived kill -9")
-        await eventually(lambda: port_is_free(port), 5, f"port {port} still taken")
-    finally:
-        kill_everything_in(data_dir)
-
-
-async def test_second_dev_on_one_data_dir_is_refused(tmp_path: Path) -> None:
-    data_dir = tmp_path / "demo"
-    data_dir.mkdir()
-    try:
-        proc, dev = await start_dev(data_dir)
+        # A second `laura dev` on the same data directory: refused, naming the first.
         files = {
             name: (data_dir / name).read_bytes()
             for name in ("dev.json", "dev-state.json", "config.yaml")
@@ -243,33 +236,19 @@ async def test_second_dev_on_one_data_dir_is_refused(tmp_path: Path) -> None:
         assert proc.poll() is None
         for name, content in files.items():
             assert (data_dir / name).read_bytes() == content, name
-        await check_working(dev)
-        stop_dev(proc)
+        await check_working(dev2)
+
+        # kill -9: Synapse goes with it (the parent-death signal), and its port is free.
+        pid = synapse_pid(data_dir)
+        port = int(dev2["homeserver"].rsplit(":", 1)[1])
+        assert running(pid) and not port_is_free(port)
+        proc.kill()
+        proc.wait(10)
+        await eventually(lambda: not running(pid), 10, f"Synapse {pid} outlived kill -9")
+        await eventually(lambda: port_is_free(port), 5, f"port {port} still taken")
     finally:
-        kill_everything_in(data_dir)
-
-
-async def test_stale_synapse_of_crashed_run_is_stopped(tmp_path: Path) -> None:
-    data_dir = tmp_path / "demo"
-    data_dir.mkdir()
-    try:
-        # A crash where nothing takes Synapse along (as on a system without a parent-death
-        # signal): kill -9 with the death signal switched off.
-        crashed, _ = await start_dev(data_dir, env={**os.environ, NO_DEATH_SIGNAL_ENV: "1"})
-        stale = synapse_pid(data_dir)
-        crashed.kill()
-        crashed.wait(10)
-        await asyncio.sleep(2)
-        assert running(stale), "the simulated crash should leave Synapse running"
-
-        proc, dev = await start_dev(data_dir)
-        assert not running(stale)
-        assert f"Stopped Synapse (pid {stale})" in (tmp_path / "dev.log").read_text()
-        assert synapse_pid(data_dir) != stale
-        await check_working(dev)
-        stop_dev(proc)
-        assert not (data_dir / "synapse" / PID_FILE).exists(), "pid file left after clean stop"
-    finally:
+        if visitor:
+            await visitor.close()
         kill_everything_in(data_dir)
 
 

@@ -35,13 +35,21 @@ def dispatch_of(team: Team, name: str) -> Any:
 
 
 async def connected_page(
-    browser: Any, team: Team, name: str, query: str = "", origin: str | None = None
+    browser: Any,
+    team: Team,
+    name: str,
+    query: str = "",
+    origin: str | None = None,
+    clock: bool = False,
 ) -> tuple[Any, str, str]:
     """A visitor in the page whose chat anna took: (page, consult room, dispatch event id);
-    the page from Laura's own address unless origin says another."""
+    the page from Laura's own address unless origin says another; clock: the page's timers
+    run on Playwright's clock (time flows, and the test can jump it ahead)."""
     anna = team["anna"]
     context = await browser.new_context(viewport={"width": 1000, "height": 760})
     page = await context.new_page()
+    if clock:
+        await page.clock.install()
     errors: list[str] = []
     dialogs: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -356,23 +364,26 @@ async def test_network_drop_and_resume(browser: Any, team: Team) -> None:
 async def test_silent_network_drop(browser: Any, team: Team) -> None:
     """A network that drops without closing anything (a phone between networks): nothing
     comes through, not even the stream's keep-alive. The widget notices within a minute, says
-    it is reconnecting, and once bytes flow again goes on where it was, on the stream."""
+    it is reconnecting, and once bytes flow again goes on where it was, on the stream. (The
+    page's clock is jumped over the 45 seconds of silence the widget waits for.)"""
     anna = team["anna"]
     link = CuttableLink(LINK_PORT, team.handle.web_port)
     await link.start()
     try:
-        page, consult, _ = await connected_page(browser, team, "Otto", origin=LINK)
+        page, consult, _ = await connected_page(browser, team, "Otto", origin=LINK, clock=True)
         streams: list[str] = []
         polls: list[str] = []
         page.on("request", lambda r: "/stream?" in r.url and streams.append(r.url))
         page.on("request", lambda r: "timeout=25" in r.url and polls.append(r.url))
         link.stalled = True
         await anna.send(consult, "Hoort u mij?")
-        await page.wait_for_function(
-            f"() => {ROOT}.querySelector('.panel > .error').textContent"
-            ".includes('opnieuw verbinden')",
-            timeout=90000,
-        )
+        await asyncio.sleep(1)  # the message is on its way: held in the stalled link
+        error = f"{ROOT}.querySelector('.panel > .error').textContent"
+        assert await page.evaluate(f"() => {error}") == ""  # no alarm before its time
+        await page.clock.run_for(40000)
+        assert await page.evaluate(f"() => {error}") == ""  # 40 s of silence: still waiting
+        await page.clock.run_for(6000)
+        await page.wait_for_function(f"() => {error}.includes('opnieuw verbinden')", timeout=30000)
         link.cut()  # the stalled connections are gone for good; new ones get through
         link.restore()
         await page.wait_for_selector(".msg.staff >> text=Hoort u mij?", timeout=15000)

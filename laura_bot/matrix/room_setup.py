@@ -4,10 +4,11 @@ templates); inviting and removing people."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from mautrix.api import Method, Path
@@ -28,6 +29,8 @@ from .people import People
 from .rooms import power_levels, private_state
 
 log = logging.getLogger(__name__)
+
+ROOMS_AT_ONCE = 4  # rooms asked of the homeserver at the same time, on a first start
 
 # Room versions whose create event names its creator in the content (before version 11).
 _CREATOR_FIELD_VERSIONS = frozenset(str(v) for v in range(1, 11))
@@ -124,25 +127,46 @@ class RoomSetup:
         return self._room_version
 
     async def ensure_rooms(self) -> None:
-        """Create (once) the control room, the contact-requests room and the dispatch rooms."""
+        """Create (once) the control room, the contact-requests room and the dispatch rooms.
+
+        They are asked for together (ROOMS_AT_ONCE at a time): the homeserver makes each in a
+        few hundred milliseconds, and a first start with many departments need not wait for
+        them one by one. Every
+        request runs to its end (a room made is recorded even when another failed); then the
+        first failure, if any, is raised, and the next start makes what is still missing."""
         admins = self.control_people()
-        self.control_room = await self._room(
+        staff = sorted({s for d in self.config["laura.departments"] for s in d.get("staff") or []})
+        if await self.store.departments.count() == 0:
+            for dept in self.config["laura.departments"]:
+                await self.store.departments.add(dept["id"], dept["label"])
+        config_staff = {d["id"]: d.get("staff") or [] for d in self.config["laura.departments"]}
+        missing = [d for d in await self.store.departments.all_active() if not d.room_id]
+        await self.room_version()  # asked once, before the rooms
+        control = self._room(
             "room.control", self.t("control_name"), self.t("control_topic"), admins
         )
-        staff = sorted({s for d in self.config["laura.departments"] for s in d.get("staff") or []})
-        self.contact_room = await self._room(
+        contact = self._room(
             "room.contact",
             self.t("contact_name"),
             self.t("contact_topic"),
             sorted(set(admins + staff)),
         )
-        if await self.store.departments.count() == 0:
-            for dept in self.config["laura.departments"]:
-                await self.store.departments.add(dept["id"], dept["label"])
-        config_staff = {d["id"]: d.get("staff") or [] for d in self.config["laura.departments"]}
-        for dept in await self.store.departments.all_active():
-            if not dept.room_id:
-                await self.create_dispatch_room(dept.id, dept.label, config_staff.get(dept.id, []))
+        dispatch = [
+            self.create_dispatch_room(d.id, d.label, config_staff.get(d.id, [])) for d in missing
+        ]
+        slots = asyncio.Semaphore(ROOMS_AT_ONCE)
+
+        async def made(creation: Awaitable[str]) -> str:
+            async with slots:
+                return await creation
+
+        results = await asyncio.gather(
+            *(made(c) for c in (control, contact, *dispatch)), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        self.control_room, self.contact_room = cast(str, results[0]), cast(str, results[1])
 
     def control_people(self) -> list[str]:
         """Who belongs in the control room: the admins. Supervisors are not: what admins do
