@@ -323,7 +323,7 @@ class Laura:
             return
         host, port = metrics_listen(self.config["metrics.listen"])
         self._metrics_runner = web.AppRunner(
-            self.metrics.app(self.store.db, self._departments), access_log=None
+            self.metrics.app(self.store, self._departments), access_log=None
         )
         await self._metrics_runner.setup()
         await web.TCPSite(self._metrics_runner, host, port).start()

@@ -178,8 +178,8 @@ class Metrics:
 
     # Counted when asked -----------------------------------------------------------------------
 
-    async def refresh(self, db: Any, departments: list[str]) -> None:
-        b = await read_backlogs(db)
+    async def refresh(self, store: Any, departments: list[str]) -> None:
+        b = await read_backlogs(store)
         now = now_ms()
         for d in set(departments) | {d for d, _ in b.by_department}:
             self.waiting.labels(d).set(b.by_department.get((d, "waiting"), 0))
@@ -193,12 +193,12 @@ class Metrics:
         self.mail.set(b.mail)
         self.webhooks.set(b.webhooks)
 
-    def app(self, db: Any, departments: Any) -> web.Application:
+    def app(self, store: Any, departments: Any) -> web.Application:
         """The listener's app: GET /metrics (departments: a coroutine giving their ids)."""
 
         async def get_metrics(_: web.Request) -> web.Response:
             try:
-                await self.refresh(db, await departments())
+                await self.refresh(store, await departments())
             except Exception as e:  # the counters still answer; the gauges keep their values
                 log.warning("Metrics: reading the database failed: %s", type(e).__name__)
             return web.Response(

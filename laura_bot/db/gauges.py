@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mautrix.util.async_db import Database
+if TYPE_CHECKING:
+    from . import Store
 
 
 @dataclass
@@ -21,7 +23,10 @@ class Backlogs:
     by_department: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
-async def read_backlogs(db: Database) -> Backlogs:
+async def read_backlogs(store: Store) -> Backlogs:
+    """The counts the stores keep for their own commands (!deadletters, !webhooks, the
+    erasure's notice) come from them; the rest is read here."""
+    db = store.db
     b = Backlogs()
     row = await db.fetchrow(
         "SELECT COUNT(*) AS n, MIN(received_at) AS oldest FROM inbox "
@@ -29,23 +34,19 @@ async def read_backlogs(db: Database) -> Backlogs:
     )
     assert row is not None
     b.inbox, b.inbox_oldest = int(row["n"]), row["oldest"]
-    b.dead_letters = int(await db.fetchval("SELECT COUNT(*) FROM inbox WHERE dead_at IS NOT NULL"))
+    b.dead_letters = await store.inbox.count_dead()
     row = await db.fetchrow(
         "SELECT COUNT(*) AS n, MIN(ts) AS oldest FROM event WHERE mx_state='pending'"
     )
     assert row is not None
     b.matrix_outbox, b.matrix_outbox_oldest = int(row["n"]), row["oldest"]
-    b.erasure = int(await db.fetchval("SELECT COUNT(*) FROM erasure WHERE done_at IS NULL"))
+    b.erasure = await store.erasure.count_pending()
     b.mail = int(
         await db.fetchval(
             "SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL"
         )
     )
-    b.webhooks = int(
-        await db.fetchval(
-            "SELECT COUNT(*) FROM webhook_outbox WHERE delivered_at IS NULL AND failed_at IS NULL"
-        )
-    )
+    b.webhooks = await store.outbound.backlog()
     rows = await db.fetch(
         "SELECT department_id, status, COUNT(*) AS n FROM conversation "
         "WHERE status IN ('waiting','connected') AND department_id IS NOT NULL "

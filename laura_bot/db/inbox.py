@@ -54,17 +54,33 @@ class InboxStore:
 
     async def add_many(self, events: list[dict[str, Any]]) -> int:
         """One transaction for the whole batch; raises if the database cannot store it.
-        Returns how many were new (an event id seen before is stored once)."""
+        Returns how many were new (an event id seen before is stored once).
+
+        Nothing is taken in from the room of a deleted chat: its inbox rows went with it, so
+        an old event read again (a catch-up that listed the room just before the deletion) or
+        one the homeserver pushes late would otherwise come back as new, with its content."""
         ts = now_ms()
         new = 0
+        deleted: dict[str, bool] = {}
         async with transaction(self.db) as conn:
             for evt in events:
                 room_id = evt.get("room_id")  # the same rule as appservice.room_key
+                room = room_id if isinstance(room_id, str) else ""
+                if room not in deleted:
+                    deleted[room] = bool(
+                        await conn.fetchval(
+                            "SELECT 1 FROM conversation WHERE room_id=$1 "
+                            "AND purged_at IS NOT NULL",
+                            room,
+                        )
+                    )
+                if deleted[room]:
+                    continue
                 row = await conn.fetchrow(
                     "INSERT INTO inbox (event_id, room_id, raw, received_at) VALUES ($1,$2,$3,$4)"
                     " ON CONFLICT (event_id) DO NOTHING RETURNING seq",
                     evt["event_id"],
-                    room_id if isinstance(room_id, str) else "",
+                    room,
                     json.dumps(evt),
                     ts,
                 )

@@ -223,6 +223,12 @@ class Router:
         ):
             return
         kind, conv = await self._room_kind(room_id)
+        if conv is not None and conv.purged_at is not None:
+            # A deleted chat's room, on its way to being deleted on the homeserver too:
+            # nothing in it is acted on (a command run again would bring back what was
+            # deleted: a case, an appointment).
+            log.debug("Event %s in the room of deleted chat %s: ignored", event_id, conv.id)
+            return
         if etype == "m.room.message":
             notice = "malformed_message" if kind == CONSULT else None
             content = obj(raw.get("content"), "content", notice)
