@@ -131,9 +131,9 @@ class RoomSetup:
 
         They are asked for together (ROOMS_AT_ONCE at a time): the homeserver makes each in a
         few hundred milliseconds, and a first start with many departments need not wait for
-        them one by one. Every
-        request runs to its end (a room made is recorded even when another failed); then the
-        first failure, if any, is raised, and the next start makes what is still missing."""
+        them one by one. Every request runs to its end (a room made is recorded even when
+        another failed); then the first failure, if any, is raised, and the next start makes
+        what is still missing."""
         admins = self.control_people()
         staff = sorted({s for d in self.config["laura.departments"] for s in d.get("staff") or []})
         if await self.store.departments.count() == 0:
