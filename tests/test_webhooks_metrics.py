@@ -24,6 +24,7 @@ from laura_bot.db import Store
 from laura_bot.db.outbound import Happening
 from laura_bot.dev.synapse import free_port
 from laura_bot.errors import ConfigError
+from laura_bot.util import now_ms
 
 from .conftest import IN_CI, Team
 from .helpers import is_msg, reply_to
@@ -313,6 +314,24 @@ async def test_the_outbox_records_in_the_transaction(store: Store) -> None:
     assert await store.outbound.retry_failed() == 1
     again = await store.outbound.due(f"http://127.0.0.1:{FULL_PORT}/hook", 2**62)
     assert due[0].id in [d.id for d in again]
+
+
+async def test_an_event_waiting_for_its_retry_holds_back_later_ones(store: Store) -> None:
+    """A receiver gets an endpoint's events in the order they happened: one recorded while an
+    earlier one waits out its retry waits behind it (a CI run once saw the later one go
+    first, the earlier one's retry after it)."""
+    store.outbound.endpoints = webhook_endpoints({"webhooks": CONFIG["webhooks"]})
+    url = f"http://127.0.0.1:{FULL_PORT}/hook"
+    await store.outbound.record(None, Happening("chat.started", "c1", "huisarts", {}))
+    [first] = await store.outbound.due(url, now_ms())
+    retry_at = now_ms() + 60_000
+    await store.outbound.retry_later(first.id, 1, retry_at, "HTTP 503")
+    await asyncio.sleep(0.01)
+    await store.outbound.record(None, Happening("chat.started", "c2", "huisarts", {}))
+    assert await store.outbound.due(url, now_ms()) == []
+    assert await store.outbound.next_due(url) == retry_at
+    later = await store.outbound.due(url, retry_at)
+    assert [d.id for d in later][0] == first.id and len(later) == 2
 
 
 @pytest.mark.parametrize(

@@ -98,20 +98,29 @@ class OutboundStore:
             self.wake()
 
     async def due(self, endpoint: str, now: int, limit: int = 20) -> list[Delivery]:
+        """The endpoint's next events in the order they happened, as far as they are due: an
+        event waiting out a retry holds back those after it (one recorded meanwhile too), so
+        a receiver gets them in order."""
         rows = await self.db.fetch(
-            "SELECT id, endpoint, payload, attempts, created_at FROM webhook_outbox "
-            "WHERE endpoint=$1 AND delivered_at IS NULL AND failed_at IS NULL AND next_at <= $2 "
-            "ORDER BY created_at, id LIMIT $3",
+            "SELECT id, endpoint, payload, attempts, created_at, next_at FROM webhook_outbox "
+            "WHERE endpoint=$1 AND delivered_at IS NULL AND failed_at IS NULL "
+            "ORDER BY created_at, id LIMIT $2",
             endpoint,
-            now,
             limit,
         )
-        return [Delivery(**dict(r)) for r in rows]
+        out = []
+        for r in rows:
+            if r["next_at"] > now:
+                break
+            fields = ("id", "endpoint", "payload", "attempts", "created_at")
+            out.append(Delivery(*(r[f] for f in fields)))
+        return out
 
     async def next_due(self, endpoint: str) -> int | None:
+        """When the endpoint's oldest event still to deliver is due (the others follow it)."""
         return await self.db.fetchval(
-            "SELECT MIN(next_at) FROM webhook_outbox WHERE endpoint=$1 AND delivered_at IS NULL "
-            "AND failed_at IS NULL",
+            "SELECT next_at FROM webhook_outbox WHERE endpoint=$1 AND delivered_at IS NULL "
+            "AND failed_at IS NULL ORDER BY created_at, id LIMIT 1",
             endpoint,
         )
 
