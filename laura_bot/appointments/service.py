@@ -375,7 +375,13 @@ class Appointments:
             sides.append((CLIENT, "appointment_reminder_client"))
         for side, setting in sides:
             due = appt.start_at - int(await self.settings.seconds(setting) * 1000)
-            if appt.start_at > now:
+            if side == CLIENT and due <= now:
+                # Inside the reminder time the mail of this change (the invitation, the move,
+                # the confirmation) is the client's reminder: a second mail a moment later
+                # would only be noise. A client who gets no mail now has not heard of it, and
+                # a reminder goes only to one who has.
+                await self.store.appointments.drop_reminders(conn, appt.id, CLIENT)
+            elif appt.start_at > now:
                 # Booked later than the reminder time: reminded at once (unless it has begun).
                 await self.store.appointments.set_reminder(conn, appt.id, side, max(due, now))
         if appt.location_kind == "chat" and appt.conversation_id and appt.start_at > now:

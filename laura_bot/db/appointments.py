@@ -320,10 +320,13 @@ class AppointmentStore:
             due,
         )
 
-    async def drop_reminders(self, conn: Connection, appointment_id: str) -> None:
+    async def drop_reminders(self, conn: Connection, appointment_id: str, side: str = "") -> None:
+        """Drop the reminders not sent yet: all of the appointment's, or one side's."""
         await conn.execute(
-            "DELETE FROM appointment_reminder WHERE appointment_id=$1 AND done_at IS NULL",
+            "DELETE FROM appointment_reminder WHERE appointment_id=$1 AND done_at IS NULL "
+            "AND ($2='' OR side=$2)",
             appointment_id,
+            side,
         )
 
     async def pending_reminders(
