@@ -75,11 +75,10 @@ class Webhooks:
         assert self._http is not None
         while batch := await self.outbound.due(url, now_ms()):
             for delivery in batch:
-                retry_at = await self._deliver(url, delivery)
-                if retry_at is not None:
+                if await self._deliver(url, delivery) is not None:
                     # The receiver is down or slow: the rest wait with it (no hammering,
-                    # and no TIMEOUT spent on each of them in a row).
-                    await self.outbound.postpone(url, retry_at)
+                    # and no TIMEOUT spent on each of them in a row), as `due` holds them
+                    # back behind the event waiting out its retry.
                     break
             else:
                 continue

@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 
 from laura_bot.config_ops import WEBHOOK_EVENTS, webhook_endpoints
 from laura_bot.db import Store
-from laura_bot.db.outbound import Happening
+from laura_bot.db.outbound import Happening, about_chat
 from laura_bot.dev.synapse import free_port
 from laura_bot.errors import ConfigError
 from laura_bot.util import now_ms
@@ -332,6 +332,15 @@ async def test_an_event_waiting_for_its_retry_holds_back_later_ones(store: Store
     assert await store.outbound.next_due(url) == retry_at
     later = await store.outbound.due(url, retry_at)
     assert [d.id for d in later][0] == first.id and len(later) == 2
+    # Within one millisecond too: a burst comes out in the order it was recorded.
+    for d in later:
+        await store.outbound.delivered(d.id)
+    for n in range(12):
+        await store.outbound.record(None, about_chat("chat.started", f"b{n}", "huisarts"))
+    burst = await store.outbound.due(url, now_ms() + 1_000)
+    assert [json.loads(d.payload)["data"]["chat_id"] for d in burst] == [
+        f"b{n}" for n in range(12)
+    ]
 
 
 @pytest.mark.parametrize(
@@ -433,7 +442,7 @@ async def test_a_webhook_given_up_after_a_day_tells_the_admins_once(store: Store
     )
     store.outbound.endpoints = endpoints
     for n in range(2):
-        await store.outbound.record(None, Happening("chat.started", f"c{n}", "huisarts", {}))
+        await store.outbound.record(None, about_chat("chat.started", f"c{n}", "huisarts"))
     await store.db.execute(
         "UPDATE webhook_outbox SET created_at = created_at - $1", GIVE_UP_AFTER_MS
     )
@@ -457,6 +466,11 @@ async def test_a_webhook_given_up_after_a_day_tells_the_admins_once(store: Store
         assert told == [("127.0.0.1", 1, "ClientConnectorError")]
         assert await hooks.retry_failed() == 2
         assert await store.outbound.backlog() == 2  # waiting again, a new day of tries
+        again = await store.db.fetch(
+            "SELECT payload, created_at FROM webhook_outbox ORDER BY created_at, id"
+        )
+        assert [json.loads(r["payload"])["data"]["chat_id"] for r in again] == ["c0", "c1"]
+        assert min(r["created_at"] for r in again) > now_ms() - 60_000
     finally:
         await hooks.close()
         clock.stop()

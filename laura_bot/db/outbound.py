@@ -18,6 +18,7 @@ from mautrix.util.async_db import Connection, Database
 
 from ..config_ops import Endpoint
 from ..util import now_ms, random_id
+from .base import transaction
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ class OutboundStore:
         self.observers: list[Callable[[Happening], None]] = []
         # Set by the delivery: called after a record, to deliver soon.
         self.wake: Callable[[], None] = lambda: None
+        self._last = 0  # the time of the latest event recorded
 
     async def record(self, conn: Connection | None, happening: Happening) -> None:
         for observe in self.observers:
@@ -76,7 +78,9 @@ class OutboundStore:
                 observe(happening)
             except Exception:  # an observer's fault never undoes the change
                 log.exception("Observer of %s failed", happening.type)
-        now = now_ms()
+        # The outbox sends by this time, so it keeps the order of recording also within one
+        # millisecond: an event's time is at least a millisecond after the one before it.
+        now = self._last = max(now_ms(), self._last + 1)
         wanted = False
         for endpoint in self.endpoints:
             if happening.type not in endpoint.events:
@@ -138,15 +142,6 @@ class OutboundStore:
             error[:200],
         )
 
-    async def postpone(self, endpoint: str, until: int) -> None:
-        """The endpoint failed: what is due for it waits until `until` too."""
-        await self.db.execute(
-            "UPDATE webhook_outbox SET next_at=$2 WHERE endpoint=$1 AND delivered_at IS NULL "
-            "AND failed_at IS NULL AND next_at < $2",
-            endpoint,
-            until,
-        )
-
     async def give_up(self, id: str, attempts: int, error: str) -> None:
         await self.db.execute(
             "UPDATE webhook_outbox SET attempts=$2, failed_at=$3, last_error=$4 WHERE id=$1",
@@ -183,15 +178,26 @@ class OutboundStore:
         )
 
     async def retry_failed(self) -> int:
-        """Given-up events go out again (admins: !webhooks retry), with their own ids."""
-        now = now_ms()
-        return len(
-            await self.db.fetch(
-                "UPDATE webhook_outbox SET failed_at=NULL, attempts=0, next_at=$1, created_at=$1 "
-                "WHERE failed_at IS NOT NULL RETURNING id",
-                now,
-            )
-        )
+        """Given-up events go out again (admins: !webhooks retry), with their own ids and a new
+        day of tries: after the events waiting now, in the order they happened."""
+        async with transaction(self.db) as conn:
+            ids = [
+                r["id"]
+                for r in await conn.fetch(
+                    "SELECT id FROM webhook_outbox WHERE failed_at IS NOT NULL "
+                    "ORDER BY created_at, id"
+                )
+            ]
+            for id in ids:
+                # Their time is the retry's, a millisecond apart, as `record` keeps them.
+                self._last = now = max(now_ms(), self._last + 1)
+                await conn.execute(
+                    "UPDATE webhook_outbox SET failed_at=NULL, attempts=0, next_at=$2, "
+                    "created_at=$2 WHERE id=$1",
+                    id,
+                    now,
+                )
+        return len(ids)
 
     async def prune(self, delivered_before: int) -> None:
         """Delivered events are kept a day (for !webhooks), then deleted."""
