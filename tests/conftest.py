@@ -56,6 +56,14 @@ def _no_pg() -> None:
     pytest.skip(msg)
 
 
+# The run's time budget: an integration test runs on one database where its database work
+# is the same on both, the store's statements being tested on both by the DB tests and by
+# the integration tests of what differs (races, restarts, files, erasure, retention). Those
+# that run on one say which, spread over both.
+ON_POSTGRES = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+ON_SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
 @pytest_asyncio.fixture(params=["sqlite", "postgres"])
 async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     if request.param == "sqlite":

@@ -23,7 +23,7 @@ from laura_bot.db import Store
 from laura_bot.db.appointments import AppointmentType
 from laura_bot.mail.catcher import MailCatcher
 
-from .conftest import Team
+from .conftest import ON_POSTGRES, ON_SQLITE, Team
 from .helpers import Staff, is_msg, reply_to, wait_until
 from .test_monitor import direct_chat
 
@@ -63,8 +63,12 @@ async def ask(staff: Staff, room: str, command: str) -> str:
     return await reply_to(staff, room, await staff.send(room, command), command)
 
 
+# Days counted from the run's start, so one test's dates agree when midnight passes in it.
+TODAY = datetime.now(TZ)
+
+
 def day_after(days: int) -> str:
-    return (datetime.now(TZ) + timedelta(days=days)).strftime("%d-%m-%Y")
+    return (TODAY + timedelta(days=days)).strftime("%d-%m-%Y")
 
 
 @pytest.mark.synapse
@@ -194,6 +198,7 @@ async def test_book_move_cancel_from_element(team: Team) -> None:
 
 
 @pytest.mark.synapse
+@ON_SQLITE
 async def test_times_that_do_not_exist_or_exist_twice(team: Team) -> None:
     anna = team["anna"]
     visitor, room = await team.connected("Gijs")
@@ -334,7 +339,7 @@ async def test_reminders_across_a_restart(team: Team) -> None:
     admin = team["admin"]
     control = team.rooms["control"]
     for side in ("client", "adviser"):
-        reply = await ask(admin, control, f"!set appointment_reminder_{side} 20s")
+        reply = await ask(admin, control, f"!set appointment_reminder_{side} 10m")
         assert f"appointment_reminder_{side}" in reply, reply
     laura = team.laura
     session = await laura.store.sessions.get_by_id(visitor.session_id)
@@ -363,17 +368,17 @@ async def test_reminders_across_a_restart(team: Team) -> None:
             allow_overlap=True,
         )
 
-    # Laura stops at once. A's reminders fall due 20 s from now and A begins 40 s from now,
-    # both while she is down: no reminder. B's fall due while she is down too (35 s), but B
-    # has not begun when she is back (55 s): sent, once. (Laura still runs its clock while
-    # it stops, so nothing falls due in the first seconds.) She is down for 42 s: rather than
-    # wait them out, the test moves every time in her tables 42 s back while she is down,
-    # which is what she finds when she is back.
-    began = await laura.appointments.service.book(booking(40, "A"))
-    later = await laura.appointments.service.book(booking(55, "B"))
+    # Laura stops at once. A's reminders fall due 10 minutes from now and A begins in 20,
+    # both while she is down: no reminder. B's fall due while she is down too (in 20), but B
+    # has not begun when she is back (in 30): sent, once. She is down for 25 minutes: rather
+    # than wait them out, the test moves every time in her tables 25 minutes back while she
+    # is down, which is what she finds when she is back (with minutes to spare either side,
+    # however slow the machine).
+    began = await laura.appointments.service.book(booking(20 * 60, "A"))
+    later = await laura.appointments.service.book(booking(30 * 60, "B"))
     await mails_to(catcher, address, 2)  # the two confirmations
     await team.handle.stop()
-    shift = 42_000 - int((datetime.now(TZ) - now).total_seconds() * 1000)
+    shift = 25 * 60_000 - int((datetime.now(TZ) - now).total_seconds() * 1000)
     conn = await asyncpg.connect(team.handle.db_url)
     try:
         await conn.execute("UPDATE appointment SET start_at=start_at-$1, end_at=end_at-$1", shift)
@@ -399,6 +404,7 @@ async def test_reminders_across_a_restart(team: Team) -> None:
 
 @pytest.mark.synapse
 @pytest.mark.laura_config({"video.jitsi_url": "https://meet.example.org"})
+@ON_POSTGRES
 async def test_video_appointment_and_the_personal_page(team: Team) -> None:
     """The mail's link opens a page that a GET never changes (mail scanners open links);
     its actions are POSTs: joining only in the window, cancelling. Shortly before a video
@@ -635,6 +641,7 @@ def test_a_booked_chat_is_offered_to_its_adviser_first() -> None:
 
 @pytest.mark.synapse
 @pytest.mark.laura_config({"laura.settings.offer_timeout": "10s"})
+@ON_POSTGRES
 async def test_a_booked_chat_opens_at_its_time(team: Team) -> None:
     """At the time of a chat the visitor booked, their chat opens on the topic as if they had
     just chosen it, offered first to the adviser; when that adviser lets it pass, the rest of

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import Team
+from tests.conftest import ON_POSTGRES, ON_SQLITE, Team
 from tests.helpers import Visitor, is_msg, reply_to
 
 pytestmark = pytest.mark.synapse
@@ -108,6 +108,7 @@ async def test_non_admin_is_refused(team: Team) -> None:
     assert "!set" not in help_text
 
 
+@ON_POSTGRES
 async def test_config_changes_are_applied_at_start_up(team: Team) -> None:
     """An admin or staff member added to the config after the first start is invited where they
     belong; one removed from it is removed. People added with !staff add are left alone."""
@@ -148,6 +149,7 @@ async def test_config_changes_are_applied_at_start_up(team: Team) -> None:
 
 
 @pytest.mark.laura_config({"laura.staff_language": "en"})
+@ON_SQLITE
 async def test_command_replies_follow_the_staff_language(team: Team) -> None:
     control = team.rooms["control"]
     help_text = await command(team, "admin", control, "!help", "Commands here:")

@@ -212,7 +212,9 @@ async def test_crash_restart_second_run_and_kill_9(tmp_path: Path) -> None:
         proc, dev2 = await start_dev(data_dir)
         for key in ("homeserver", "widget_url", "api"):
             assert dev2[key] == dev[key], key
-        assert (await visitor.state())["status"] == "waiting"
+        # The token works; the chat still waits (or, on a slow machine past the demo's
+        # 2-minute dispatch timeout, asks for contact details).
+        assert (await visitor.state())["status"] in ("waiting", "contact")
 
         # A second `laura dev` on the same data directory: refused, naming the first.
         files = {

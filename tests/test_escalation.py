@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Team
+from tests.conftest import ON_POSTGRES, Team
 from tests.helpers import is_msg
 from tests.test_flow import dispatch_for
 
@@ -49,6 +49,7 @@ async def test_long_wait_is_escalated_then_stops_when_taken(team: Team) -> None:
 @pytest.mark.laura_config(
     {"laura.settings.escalation_after": "10s", "laura.settings.dispatch_timeout": "1h"}
 )
+@ON_POSTGRES
 async def test_escalation_deadline_survives_a_restart(team: Team) -> None:
     bram = team["bram"]
     await team.visitor(name="Herstart")

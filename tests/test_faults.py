@@ -23,7 +23,14 @@ from aiohttp import web
 
 from laura_bot.dev.demo import write_laura_config
 from laura_bot.dev.synapse import free_port
-from tests.conftest import LauraHandle, SynapseEnv, laura_overrides, password, start_synapse_env
+from tests.conftest import (
+    ON_POSTGRES,
+    LauraHandle,
+    SynapseEnv,
+    laura_overrides,
+    password,
+    start_synapse_env,
+)
 from tests.helpers import Staff, Visitor, is_msg, wait_until
 
 pytestmark = pytest.mark.synapse
@@ -161,6 +168,7 @@ async def test_kill_laura_mid_conversation(
             await visitor.close()
 
 
+@ON_POSTGRES
 async def test_kill_synapse_mid_conversation(
     own_env: SynapseEnv, db_url: str, tmp_path: Path
 ) -> None:

@@ -54,12 +54,20 @@ async def test_keyed_runner_backoff_is_cut_short_when_woken() -> None:
 
     runner = KeyedRunner("t", fn, max_delay=30)
     runner.kick("k")
-    await asyncio.sleep(0.1)
+
+    async def failed(n: int) -> None:
+        """Until the n-th call has failed and its back-off began."""
+        while len(calls) < n:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+
+    await failed(1)
     runner.wake_all()  # "the homeserver is back": no waiting out the 0.5 s back-off
-    await asyncio.sleep(0.1)
-    runner.wake_all()
+    await failed(2)
+    runner.wake_all()  # nor the 1.5 s after it
     await runner.idle(timeout=5)
-    assert len(calls) == 3 and calls[-1] - calls[0] < 0.45
+    # Unwoken, the third call would come 1.5 s after the first (0.5 s, then 1 s).
+    assert len(calls) == 3 and calls[-1] - calls[0] < 1.0
     await runner.close()
 
 

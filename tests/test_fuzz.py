@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LauraHandle
+from tests.conftest import ON_SQLITE, LauraHandle
 from tests.helpers import Visitor
 
 pytestmark = pytest.mark.synapse
@@ -258,6 +258,7 @@ async def test_cursors_path_params_and_tokens(
     assert_no_error_logs(caplog)
 
 
+@ON_SQLITE
 async def test_aiohttp_protocol_errors_in_our_shape(
     laura_handle: LauraHandle, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -11,7 +11,7 @@ import uuid
 import nio
 import pytest
 
-from .conftest import Team
+from .conftest import ON_POSTGRES, Team
 from .helpers import Visitor, is_msg
 from .test_commands import command
 
@@ -25,9 +25,17 @@ async def joined(team: Team, user: str, room: str) -> set[str]:
 
 
 async def conversation_id(team: Team, visitor: Visitor) -> str:
+    """The chat's id, once Laura has recorded the taker's join in its audit (the visitor hears
+    "connected" at the take, before the join reaches Laura: audits compared in order below)."""
     session = await team.laura.store.sessions.get_by_id(visitor.session_id)
     assert session and session.conversation_id
-    return session.conversation_id
+    conv_id = session.conversation_id
+    for _ in range(150):
+        records = await team.laura.store.audit.of_conversation(conv_id)
+        if any(r.action == "joined" for r in records):
+            break
+        await asyncio.sleep(0.1)
+    return conv_id
 
 
 async def into_control(team: Team, user: str) -> None:
@@ -74,6 +82,7 @@ def mirrored(events: list[dict], room: str) -> list[str]:
     ]
 
 
+@ON_POSTGRES
 async def test_admin_follows_a_chat_unseen(team: Team) -> None:
     admin, anna = team["admin"], team["anna"]
     control = team.rooms["control"]

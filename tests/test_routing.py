@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.conftest import Team
+from tests.conftest import ON_POSTGRES, ON_SQLITE, Team
 from tests.helpers import Visitor, is_msg
 from tests.test_commands import command
 from tests.test_flow import dispatch_for
@@ -59,6 +59,7 @@ async def test_offline_staff_are_not_asked_and_are_asked_when_back(team: Team) -
     await command(team, "admin", team.rooms["control"], "!stats", "@bram:localhost: online")
 
 
+@ON_SQLITE
 async def test_presence_offline_is_unavailable_until_back(team: Team) -> None:
     anna, bram = team["anna"], team["bram"]
     store = team.laura.store.staff_members
@@ -113,6 +114,7 @@ async def test_capacity_is_respected_and_freed_capacity_reoffers_at_once(team: T
 
 
 @pytest.mark.laura_config({"laura.settings.offer_timeout": "10s"})
+@ON_POSTGRES
 async def test_one_at_a_time_passes_on_decline_and_timeout(team: Team) -> None:
     anna, bram = team["anna"], team["bram"]
     room = team.rooms["huisarts"]
@@ -178,6 +180,7 @@ async def test_an_offer_survives_a_restart(team: Team) -> None:
     assert len(to_bram) == 1, "offered twice"
 
 
+@ON_SQLITE
 async def test_business_hours_and_closed_days_close_the_widget(team: Team) -> None:
     control = team.rooms["control"]
     v = Visitor(team.handle.api)
@@ -200,7 +203,8 @@ async def test_business_hours_and_closed_days_close_the_widget(team: Team) -> No
         assert status == 409 and body["error"]["code"] == "topic_closed", body
         await command(team, "admin", control, "!hours huisarts always", "altijd")
         assert (await topics())["huisarts"] is True
-        today = now.date().isoformat()
+        # Today as it is now (Amsterdam's midnight may have passed since `now`).
+        today = datetime.now(ZoneInfo("Europe/Amsterdam")).date().isoformat()
         await command(team, "admin", control, f"!hours closed {today} huisarts Kerst", "gesloten")
         assert (await topics())["huisarts"] is False
         await command(team, "admin", control, "!hours", "Kerst")

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from .conftest import Team
+from .conftest import ON_POSTGRES, Team
 from .helpers import Visitor, is_msg
 
 pytestmark = pytest.mark.synapse
@@ -197,6 +197,7 @@ async def test_ending_rating_and_new_chat(team: Team) -> None:
     assert session and session.email == "quinten@example.org" and session.name == "Quinten"
 
 
+@ON_POSTGRES
 async def test_mistyped_and_edited_commands_do_not_reach_the_visitor(team: Team) -> None:
     anna = team["anna"]
     visitor, room = await team.connected("Roos")

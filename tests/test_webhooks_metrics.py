@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -34,7 +35,7 @@ SECRET_SLOW = "whsec_" + base64.b64encode(b"laura-test-webhook-secret-22").decod
 FULL_PORT = free_port()
 SLOW_PORT = free_port()
 METRICS_PORT = free_port()
-SLOW_SECONDS = 4.0
+SLOW_SECONDS = 8.0  # at most: below Laura's 10 s timeout, and let go as soon as the test may
 PROMETHEUS = os.environ.get(
     "LAURA_PROMETHEUS", shutil.which("prometheus") or "/usr/bin/prometheus"
 )
@@ -51,6 +52,7 @@ class Receiver:
     got: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)  # webhook-ids answered with 2xx
     busy: int = 0  # requests being handled now
+    held: asyncio.Event = field(default_factory=asyncio.Event)  # set: `delay` is over at once
     runner: web.AppRunner | None = None
 
     async def start(self) -> None:
@@ -59,7 +61,8 @@ class Receiver:
             try:
                 self.got.append((dict(request.headers), await request.read()))
                 if self.delay:
-                    await asyncio.sleep(self.delay)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.held.wait(), self.delay)
                 if self.fail_first > 0:
                     self.fail_first -= 1
                     return web.Response(status=503)
@@ -178,9 +181,14 @@ async def until_value(http: aiohttp.ClientSession, base: str, promql: str, want:
 @pytest.mark.synapse
 @pytest.mark.laura_config(CONFIG)
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-async def test_webhooks_and_metrics(team: Team, tmp_path: Path) -> None:
+async def test_webhooks_and_metrics(
+    team: Team, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     laura = team.laura
     laura.webhooks.first_retry_ms = 500
+    # Retries at most 2 s apart: a receiver that was down for half a minute of a slow run
+    # is still tried again within the wait below, not an hour later.
+    monkeypatch.setattr("laura_bot.webhooks.LAST_RETRY_MS", 2_000)
     full = Receiver(FULL_PORT, SECRET_FULL, fail_first=1)  # down at first, then one 503
     slow = Receiver(SLOW_PORT, SECRET_SLOW, delay=SLOW_SECONDS)
     await slow.start()
@@ -195,6 +203,7 @@ async def test_webhooks_and_metrics(team: Team, tmp_path: Path) -> None:
         await anna.send(consult, "Een antwoord")
         await visitor.wait_for(lambda e: e.get("body") == "Een antwoord")
         assert slow.busy == 1 and not slow.answered, "the chat waited for a webhook"
+        slow.held.set()
         await visitor.call("POST", f"/sessions/{visitor.session_id}/end", expect=200)
 
         # A chat nobody takes: missed (declined by all), then a contact request.

@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.synapse, pytest.mark.parametrize("db_url", ["sqlite"],
 
 
 @pytest.mark.laura_config(
-    {"appointments.booking.offer": "always", "appointments.booking.lead_time": "0s"}
+    # An hour's lead: the slot the form offers first cannot begin while the test fills it in.
+    {"appointments.booking.offer": "always", "appointments.booking.lead_time": "1h"}
 )
 async def test_book_a_conversation_in_the_widget(browser: Any, team: Team) -> None:
     anna = team["anna"]
