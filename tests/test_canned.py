@@ -11,7 +11,7 @@ from laura_bot.db import Store
 from laura_bot.db.canned import SHARED
 from laura_bot.matrix.content import trim_reply_fallback
 
-from .conftest import Team
+from .conftest import ON_SQLITE, Team
 from .helpers import Staff, Visitor, is_msg, reply_to, secret
 
 HOSTILE = (
@@ -138,6 +138,7 @@ async def test_store_department_before_shared(store: Store) -> None:
 
 
 @pytest.mark.synapse
+@ON_SQLITE
 async def test_canned_answers_in_a_consult(team: Team) -> None:
     admin, anna = team["admin"], team["anna"]
     control = team.rooms["control"]

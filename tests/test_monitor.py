@@ -11,7 +11,7 @@ import uuid
 import nio
 import pytest
 
-from .conftest import ON_POSTGRES, Team
+from .conftest import ON_POSTGRES, ON_SQLITE, Team
 from .helpers import Visitor, is_msg
 from .test_commands import command
 
@@ -150,6 +150,7 @@ async def test_admin_follows_a_chat_unseen(team: Team) -> None:
 
 
 @pytest.mark.laura_config({"laura.supervisors": ["@carla:localhost"]})
+@ON_SQLITE
 async def test_supervisor_restart_stop_and_refusal(team: Team) -> None:
     carla = team["carla"]
     control = team.rooms["control"]

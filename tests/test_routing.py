@@ -163,6 +163,7 @@ async def test_one_at_a_time_offers_the_least_busy_first(team: Team) -> None:
 
 
 @pytest.mark.laura_config({"laura.settings.offer_timeout": "10s"})
+@ON_POSTGRES
 async def test_an_offer_survives_a_restart(team: Team) -> None:
     anna, bram = team["anna"], team["bram"]
     await command(

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Team
+from tests.conftest import ON_POSTGRES, Team
 from tests.helpers import is_msg
 from tests.test_commands import command
 from tests.test_flow import dispatch_for
@@ -33,6 +33,7 @@ def edit_of(event_id: str, *parts: str):  # type: ignore[no-untyped-def]
     return pred
 
 
+@ON_POSTGRES
 async def test_notify_and_the_two_way_waiting_room(team: Team) -> None:
     anna = team["anna"]
     room = team.rooms["huisarts"]

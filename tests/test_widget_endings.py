@@ -128,6 +128,7 @@ async def test_end_asks_first(browser: Any, team: Team) -> None:
     assert page.errors == []
 
 
+@ON_POSTGRES
 async def test_rating_with_comment_once(browser: Any, team: Team) -> None:
     anna = team["anna"]
     page, consult, _ = await connected_page(browser, team, "Joost")
@@ -244,6 +245,7 @@ async def test_new_chat_in_the_same_session(browser: Any, team: Team) -> None:
     assert page.errors == []
 
 
+@ON_SQLITE
 async def test_delete_my_data(browser: Any, team: Team) -> None:
     """The ended screen offers "delete my data": asked once more, then the session is gone
     (the token no longer works, the stored chat is forgotten by the page) and Laura's tables
@@ -323,6 +325,7 @@ LINK = f"http://127.0.0.1:{LINK_PORT}"
 
 
 @pytest.mark.laura_config({"web.allowed_origins": [LINK]})
+@ON_POSTGRES
 async def test_network_drop_and_resume(browser: Any, team: Team) -> None:
     """The chat listens on an event stream. The visitor's network drops (every connection
     cut, new ones refused): the visitor sees that it is reconnecting, and once the network is

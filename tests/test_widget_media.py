@@ -15,7 +15,7 @@ from aiohttp import web
 from PIL import Image
 
 from laura_bot.dev.synapse import free_port
-from tests.conftest import Team
+from tests.conftest import ON_POSTGRES, ON_SQLITE, Team
 from tests.helpers import INLINE, Staff, is_msg, minimal_pdf, secret
 
 pytestmark = pytest.mark.synapse
@@ -224,6 +224,7 @@ async def test_widget_files_and_transcript(browser: Any, team: Team) -> None:
 
 
 @pytest.mark.laura_config({"laura.settings.typing_preview": True})
+@ON_SQLITE
 async def test_widget_typing_both_ways(browser: Any, team: Team) -> None:
     anna = team["anna"]
     page, room = await connected_page(browser, team, "Gijs", "?lang=en")
@@ -285,6 +286,7 @@ async def fake_jitsi() -> AsyncIterator[str]:
 
 
 @pytest.mark.laura_config({"video.jitsi_url": f"http://127.0.0.1:{JITSI_PORT}"})
+@ON_POSTGRES
 async def test_widget_video_call(browser: Any, team: Team, fake_jitsi: str) -> None:
     anna = team["anna"]
     page, room = await connected_page(browser, team, "Hanneke", "?lang=en")
