@@ -9,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from tests.conftest import LauraHandle
+from tests.conftest import ON_POSTGRES, ON_SQLITE, LauraHandle
 from tests.helpers import Visitor
 
 pytestmark = pytest.mark.synapse
@@ -23,6 +23,7 @@ def assert_error(status: int, body: dict, expected_status: int, code: str | None
         assert body["error"]["code"] == code, body
 
 
+@ON_SQLITE
 async def test_widget_and_openapi(laura_handle: LauraHandle) -> None:
     v = Visitor(laura_handle.api)
     try:
@@ -173,6 +174,7 @@ async def test_bad_inputs(laura_handle: LauraHandle) -> None:
         await v.close()
 
 
+@ON_POSTGRES
 async def test_long_poll_answers_when_something_arrives(laura_handle: LauraHandle) -> None:
     import asyncio
     import time

@@ -11,7 +11,7 @@ from laura_bot.db import Store
 from laura_bot.db.canned import SHARED
 from laura_bot.matrix.content import trim_reply_fallback
 
-from .conftest import ON_SQLITE, Team
+from .conftest import ON_POSTGRES, ON_SQLITE, Team
 from .helpers import Staff, Visitor, is_msg, reply_to, secret
 
 HOSTILE = (
@@ -267,6 +267,7 @@ async def test_canned_answers_in_a_consult(team: Team) -> None:
 
 
 @pytest.mark.synapse
+@ON_POSTGRES
 async def test_help_lists_the_canned_commands(team: Team) -> None:
     _, room = await team.connected("Gijs")
     help_text = await command(team["anna"], room, "!help", "#, #naam", "!canned")

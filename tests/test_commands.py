@@ -70,6 +70,7 @@ async def test_admin_commands(team: Team) -> None:
     await command(team, "admin", control, "!frobnicate", "Onbekend commando")
 
 
+@ON_SQLITE
 async def test_non_admin_is_refused(team: Team) -> None:
     control = team.rooms["control"]
     await team.laura.bridge.rooms.invite(control, team["anna"].user_id)

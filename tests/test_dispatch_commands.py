@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Team
+from tests.conftest import ON_POSTGRES, Team
 from tests.helpers import reply_to
 from tests.test_commands import command
 from tests.test_flow import dispatch_for
@@ -51,6 +51,7 @@ async def test_waiting_and_take(team: Team) -> None:
     )
 
 
+@ON_POSTGRES
 async def test_dispatch_command_names_are_held_back_in_a_consult_room(team: Team) -> None:
     """Only commands allowed in a consult room run there; one of another room never reaches
     the visitor either (issue #22: "!take 1", "!set …" would have), and its sender is told

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ON_SQLITE, LauraHandle
+from tests.conftest import ON_POSTGRES, ON_SQLITE, LauraHandle
 from tests.helpers import Visitor
 
 pytestmark = pytest.mark.synapse
@@ -118,6 +118,7 @@ async def raw_http(port: int, data: bytes, then: bytes = b"") -> tuple[int, dict
 
 
 @pytest.mark.laura_config(NO_LIMITS)
+@ON_POSTGRES
 async def test_every_field_with_wrong_types(
     laura_handle: LauraHandle, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -153,6 +154,7 @@ async def test_every_field_with_wrong_types(
 
 
 @pytest.mark.laura_config(NO_LIMITS)
+@ON_SQLITE
 async def test_strange_json_text(
     laura_handle: LauraHandle, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from .conftest import Team
+from .conftest import ON_POSTGRES, ON_SQLITE, Team
 from .helpers import Visitor, is_msg, minimal_pdf, secret
 
 pytestmark = pytest.mark.synapse
@@ -180,6 +180,7 @@ async def test_files_refused(team: Team) -> None:
 
 
 @pytest.mark.laura_config({"video.jitsi_url": JITSI})
+@ON_SQLITE
 async def test_video(team: Team) -> None:
     anna = team["anna"]
     visitor, room = await team.connected("Ilse")
@@ -282,6 +283,7 @@ async def test_video(team: Team) -> None:
     )
 
 
+@ON_POSTGRES
 async def test_video_off_by_default(team: Team) -> None:
     anna = team["anna"]
     visitor, room = await team.connected("Joost")
@@ -309,6 +311,7 @@ async def test_video_off_by_default(team: Team) -> None:
 
 
 @pytest.mark.laura_config({"laura.settings.typing_preview": True})
+@ON_POSTGRES
 async def test_typing_both_ways(team: Team) -> None:
     anna = team["anna"]
     visitor, room = await team.connected("Karin")
@@ -362,6 +365,7 @@ async def test_typing_both_ways(team: Team) -> None:
     assert status == 400 and body["error"]["code"] == "bad_typing"
 
 
+@ON_SQLITE
 async def test_typing_without_preview(team: Team) -> None:
     anna = team["anna"]
     visitor, room = await team.connected("Lotte")

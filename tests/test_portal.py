@@ -10,7 +10,7 @@ import jwt
 import nio
 import pytest
 
-from tests.conftest import LauraHandle, Team
+from tests.conftest import ON_POSTGRES, ON_SQLITE, LauraHandle, Team
 from tests.helpers import Visitor, is_msg
 
 pytestmark = pytest.mark.synapse
@@ -81,6 +81,7 @@ async def test_a_verified_visitor_and_what_staff_see(team: Team) -> None:
 
 
 @pytest.mark.laura_config(PORTAL)
+@ON_SQLITE
 async def test_missing_forged_and_expired_identities_are_refused(
     laura_handle: LauraHandle,
 ) -> None:
@@ -121,6 +122,7 @@ async def test_missing_forged_and_expired_identities_are_refused(
         await v.close()
 
 
+@ON_SQLITE
 async def test_without_portal_mode_anonymous_visitors_chat_and_tokens_are_refused(
     laura_handle: LauraHandle,
 ) -> None:
@@ -137,6 +139,7 @@ async def test_without_portal_mode_anonymous_visitors_chat_and_tokens_are_refuse
 
 
 @pytest.mark.laura_config({"web.portal_secret": SECRET, "web.portal_required": False})
+@ON_POSTGRES
 async def test_portal_mode_optional_lets_anonymous_visitors_in(laura_handle: LauraHandle) -> None:
     v = Visitor(laura_handle.api)
     try:

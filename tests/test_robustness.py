@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from mautrix.errors import MatrixConnectionError
 
-from tests.conftest import ON_SQLITE, LauraHandle, Team
+from tests.conftest import ON_POSTGRES, ON_SQLITE, LauraHandle, Team
 from tests.helpers import SECRETS, Visitor, is_msg
 from tests.test_commands import command
 from tests.test_flow import dispatch_for
@@ -173,6 +173,7 @@ async def test_absurd_settings_are_refused_and_intake_keeps_working(
     await command(team, "admin", control, "!settings", "dispatch_timeout: 10m")
 
 
+@ON_SQLITE
 async def test_failed_command_answers_with_a_reference(team: Team) -> None:
     laura = team.laura
 
@@ -188,6 +189,7 @@ async def test_failed_command_answers_with_a_reference(team: Team) -> None:
     assert "boom" not in reply
 
 
+@ON_POSTGRES
 async def test_appservice_answers_per_spec(laura_handle: LauraHandle) -> None:
     env = laura_handle.env
     base = f"http://127.0.0.1:{env.as_port}"

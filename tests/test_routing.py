@@ -44,6 +44,7 @@ def asks(team: Team, nickname: str):  # type: ignore[no-untyped-def]
     )
 
 
+@ON_POSTGRES
 async def test_offline_staff_are_not_asked_and_are_asked_when_back(team: Team) -> None:
     anna, bram = team["anna"], team["bram"]
     room = team.rooms["huisarts"]
@@ -82,6 +83,7 @@ async def test_presence_offline_is_unavailable_until_back(team: Team) -> None:
     assert mentions(again) == [bram.user_id]
 
 
+@ON_POSTGRES
 async def test_presence_missed_while_laura_was_down_is_read_at_start(team: Team) -> None:
     """Synapse drops the presence changes it could not push while Laura was down. bram came
     back meanwhile (his client syncs, so Synapse has him online) but Laura's record says he is
@@ -233,6 +235,7 @@ async def test_business_hours_and_closed_days_close_the_widget(team: Team) -> No
         await v.close()
 
 
+@ON_SQLITE
 async def test_direct_chat_with_laura(team: Team) -> None:
     anna, outsider = team["anna"], team["outsider"]
     laura = team.laura.config["appservice.bot_localpart"]

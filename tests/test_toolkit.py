@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from .conftest import ON_POSTGRES, Team
+from .conftest import ON_POSTGRES, ON_SQLITE, Team
 from .helpers import Visitor, is_msg
 
 pytestmark = pytest.mark.synapse
@@ -109,6 +109,7 @@ async def test_leaving_through_element_hands_the_visitor_back(team: Team) -> Non
     assert await place(visitor) == 1
 
 
+@ON_SQLITE
 async def test_nickname(team: Team) -> None:
     anna = team["anna"]
     await anna.send(team.rooms["huisarts"], "!nick Zuster Anna")

@@ -88,6 +88,7 @@ async def focused_text(page: Any) -> str:
     return str(await page.evaluate(f"() => ({ROOT}.activeElement || {{}}).textContent || ''"))
 
 
+@ON_SQLITE
 async def test_end_asks_first(browser: Any, team: Team) -> None:
     anna = team["anna"]
     page, consult, _ = await connected_page(browser, team, "Ilse")
