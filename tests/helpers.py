@@ -50,6 +50,16 @@ async def wait_until(
         raise AssertionError(f"never saw {what} within {timeout:g}s") from None
 
 
+async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30) -> None:
+    """await check() until it is true; a time-out fails the test with what never came."""
+    try:
+        async with asyncio.timeout(timeout):
+            while not await check():
+                await asyncio.sleep(0.2)
+    except TimeoutError:
+        raise AssertionError(f"never saw {what} within {timeout:g}s") from None
+
+
 def _bodies(value: Any) -> list[str]:
     """Every text under a "body" key inside a JSON-like value (chat text, however nested)."""
     if isinstance(value, dict):

@@ -12,7 +12,7 @@ import nio
 import pytest
 
 from .conftest import ON_POSTGRES, ON_SQLITE, Team
-from .helpers import Visitor, is_msg
+from .helpers import Visitor, eventually, is_msg
 from .test_commands import command
 
 pytestmark = pytest.mark.synapse
@@ -30,11 +30,12 @@ async def conversation_id(team: Team, visitor: Visitor) -> str:
     session = await team.laura.store.sessions.get_by_id(visitor.session_id)
     assert session and session.conversation_id
     conv_id = session.conversation_id
-    for _ in range(150):
+
+    async def taker_joined() -> bool:
         records = await team.laura.store.audit.of_conversation(conv_id)
-        if any(r.action == "joined" for r in records):
-            break
-        await asyncio.sleep(0.1)
+        return any(r.action == "joined" for r in records)
+
+    await eventually(taker_joined, "the taker's join in the audit", timeout=15)
     return conv_id
 
 

@@ -5,29 +5,19 @@ fair order, and business hours close and open the widget. Staff are matrix-nio c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.conftest import ON_POSTGRES, ON_SQLITE, Team
-from tests.helpers import Visitor, is_msg
+from tests.helpers import Visitor, eventually, is_msg
 from tests.test_commands import command
 from tests.test_flow import dispatch_for
 
 pytestmark = pytest.mark.synapse
 
 DAYS = ["ma", "di", "wo", "do", "vr", "za", "zo"]
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 30) -> None:
-    try:
-        async with asyncio.timeout(timeout):
-            while not await check():
-                await asyncio.sleep(0.2)
-    except TimeoutError:
-        raise AssertionError(f"never saw {what} within {timeout:g}s") from None
 
 
 def mentions(event: dict) -> list[str]:  # type: ignore[type-arg]

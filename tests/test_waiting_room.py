@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ON_POSTGRES, Team
-from tests.helpers import is_msg
+from tests.helpers import eventually, is_msg
 from tests.test_commands import command
 from tests.test_flow import dispatch_for
 
@@ -138,13 +138,13 @@ async def test_an_idle_chat_is_warned_then_ended(team: Team) -> None:
     # Writing after the warning keeps the chat open ...
     said = time.monotonic()
     await visitor.say("Ik ben er nog hoor, even zoeken.")
+
     # The warning is taken back at once (read before the next one, 10 s after this) ...
-    for _ in range(50):
+    async def unwarned() -> bool:
         conv = await team.laura.store.conversations.get_by_room(consult)
-        if conv and not conv.idle_warned:
-            break
-        await asyncio.sleep(0.1)
-    assert conv and not conv.idle_warned
+        return bool(conv and not conv.idle_warned)
+
+    await eventually(unwarned, "the warning taken back", timeout=5)
     # ... and the chat is still open when the warning's grace would have ended it.
     await asyncio.sleep(max(0.0, said + 8 - time.monotonic()))
     assert (await visitor.state())["status"] == "connected"

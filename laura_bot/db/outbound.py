@@ -72,15 +72,19 @@ class OutboundStore:
         self.wake: Callable[[], None] = lambda: None
         self._last = 0  # the time of the latest event recorded
 
+    def _next_time(self) -> int:
+        """An event's time: the outbox sends by it, so it keeps the order of recording also
+        within one millisecond (each is at least a millisecond after the one before)."""
+        self._last = max(now_ms(), self._last + 1)
+        return self._last
+
     async def record(self, conn: Connection | None, happening: Happening) -> None:
         for observe in self.observers:
             try:
                 observe(happening)
             except Exception:  # an observer's fault never undoes the change
                 log.exception("Observer of %s failed", happening.type)
-        # The outbox sends by this time, so it keeps the order of recording also within one
-        # millisecond: an event's time is at least a millisecond after the one before it.
-        now = self._last = max(now_ms(), self._last + 1)
+        now = self._next_time()
         wanted = False
         for endpoint in self.endpoints:
             if happening.type not in endpoint.events:
@@ -189,8 +193,7 @@ class OutboundStore:
                 )
             ]
             for id in ids:
-                # Their time is the retry's, a millisecond apart, as `record` keeps them.
-                self._last = now = max(now_ms(), self._last + 1)
+                now = self._next_time()  # the retry's time, a millisecond apart
                 await conn.execute(
                     "UPDATE webhook_outbox SET failed_at=NULL, attempts=0, next_at=$2, "
                     "created_at=$2 WHERE id=$1",
